@@ -1,0 +1,119 @@
+# sockit: plain make. `make` builds build/sockit and build/libsockit.a;
+# `make test` runs every unit and integration test; `make help` lists targets.
+# Local settings (CC=clang, extra CFLAGS) go in an optional, git-ignored config.mak.
+
+-include config.mak
+
+CC       ?= cc
+PYTHON   ?= /usr/bin/python3
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+SANITIZE ?=
+VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/sockit.h)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wformat=2 -Wvla
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS)
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+LIB_SRC  := $(sort $(wildcard src/lib/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIB := $(BUILD)/libsockit.a
+BIN := $(BUILD)/sockit
+
+.PHONY: all run test unit integration asan valgrind bench install uninstall clean help deps-build deps-test
+
+all: $(BIN) $(LIB)
+
+# A change of compiler or flags rebuilds everything: the flags are a prerequisite.
+FLAGS_FILE := $(BUILD)/.flags
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_FILE) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(FLAGS_FILE) | deps-test
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) -lcmocka
+
+deps-build:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+
+run: $(BIN)
+	@scripts/demo.sh $(BIN)
+
+test: unit integration
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: $(BIN) | deps-test
+	SOCKIT=$(abspath $(BIN)) $(PYTHON) -m pytest -q tests/integration
+
+asan:
+	$(MAKE) BUILD=build/asan SANITIZE=1 test
+
+valgrind: $(UNIT_BIN) $(BIN)
+	@scripts/deps.sh valgrind
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all $$t; done
+	echo 10.0.0.0/8 | valgrind -q --error-exitcode=99 --leak-check=full $(BIN) ip --json - >/dev/null
+
+bench: $(BIN)
+	@scripts/deps.sh bench
+	@set -e; for b in bench/*.sh; do echo "== $$b"; sh $$b $(abspath $(BIN)); done
+
+install: $(BIN) $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/sockit $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sockit
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsockit.a
+	install -m 644 include/sockit/*.h $(DESTDIR)$(PREFIX)/include/sockit/
+	install -m 644 docs/sockit.1 $(DESTDIR)$(PREFIX)/share/man/man1/sockit.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sockit.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sockit $(DESTDIR)$(PREFIX)/lib/libsockit.a \
+		$(DESTDIR)$(PREFIX)/share/man/man1/sockit.1 $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/sockit
+
+clean:
+	rm -rf build
+
+help:
+	@echo 'targets: all run test unit integration asan valgrind bench install uninstall clean'
+	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage'
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -1,0 +1,16 @@
+/* libsockit: sockets, event loop and protocols for the sockit toolkit.
+ * Include this, or only the module headers you use. */
+#ifndef SOCKIT_SOCKIT_H
+#define SOCKIT_SOCKIT_H
+
+#define SOCKIT_VERSION "0.1.0"
+
+#include <sockit/err.h>
+#include <sockit/ip.h>
+#include <sockit/port.h>
+#include <sockit/slice.h>
+
+/* The library's version string, for a program to compare with SOCKIT_VERSION. */
+const char *sk_version(void);
+
+#endif

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Makes sure the Debian packages a make target needs are installed.
+#   scripts/deps.sh build|test|asan|valgrind|bench|fuzz ...
+# As root it installs what is missing with apt-get; otherwise it prints the
+# exact command to run and fails, so a build never half-works.
+set -eu
+
+pkgs_for() {
+	case "$1" in
+	build) echo "gcc make libc6-dev pkg-config" ;;
+	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db" ;;
+	asan) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db" ;;
+	valgrind) echo "valgrind libcmocka-dev" ;;
+	bench) echo "python3 util-linux hyperfine" ;;
+	fuzz) echo "clang libclang-rt-14-dev" ;;
+	*) echo "scripts/deps.sh: unknown group '$1'" >&2; exit 2 ;;
+	esac
+}
+
+want=""
+for group in "$@"; do
+	want="$want $(pkgs_for "$group")"
+done
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "sockit: missing Debian packages:$missing" >&2
+	echo "sockit: run: sudo apt-get update && sudo $cmd" >&2
+	exit 1
+fi
+echo "sockit: installing Debian packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them once when needed.
+if ! $cmd >/dev/null 2>&1; then
+	apt-get update -q >/dev/null
+	$cmd >/dev/null
+fi

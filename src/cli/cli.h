@@ -1,0 +1,103 @@
+/* What the sockit program's files share: the command table's entry type,
+ * exit statuses, error reporting and buffered output. */
+#ifndef SOCKIT_CLI_H
+#define SOCKIT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sockit/sockit.h>
+
+/* Exit statuses: --help, sockit(1) and tests/integration agree on these. */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,     /* the answer is "no", or some inputs of a batch failed */
+	EXIT_USAGE = 2,    /* bad flags or arguments, invalid input on the command line */
+	EXIT_RESOLVE = 3,  /* a host or service name not found */
+	EXIT_NETWORK = 4,  /* bind, connect, reset */
+	EXIT_TIMEOUT = 5,
+	EXIT_PEER = 6,     /* bad data from a peer, HTTP error status */
+	EXIT_LOCAL = 7,    /* a local file or permission */
+};
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+	const char *usage; /* the full --help text */
+};
+
+/* Defined in main.c: the table and a lookup by name. */
+const struct command *find_command(const char *name);
+
+/* One entry point and one usage text per subcommand, each in its own file. */
+int cmd_ip(int argc, char **argv);
+int cmd_port(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+extern const char ip_usage[], port_usage[], help_usage[];
+
+/* --- report.c: the one place that turns errors into words and statuses --- */
+
+/* Prints "sockit: <context>: <message>" on stderr. */
+void report(const char *context, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "sockit: <context>: <reason of err>" and returns err's exit status. */
+int report_err(const char *context, int err);
+
+/* The exit status for an SK_E* code. */
+int exit_status_of(int err);
+
+/* sk_strerror(err) with its first letter lowered, as our messages read. */
+const char *reason_of(int err, char *buf, size_t cap);
+
+/* A usage error: prints the message and a pointer to --help; returns EXIT_USAGE. */
+int usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Describes why an address or prefix failed to parse: the rule it broke and,
+ * when it is a part of the input, the part ("octet is greater than 255: '256'"). */
+void describe_parse_error(int err, const char *input, size_t input_len, struct sk_slice bad,
+                          char *buf, size_t cap);
+
+/* --- out.c: buffered stdout that reports write errors once ----------------- */
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	int fd;
+	int err; /* first write error (negative errno), then writes are dropped */
+};
+
+void out_init(struct out *o, int fd, char *buf, size_t cap);
+int out_flush(struct out *o);
+void out_write(struct out *o, const void *p, size_t len);
+void out_str(struct out *o, const char *s);
+void out_char(struct out *o, char c);
+void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_uint(struct out *o, unsigned long long v);
+
+/* Writes bytes as the inside of a JSON string: escapes quotes, backslashes and
+ * control characters, and replaces bytes that are not UTF-8 with U+FFFD so the
+ * output always parses. */
+void out_json_str(struct out *o, const char *p, size_t len);
+
+/* Room for n bytes at the end of the buffer (flushing first if needed); the
+ * caller writes them and calls out_commit(). n must be at most cap. */
+char *out_reserve(struct out *o, size_t n);
+void out_commit(struct out *o, size_t n);
+
+/* --- option helpers ---------------------------------------------------------- */
+
+/* True if arg is "-h" or "--help". */
+bool is_help(const char *arg);
+
+struct option;
+/* getopt_long with messages in our format: returns the next option, -1 at the
+ * end, or -2 after reporting a usage error. shorts should start with '+' so
+ * options stop at the first operand of a sub-subcommand. */
+int next_option(const char *command, int argc, char **argv, const char *shorts,
+                const struct option *longs);
+
+/* Prints a command's usage to stdout and returns EXIT_OK. */
+int print_usage(const struct command *cmd);
+
+#endif

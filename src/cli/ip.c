@@ -1,0 +1,316 @@
+/* `sockit ip`: the address calculator. Reads inputs from the command line or,
+ * in batch mode, one per line from stdin, and prints a block, a JSON Lines
+ * record, an explanation or a list of subnets for each. */
+#include "ip_cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* stdin is read in blocks this big; a line longer than a block still works
+ * (the buffer grows) up to MAX_LINE, past which the line is refused. */
+#define READ_BLOCK (256 * 1024)
+#define MAX_LINE (1024 * 1024)
+#define OUT_BUF (256 * 1024)
+
+struct ip_opts {
+	bool json, explain, classful;
+	const char *split; /* the text after --split, or NULL */
+};
+
+struct ip_run {
+	struct ip_opts opt;
+	struct out *out;
+	unsigned long n_failed;
+};
+
+static int parse_input(const struct ip_run *run, const char *s, size_t len, struct sk_ip_cidr *c,
+                       char *reason, size_t cap)
+{
+	struct sk_slice bad = { 0 };
+	int err = sk_ip_parse_cidr(s, len, c, &bad);
+	if (err < 0) {
+		describe_parse_error(err, s, len, bad, reason, cap);
+		return err;
+	}
+	if (run->opt.classful && !c->has_prefix && c->addr.version == SK_IP_V4)
+		c->prefix = sk_ip_class_prefix(sk_ip_class(&c->addr));
+	return 0;
+}
+
+static int print_split(struct ip_run *run, const struct sk_ip_cidr *c, char *reason, size_t cap)
+{
+	unsigned new_prefix;
+	const char *text = run->opt.split[0] == '/' ? run->opt.split + 1 : run->opt.split;
+	struct sk_slice bad = { 0 };
+	int err = sk_ip_parse_prefix(text, strlen(text), c->addr.version, &new_prefix, &bad);
+	if (err == 0 && new_prefix < c->prefix)
+		err = SK_EPREFIX_SHORTER;
+	if (err < 0) {
+		char why[160];
+		describe_parse_error(err, text, strlen(text), bad, why, sizeof why);
+		snprintf(reason, cap, "--split '%s': %s", run->opt.split, why);
+		return err;
+	}
+	struct sk_ip net = sk_ip_network(&c->addr, c->prefix);
+	struct sk_ip end = sk_ip_last(&c->addr, c->prefix);
+	for (;;) {
+		if (run->opt.json)
+			print_block_json(run->out, &net, new_prefix);
+		else
+			print_block_text(run->out, &net, new_prefix);
+		struct sk_ip block_end = sk_ip_last(&net, new_prefix);
+		/* Stop at the end of the network, or when stdout has gone away. */
+		if (sk_ip_cmp(&block_end, &end) >= 0 || run->out->err)
+			break;
+		sk_ip_next_block(&net, new_prefix, &net);
+	}
+	return 0;
+}
+
+/* One input: prints its result, or returns an error with reason filled. */
+static int handle_input(struct ip_run *run, const char *s, size_t len, char *reason, size_t cap)
+{
+	struct sk_ip_cidr c;
+	int err = parse_input(run, s, len, &c, reason, cap);
+	if (err < 0)
+		return err;
+	if (run->opt.split)
+		return print_split(run, &c, reason, cap);
+
+	struct sk_ip_info info;
+	sk_ip_describe(&c, &info);
+	if (run->opt.json)
+		print_ip_json(run->out, s, len, &c, &info);
+	else if (run->opt.explain)
+		explain_ip(run->out, s, len, &c, &info);
+	else
+		print_ip_text(run->out, &c, &info);
+	return 0;
+}
+
+static bool blocks_need_gap(const struct ip_run *run)
+{
+	return !run->opt.json && !run->opt.split;
+}
+
+/* An input from the command line: a failure is a usage error (status 2). */
+static int handle_arg(struct ip_run *run, const char *arg, bool *printed)
+{
+	char reason[256];
+	if (*printed && blocks_need_gap(run))
+		out_char(run->out, '\n');
+	int err = handle_input(run, arg, strlen(arg), reason, sizeof reason);
+	if (err < 0) {
+		out_flush(run->out);
+		char ctx[300];
+		snprintf(ctx, sizeof ctx, "ip: '%s'", arg);
+		report(ctx, "%s", reason);
+		return EXIT_USAGE;
+	}
+	*printed = true;
+	return EXIT_OK;
+}
+
+/* A line of a batch: a failure is recorded and the run goes on. */
+static void handle_line(struct ip_run *run, const char *s, size_t len, unsigned long lineno,
+                        bool *printed)
+{
+	char reason[256];
+	if (len > 0 && s[len - 1] == '\r')
+		len--; /* CRLF files are common when lists come from Windows tools */
+	if (*printed && blocks_need_gap(run))
+		out_char(run->out, '\n');
+	int err = handle_input(run, s, len, reason, sizeof reason);
+	if (err == 0) {
+		*printed = true;
+		return;
+	}
+	run->n_failed++;
+	if (run->opt.json) {
+		print_error_json(run->out, s, len, reason);
+		*printed = true;
+		return;
+	}
+	/* Keep stdout and stderr in order for a reader watching both. */
+	out_flush(run->out);
+	char ctx[200];
+	snprintf(ctx, sizeof ctx, "ip: line %lu: '%.*s'", lineno, len > 100 ? 100 : (int)len, s);
+	report(ctx, "%s", reason);
+}
+
+static int run_batch(struct ip_run *run, bool *printed)
+{
+	size_t cap = READ_BLOCK, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return report_err("ip: stdin", SK_ENOMEM);
+	unsigned long lineno = 0;
+	int status = EXIT_OK;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= MAX_LINE) {
+				report("ip: stdin", "line %lu is longer than %d bytes", lineno + 1, MAX_LINE);
+				status = EXIT_FAIL;
+				break;
+			}
+			cap *= 2;
+			char *bigger = realloc(buf, cap);
+			if (!bigger) {
+				status = report_err("ip: stdin", SK_ENOMEM);
+				break;
+			}
+			buf = bigger;
+		}
+		ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			status = report_err("ip: stdin", -errno);
+			break;
+		}
+		len += (size_t)n;
+		size_t start = 0;
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', len - start);
+			if (!nl)
+				break;
+			handle_line(run, buf + start, (size_t)(nl - (buf + start)), ++lineno, printed);
+			start = (size_t)(nl - buf) + 1;
+		}
+		if (n == 0) {
+			if (start < len) /* a last line without its newline */
+				handle_line(run, buf + start, len - start, ++lineno, printed);
+			break;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (run->out->err)
+			break;
+	}
+	free(buf);
+	return status;
+}
+
+static const struct option ip_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "explain", no_argument, NULL, 'e' },
+	{ "classful", no_argument, NULL, 'c' },
+	{ "split", required_argument, NULL, 's' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int next_option(const char *command, int argc, char **argv, const char *shorts,
+                const struct option *longs)
+{
+	opterr = 0;
+	int ch = getopt_long(argc, argv, shorts, longs, NULL);
+	if (ch == '?') {
+		if (optopt && strchr(shorts, optopt))
+			usage_error(command, "option '-%c' needs a value", optopt);
+		else if (optopt)
+			usage_error(command, "unknown option '-%c'", optopt);
+		else
+			usage_error(command, "unknown or incomplete option '%s'", argv[optind - 1]);
+		return -2;
+	}
+	return ch;
+}
+
+int cmd_ip(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "same") == 0)
+		return cmd_ip_same(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "range") == 0)
+		return cmd_ip_range(argc - 1, argv + 1);
+
+	struct ip_run run = { 0 };
+	int ch;
+	while ((ch = next_option("ip", argc, argv, "jecs:h", ip_options)) != -1) {
+		switch (ch) {
+		case 'j':
+			run.opt.json = true;
+			break;
+		case 'e':
+			run.opt.explain = true;
+			break;
+		case 'c':
+			run.opt.classful = true;
+			break;
+		case 's':
+			run.opt.split = optarg;
+			break;
+		case 'h':
+			return print_usage(find_command("ip"));
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (run.opt.explain && (run.opt.json || run.opt.split))
+		return usage_error("ip", "--explain cannot be combined with %s",
+		                   run.opt.json ? "--json" : "--split");
+
+	bool from_stdin = optind == argc;
+	if (from_stdin && isatty(STDIN_FILENO))
+		return usage_error("ip", "no address given");
+
+	static char out_buf[OUT_BUF];
+	struct out out;
+	out_init(&out, STDOUT_FILENO, out_buf, sizeof out_buf);
+	run.out = &out;
+
+	int status = EXIT_OK;
+	bool printed = false;
+	if (from_stdin) {
+		status = run_batch(&run, &printed);
+	} else {
+		for (int i = optind; i < argc && !out.err; i++) {
+			int st = strcmp(argv[i], "-") == 0 ? run_batch(&run, &printed)
+			                                   : handle_arg(&run, argv[i], &printed);
+			if (st > status)
+				status = st;
+		}
+	}
+	if (out_flush(&out) < 0 && out.err != -EPIPE)
+		status = report_err("ip: stdout", out.err);
+	if (status == EXIT_OK && run.n_failed)
+		status = EXIT_FAIL;
+	return status;
+}
+
+const char ip_usage[] =
+	"usage: sockit ip [options] ADDRESS[/PREFIX|/NETMASK] ...\n"
+	"       sockit ip [options] [-]            (one input per line from stdin)\n"
+	"       sockit ip same A B [--mask MASK] [--json]\n"
+	"       sockit ip range FIRST LAST [--json]\n"
+	"\n"
+	"An IPv4/IPv6 calculator: network, netmask, hostmask, broadcast, host range,\n"
+	"address and host counts, class (A-E), and the special ranges an address is in.\n"
+	"An address without a prefix is a single host (/32, /128). IPv4 masks may be a\n"
+	"prefix length (/24), a netmask (/255.255.255.0) or a hostmask (/0.0.0.255).\n"
+	"\n"
+	"  -j, --json        one JSON object per input per line (JSON Lines)\n"
+	"  -e, --explain     the binary arithmetic: address AND netmask, class bits, range\n"
+	"  -c, --classful    an IPv4 address without a prefix gets its class's mask (A /8, B /16, C /24)\n"
+	"  -s, --split /N    list the /N subnets of each network\n"
+	"\n"
+	"  same A B          are A and B on one subnet? Shows both ANDs; exit 0 if so, 1 if not.\n"
+	"                    The mask is --mask, or the prefix written on A or B.\n"
+	"  range FIRST LAST  the fewest CIDR blocks that cover FIRST..LAST\n"
+	"\n"
+	"Batch mode reads stdin when the only input is '-' or none is given and stdin is\n"
+	"not a terminal: a bad line is reported (with --json as {\"input\", \"error\"}) and\n"
+	"the run goes on.\n"
+	"\n"
+	"exit status: 0 ok, 1 a batch line failed or 'same' says no, 2 invalid input or usage\n"
+	"\n"
+	"examples:\n"
+	"  sockit ip 172.16.10.1/255.255.255.0\n"
+	"  sockit ip same 172.16.10.1 172.16.10.2 --mask 255.255.255.0\n"
+	"  sockit ip --explain 192.168.1.10/26\n"
+	"  sockit ip --json 2001:db8::1/64\n"
+	"  sockit ip --split /26 10.0.0.0/24\n"
+	"  sockit ip range 10.0.0.5 10.0.0.20\n";

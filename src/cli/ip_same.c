@@ -1,0 +1,170 @@
+/* `sockit ip same A B` (one subnet or two?) and `sockit ip range A B` (the
+ * fewest CIDR blocks covering a range of addresses). */
+#include "ip_cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int parse_operand(const char *command, const char *text, struct sk_ip_cidr *c)
+{
+	struct sk_slice bad = { 0 };
+	int err = sk_ip_parse_cidr(text, strlen(text), c, &bad);
+	if (err < 0) {
+		char reason[256], ctx[300];
+		describe_parse_error(err, text, strlen(text), bad, reason, sizeof reason);
+		snprintf(ctx, sizeof ctx, "%s: '%s'", command, text);
+		report(ctx, "%s", reason);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The prefix to compare with: --mask, else the one prefix the operands give. */
+static int choose_prefix(const char *mask, const struct sk_ip_cidr *a, const struct sk_ip_cidr *b,
+                         unsigned *prefix)
+{
+	if (mask) {
+		struct sk_slice bad = { 0 };
+		int err = sk_ip_parse_prefix(mask, strlen(mask), a->addr.version, prefix, &bad);
+		if (err < 0) {
+			char reason[256];
+			describe_parse_error(err, mask, strlen(mask), bad, reason, sizeof reason);
+			return usage_error("ip same", "--mask '%s': %s", mask, reason);
+		}
+		return 0;
+	}
+	if (a->has_prefix && b->has_prefix && a->prefix != b->prefix)
+		return usage_error("ip same", "the two prefixes differ (/%u, /%u): choose one with --mask",
+		                   a->prefix, b->prefix);
+	if (!a->has_prefix && !b->has_prefix)
+		return usage_error("ip same", "no mask: give A/PREFIX or --mask MASK");
+	*prefix = a->has_prefix ? a->prefix : b->prefix;
+	return 0;
+}
+
+static const struct option same_options[] = {
+	{ "mask", required_argument, NULL, 'm' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_ip_same(int argc, char **argv)
+{
+	const char *mask = NULL;
+	bool json = false;
+	int ch;
+	while ((ch = next_option("ip same", argc, argv, "m:jh", same_options)) != -1) {
+		if (ch == 'm')
+			mask = optarg;
+		else if (ch == 'j')
+			json = true;
+		else if (ch == 'h')
+			return print_usage(find_command("ip"));
+		else
+			return EXIT_USAGE;
+	}
+	if (argc - optind != 2)
+		return usage_error("ip same", "expected two addresses, got %d", argc - optind);
+
+	struct sk_ip_cidr a, b;
+	unsigned prefix = 0;
+	int st;
+	if ((st = parse_operand("ip same", argv[optind], &a)) ||
+	    (st = parse_operand("ip same", argv[optind + 1], &b)))
+		return st;
+	if (a.addr.version != b.addr.version)
+		return usage_error("ip same", "'%s' and '%s': %s", argv[optind], argv[optind + 1],
+		                   sk_strerror(SK_EADDR_FAMILY));
+	if ((st = choose_prefix(mask, &a, &b, &prefix)))
+		return st;
+
+	struct sk_ip net_a = sk_ip_network(&a.addr, prefix), net_b = sk_ip_network(&b.addr, prefix);
+	struct sk_ip netmask = sk_ip_netmask(a.addr.version, prefix);
+	bool same = sk_ip_cmp(&net_a, &net_b) == 0;
+	char sa[SK_IP_STRLEN], sb[SK_IP_STRLEN], sm[SK_IP_STRLEN], na[SK_IP_STRLEN], nb[SK_IP_STRLEN];
+	sk_ip_format(&a.addr, SK_IP_CANONICAL, sa);
+	sk_ip_format(&b.addr, SK_IP_CANONICAL, sb);
+	sk_ip_format(&netmask, SK_IP_CANONICAL, sm);
+	sk_ip_format(&net_a, SK_IP_CANONICAL, na);
+	sk_ip_format(&net_b, SK_IP_CANONICAL, nb);
+
+	char buf[8192];
+	struct out o;
+	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	if (json) {
+		out_printf(&o,
+		           "{\"a\": \"%s\", \"b\": \"%s\", \"prefix\": %u, \"netmask\": \"%s\", "
+		           "\"network_a\": \"%s\", \"network_b\": \"%s\", \"same\": %s}\n",
+		           sa, sb, prefix, sm, na, nb, same ? "true" : "false");
+	} else {
+		explain_and(&o, &a.addr, prefix);
+		out_char(&o, '\n');
+		explain_and(&o, &b.addr, prefix);
+		out_char(&o, '\n');
+		if (same)
+			out_printf(&o, "same subnet: both AND to %s/%u\n", na, prefix);
+		else
+			out_printf(&o, "different subnets: %s/%u and %s/%u\n", na, prefix, nb, prefix);
+	}
+	out_flush(&o);
+	return same ? EXIT_OK : EXIT_FAIL;
+}
+
+static const struct option range_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_ip_range(int argc, char **argv)
+{
+	bool json = false;
+	int ch;
+	while ((ch = next_option("ip range", argc, argv, "jh", range_options)) != -1) {
+		if (ch == 'j')
+			json = true;
+		else if (ch == 'h')
+			return print_usage(find_command("ip"));
+		else
+			return EXIT_USAGE;
+	}
+	if (argc - optind != 2)
+		return usage_error("ip range", "expected FIRST and LAST addresses, got %d",
+		                   argc - optind);
+
+	struct sk_ip first, last;
+	for (int i = 0; i < 2; i++) {
+		const char *text = argv[optind + i];
+		struct sk_slice bad = { 0 };
+		int err = sk_ip_parse(text, strlen(text), i ? &last : &first, &bad);
+		if (err < 0) {
+			char reason[256], ctx[300];
+			describe_parse_error(err, text, strlen(text), bad, reason, sizeof reason);
+			snprintf(ctx, sizeof ctx, "ip range: '%s'", text);
+			report(ctx, "%s", reason);
+			return EXIT_USAGE;
+		}
+	}
+	if (first.version != last.version || sk_ip_cmp(&first, &last) > 0)
+		return usage_error("ip range", "'%s' - '%s': %s", argv[optind], argv[optind + 1],
+		                   sk_strerror(first.version != last.version ? SK_EADDR_FAMILY
+		                                                             : SK_ERANGE_ORDER));
+
+	char buf[64 * 1024];
+	struct out o;
+	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	bool done = false;
+	struct sk_ip net;
+	unsigned prefix;
+	while (!o.err && sk_ip_range_next(&first, &last, &done, &net, &prefix) > 0) {
+		if (json)
+			print_block_json(&o, &net, prefix);
+		else
+			print_block_text(&o, &net, prefix);
+	}
+	out_flush(&o);
+	return EXIT_OK;
+}

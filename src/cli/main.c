@@ -1,0 +1,71 @@
+/* sockit: the command table, and the help and version that span commands. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct command commands[] = {
+	{ "ip", cmd_ip, "IPv4/IPv6 address calculator: networks, masks, classes, ranges", ip_usage },
+	{ "port", cmd_port, "a port's IANA range and service names", port_usage },
+	{ "help", cmd_help, "show help for a command", help_usage },
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const char help_usage[] = "usage: sockit help [COMMAND]\n";
+
+const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int print_main_help(FILE *to)
+{
+	fputs("usage: sockit COMMAND [ARGS...]\n"
+	      "       sockit help COMMAND | --help | --version\n"
+	      "\n"
+	      "A networking toolkit: address maths, clients and servers.\n"
+	      "\n"
+	      "commands:\n", to);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "exit status: 0 ok, 1 failure (or the answer is no), 2 usage,\n"
+	      "3 name resolution, 4 network, 5 timeout, 6 bad peer data, 7 local file\n"
+	      "\n"
+	      "See sockit(1) for details and examples.\n", to);
+	return EXIT_OK;
+}
+
+int cmd_help(int argc, char **argv)
+{
+	if (argc < 2)
+		return print_main_help(stdout);
+	const struct command *cmd = find_command(argv[1]);
+	if (!cmd)
+		return usage_error("help", "'%s' is not a sockit command", argv[1]);
+	return print_usage(cmd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_main_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (is_help(argv[1]))
+		return print_main_help(stdout);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("sockit %s\n", sk_version());
+		return EXIT_OK;
+	}
+	const struct command *cmd = find_command(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "sockit: '%s' is not a sockit command; see 'sockit --help'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	return cmd->run(argc - 1, argv + 1);
+}

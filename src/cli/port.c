@@ -1,0 +1,116 @@
+/* `sockit port N|NAME`: a port's IANA range and its service names. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const char port_usage[] =
+	"usage: sockit port [--json] PORT|NAME ...\n"
+	"\n"
+	"Shows a port's IANA range (RFC 6335: well-known 0-1023, registered 1024-49151,\n"
+	"dynamic 49152-65535) and its tcp and udp service names from /etc/services.\n"
+	"A NAME (http, domain, ...) is looked up the other way.\n"
+	"Note: the course notes call every port above 1023 \"dynamic\"; IANA reserves\n"
+	"1024-49151 for registered services and leaves only 49152-65535 dynamic.\n"
+	"\n"
+	"  -j, --json   one JSON object per port: port, range, tcp, udp\n"
+	"\n"
+	"exit status: 0 ok, 2 bad number, 3 unknown service name\n";
+
+static const struct option port_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A number, or a service name looked up as tcp and then udp. */
+static int resolve_port(const char *arg, unsigned *port)
+{
+	int err = sk_port_parse(arg, strlen(arg), port);
+	if (err == 0)
+		return EXIT_OK;
+	bool numeric = arg[0] >= '0' && arg[0] <= '9';
+	if (!numeric && (sk_port_lookup(arg, "tcp", port) == 0 || sk_port_lookup(arg, "udp", port) == 0))
+		return EXIT_OK;
+	char ctx[300], reason[128];
+	snprintf(ctx, sizeof ctx, "port: '%s'", arg);
+	if (numeric) {
+		report(ctx, "%s", reason_of(err, reason, sizeof reason));
+		return EXIT_USAGE;
+	}
+	report(ctx, "no such service in /etc/services");
+	return EXIT_RESOLVE;
+}
+
+static void print_port(struct out *o, unsigned port, bool json)
+{
+	enum sk_port_range range = sk_port_range_of(port);
+	unsigned lo, hi;
+	sk_port_range_bounds(range, &lo, &hi);
+	char tcp[SK_PORT_NAME_MAX], udp[SK_PORT_NAME_MAX];
+	bool has_tcp = sk_port_service_name(port, "tcp", tcp, sizeof tcp) >= 0;
+	bool has_udp = sk_port_service_name(port, "udp", udp, sizeof udp) >= 0;
+	if (json) {
+		out_printf(o, "{\"port\": %u, \"range\": \"%s\", \"tcp\": ", port, sk_port_range_name(range));
+		if (has_tcp) {
+			out_char(o, '"');
+			out_json_str(o, tcp, strlen(tcp));
+			out_char(o, '"');
+		} else {
+			out_str(o, "null");
+		}
+		out_str(o, ", \"udp\": ");
+		if (has_udp) {
+			out_char(o, '"');
+			out_json_str(o, udp, strlen(udp));
+			out_char(o, '"');
+		} else {
+			out_str(o, "null");
+		}
+		out_str(o, "}\n");
+		return;
+	}
+	out_printf(o, "Port:   %u\n", port);
+	out_printf(o, "Range:  %s (%u-%u)%s\n", sk_port_range_name(range), lo, hi,
+	           range == SK_PORT_REGISTERED ? "; the course notes call this range dynamic" : "");
+	out_printf(o, "TCP:    %s\n", has_tcp ? tcp : "-");
+	out_printf(o, "UDP:    %s\n", has_udp ? udp : "-");
+}
+
+int cmd_port(int argc, char **argv)
+{
+	bool json = false;
+	int ch;
+	while ((ch = next_option("port", argc, argv, "jh", port_options)) != -1) {
+		if (ch == 'j')
+			json = true;
+		else if (ch == 'h')
+			return print_usage(find_command("port"));
+		else
+			return EXIT_USAGE;
+	}
+	if (optind == argc)
+		return usage_error("port", "no port given");
+
+	char buf[16 * 1024];
+	struct out o;
+	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	int status = EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		unsigned port;
+		out_flush(&o);
+		int st = resolve_port(argv[i], &port);
+		if (st != EXIT_OK) {
+			if (st > status)
+				status = st;
+			continue;
+		}
+		if (i > optind && !json)
+			out_char(&o, '\n');
+		print_port(&o, port, json);
+	}
+	out_flush(&o);
+	return status;
+}

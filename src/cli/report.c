@@ -1,0 +1,105 @@
+/* Errors into words and exit statuses: the only file that knows both. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int exit_status_of(int err)
+{
+	switch (err) {
+	case SK_OK:
+		return EXIT_OK;
+	case SK_ENONAME:
+		return EXIT_RESOLVE;
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -EADDRINUSE:
+	case -EADDRNOTAVAIL:
+	case -ENETUNREACH:
+	case -EHOSTUNREACH:
+	case -EPIPE:
+		return EXIT_NETWORK;
+	case -ETIMEDOUT:
+		return EXIT_TIMEOUT;
+	case -ENOENT:
+	case -EACCES:
+	case -EPERM:
+	case -EISDIR:
+	case -ENOTDIR:
+	case -EROFS:
+		return EXIT_LOCAL;
+	default:
+		break;
+	}
+	/* Every parse error is a usage error: the user typed something wrong. */
+	if (err <= -1000)
+		return EXIT_USAGE;
+	return EXIT_FAIL;
+}
+
+const char *reason_of(int err, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", sk_strerror(err));
+	if (buf[0])
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+static void vreport(const char *context, const char *fmt, va_list ap)
+{
+	/* One fprintf call, so concurrent writers to stderr do not interleave. */
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	fprintf(stderr, "sockit: %s: %s\n", context, msg);
+}
+
+void report(const char *context, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(context, fmt, ap);
+	va_end(ap);
+}
+
+int report_err(const char *context, int err)
+{
+	char reason[128];
+	report(context, "%s", reason_of(err, reason, sizeof reason));
+	return exit_status_of(err);
+}
+
+int usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(command, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sockit: see 'sockit help %s'\n", command);
+	return EXIT_USAGE;
+}
+
+void describe_parse_error(int err, const char *input, size_t input_len, struct sk_slice bad,
+                          char *buf, size_t cap)
+{
+	char reason[128];
+	reason_of(err, reason, sizeof reason);
+	/* Quote the offending part only when it is a proper part of the input. */
+	if (bad.p && bad.len > 0 && bad.len < input_len && bad.len <= 64 && bad.p >= input &&
+	    bad.p + bad.len <= input + input_len)
+		snprintf(buf, cap, "%s: '%.*s'", reason, (int)bad.len, bad.p);
+	else
+		snprintf(buf, cap, "%s", reason);
+}
+
+bool is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int print_usage(const struct command *cmd)
+{
+	fputs(cmd->usage, stdout);
+	return EXIT_OK;
+}
