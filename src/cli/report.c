@@ -47,6 +47,7 @@ const char *reason_of(int err, char *buf, size_t cap)
 	return buf;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vreport(const char *context, const char *fmt, va_list ap)
 {
 	/* One fprintf call, so concurrent writers to stderr do not interleave. */
