@@ -17,7 +17,7 @@ static const struct err_entry sockit_errors[] = {
 	{ SK_EADDR_OCTET_EMPTY, "SK_EADDR_OCTET_EMPTY", "empty octet" },
 	{ SK_EADDR_OCTET_RANGE, "SK_EADDR_OCTET_RANGE", "octet is greater than 255" },
 	{ SK_EADDR_LEADING_ZERO, "SK_EADDR_LEADING_ZERO",
-	  "leading zeros are not permitted (ambiguous: octal to some parsers)" },
+	  "leading zeros are not permitted" },
 	{ SK_EADDR_HEXTET_LEN, "SK_EADDR_HEXTET_LEN", "a group has at most 4 hex digits" },
 	{ SK_EADDR_GROUPS, "SK_EADDR_GROUPS", "an IPv6 address has 8 groups of hex digits" },
 	{ SK_EADDR_DOUBLE_COLON, "SK_EADDR_DOUBLE_COLON", "at most one '::' is permitted" },
