@@ -7,22 +7,47 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
+/* "00" to "99": two decimal digits per table read instead of one division
+ * per digit (batch mode writes ~30 octets and two counts per line). */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 /* Writes 0-255 in decimal, returns the digits written. */
 static size_t put_octet(char *out, unsigned v)
 {
 	if (v >= 100) {
 		out[0] = (char)('0' + v / 100);
-		out[1] = (char)('0' + v / 10 % 10);
-		out[2] = (char)('0' + v % 10);
+		memcpy(out + 1, digit_pairs + 2 * (v % 100), 2);
 		return 3;
 	}
 	if (v >= 10) {
-		out[0] = (char)('0' + v / 10);
-		out[1] = (char)('0' + v % 10);
+		memcpy(out, digit_pairs + 2 * v, 2);
 		return 2;
 	}
 	out[0] = (char)('0' + v);
 	return 1;
+}
+
+/* v in decimal, two digits at a time; returns the length. */
+static size_t put_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = sizeof tmp;
+	while (v >= 100) {
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + 2 * v, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(out, tmp + n, sizeof tmp - n);
+	return sizeof tmp - n;
 }
 
 static size_t put_quad(char *out, uint32_t v)
@@ -129,15 +154,7 @@ size_t sk_ip_format(const struct sk_ip *ip, enum sk_ip_style style, char *buf)
 size_t sk_ip_format_count(unsigned log2, unsigned minus, char *buf)
 {
 	if (log2 < 64) {
-		uint64_t v = (UINT64_C(1) << log2) - minus;
-		char tmp[SK_IP_COUNT_STRLEN];
-		size_t n = 0;
-		do {
-			tmp[n++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		for (size_t i = 0; i < n; i++)
-			buf[i] = tmp[n - 1 - i];
+		size_t n = put_u64(buf, (UINT64_C(1) << log2) - minus);
 		buf[n] = '\0';
 		return n;
 	}

@@ -33,9 +33,7 @@ struct sk_ip sk_ip_hostmask(unsigned version, unsigned prefix)
 
 struct sk_ip sk_ip_netmask(unsigned version, unsigned prefix)
 {
-	struct u128 all = u128_low_ones(sk_ip_bits(version));
-	struct u128 host = u128_low_ones(sk_ip_bits(version) - prefix);
-	return from_u128(version, u128_and(all, u128_not(host)));
+	return from_u128(version, u128_prefix_mask(sk_ip_bits(version), prefix));
 }
 
 struct sk_ip sk_ip_network(const struct sk_ip *ip, unsigned prefix)
@@ -61,9 +59,9 @@ bool sk_ip_contains(const struct sk_ip *net, unsigned prefix, const struct sk_ip
 {
 	if (net->version != ip->version)
 		return false;
-	struct sk_ip a = sk_ip_network(ip, prefix);
-	struct sk_ip b = sk_ip_network(net, prefix);
-	return a.hi == b.hi && a.lo == b.lo;
+	/* Same network iff the two differ only in host bits. */
+	struct u128 mask = u128_prefix_mask(sk_ip_bits(ip->version), prefix);
+	return ((net->hi ^ ip->hi) & mask.hi) == 0 && ((net->lo ^ ip->lo) & mask.lo) == 0;
 }
 
 int sk_ip_add(const struct sk_ip *ip, int64_t delta, struct sk_ip *out)

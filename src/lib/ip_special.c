@@ -99,6 +99,11 @@ static const struct net v6_link_local = { "fe80::/10", UINT64_C(0xfe800000000000
 
 static bool in_net(const struct sk_ip *ip, const struct net *n)
 {
+	if (ip->version == SK_IP_V4) {
+		/* The common case in batch mode, kept to a few instructions. */
+		uint32_t mask = n->prefix ? UINT32_MAX << (32 - n->prefix) : 0;
+		return (((uint32_t)ip->lo ^ (uint32_t)n->lo) & mask) == 0;
+	}
 	struct sk_ip net = { n->hi, n->lo, ip->version };
 	return sk_ip_contains(&net, n->prefix, ip);
 }
