@@ -79,7 +79,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: $(BIN) | deps-test
-	SOCKIT=$(abspath $(BIN)) $(PYTHON) -m pytest -q tests/integration
+	SOCKIT=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s tests/integration
 
 asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test

@@ -192,8 +192,10 @@ struct sk_ip_info {
  * but the network and broadcast addresses in IPv4, all but the Subnet-Router
  * anycast (the network address) in IPv6, both addresses of a /31 or /127
  * (RFC 3021, RFC 6164) and the one address of a /32 or /128. The flags are
- * Python's for ip_interface(): the address's own flags, except that IPv6
- * loopback and unspecified also require a /128. */
+ * Python's for ip_interface(): the address's own flags, except that
+ * unspecified requires a /32 or /128 and IPv6 loopback a /128 (Python 3.11's
+ * IPv4Interface.is_unspecified is always False, python/cpython#115766, fixed
+ * upstream to this rule). */
 void sk_ip_describe(const struct sk_ip_cidr *c, struct sk_ip_info *out);
 
 /* --- Iterating networks ------------------------------------------------- */

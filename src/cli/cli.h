@@ -92,8 +92,8 @@ bool is_help(const char *arg);
 
 struct option;
 /* getopt_long with messages in our format: returns the next option, -1 at the
- * end, or -2 after reporting a usage error. shorts should start with '+' so
- * options stop at the first operand of a sub-subcommand. */
+ * end, or -2 after reporting a usage error. GNU argument permutation stays on:
+ * options may follow operands (`sockit ip 10.0.0.1 --json`). */
 int next_option(const char *command, int argc, char **argv, const char *shorts,
                 const struct option *longs);
 

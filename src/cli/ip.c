@@ -70,13 +70,22 @@ static int print_split(struct ip_run *run, const struct sk_ip_cidr *c, char *rea
 	return 0;
 }
 
-/* One input: prints its result, or returns an error with reason filled. */
-static int handle_input(struct ip_run *run, const char *s, size_t len, char *reason, size_t cap)
+static bool blocks_need_gap(const struct ip_run *run)
+{
+	return !run->opt.json && !run->opt.split;
+}
+
+/* One input: prints its result (after a blank line if blocks came before),
+ * or returns an error with reason filled and prints nothing. */
+static int handle_input(struct ip_run *run, const char *s, size_t len, char *reason, size_t cap,
+                        const bool *printed)
 {
 	struct sk_ip_cidr c;
 	int err = parse_input(run, s, len, &c, reason, cap);
 	if (err < 0)
 		return err;
+	if (*printed && blocks_need_gap(run))
+		out_char(run->out, '\n');
 	if (run->opt.split)
 		return print_split(run, &c, reason, cap);
 
@@ -91,18 +100,11 @@ static int handle_input(struct ip_run *run, const char *s, size_t len, char *rea
 	return 0;
 }
 
-static bool blocks_need_gap(const struct ip_run *run)
-{
-	return !run->opt.json && !run->opt.split;
-}
-
 /* An input from the command line: a failure is a usage error (status 2). */
 static int handle_arg(struct ip_run *run, const char *arg, bool *printed)
 {
 	char reason[256];
-	if (*printed && blocks_need_gap(run))
-		out_char(run->out, '\n');
-	int err = handle_input(run, arg, strlen(arg), reason, sizeof reason);
+	int err = handle_input(run, arg, strlen(arg), reason, sizeof reason, printed);
 	if (err < 0) {
 		out_flush(run->out);
 		char ctx[300];
@@ -121,9 +123,7 @@ static void handle_line(struct ip_run *run, const char *s, size_t len, unsigned 
 	char reason[256];
 	if (len > 0 && s[len - 1] == '\r')
 		len--; /* CRLF files are common when lists come from Windows tools */
-	if (*printed && blocks_need_gap(run))
-		out_char(run->out, '\n');
-	int err = handle_input(run, s, len, reason, sizeof reason);
+	int err = handle_input(run, s, len, reason, sizeof reason, printed);
 	if (err == 0) {
 		*printed = true;
 		return;
@@ -152,7 +152,8 @@ static int run_batch(struct ip_run *run, bool *printed)
 	for (;;) {
 		if (len == cap) {
 			if (cap >= MAX_LINE) {
-				report("ip: stdin", "line %lu is longer than %d bytes", lineno + 1, MAX_LINE);
+				/* The buffer holds MAX_LINE bytes and no newline yet. */
+				report("ip: stdin", "line %lu is too long (the limit is 1 MiB)", lineno + 1);
 				status = EXIT_FAIL;
 				break;
 			}
@@ -220,12 +221,38 @@ int next_option(const char *command, int argc, char **argv, const char *shorts,
 	return ch;
 }
 
+/* The index of "same" or "range" if it is the first operand (options may
+ * come before it: `sockit ip --json same A B`), else 0. */
+static int find_verb(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return 0;
+		if (a[0] == '-' && a[1] != '\0') {
+			/* Skip the value of an option that takes one. */
+			if (strcmp(a, "-s") == 0 || strcmp(a, "--split") == 0 ||
+			    strcmp(a, "-m") == 0 || strcmp(a, "--mask") == 0)
+				i++;
+			continue;
+		}
+		return strcmp(a, "same") == 0 || strcmp(a, "range") == 0 ? i : 0;
+	}
+	return 0;
+}
+
 int cmd_ip(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "same") == 0)
-		return cmd_ip_same(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "range") == 0)
-		return cmd_ip_range(argc - 1, argv + 1);
+	int verb = find_verb(argc, argv);
+	if (verb) {
+		/* Rotate the verb to the front, so the verb's command sees itself
+		 * as argv[0] and every option and operand after it. */
+		char *word = argv[verb];
+		memmove(argv + 2, argv + 1, (size_t)(verb - 1) * sizeof *argv);
+		argv[1] = word;
+		return strcmp(word, "same") == 0 ? cmd_ip_same(argc - 1, argv + 1)
+		                                 : cmd_ip_range(argc - 1, argv + 1);
+	}
 
 	struct ip_run run = { 0 };
 	int ch;
@@ -301,11 +328,13 @@ const char ip_usage[] =
 	"                    The mask is --mask, or the prefix written on A or B.\n"
 	"  range FIRST LAST  the fewest CIDR blocks that cover FIRST..LAST\n"
 	"\n"
-	"Batch mode reads stdin when the only input is '-' or none is given and stdin is\n"
-	"not a terminal: a bad line is reported (with --json as {\"input\", \"error\"}) and\n"
-	"the run goes on.\n"
+	"Batch mode: an input '-' (or no input, when stdin is not a terminal) reads stdin,\n"
+	"one input per line (a trailing CR is dropped; a blank line is an empty input).\n"
+	"A bad line is reported (with --json as {\"input\", \"error\"}) and the run goes on.\n"
+	"Options may come before or after the inputs.\n"
 	"\n"
-	"exit status: 0 ok, 1 a batch line failed or 'same' says no, 2 invalid input or usage\n"
+	"exit status: 0 ok; 1 a batch line failed, 'same' says no, or a line is over 1 MiB;\n"
+	"2 usage or an invalid input on the command line (the other inputs are still shown)\n"
 	"\n"
 	"examples:\n"
 	"  sockit ip 172.16.10.1/255.255.255.0\n"

@@ -92,7 +92,8 @@ void explain_and(struct out *o, const struct sk_ip *ip, unsigned prefix)
 	struct sk_ip net = sk_ip_network(ip, prefix);
 	char note[64];
 	unsigned bits = sk_ip_bits(ip->version);
-	snprintf(note, sizeof note, "/%u: %u ones, then %u zeroes", prefix, prefix, bits - prefix);
+	snprintf(note, sizeof note, "/%u: %u one%s, then %u zero%s", prefix, prefix,
+	         prefix == 1 ? "" : "s", bits - prefix, bits - prefix == 1 ? "" : "es");
 	row(o, "address", ip, "");
 	row(o, "netmask", &mask, note);
 	row(o, "AND", &net, "network = address AND netmask");
@@ -114,7 +115,7 @@ void explain_ip(struct out *o, const char *input, size_t input_len, const struct
 	row(o, "OR", &last,
 	    info->has_broadcast ? "broadcast = network OR hostmask" :
 	    v6                  ? "last address = network OR hostmask (IPv6 has no broadcast)" :
-	                          "last address = network OR hostmask (no broadcast below /30)");
+	                          "last address = network OR hostmask (a /31 or /32 has no broadcast)");
 	if (v6)
 		explain_boundary(o, &c->addr, c->prefix);
 

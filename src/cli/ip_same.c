@@ -27,10 +27,11 @@ static int choose_prefix(const char *mask, const struct sk_ip_cidr *a, const str
 {
 	if (mask) {
 		struct sk_slice bad = { 0 };
-		int err = sk_ip_parse_prefix(mask, strlen(mask), a->addr.version, prefix, &bad);
+		const char *text = mask[0] == '/' ? mask + 1 : mask; /* "/24" as --split takes it */
+		int err = sk_ip_parse_prefix(text, strlen(text), a->addr.version, prefix, &bad);
 		if (err < 0) {
 			char reason[256];
-			describe_parse_error(err, mask, strlen(mask), bad, reason, sizeof reason);
+			describe_parse_error(err, text, strlen(text), bad, reason, sizeof reason);
 			return usage_error("ip same", "--mask '%s': %s", mask, reason);
 		}
 		return 0;

@@ -17,7 +17,7 @@ const char port_usage[] =
 	"\n"
 	"  -j, --json   one JSON object per port: port, range, tcp, udp\n"
 	"\n"
-	"exit status: 0 ok, 2 bad number, 3 unknown service name\n";
+	"exit status: 0 ok, 2 bad number or no port given, 3 unknown service name\n";
 
 static const struct option port_options[] = {
 	{ "json", no_argument, NULL, 'j' },
@@ -31,9 +31,12 @@ static int resolve_port(const char *arg, unsigned *port)
 	int err = sk_port_parse(arg, strlen(arg), port);
 	if (err == 0)
 		return EXIT_OK;
-	bool numeric = arg[0] >= '0' && arg[0] <= '9';
-	if (!numeric && (sk_port_lookup(arg, "tcp", port) == 0 || sk_port_lookup(arg, "udp", port) == 0))
+	/* Names may start with a digit (9pfs, 3com-tsmux): try the database
+	 * before calling something a bad number. */
+	if (err == SK_EPORT_SYNTAX &&
+	    (sk_port_lookup(arg, "tcp", port) == 0 || sk_port_lookup(arg, "udp", port) == 0))
 		return EXIT_OK;
+	bool numeric = arg[strspn(arg, "+-0123456789")] == '\0' && arg[0] != '\0';
 	char ctx[300], reason[128];
 	snprintf(ctx, sizeof ctx, "port: '%s'", arg);
 	if (numeric) {

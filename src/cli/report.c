@@ -77,7 +77,8 @@ int usage_error(const char *command, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(command, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "sockit: see 'sockit help %s'\n", command);
+	/* "ip same" is documented under "ip". */
+	fprintf(stderr, "sockit: see 'sockit help %.*s'\n", (int)strcspn(command, " "), command);
 	return EXIT_USAGE;
 }
 

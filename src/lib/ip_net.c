@@ -149,9 +149,15 @@ void sk_ip_describe(const struct sk_ip_cidr *c, struct sk_ip_info *out)
 	fill_hosts(c, out);
 	out->cls = sk_ip_class(&c->addr);
 	out->flags = sk_ip_flags(&c->addr);
-	if (version == SK_IP_V6 && c->prefix != 128) {
-		/* Python's IPv6Interface asks the network too: ::1/64 is not loopback. */
-		out->flags &= ~(SK_IP_LOOPBACK | SK_IP_UNSPECIFIED);
+	if (c->prefix != sk_ip_bits(version)) {
+		/* An interface is unspecified only if its network is: 0.0.0.0/8 is
+		 * not "no address". Python's IPv6Interface asks the network (and so
+		 * ::1/64 is not loopback either); its IPv4Interface answers False
+		 * always, a bug fixed upstream (python/cpython#115766) whose fixed
+		 * answer we give. IPv4 loopback stays address-only, as in Python. */
+		out->flags &= ~SK_IP_UNSPECIFIED;
+		if (version == SK_IP_V6)
+			out->flags &= ~SK_IP_LOOPBACK;
 	}
 	out->is_ipv4_mapped = sk_ip_ipv4_mapped(&c->addr, &out->ipv4_mapped);
 	if (!out->is_ipv4_mapped)

@@ -68,8 +68,12 @@ static int parse_quad(const char *text, size_t len, uint32_t *out, struct sk_sli
 		 * an address that means two things is refused (CVE-2021-29921). */
 		if (n_digits > 1 && text[start] == '0' && n_digits <= 3)
 			return fail(SK_EADDR_LEADING_ZERO, text + start, n_digits, bad);
-		if (octet > 255 || n_digits > 3)
+		if (octet > 255 || n_digits > 3) {
+			/* "167772161" is an integer, not one huge octet. */
+			if (n_octets == 0 && i == len)
+				return fail(SK_EADDR_OCTETS, text, len, bad);
 			return fail(SK_EADDR_OCTET_RANGE, text + start, n_digits, bad);
+		}
 		value = value << 8 | octet;
 		n_octets++;
 		octet = 0;
@@ -281,15 +285,16 @@ int sk_ip_parse_prefix(const char *text, size_t len, unsigned version, unsigned 
 }
 
 /* RFC 4007 §11: ADDRESS%ZONE. The zone is an interface name or number: we
- * take printable ASCII only, which every real one is, so a zone can never
- * corrupt a log line or a JSON record (Python takes any character). */
+ * take printable ASCII (space included, as Python does) and nothing else, so
+ * a zone can never corrupt a log line or a JSON record (Python takes any
+ * character, control bytes too). */
 static int check_zone(const char *z, size_t len, struct sk_slice *bad)
 {
 	if (len == 0 || len > SK_IP_ZONE_MAX)
 		return fail(SK_EADDR_ZONE, z, len, bad);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)z[i];
-		if (c <= ' ' || c >= 0x7f || c == '%')
+		if (c < ' ' || c >= 0x7f || c == '%')
 			return fail(SK_EADDR_ZONE, z + i, 1, bad);
 	}
 	return 0;

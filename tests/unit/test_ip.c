@@ -290,7 +290,7 @@ static void test_ip_parse_cidr_rejects(void **state)
 		{ "1.2.3.4%eth0", SK_EADDR_ZONE },
 		{ "::1%", SK_EADDR_ZONE },
 		{ "::1%a%b", SK_EADDR_ZONE },
-		{ "::1%a b", SK_EADDR_ZONE },
+		{ "::1%a\tb", SK_EADDR_ZONE },
 		{ "::1%\x7f", SK_EADDR_ZONE },
 		{ "::1%\xc3\xa9", SK_EADDR_ZONE },
 		{ "::1%0123456789012345678901234567890123456789012345678901234567890123456789",
@@ -670,6 +670,8 @@ static void test_ip_describe_interface_flags(void **state)
 	describe("127.0.0.1/8", &info);
 	assert_true(info.flags & SK_IP_LOOPBACK);
 	describe("0.0.0.0/0", &info);
+	assert_false(info.flags & SK_IP_UNSPECIFIED);
+	describe("0.0.0.0", &info);
 	assert_true(info.flags & SK_IP_UNSPECIFIED);
 	describe("::ffff:10.1.2.3/96", &info);
 	assert_true(info.is_ipv4_mapped);

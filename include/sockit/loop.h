@@ -1,0 +1,103 @@
+/* sk_loop: one reactor per thread. File descriptors, timers and signals are
+ * delivered as callbacks from sk_loop_run().
+ *
+ * - fd watchers are indexed by fd (an array, no hashing);
+ * - timers are caller-owned structs in a binary min-heap: start, stop and
+ *   restart are O(log n), so one idle timer per connection is cheap;
+ * - signals arrive through signalfd, as ordinary callbacks, never in a
+ *   handler context;
+ * - the clock is CLOCK_MONOTONIC in milliseconds, read once per iteration.
+ *
+ * The loop never frees user data and never closes an fd it did not create.
+ * Every function may be called from inside a callback, including deleting the
+ * watcher whose callback is running. None of it is thread-safe except
+ * sk_loop_wakeup(), which any thread or signal handler may call. */
+#ifndef SOCKIT_LOOP_H
+#define SOCKIT_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sk_loop;
+struct sk_timer;
+
+/* Event bits for fd watchers. */
+#define SK_EV_READ  0x1u
+#define SK_EV_WRITE 0x2u
+#define SK_EV_ERROR 0x4u /* delivered, never requested: EPOLLERR or EPOLLHUP */
+
+typedef void sk_io_fn(struct sk_loop *loop, int fd, unsigned events, void *ud);
+typedef void sk_timer_fn(struct sk_loop *loop, struct sk_timer *timer, void *ud);
+typedef void sk_signal_fn(struct sk_loop *loop, int signo, void *ud);
+
+/* A timer lives in the caller's memory (typically inside a connection struct)
+ * and must stay put while it is started. Fields are the loop's. */
+struct sk_timer {
+	uint64_t due_ms;
+	size_t heap_index; /* SIZE_MAX when stopped */
+	sk_timer_fn *fn;
+	void *ud;
+};
+
+/* Creates a loop. Returns 0 and *out, or a negative errno (SK_ENOMEM, EMFILE). */
+int sk_loop_new(struct sk_loop **out);
+
+/* Frees the loop and the fds it created (epoll, signalfd, eventfd). Watched
+ * fds are not closed; their owners close them. Accepts NULL. */
+void sk_loop_free(struct sk_loop *loop);
+
+/* Watches fd for events (SK_EV_READ | SK_EV_WRITE, level-triggered); fn(ud)
+ * is called with what happened. One watcher per fd: SK_EEXIST if fd already
+ * has one. ud is borrowed and must outlive the watcher. */
+int sk_loop_add_fd(struct sk_loop *loop, int fd, unsigned events, sk_io_fn *fn, void *ud);
+
+/* Changes the events watched on fd. 0 pauses the watcher without removing it
+ * (how backpressure stops reading a peer). */
+int sk_loop_mod_fd(struct sk_loop *loop, int fd, unsigned events);
+
+/* Stops watching fd; call before close(fd). Pending events for fd in the
+ * current iteration are dropped. */
+int sk_loop_del_fd(struct sk_loop *loop, int fd);
+
+/* The events currently requested for fd, or 0 if it is not watched. */
+unsigned sk_loop_fd_events(const struct sk_loop *loop, int fd);
+
+/* Prepares a stopped timer. */
+void sk_timer_init(struct sk_timer *timer, sk_timer_fn *fn, void *ud);
+
+/* (Re)starts timer to fire once, after_ms from the loop's current time. */
+void sk_loop_timer_start(struct sk_loop *loop, struct sk_timer *timer, uint64_t after_ms);
+
+/* Stops timer if it is started; safe on a stopped timer. */
+void sk_loop_timer_stop(struct sk_loop *loop, struct sk_timer *timer);
+
+bool sk_timer_is_active(const struct sk_timer *timer);
+
+/* Delivers signo through the loop: the signal is blocked for the process
+ * (signals belong to the program, so call this from the CLI, before threads
+ * start) and read from a signalfd. One callback per signal number. */
+int sk_loop_add_signal(struct sk_loop *loop, int signo, sk_signal_fn *fn, void *ud);
+
+/* The loop's clock: CLOCK_MONOTONIC in ms, as read at the start of this
+ * iteration (so every callback of one iteration sees one time). */
+uint64_t sk_loop_now(const struct sk_loop *loop);
+
+/* Runs until sk_loop_stop() is called, or until nothing is left to wait for
+ * (no fd watchers with events and no timers). Returns 0, or a negative errno
+ * if epoll_wait failed for a reason other than EINTR. */
+int sk_loop_run(struct sk_loop *loop);
+
+/* Runs one iteration: waits at most timeout_ms (-1: until something happens,
+ * bounded by the next timer) and dispatches what happened. Returns the number
+ * of callbacks run, or a negative errno. */
+int sk_loop_run_once(struct sk_loop *loop, int timeout_ms);
+
+/* Makes sk_loop_run() return after the current iteration. */
+void sk_loop_stop(struct sk_loop *loop);
+
+/* Wakes the loop from another thread or a signal handler (an eventfd write);
+ * async-signal-safe. */
+void sk_loop_wakeup(struct sk_loop *loop);
+
+#endif

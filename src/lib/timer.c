@@ -1,0 +1,88 @@
+/* The timer heap: a binary min-heap of caller-owned timers by due time. */
+#include <sockit/loop.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static void place(struct sk__heap *h, size_t i, struct sk_timer *t)
+{
+	h->items[i] = t;
+	t->heap_index = i;
+}
+
+static void sift_up(struct sk__heap *h, size_t i)
+{
+	struct sk_timer *t = h->items[i];
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (h->items[parent]->due_ms <= t->due_ms)
+			break;
+		place(h, i, h->items[parent]);
+		i = parent;
+	}
+	place(h, i, t);
+}
+
+static void sift_down(struct sk__heap *h, size_t i)
+{
+	struct sk_timer *t = h->items[i];
+	for (;;) {
+		size_t child = 2 * i + 1;
+		if (child >= h->len)
+			break;
+		if (child + 1 < h->len && h->items[child + 1]->due_ms < h->items[child]->due_ms)
+			child++;
+		if (t->due_ms <= h->items[child]->due_ms)
+			break;
+		place(h, i, h->items[child]);
+		i = child;
+	}
+	place(h, i, t);
+}
+
+int sk__heap_push(struct sk__heap *h, struct sk_timer *t)
+{
+	if (h->len == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct sk_timer **items = realloc(h->items, cap * sizeof *items);
+		if (!items)
+			return -ENOMEM;
+		h->items = items;
+		h->cap = cap;
+	}
+	h->items[h->len] = t;
+	t->heap_index = h->len;
+	h->len++;
+	sift_up(h, h->len - 1);
+	return 0;
+}
+
+void sk__heap_remove(struct sk__heap *h, struct sk_timer *t)
+{
+	size_t i = t->heap_index;
+	t->heap_index = SIZE_MAX;
+	h->len--;
+	if (i == h->len)
+		return;
+	struct sk_timer *moved = h->items[h->len];
+	place(h, i, moved);
+	/* The last timer, moved into the hole, may belong above or below it. */
+	sift_up(h, i);
+	if (moved->heap_index == i)
+		sift_down(h, i);
+}
+
+struct sk_timer *sk__heap_top(const struct sk__heap *h)
+{
+	return h->len ? h->items[0] : NULL;
+}
+
+void sk__heap_free(struct sk__heap *h)
+{
+	free(h->items);
+	h->items = NULL;
+	h->len = h->cap = 0;
+}
