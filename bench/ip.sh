@@ -70,8 +70,9 @@ head -n 1000 "$input" >"$tmp/head.txt"
 	die "sanity check: sockit exited $? on the first 1000 lines"
 n_json=$(grep -c '^{.*}$' "$tmp/head.sockit" || true)
 n_all=$(wc -l <"$tmp/head.sockit")
-[ "$n_json" -eq 1000 ] && [ "$n_all" -eq 1000 ] ||
+if [ "$n_json" -ne 1000 ] || [ "$n_all" -ne 1000 ]; then
 	die "sanity check: sockit printed $n_all lines ($n_json JSON objects) for 1000 inputs"
+fi
 ! grep -q '"error"' "$tmp/head.sockit" || die "sanity check: sockit reported errors on valid input"
 "$python" "$peer" run <"$tmp/head.txt" >"$tmp/head.python" ||
 	die "sanity check: the Python peer exited $? on the first 1000 lines"
@@ -154,8 +155,8 @@ BEGIN {
 	print "runs (s): sockit " sruns "; python " pruns
 	print ""
 	printf "target sockit >= %s lines/s: %s (%s lines/s)\n", commas(tr), \
-		srate >= tr ? "meets" : "MISSES", commas(srate)
-	printf "target sockit >= %dx python: %s (%.1fx)\n", tx, ratio >= tx ? "meets" : "MISSES", ratio
+		(srate >= tr ? "meets" : "MISSES"), commas(srate)
+	printf "target sockit >= %dx python: %s (%.1fx)\n", tx, (ratio >= tx ? "meets" : "MISSES"), ratio
 	exit (srate >= tr && ratio >= tx) ? 0 : 3
 }' || {
 	st=$?
