@@ -11,7 +11,7 @@ pkgs_for() {
 	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db" ;;
 	asan) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db" ;;
 	valgrind) echo "valgrind libcmocka-dev" ;;
-	bench) echo "python3 util-linux hyperfine" ;;
+	bench) echo "python3 util-linux" ;;
 	fuzz) echo "clang libclang-rt-14-dev" ;;
 	*) echo "scripts/deps.sh: unknown group '$1'" >&2; exit 2 ;;
 	esac

@@ -53,6 +53,15 @@ const char *reason_of(int err, char *buf, size_t cap);
 /* A usage error: prints the message and a pointer to --help; returns EXIT_USAGE. */
 int usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Room for any quote() result. */
+#define QUOTE_MAX 160
+
+/* Writes p as 'text' for a message: control and non-ASCII bytes as \xNN, so a
+ * message stays on one line whatever the input held, and input longer than
+ * about 120 bytes cut with "..." before the closing quote. buf holds
+ * QUOTE_MAX bytes; returns buf. */
+const char *quote(const char *p, size_t len, char *buf);
+
 /* Describes why an address or prefix failed to parse: the rule it broke and,
  * when it is a part of the input, the part ("octet is greater than 255: '256'"). */
 void describe_parse_error(int err, const char *input, size_t input_len, struct sk_slice bad,

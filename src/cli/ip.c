@@ -51,7 +51,9 @@ static int print_split(struct ip_run *run, const struct sk_ip_cidr *c, char *rea
 	if (err < 0) {
 		char why[160];
 		describe_parse_error(err, text, strlen(text), bad, why, sizeof why);
-		snprintf(reason, cap, "--split '%s': %s", run->opt.split, why);
+		char q[QUOTE_MAX];
+		snprintf(reason, cap, "--split %s: %s", quote(run->opt.split, strlen(run->opt.split), q),
+		         why);
 		return err;
 	}
 	struct sk_ip net = sk_ip_network(&c->addr, c->prefix);
@@ -107,13 +109,30 @@ static int handle_arg(struct ip_run *run, const char *arg, bool *printed)
 	int err = handle_input(run, arg, strlen(arg), reason, sizeof reason, printed);
 	if (err < 0) {
 		out_flush(run->out);
-		char ctx[300];
-		snprintf(ctx, sizeof ctx, "ip: '%s'", arg);
+		char ctx[QUOTE_MAX + 8], q[QUOTE_MAX];
+		snprintf(ctx, sizeof ctx, "ip: %s", quote(arg, strlen(arg), q));
 		report(ctx, "%s", reason);
 		return EXIT_USAGE;
 	}
 	*printed = true;
 	return EXIT_OK;
+}
+
+/* A failed batch line: a JSON error record, or a message on stderr. */
+static void report_line(struct ip_run *run, const char *s, size_t len, unsigned long lineno,
+                        const char *reason, bool *printed)
+{
+	run->n_failed++;
+	if (run->opt.json) {
+		print_error_json(run->out, s, len, reason);
+		*printed = true;
+		return;
+	}
+	/* Keep stdout and stderr in order for a reader watching both. */
+	out_flush(run->out);
+	char ctx[QUOTE_MAX + 40], q[QUOTE_MAX];
+	snprintf(ctx, sizeof ctx, "ip: line %lu: %s", lineno, quote(s, len, q));
+	report(ctx, "%s", reason);
 }
 
 /* A line of a batch: a failure is recorded and the run goes on. */
@@ -124,23 +143,15 @@ static void handle_line(struct ip_run *run, const char *s, size_t len, unsigned 
 	if (len > 0 && s[len - 1] == '\r')
 		len--; /* CRLF files are common when lists come from Windows tools */
 	int err = handle_input(run, s, len, reason, sizeof reason, printed);
-	if (err == 0) {
+	if (err == 0)
 		*printed = true;
-		return;
-	}
-	run->n_failed++;
-	if (run->opt.json) {
-		print_error_json(run->out, s, len, reason);
-		*printed = true;
-		return;
-	}
-	/* Keep stdout and stderr in order for a reader watching both. */
-	out_flush(run->out);
-	char ctx[200];
-	snprintf(ctx, sizeof ctx, "ip: line %lu: '%.*s'", lineno, len > 100 ? 100 : (int)len, s);
-	report(ctx, "%s", reason);
+	else
+		report_line(run, s, len, lineno, reason, printed);
 }
 
+/* Reads stdin line by line. A line longer than MAX_LINE is reported as a
+ * failed line (its first bytes quoted) and skipped to its newline; the run
+ * goes on, as for any bad line. */
 static int run_batch(struct ip_run *run, bool *printed)
 {
 	size_t cap = READ_BLOCK, len = 0;
@@ -149,21 +160,20 @@ static int run_batch(struct ip_run *run, bool *printed)
 		return report_err("ip: stdin", SK_ENOMEM);
 	unsigned long lineno = 0;
 	int status = EXIT_OK;
+	bool skipping = false; /* inside an over-long line, dropping bytes to its end */
 	for (;;) {
-		if (len == cap) {
-			if (cap >= MAX_LINE) {
-				/* The buffer holds MAX_LINE bytes and no newline yet. */
-				report("ip: stdin", "line %lu is too long (the limit is 1 MiB)", lineno + 1);
-				status = EXIT_FAIL;
-				break;
-			}
-			cap *= 2;
-			char *bigger = realloc(buf, cap);
+		if (len == cap && cap >= MAX_LINE) {
+			report_line(run, buf, 64, ++lineno, "line is longer than 1 MiB", printed);
+			skipping = true;
+			len = 0;
+		} else if (len == cap) {
+			char *bigger = realloc(buf, cap * 2);
 			if (!bigger) {
 				status = report_err("ip: stdin", SK_ENOMEM);
 				break;
 			}
 			buf = bigger;
+			cap *= 2;
 		}
 		ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
@@ -174,6 +184,11 @@ static int run_batch(struct ip_run *run, bool *printed)
 		}
 		len += (size_t)n;
 		size_t start = 0;
+		if (skipping) {
+			char *nl = memchr(buf, '\n', len);
+			start = nl ? (size_t)(nl - buf) + 1 : len;
+			skipping = nl == NULL;
+		}
 		for (;;) {
 			char *nl = memchr(buf + start, '\n', len - start);
 			if (!nl)
@@ -203,23 +218,6 @@ static const struct option ip_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-int next_option(const char *command, int argc, char **argv, const char *shorts,
-                const struct option *longs)
-{
-	opterr = 0;
-	int ch = getopt_long(argc, argv, shorts, longs, NULL);
-	if (ch == '?') {
-		if (optopt && strchr(shorts, optopt))
-			usage_error(command, "option '-%c' needs a value", optopt);
-		else if (optopt)
-			usage_error(command, "unknown option '-%c'", optopt);
-		else
-			usage_error(command, "unknown or incomplete option '%s'", argv[optind - 1]);
-		return -2;
-	}
-	return ch;
-}
 
 /* The index of "same" or "range" if it is the first operand (options may
  * come before it: `sockit ip --json same A B`), else 0. */
@@ -333,7 +331,7 @@ const char ip_usage[] =
 	"A bad line is reported (with --json as {\"input\", \"error\"}) and the run goes on.\n"
 	"Options may come before or after the inputs.\n"
 	"\n"
-	"exit status: 0 ok; 1 a batch line failed, 'same' says no, or a line is over 1 MiB;\n"
+	"exit status: 0 ok; 1 a batch line failed (lines over 1 MiB fail too) or 'same' says no;\n"
 	"2 usage or an invalid input on the command line (the other inputs are still shown)\n"
 	"\n"
 	"examples:\n"

@@ -107,8 +107,11 @@ void explain_ip(struct out *o, const char *input, size_t input_len, const struct
 	unsigned host_bits = sk_ip_bits(c->addr.version) - c->prefix;
 
 	out_printf(o, "%.*s\n", (int)input_len, input);
-	if (!c->has_prefix)
+	if (!c->has_prefix && c->prefix == sk_ip_bits(c->addr.version))
 		out_printf(o, "  (no prefix given: a single host, /%u)\n", c->prefix);
+	else if (!c->has_prefix)
+		out_printf(o, "  (no prefix given: --classful uses class %c's default, /%u)\n",
+		           info->cls, c->prefix);
 	explain_and(o, &c->addr, c->prefix);
 	row(o, "hostmask", &info->hostmask, "NOT netmask");
 	struct sk_ip last = sk_ip_last(&c->addr, c->prefix);

@@ -12,9 +12,9 @@ static int parse_operand(const char *command, const char *text, struct sk_ip_cid
 	struct sk_slice bad = { 0 };
 	int err = sk_ip_parse_cidr(text, strlen(text), c, &bad);
 	if (err < 0) {
-		char reason[256], ctx[300];
+		char reason[256], ctx[QUOTE_MAX + 16], q[QUOTE_MAX];
 		describe_parse_error(err, text, strlen(text), bad, reason, sizeof reason);
-		snprintf(ctx, sizeof ctx, "%s: '%s'", command, text);
+		snprintf(ctx, sizeof ctx, "%s: %s", command, quote(text, strlen(text), q));
 		report(ctx, "%s", reason);
 		return EXIT_USAGE;
 	}
@@ -32,7 +32,8 @@ static int choose_prefix(const char *mask, const struct sk_ip_cidr *a, const str
 		if (err < 0) {
 			char reason[256];
 			describe_parse_error(err, text, strlen(text), bad, reason, sizeof reason);
-			return usage_error("ip same", "--mask '%s': %s", mask, reason);
+			char q[QUOTE_MAX];
+			return usage_error("ip same", "--mask %s: %s", quote(mask, strlen(mask), q), reason);
 		}
 		return 0;
 	}
@@ -40,7 +41,7 @@ static int choose_prefix(const char *mask, const struct sk_ip_cidr *a, const str
 		return usage_error("ip same", "the two prefixes differ (/%u, /%u): choose one with --mask",
 		                   a->prefix, b->prefix);
 	if (!a->has_prefix && !b->has_prefix)
-		return usage_error("ip same", "no mask: give A/PREFIX or --mask MASK");
+		return usage_error("ip same", "no mask: write a prefix on an address (a.b.c.d/24) or give --mask");
 	*prefix = a->has_prefix ? a->prefix : b->prefix;
 	return 0;
 }
@@ -72,12 +73,14 @@ int cmd_ip_same(int argc, char **argv)
 
 	struct sk_ip_cidr a, b;
 	unsigned prefix = 0;
+	char qa[QUOTE_MAX], qb[QUOTE_MAX];
 	int st;
 	if ((st = parse_operand("ip same", argv[optind], &a)) ||
 	    (st = parse_operand("ip same", argv[optind + 1], &b)))
 		return st;
 	if (a.addr.version != b.addr.version)
-		return usage_error("ip same", "'%s' and '%s': %s", argv[optind], argv[optind + 1],
+		return usage_error("ip same", "%s and %s: %s", quote(argv[optind], strlen(argv[optind]), qa),
+		                   quote(argv[optind + 1], strlen(argv[optind + 1]), qb),
 		                   sk_strerror(SK_EADDR_FAMILY));
 	if ((st = choose_prefix(mask, &a, &b, &prefix)))
 		return st;
@@ -133,24 +136,26 @@ int cmd_ip_range(int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	if (argc - optind != 2)
-		return usage_error("ip range", "expected FIRST and LAST addresses, got %d",
+		return usage_error("ip range", "expected two addresses (the first and the last), got %d",
 		                   argc - optind);
 
 	struct sk_ip first, last;
+	char qa[QUOTE_MAX], qb[QUOTE_MAX];
 	for (int i = 0; i < 2; i++) {
 		const char *text = argv[optind + i];
 		struct sk_slice bad = { 0 };
 		int err = sk_ip_parse(text, strlen(text), i ? &last : &first, &bad);
 		if (err < 0) {
-			char reason[256], ctx[300];
+			char reason[256], ctx[QUOTE_MAX + 16], q[QUOTE_MAX];
 			describe_parse_error(err, text, strlen(text), bad, reason, sizeof reason);
-			snprintf(ctx, sizeof ctx, "ip range: '%s'", text);
+			snprintf(ctx, sizeof ctx, "ip range: %s", quote(text, strlen(text), q));
 			report(ctx, "%s", reason);
 			return EXIT_USAGE;
 		}
 	}
 	if (first.version != last.version || sk_ip_cmp(&first, &last) > 0)
-		return usage_error("ip range", "'%s' - '%s': %s", argv[optind], argv[optind + 1],
+		return usage_error("ip range", "%s - %s: %s", quote(argv[optind], strlen(argv[optind]), qa),
+		                   quote(argv[optind + 1], strlen(argv[optind + 1]), qb),
 		                   sk_strerror(first.version != last.version ? SK_EADDR_FAMILY
 		                                                             : SK_ERANGE_ORDER));
 

@@ -45,8 +45,10 @@ int cmd_help(int argc, char **argv)
 	if (argc < 2)
 		return print_main_help(stdout);
 	const struct command *cmd = find_command(argv[1]);
-	if (!cmd)
-		return usage_error("help", "'%s' is not a sockit command", argv[1]);
+	if (!cmd) {
+		char q[QUOTE_MAX];
+		return usage_error("help", "%s is not a sockit command", quote(argv[1], strlen(argv[1]), q));
+	}
 	return print_usage(cmd);
 }
 
@@ -64,7 +66,9 @@ int main(int argc, char **argv)
 	}
 	const struct command *cmd = find_command(argv[1]);
 	if (!cmd) {
-		fprintf(stderr, "sockit: '%s' is not a sockit command; see 'sockit --help'\n", argv[1]);
+		char q[QUOTE_MAX];
+		fprintf(stderr, "sockit: %s is not a sockit command; see 'sockit --help'\n",
+		        quote(argv[1], strlen(argv[1]), q));
 		return EXIT_USAGE;
 	}
 	return cmd->run(argc - 1, argv + 1);

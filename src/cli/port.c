@@ -36,9 +36,10 @@ static int resolve_port(const char *arg, unsigned *port)
 	if (err == SK_EPORT_SYNTAX &&
 	    (sk_port_lookup(arg, "tcp", port) == 0 || sk_port_lookup(arg, "udp", port) == 0))
 		return EXIT_OK;
-	bool numeric = arg[strspn(arg, "+-0123456789")] == '\0' && arg[0] != '\0';
-	char ctx[300], reason[128];
-	snprintf(ctx, sizeof ctx, "port: '%s'", arg);
+	/* What starts like a number and is no known name is a bad number. */
+	bool numeric = strchr("+-0123456789", arg[0]) != NULL && arg[0] != '\0';
+	char ctx[QUOTE_MAX + 8], reason[128], q[QUOTE_MAX];
+	snprintf(ctx, sizeof ctx, "port: %s", quote(arg, strlen(arg), q));
 	if (numeric) {
 		report(ctx, "%s", reason_of(err, reason, sizeof reason));
 		return EXIT_USAGE;

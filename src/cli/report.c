@@ -82,15 +82,43 @@ int usage_error(const char *command, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+const char *quote(const char *p, size_t len, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	const size_t room = QUOTE_MAX - 6; /* the quotes, "...", NUL */
+	size_t n = 0;
+	buf[n++] = '\'';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		bool plain = c >= 0x20 && c < 0x7f;
+		if (n + (plain ? 1 : 4) > room) {
+			memcpy(buf + n, "...", 3);
+			n += 3;
+			break;
+		}
+		if (plain) {
+			buf[n++] = (char)c;
+		} else {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 0xf];
+		}
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return buf;
+}
+
 void describe_parse_error(int err, const char *input, size_t input_len, struct sk_slice bad,
                           char *buf, size_t cap)
 {
-	char reason[128];
+	char reason[128], part[QUOTE_MAX];
 	reason_of(err, reason, sizeof reason);
 	/* Quote the offending part only when it is a proper part of the input. */
-	if (bad.p && bad.len > 0 && bad.len < input_len && bad.len <= 64 && bad.p >= input &&
+	if (bad.p && bad.len > 0 && bad.len < input_len && bad.p >= input &&
 	    bad.p + bad.len <= input + input_len)
-		snprintf(buf, cap, "%s: '%.*s'", reason, (int)bad.len, bad.p);
+		snprintf(buf, cap, "%s: %s", reason, quote(bad.p, bad.len, part));
 	else
 		snprintf(buf, cap, "%s", reason);
 }

@@ -1,0 +1,100 @@
+"""Integration tests for sockit's top level: help, version, command lookup."""
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ACRONYMS = re.compile(r"\b(IPv4|IPv6|RFC|IANA|TCP|UDP|JSON|CIDR)\b")
+
+
+def assert_message_style(err):
+    assert err, "expected a message on stderr"
+    for line in err.splitlines():
+        assert line.startswith("sockit: "), line
+        assert not line.rstrip().endswith("."), line
+        body = ACRONYMS.sub("", re.sub(r"'[^']*'", "''", line[len("sockit: "):]))
+        assert body == body.lower(), f"uppercase outside quoted input: {line!r}"
+
+
+def header_version():
+    text = (ROOT / "include" / "sockit" / "sockit.h").read_text()
+    return re.search(r'#define SOCKIT_VERSION "([^"]+)"', text).group(1)
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_main_help(sockit, flag):
+    res = sockit(flag)
+    assert res.status == 0, res
+    assert res.err == ""
+    assert res.out.startswith("usage: sockit")
+    for command in ("ip", "port", "help"):
+        assert re.search(rf"^\s+{command}\s", res.out, re.M), command
+
+
+def test_help_without_command_is_main_help(sockit):
+    res = sockit("help")
+    assert res.status == 0, res
+    assert res.out == sockit("--help").out
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(sockit, flag):
+    res = sockit(flag)
+    assert res.status == 0, res
+    assert res.err == ""
+    assert res.out == f"sockit {header_version()}\n"
+    assert re.fullmatch(r"sockit \d+\.\d+\.\d+\n", res.out)
+
+
+@pytest.mark.parametrize("command", ["ip", "port"])
+def test_help_command(sockit, command):
+    res = sockit("help", command)
+    assert res.status == 0, res
+    assert res.err == ""
+    assert res.out.startswith(f"usage: sockit {command}")
+    assert res.out == sockit(command, "--help").out
+
+
+def test_help_help(sockit):
+    res = sockit("help", "help")
+    assert res.status == 0, res
+    assert res.out.startswith("usage: sockit help")
+
+
+def test_help_nosuch(sockit):
+    res = sockit("help", "nosuch")
+    assert res.status == 2, res
+    assert res.out == ""
+    assert "'nosuch'" in res.err.splitlines()[0]
+    assert_message_style(res.err)
+
+
+@pytest.mark.parametrize("name", ["nosuch", "IP", "ips", "--bogus", "-x"])
+def test_unknown_subcommand(sockit, name):
+    res = sockit(name, "1.2.3.4")
+    assert res.status == 2, res
+    assert res.out == ""
+    assert f"'{name}'" in res.err
+    assert_message_style(res.err)
+
+
+def test_no_arguments_usage_on_stderr(sockit):
+    res = sockit()
+    assert res.status == 2, res
+    assert res.out == ""
+    assert res.err.startswith("usage: sockit")
+    assert "ip" in res.err and "port" in res.err
+
+
+def test_no_arguments_with_stdin_data_still_usage(sockit):
+    res = sockit(input="1.2.3.4\n")
+    assert res.status == 2
+    assert res.out == ""
+    assert res.err.startswith("usage: sockit")
+
+
+@pytest.mark.parametrize("args", [["ip", "--help"], ["port", "--help"], ["--help"]])
+def test_help_text_fits_a_terminal(sockit, args):
+    for line in sockit(*args).out.splitlines():
+        assert len(line) <= 100, line
