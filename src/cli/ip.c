@@ -15,13 +15,13 @@
 #define MAX_LINE (1024 * 1024)
 #define OUT_BUF (256 * 1024)
 
-struct ip_opts {
+struct ip_cmd_opts {
 	bool json, explain, classful;
 	const char *split; /* the text after --split, or NULL */
 };
 
 struct ip_run {
-	struct ip_opts opt;
+	struct ip_cmd_opts opt;
 	struct out *out;
 	unsigned long n_failed;
 };

@@ -55,9 +55,12 @@ const char *sk_strerror(int err)
 	if (err == SK_OK)
 		return "success";
 	if (err < 0 && err > -1000) {
-		/* strerror() may use a static buffer only for unknown values, which
-		 * the range check rules out on glibc; its known texts are constant. */
-		return strerror(-err);
+		/* Not strerror(): for an unknown value it formats "Unknown error N"
+		 * into memory it allocates. strerrordesc_np (glibc 2.32) returns a
+		 * constant text or NULL. */
+		const char *text = strerrordesc_np(-err);
+		if (text)
+			return text;
 	}
 	return "unknown error";
 }
