@@ -16,6 +16,8 @@
 #define SK_EINVAL        (-EINVAL)
 #define SK_ERANGE        (-ERANGE)
 #define SK_ENOSPC        (-ENOSPC)
+#define SK_EPIPE         (-EPIPE)
+#define SK_ETOOLARGE     (-EMSGSIZE) /* a buffer or message would pass its limit */
 
 /* Address parsing (ip.h). Each names one rule of the text form, so the CLI can
  * say exactly which rule an input broke. */

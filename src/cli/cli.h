@@ -33,8 +33,9 @@ const struct command *find_command(const char *name);
 /* One entry point and one usage text per subcommand, each in its own file. */
 int cmd_ip(int argc, char **argv);
 int cmd_port(int argc, char **argv);
+int cmd_tcp(int argc, char **argv);
 int cmd_help(int argc, char **argv);
-extern const char ip_usage[], port_usage[], help_usage[];
+extern const char ip_usage[], port_usage[], help_usage[], tcp_usage[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 
@@ -105,6 +106,24 @@ struct option;
  * options may follow operands (`sockit ip 10.0.0.1 --json`). */
 int next_option(const char *command, int argc, char **argv, const char *shorts,
                 const struct option *longs);
+
+/* --- netcli.c: shared by the network commands ------------------------------ */
+
+/* "1.5" -> 1500 ms. Reports a usage error (returns EXIT_USAGE) for anything
+ * but a number of seconds from 0 to 86400. */
+int parse_seconds(const char *command, const char *option, const char *text, unsigned *ms_out);
+
+/* A whole number 0..max, or a usage error. */
+int parse_count(const char *command, const char *option, const char *text, unsigned long max,
+                unsigned long *out);
+
+/* Resolves host and port, reporting failure in our words: an unknown name
+ * exits 3, a bad port number 2. Returns EXIT_OK or the exit status. */
+int resolve_or_report(const char *command, const char *host, const char *port, int family,
+                      int socktype, bool passive, struct sk_addr *out, size_t max, size_t *n_out);
+
+/* Writes --trace lines to stderr. */
+extern const struct sk_tracer stderr_tracer;
 
 /* Prints a command's usage to stdout and returns EXIT_OK. */
 int print_usage(const struct command *cmd);

@@ -1,12 +1,14 @@
 /* sockit: the command table, and the help and version that span commands. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 static const struct command commands[] = {
 	{ "ip", cmd_ip, "IPv4/IPv6 address calculator: networks, masks, classes, ranges", ip_usage },
 	{ "port", cmd_port, "a port's IANA range and service names", port_usage },
+	{ "tcp", cmd_tcp, "TCP client and servers: relay, echo, chargen, reply, chat, exec", tcp_usage },
 	{ "help", cmd_help, "show help for a command", help_usage },
 };
 
@@ -54,6 +56,8 @@ int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* A peer that goes away must give us EPIPE to handle, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		print_main_help(stderr);
 		return EXIT_USAGE;

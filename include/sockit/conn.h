@@ -1,0 +1,109 @@
+/* sk_conn: one byte-stream endpoint in a loop — a connected socket, or a
+ * pair of fds such as stdin and stdout — with a bounded outbound queue,
+ * backpressure, half-close and an idle timeout.
+ *
+ * Reading: the conn reads whenever its fd is readable and not paused, and
+ * hands the bytes to on_data. Nothing is buffered on the way in, so a
+ * handler that cannot pass bytes on (its destination is full) pauses the
+ * source with sk_conn_pause() and resumes it from the destination's
+ * on_drain: memory stays bounded by the outbound queues.
+ *
+ * Writing: sk_conn_send() writes at once when it can and queues the rest,
+ * up to out_max bytes; beyond that it refuses (SK_ETOOLARGE) and the caller
+ * decides (pause the source, or drop a slow client).
+ *
+ * Files and /dev/null cannot be polled (epoll says EPERM): a conn over one
+ * reads it on a zero-delay timer and writes it synchronously, so stdin and
+ * stdout may be anything.
+ *
+ * Lifetime: the conn owns its fds and closes them. sk_conn_close() may be
+ * called from any callback, including the conn's own; the conn is freed
+ * after on_close returns, and no callback follows on_close. */
+#ifndef SOCKIT_CONN_H
+#define SOCKIT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sockit/loop.h>
+#include <sockit/sock.h>
+
+struct sk_conn;
+
+struct sk_conn_handler {
+	/* Bytes arrived; the handler takes them all. */
+	void (*on_data)(struct sk_conn *c, const char *p, size_t len, void *ud);
+	/* The peer will send no more (read returned 0). Writing still works. */
+	void (*on_eof)(struct sk_conn *c, void *ud);
+	/* The outbound queue fell to the low-water mark after having reached
+	 * high water (paused sources may resume), or a queue was emptied by the
+	 * loop (everything sent so far has reached the kernel). */
+	void (*on_drain)(struct sk_conn *c, void *ud);
+	/* The conn is closed: err is 0, or why (-ECONNRESET, -EPIPE, -ETIMEDOUT
+	 * for the idle timeout). The conn is freed when this returns. */
+	void (*on_close)(struct sk_conn *c, int err, void *ud);
+};
+
+/* Per-connection memory ceiling. 1 MiB keeps 10,000 busy connections under
+ * 10 GiB in the worst case while letting one bulk transfer keep a loopback
+ * pipe full (bench/tcp.sh). */
+#define SK_CONN_OUT_MAX (1024 * 1024)
+
+struct sk_conn_opts {
+	size_t out_max;      /* queued bytes before sk_conn_send refuses */
+	size_t high_water;   /* sk_conn_is_full() from here on */
+	size_t low_water;    /* on_drain when the queue falls to this */
+	size_t read_size;    /* bytes read per read(2) */
+	unsigned idle_ms;    /* close after this long with no byte in or out; 0: never */
+	const struct sk_tracer *tracer; /* recv/send/close lines; borrowed, may be NULL */
+};
+
+/* out_max SK_CONN_OUT_MAX, high water out_max/2, low water out_max/8,
+ * read_size 64 KiB, no idle timeout, no tracer. */
+void sk_conn_opts_init(struct sk_conn_opts *opts);
+
+/* Makes a conn of rfd (read) and wfd (write); they may be the same socket.
+ * Either may be -1 for a one-way endpoint. Takes ownership of both fds,
+ * even on failure (they are closed). The fds are made non-blocking. handler
+ * must outlive the conn; ud is borrowed. Returns 0 and *out, or an error. */
+int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
+                const struct sk_conn_handler *handler, void *ud, struct sk_conn **out);
+
+/* Queues bytes for the peer (writing at once when possible). Returns 0,
+ * SK_ETOOLARGE when the queue would pass out_max (nothing is queued), or the
+ * write error that closed the conn. */
+int sk_conn_send(struct sk_conn *c, const void *p, size_t len);
+
+/* True once the queue reached high water (until it drains to low water). */
+bool sk_conn_is_full(const struct sk_conn *c);
+
+/* Bytes queued and not yet written. */
+size_t sk_conn_pending(const struct sk_conn *c);
+
+/* Stops and restarts reading (backpressure). Pauses nest: each pause needs
+ * its resume. */
+void sk_conn_pause(struct sk_conn *c);
+void sk_conn_resume(struct sk_conn *c);
+
+/* Half-close: once the queue is written, shut down the write side (a socket
+ * gets shutdown(SHUT_WR), another fd is closed) so the peer sees EOF while we
+ * can still read its answer. */
+void sk_conn_shutdown(struct sk_conn *c);
+
+/* Closes now; queued bytes are dropped. err is passed to on_close. */
+void sk_conn_close(struct sk_conn *c, int err);
+
+/* Closes once the queue is written (or at once if empty), e.g. after a
+ * final reply. Reading stops now. */
+void sk_conn_close_after_flush(struct sk_conn *c);
+
+/* Changes the idle timeout (0 disables it). */
+void sk_conn_set_idle(struct sk_conn *c, unsigned idle_ms);
+
+bool sk_conn_read_closed(const struct sk_conn *c);  /* on_eof has been called */
+bool sk_conn_write_closed(const struct sk_conn *c); /* the write side is shut */
+int sk_conn_rfd(const struct sk_conn *c);
+void *sk_conn_ud(const struct sk_conn *c);
+void sk_conn_set_ud(struct sk_conn *c, void *ud);
+
+#endif

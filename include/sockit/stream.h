@@ -1,0 +1,96 @@
+/* sk_stream_server: a TCP server in a loop. It accepts connections, applies
+ * the access list and the limits before reading a byte, and serves each
+ * client in one of the classic modes:
+ *
+ *   echo     every byte back (RFC 862)        discard  read and drop (RFC 863)
+ *   chargen  the RFC 864 pattern, paced by    daytime  the time, then close
+ *            the client's reading                      (RFC 867)
+ *   reply    each message answered with "Received msg: MSG from ('IP', PORT)"
+ *   chat     each message sent to every other client, prefixed "IP:PORT: "
+ *   exec     /bin/sh -c CMD with the socket as its stdin and stdout
+ *   handoff  the accepted fd is given to the caller (the CLI's relay mode)
+ *
+ * reply and chat read messages with a framer (line, len32 or raw). What the
+ * server does is reported through an event callback, never printed. */
+#ifndef SOCKIT_STREAM_H
+#define SOCKIT_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sockit/acl.h>
+#include <sockit/frame.h>
+#include <sockit/loop.h>
+#include <sockit/sock.h>
+
+struct sk_stream_server;
+
+enum sk_stream_mode {
+	SK_STREAM_ECHO,
+	SK_STREAM_DISCARD,
+	SK_STREAM_CHARGEN,
+	SK_STREAM_DAYTIME,
+	SK_STREAM_REPLY,
+	SK_STREAM_CHAT,
+	SK_STREAM_EXEC,
+	SK_STREAM_HANDOFF,
+};
+
+enum sk_stream_event {
+	SK_STREAM_ACCEPTED,     /* a client is being served */
+	SK_STREAM_DENIED,       /* refused by the access list */
+	SK_STREAM_OVER_LIMIT,   /* refused: --max-conns or --max-per-client (err says which) */
+	SK_STREAM_CLOSED,       /* a client left; err is why (0, -ECONNRESET, -ETIMEDOUT idle …) */
+	SK_STREAM_DROPPED_SLOW, /* chat: a client too slow to keep up was dropped */
+	SK_STREAM_ACCEPT_FAILED,/* accept(2) failed (EMFILE …); reported once until it recovers */
+	SK_STREAM_BAD_DATA,     /* a message over the framer's limit: the client is closed */
+};
+
+/* err on SK_STREAM_OVER_LIMIT: which limit. */
+#define SK_STREAM_LIMIT_TOTAL 1
+#define SK_STREAM_LIMIT_PER_CLIENT 2
+
+typedef void sk_stream_event_fn(void *ud, enum sk_stream_event ev, const struct sk_addr *peer,
+                                int err);
+
+/* SK_STREAM_HANDOFF: the caller now owns fd. */
+typedef void sk_stream_handoff_fn(void *ud, int fd, const struct sk_addr *peer);
+
+struct sk_stream_opts {
+	enum sk_stream_mode mode;
+	enum sk_frame_mode frame;     /* reply, chat */
+	size_t max_conns;             /* 0: unlimited */
+	size_t max_per_client;        /* 0: unlimited */
+	unsigned idle_ms;             /* 0: never */
+	const struct sk_acl *acl;     /* borrowed; NULL permits all */
+	const char *exec_cmd;         /* SK_STREAM_EXEC; borrowed */
+	sk_stream_handoff_fn *on_handoff;
+	sk_stream_event_fn *on_event; /* may be NULL */
+	void *ud;                     /* for both callbacks */
+	const struct sk_tracer *tracer;
+	size_t out_max;               /* per-client queue ceiling (chat drops above it) */
+};
+
+/* mode echo, frame line, no limits, no acl, no callbacks, out_max
+ * SK_CONN_OUT_MAX. */
+void sk_stream_opts_init(struct sk_stream_opts *opts);
+
+/* Serves on listen_fd (from sk_tcp_listen; the server takes ownership and
+ * closes it). opts is copied; what it points to is borrowed. */
+int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_stream_opts *opts,
+                         struct sk_stream_server **out);
+
+/* Stops accepting (closes the listener) but lets current clients finish. */
+void sk_stream_server_stop_accepting(struct sk_stream_server *s);
+
+/* Resumes accepting after sk_stream_server_pause_accepting(). */
+void sk_stream_server_pause_accepting(struct sk_stream_server *s);
+void sk_stream_server_resume_accepting(struct sk_stream_server *s);
+
+/* Clients being served now (exec children included). */
+size_t sk_stream_server_n_clients(const struct sk_stream_server *s);
+
+/* Closes every client and the listener, and frees the server. Accepts NULL. */
+void sk_stream_server_free(struct sk_stream_server *s);
+
+#endif

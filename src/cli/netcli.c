@@ -1,0 +1,74 @@
+/* What the network commands share: durations, ports and hosts from the
+ * command line, and the stderr lines of -v and --trace. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int parse_seconds(const char *command, const char *option, const char *text, unsigned *ms_out)
+{
+	char *end;
+	errno = 0;
+	double secs = strtod(text, &end);
+	char q[QUOTE_MAX];
+	/* Up to a day: a longer timeout is a typo, and the product must fit. */
+	if (end == text || *end || errno || !(secs >= 0) || secs > 86400.0)
+		return usage_error(command, "%s %s: not a number of seconds (0-86400)", option,
+		                   quote(text, strlen(text), q));
+	double ms = secs * 1000.0;
+	unsigned whole = (unsigned)ms;
+	*ms_out = whole < ms ? whole + 1 : whole; /* round up: 0.0001 s is not "no timeout" */
+	return 0;
+}
+
+int parse_count(const char *command, const char *option, const char *text, unsigned long max,
+                unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	char q[QUOTE_MAX];
+	if (end == text || *end || errno || text[0] == '-' || v > max)
+		return usage_error(command, "%s %s: not a whole number (0-%lu)", option,
+		                   quote(text, strlen(text), q), max);
+	*out = v;
+	return 0;
+}
+
+static void trace_to_stderr(void *ud, const char *line)
+{
+	(void)ud;
+	fprintf(stderr, "%s\n", line);
+}
+
+const struct sk_tracer stderr_tracer = { trace_to_stderr, NULL };
+
+int resolve_or_report(const char *command, const char *host, const char *port, int family,
+                      int socktype, bool passive, struct sk_addr *out, size_t max, size_t *n_out)
+{
+	unsigned num;
+	char q[QUOTE_MAX], ctx[QUOTE_MAX + 32];
+	/* A number must be a valid port; anything else is a service name. */
+	if (port[0] >= '0' && port[0] <= '9' && sk_port_parse(port, strlen(port), &num) < 0) {
+		snprintf(ctx, sizeof ctx, "%s: port %s", command, quote(port, strlen(port), q));
+		report(ctx, "not a port number (0-65535)");
+		return EXIT_USAGE;
+	}
+	int err = sk_addr_resolve(host, port, family, socktype, passive, out, max, n_out);
+	if (err == 0)
+		return EXIT_OK;
+	if (err == SK_EPORT_SYNTAX) {
+		snprintf(ctx, sizeof ctx, "%s: port %s", command, quote(port, strlen(port), q));
+		report(ctx, "no such service in /etc/services");
+		return EXIT_RESOLVE;
+	}
+	snprintf(ctx, sizeof ctx, "%s: %s", command, quote(host ? host : "", host ? strlen(host) : 0, q));
+	if (err == SK_ENONAME)
+		report(ctx, "%s", family == AF_INET6 ? "no IPv6 address for this name"
+		                  : family == AF_INET ? "no IPv4 address for this name"
+		                                      : "name not known");
+	else
+		report_err(ctx, err);
+	return err == SK_ENONAME ? EXIT_RESOLVE : exit_status_of(err);
+}

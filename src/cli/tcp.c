@@ -1,0 +1,233 @@
+/* `sockit tcp connect` and the option parsing of `sockit tcp listen`
+ * (whose server lives in tcp_listen.c). */
+#include "tcp_cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const char tcp_usage[] =
+	"usage: sockit tcp connect [options] HOST PORT\n"
+	"       sockit tcp listen [options] [-b ADDR] PORT\n"
+	"\n"
+	"connect: relays stdin to the socket and the socket to stdout. At the end of stdin\n"
+	"it shuts down its sending side and keeps reading until the peer closes.\n"
+	"  -4, -6             IPv4 or IPv6 only\n"
+	"  -w, --wait SECS    connect timeout (default: the kernel's, about 2 minutes)\n"
+	"  -i, --idle SECS    close after SECS with no data either way\n"
+	"      --send TEXT    send TEXT instead of reading stdin (no newline is added)\n"
+	"  -v, --verbose      print the local and peer addresses on stderr\n"
+	"      --trace        print each socket call on stderr\n"
+	"\n"
+	"listen: serves on PORT (0 picks a free port; -v prints it). Without a mode it\n"
+	"relays with the first client over stdin/stdout, like 'nc -l'.\n"
+	"  -b, --bind ADDR    address to listen on (default: all, IPv4 and IPv6)\n"
+	"  -k, --keep-open    relay mode: after a client leaves, accept the next\n"
+	"      --echo         send every byte back (RFC 862)\n"
+	"      --discard      read and drop everything (RFC 863)\n"
+	"      --chargen      send the RFC 864 character pattern until the client closes\n"
+	"      --daytime      send the date and time, then close (RFC 867)\n"
+	"      --reply        answer each message with \"Received msg: MSG from ('IP', PORT)\"\n"
+	"      --chat         send each message to every other client, prefixed with the sender\n"
+	"      --exec CMD     run /bin/sh -c CMD per connection, the socket as its stdin/stdout\n"
+	"      --frame MODE   messages for --reply and --chat: line (default), len32, raw\n"
+	"      --max-conns N        at most N clients at once\n"
+	"      --max-per-client N   at most N connections from one address\n"
+	"      --idle-timeout SECS  close a client idle for SECS\n"
+	"      --allow CIDR   serve only these networks (repeatable)\n"
+	"      --deny CIDR    never serve these networks (repeatable; deny wins)\n"
+	"  -4, -6, -v, --trace  as for connect\n"
+	"\n"
+	"exit status: 0 ok, 2 usage, 3 unknown host, 4 refused, unreachable, reset or\n"
+	"address in use, 5 connect or idle timeout\n";
+
+/* Writes all of text to fd (a connected socket, non-blocking), waiting for
+ * room when the socket is full. */
+static int send_all(int fd, const char *text, size_t len, const struct sk_tracer *tracer)
+{
+	while (len) {
+		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			fd_set w;
+			FD_ZERO(&w);
+			FD_SET(fd, &w);
+			select(fd + 1, NULL, &w, NULL, NULL);
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		sk_trace(tracer, "send(%d, %zd)", fd, n);
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct connect_run {
+	int status;
+	bool verbose;
+};
+
+static void on_relay_done(void *ud, int err, char side, const struct sk_relay_stats *stats)
+{
+	struct connect_run *run = ud;
+	if (run->verbose)
+		fprintf(stderr, "sockit: tcp connect: sent %llu bytes, received %llu bytes\n",
+		        (unsigned long long)stats->a_to_b, (unsigned long long)stats->b_to_a);
+	if (err) {
+		/* A closed stdout (EPIPE on side a) ends a pipeline early: not ours to report. */
+		if (!(side == 'a' && err == -EPIPE))
+			run->status = report_err(side == 'a' ? "tcp connect: stdout" : "tcp connect", err);
+	}
+}
+
+static const struct option connect_options[] = {
+	{ "wait", required_argument, NULL, 'w' },
+	{ "idle", required_argument, NULL, 'i' },
+	{ "send", required_argument, NULL, 'S' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "trace", no_argument, NULL, 'T' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Tries each resolved address in turn, as nc does; reports the last error. */
+static int connect_any(const struct sk_addr *addrs, size_t n, unsigned wait_ms,
+                       const struct sk_tracer *tracer, int *fd_out)
+{
+	int err = 0;
+	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
+	for (size_t i = 0; i < n; i++) {
+		int fd = sk_tcp_connect(&addrs[i], wait_ms ? (int)wait_ms : -1, tracer);
+		if (fd >= 0) {
+			*fd_out = fd;
+			return EXIT_OK;
+		}
+		err = fd;
+		sk_addr_format(&addrs[i], text);
+		snprintf(ctx, sizeof ctx, "tcp connect: %s", text);
+		if (i + 1 == n || err == -ETIMEDOUT) {
+			if (err == -ETIMEDOUT)
+				report(ctx, "timed out after %u ms", wait_ms);
+			else
+				report_err(ctx, err);
+			return exit_status_of(err);
+		}
+	}
+	return EXIT_FAIL;
+}
+
+static int cmd_tcp_connect(int argc, char **argv)
+{
+	int family = AF_UNSPEC, ch, st;
+	unsigned wait_ms = 0, idle_ms = 0;
+	const char *send_text = NULL;
+	bool verbose = false, trace = false;
+	while ((ch = next_option("tcp connect", argc, argv, "46w:i:vh", connect_options)) != -1) {
+		switch (ch) {
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'w':
+			if ((st = parse_seconds("tcp connect", "-w", optarg, &wait_ms)))
+				return st;
+			break;
+		case 'i':
+			if ((st = parse_seconds("tcp connect", "-i", optarg, &idle_ms)))
+				return st;
+			break;
+		case 'S':
+			send_text = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'T':
+			trace = true;
+			break;
+		case 'h':
+			return print_usage(find_command("tcp"));
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("tcp connect", "expected HOST and PORT, got %d argument%s",
+		                   argc - optind, argc - optind == 1 ? "" : "s");
+
+	const struct sk_tracer *tracer = trace ? &stderr_tracer : NULL;
+	struct sk_addr addrs[16];
+	size_t n_addrs;
+	if ((st = resolve_or_report("tcp connect", argv[optind], argv[optind + 1], family,
+	                            SOCK_STREAM, false, addrs, 16, &n_addrs)))
+		return st;
+	int fd = -1;
+	if ((st = connect_any(addrs, n_addrs, wait_ms, tracer, &fd)))
+		return st;
+	if (verbose) {
+		struct sk_addr local, peer;
+		char l[SK_ADDR_STRLEN], p[SK_ADDR_STRLEN];
+		sk_sock_local_addr(fd, &local);
+		sk_sock_peer_addr(fd, &peer);
+		sk_addr_format(&local, l);
+		sk_addr_format(&peer, p);
+		fprintf(stderr, "sockit: tcp connect: connected to %s from %s\n", p, l);
+	}
+	if (send_text) {
+		int err = send_all(fd, send_text, strlen(send_text), tracer);
+		if (err < 0) {
+			close(fd);
+			return report_err("tcp connect: send", err);
+		}
+	}
+
+	struct sk_loop *loop;
+	int err = sk_loop_new(&loop);
+	if (err < 0) {
+		close(fd);
+		return report_err("tcp connect", err);
+	}
+	struct connect_run run = { EXIT_OK, verbose };
+	struct sk_relay_opts ro;
+	sk_relay_opts_init(&ro);
+	ro.finish_on_b_eof = true;
+	ro.b.idle_ms = idle_ms;
+	ro.b.tracer = tracer;
+	ro.on_done = on_relay_done;
+	ro.ud = &run;
+	/* stdin and stdout are dup'ed: the relay owns and closes its fds, and
+	 * closing stdout is how the reader downstream learns we are done. */
+	int in = send_text ? -1 : dup(STDIN_FILENO);
+	int out = dup(STDOUT_FILENO);
+	err = sk_relay_start(loop, in, out, fd, fd, &ro);
+	if (err < 0) {
+		sk_loop_free(loop);
+		return report_err("tcp connect", err);
+	}
+	close(STDOUT_FILENO); /* our dup is now the only writer */
+	err = sk_loop_run(loop);
+	sk_loop_free(loop);
+	if (err < 0)
+		return report_err("tcp connect", err);
+	return run.status;
+}
+
+int cmd_tcp(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("tcp", "expected 'connect' or 'listen'");
+	if (is_help(argv[1]))
+		return print_usage(find_command("tcp"));
+	if (strcmp(argv[1], "connect") == 0)
+		return cmd_tcp_connect(argc - 1, argv + 1);
+	if (strcmp(argv[1], "listen") == 0)
+		return cmd_tcp_listen(argc - 1, argv + 1);
+	char q[QUOTE_MAX];
+	return usage_error("tcp", "%s: expected 'connect' or 'listen'",
+	                   quote(argv[1], strlen(argv[1]), q));
+}

@@ -1,0 +1,415 @@
+/* The stream server: the listener, the accept path (access list and limits
+ * checked before a byte is read), the client list, and exec children. What a
+ * mode does with bytes is in stream_modes.c. */
+#include <sockit/err.h>
+#include <sockit/stream.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "stream_internal.h"
+
+extern char **environ;
+
+/* After accept(2) fails for want of fds, wait this long before trying again:
+ * the listener stays readable, and retrying at once would spin a core. */
+#define ACCEPT_RETRY_MS 100
+
+/* Accepts per wakeup, so one busy listener cannot starve other fds. */
+#define ACCEPT_BATCH 64
+
+/* Exec children are reaped by polling when the kernel has no pidfd_open. */
+#define REAP_POLL_MS 200
+
+void sk_stream_opts_init(struct sk_stream_opts *opts)
+{
+	memset(opts, 0, sizeof *opts);
+	opts->mode = SK_STREAM_ECHO;
+	opts->frame = SK_FRAME_LINE;
+	opts->out_max = SK_CONN_OUT_MAX;
+}
+
+void sk__stream_event(struct sk_stream_server *s, enum sk_stream_event ev,
+                      const struct sk_addr *peer, int err)
+{
+	if (s->o.on_event)
+		s->o.on_event(s->o.ud, ev, peer, err);
+}
+
+static void link_client(struct sk_stream_server *s, struct client *cl)
+{
+	cl->next = s->clients;
+	if (s->clients)
+		s->clients->prev = cl;
+	s->clients = cl;
+	s->n_clients++;
+}
+
+static void unlink_client(struct sk_stream_server *s, struct client *cl)
+{
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		s->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	s->n_clients--;
+}
+
+static void free_client(struct client *cl)
+{
+	sk_framer_fini(&cl->framer);
+	free(cl);
+}
+
+/* --- conn callbacks: dispatch to the mode --- */
+
+static void on_data(struct sk_conn *c, const char *p, size_t len, void *ud)
+{
+	(void)c;
+	struct client *cl = ud;
+	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	if (ops->on_data)
+		ops->on_data(cl, p, len);
+}
+
+static void on_eof(struct sk_conn *c, void *ud)
+{
+	(void)c;
+	struct client *cl = ud;
+	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	if (ops->on_eof)
+		ops->on_eof(cl);
+	else
+		sk_conn_close_after_flush(cl->conn);
+}
+
+static void on_drain(struct sk_conn *c, void *ud)
+{
+	(void)c;
+	struct client *cl = ud;
+	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	if (ops->on_drain)
+		ops->on_drain(cl);
+}
+
+static void on_close(struct sk_conn *c, int err, void *ud)
+{
+	(void)c;
+	struct client *cl = ud;
+	struct sk_stream_server *s = cl->srv;
+	unlink_client(s, cl);
+	sk__stream_event(s, SK_STREAM_CLOSED, &cl->peer, err);
+	free_client(cl);
+}
+
+static const struct sk_conn_handler client_handler = {
+	.on_data = on_data,
+	.on_eof = on_eof,
+	.on_drain = on_drain,
+	.on_close = on_close,
+};
+
+/* --- admission --- */
+
+static size_t count_from(const struct sk_stream_server *s, const struct sk_ip *ip)
+{
+	/* O(clients) per accept, and only when --max-per-client is set: 10,000
+	 * clients cost microseconds (bench/tcp.sh idle test). */
+	size_t n = 0;
+	for (const struct client *cl = s->clients; cl; cl = cl->next)
+		n += sk_ip_cmp(&cl->ip, ip) == 0;
+	return n;
+}
+
+/* Why a new peer may not be served, as an event, or -1 if it may. */
+static int refusal(const struct sk_stream_server *s, const struct sk_ip *ip, int *limit)
+{
+	if (s->o.acl && !sk_acl_permits(s->o.acl, ip))
+		return SK_STREAM_DENIED;
+	if (s->o.max_conns && s->n_clients >= s->o.max_conns) {
+		*limit = SK_STREAM_LIMIT_TOTAL;
+		return SK_STREAM_OVER_LIMIT;
+	}
+	if (s->o.max_per_client && count_from(s, ip) >= s->o.max_per_client) {
+		*limit = SK_STREAM_LIMIT_PER_CLIENT;
+		return SK_STREAM_OVER_LIMIT;
+	}
+	return -1;
+}
+
+static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer,
+                  const struct sk_ip *ip, unsigned port)
+{
+	if (s->o.mode == SK_STREAM_HANDOFF) {
+		sk__stream_event(s, SK_STREAM_ACCEPTED, peer, 0);
+		s->o.on_handoff(s->o.ud, fd, peer);
+		return;
+	}
+	struct client *cl = calloc(1, sizeof *cl);
+	if (!cl) {
+		sk_sock_close(fd, s->o.tracer);
+		sk__stream_event(s, SK_STREAM_CLOSED, peer, SK_ENOMEM);
+		return;
+	}
+	cl->srv = s;
+	cl->peer = *peer;
+	cl->ip = *ip;
+	cl->port = port;
+	cl->pidfd = -1;
+	sk_framer_init(&cl->framer, s->o.frame, SK_FRAME_MAX);
+	link_client(s, cl);
+	sk__stream_event(s, SK_STREAM_ACCEPTED, peer, 0);
+	if (s->o.mode == SK_STREAM_EXEC) {
+		int err = sk__stream_spawn(s, cl, fd);
+		if (err < 0)
+			sk__stream_client_done(cl, err);
+		return;
+	}
+	struct sk_conn_opts co;
+	sk_conn_opts_init(&co);
+	co.out_max = s->o.out_max;
+	co.high_water = s->o.out_max / 2;
+	co.low_water = s->o.out_max / 8;
+	co.idle_ms = s->o.idle_ms;
+	co.tracer = s->o.tracer;
+	int err = sk_conn_new(s->loop, fd, fd, &co, &client_handler, cl, &cl->conn);
+	if (err < 0) {
+		unlink_client(s, cl);
+		sk__stream_event(s, SK_STREAM_CLOSED, peer, err);
+		free_client(cl);
+		return;
+	}
+	const struct stream_mode_ops *ops = sk__stream_mode_ops(s->o.mode);
+	if (ops->on_open)
+		ops->on_open(cl);
+}
+
+static void on_retry(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	(void)loop;
+	(void)t;
+	struct sk_stream_server *s = ud;
+	if (s->accepting && s->listen_fd >= 0)
+		sk_loop_mod_fd(s->loop, s->listen_fd, SK_EV_READ);
+}
+
+static void on_listen_ready(struct sk_loop *loop, int fd, unsigned events, void *ud)
+{
+	(void)events;
+	struct sk_stream_server *s = ud;
+	for (int i = 0; i < ACCEPT_BATCH && s->accepting; i++) {
+		struct sk_addr peer;
+		int cfd = sk_tcp_accept(fd, &peer, s->o.tracer);
+		if (cfd == -EAGAIN || cfd == -ECONNABORTED)
+			return;
+		if (cfd < 0) {
+			/* EMFILE, ENFILE, ENOBUFS: report once, then stop looking at
+			 * the listener for a moment instead of spinning on it. */
+			if (!s->accept_failing)
+				sk__stream_event(s, SK_STREAM_ACCEPT_FAILED, NULL, cfd);
+			s->accept_failing = true;
+			sk_loop_mod_fd(loop, fd, 0);
+			sk_loop_timer_start(loop, &s->retry_timer, ACCEPT_RETRY_MS);
+			return;
+		}
+		s->accept_failing = false;
+		struct sk_ip ip;
+		unsigned port = 0;
+		sk_addr_to_ip(&peer, &ip, &port);
+		int limit = 0;
+		int why = refusal(s, &ip, &limit);
+		if (why >= 0) {
+			/* Closed before a byte is read: a refused peer costs nothing. */
+			sk_sock_close(cfd, s->o.tracer);
+			sk__stream_event(s, (enum sk_stream_event)why, &peer, limit);
+			continue;
+		}
+		serve(s, cfd, &peer, &ip, port);
+	}
+}
+
+/* --- exec children --- */
+
+static void on_child_exit(struct sk_loop *loop, int fd, unsigned events, void *ud);
+
+static void reap(struct client *cl)
+{
+	int status;
+	if (cl->child > 0 && waitpid(cl->child, &status, WNOHANG) == cl->child) {
+		cl->child = 0;
+		sk__stream_client_done(cl, 0);
+	}
+}
+
+static void on_reap_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	struct sk_stream_server *s = ud;
+	bool waiting = false;
+	struct client *next;
+	for (struct client *cl = s->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->child > 0 && cl->pidfd < 0) {
+			reap(cl);
+			waiting = true;
+		}
+	}
+	if (waiting)
+		sk_loop_timer_start(loop, t, REAP_POLL_MS);
+}
+
+static void on_child_exit(struct sk_loop *loop, int fd, unsigned events, void *ud)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	reap(ud);
+}
+
+void sk__stream_client_done(struct client *cl, int err)
+{
+	struct sk_stream_server *s = cl->srv;
+	if (cl->pidfd >= 0) {
+		sk_loop_del_fd(s->loop, cl->pidfd);
+		close(cl->pidfd);
+	}
+	unlink_client(s, cl);
+	sk__stream_event(s, SK_STREAM_CLOSED, &cl->peer, err);
+	free_client(cl);
+}
+
+int sk__stream_spawn(struct sk_stream_server *s, struct client *cl, int fd)
+{
+	/* The child gets a plain blocking socket on 0 and 1, default signal
+	 * handling (we ignore SIGPIPE, and ignored signals survive exec) and an
+	 * empty signal mask (the loop blocks the signals it reads by signalfd). */
+	int flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	posix_spawnattr_init(&attr);
+	sigset_t none, defaults;
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGINT);
+	sigaddset(&defaults, SIGTERM);
+	sigaddset(&defaults, SIGCHLD);
+	sigaddset(&defaults, SIGHUP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char *const argv[] = { "/bin/sh", "-c", (char *)s->o.exec_cmd, NULL };
+	pid_t pid;
+	int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	sk_sock_close(fd, s->o.tracer);
+	if (rc != 0)
+		return -rc;
+	sk_trace(s->o.tracer, "spawn(/bin/sh -c ...) = %d", (int)pid);
+	cl->child = pid;
+	/* A pidfd becomes readable when the child exits: no SIGCHLD handler,
+	 * no polling (Linux 5.3). */
+	cl->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (cl->pidfd >= 0 && sk_loop_add_fd(s->loop, cl->pidfd, SK_EV_READ, on_child_exit, cl) < 0) {
+		close(cl->pidfd);
+		cl->pidfd = -1;
+	}
+	if (cl->pidfd < 0 && !sk_timer_is_active(&s->reap_timer))
+		sk_loop_timer_start(s->loop, &s->reap_timer, REAP_POLL_MS);
+	return 0;
+}
+
+/* --- the server --- */
+
+int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_stream_opts *opts,
+                         struct sk_stream_server **out)
+{
+	struct sk_stream_server *s = calloc(1, sizeof *s);
+	if (!s) {
+		close(listen_fd);
+		return SK_ENOMEM;
+	}
+	s->loop = loop;
+	s->listen_fd = listen_fd;
+	s->o = *opts;
+	sk_buf_init(&s->scratch, SK_FRAME_MAX + SK_ADDR_STRLEN + 64);
+	sk_timer_init(&s->retry_timer, on_retry, s);
+	sk_timer_init(&s->reap_timer, on_reap_timer, s);
+	int err = sk_loop_add_fd(loop, listen_fd, SK_EV_READ, on_listen_ready, s);
+	if (err < 0) {
+		close(listen_fd);
+		sk_buf_fini(&s->scratch);
+		free(s);
+		return err;
+	}
+	s->accepting = true;
+	*out = s;
+	return 0;
+}
+
+void sk_stream_server_pause_accepting(struct sk_stream_server *s)
+{
+	if (!s->accepting || s->listen_fd < 0)
+		return;
+	s->accepting = false;
+	sk_loop_mod_fd(s->loop, s->listen_fd, 0);
+	sk_loop_timer_stop(s->loop, &s->retry_timer);
+}
+
+void sk_stream_server_resume_accepting(struct sk_stream_server *s)
+{
+	if (s->accepting || s->listen_fd < 0)
+		return;
+	s->accepting = true;
+	sk_loop_mod_fd(s->loop, s->listen_fd, SK_EV_READ);
+}
+
+void sk_stream_server_stop_accepting(struct sk_stream_server *s)
+{
+	if (s->listen_fd < 0)
+		return;
+	s->accepting = false;
+	sk_loop_timer_stop(s->loop, &s->retry_timer);
+	sk_loop_del_fd(s->loop, s->listen_fd);
+	sk_sock_close(s->listen_fd, s->o.tracer);
+	s->listen_fd = -1;
+}
+
+size_t sk_stream_server_n_clients(const struct sk_stream_server *s)
+{
+	return s->n_clients;
+}
+
+void sk_stream_server_free(struct sk_stream_server *s)
+{
+	if (!s)
+		return;
+	sk_stream_server_stop_accepting(s);
+	s->o.on_event = NULL; /* the owner is tearing down: no more reports */
+	while (s->clients) {
+		struct client *cl = s->clients;
+		if (cl->conn) {
+			sk_conn_close(cl->conn, 0); /* unlinks and frees cl */
+		} else {
+			if (cl->child > 0)
+				kill(cl->child, SIGTERM);
+			sk__stream_client_done(cl, 0);
+		}
+	}
+	sk_loop_timer_stop(s->loop, &s->reap_timer);
+	sk_buf_fini(&s->scratch);
+	free(s);
+}
