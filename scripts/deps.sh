@@ -8,10 +8,10 @@ set -eu
 pkgs_for() {
 	case "$1" in
 	build) echo "gcc make libc6-dev pkg-config" ;;
-	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db" ;;
-	asan) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db" ;;
+	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db socat ncat netcat-openbsd iproute2 procps" ;;
+	asan) pkgs_for test ;;
 	valgrind) echo "valgrind libcmocka-dev" ;;
-	bench) echo "python3 util-linux" ;;
+	bench) echo "python3 util-linux socat ncat netcat-openbsd iperf3" ;;
 	fuzz) echo "clang libclang-rt-14-dev" ;;
 	*) echo "scripts/deps.sh: unknown group '$1'" >&2; exit 2 ;;
 	esac
