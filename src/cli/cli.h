@@ -34,8 +34,9 @@ const struct command *find_command(const char *name);
 int cmd_ip(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
+int cmd_udp(int argc, char **argv);
 int cmd_help(int argc, char **argv);
-extern const char ip_usage[], port_usage[], help_usage[], tcp_usage[];
+extern const char ip_usage[], port_usage[], help_usage[], tcp_usage[], udp_usage[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 
@@ -89,6 +90,10 @@ void out_uint(struct out *o, unsigned long long v);
  * control characters, and replaces bytes that are not UTF-8 with U+FFFD so the
  * output always parses. */
 void out_json_str(struct out *o, const char *p, size_t len);
+
+/* Writes bytes for a terminal: printable ASCII and valid UTF-8 as they are,
+ * \n \r \t \\ as C escapes, every other byte as \xNN. */
+void out_escaped(struct out *o, const char *p, size_t len);
 
 /* Room for n bytes at the end of the buffer (flushing first if needed); the
  * caller writes them and calls out_commit(). n must be at most cap. */

@@ -9,6 +9,7 @@ static const struct command commands[] = {
 	{ "ip", cmd_ip, "IPv4/IPv6 address calculator: networks, masks, classes, ranges", ip_usage },
 	{ "port", cmd_port, "a port's IANA range and service names", port_usage },
 	{ "tcp", cmd_tcp, "TCP client and servers: relay, echo, chargen, reply, chat, exec", tcp_usage },
+	{ "udp", cmd_udp, "UDP sender and servers: print, echo, reply; broadcast, multicast", udp_usage },
 	{ "help", cmd_help, "show help for a command", help_usage },
 };
 

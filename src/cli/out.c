@@ -160,3 +160,39 @@ void out_json_str(struct out *o, const char *p, size_t len)
 		}
 	}
 }
+
+void out_escaped(struct out *o, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out_char(o, (char)c);
+			i++;
+			continue;
+		}
+		size_t n = c >= 0x80 ? utf8_seq_len(s + i, len - i) : 0;
+		if (n) {
+			out_write(o, s + i, n);
+			i += n;
+			continue;
+		}
+		char esc[4] = { '\\', 0, 0, 0 };
+		size_t esc_len = 2;
+		switch (c) {
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\\': esc[1] = '\\'; break;
+		default:
+			esc[1] = 'x';
+			esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 0xf];
+			esc_len = 4;
+		}
+		out_write(o, esc, esc_len);
+		i++;
+	}
+}

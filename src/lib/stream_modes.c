@@ -2,9 +2,11 @@
  * backpressure: a client whose own queue is full is not read (echo, reply)
  * or not fed (chargen) until it drains; chat, which feeds many clients from
  * one, drops a client that cannot keep up instead. */
+#include <sockit/dgram.h>
 #include <sockit/err.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,24 +110,19 @@ static int build_framed(struct sk_stream_server *s, const char *prefix, size_t p
 
 static void reply_message(struct client *cl, const char *msg, size_t len)
 {
-	/* "Received msg: MSG from ('IP', PORT)": the notes print Python's repr
-	 * of the address tuple. */
-	char ip[SK_IP_STRLEN], tuple[SK_IP_STRLEN + 24];
-	sk_ip_format(&cl->ip, SK_IP_CANONICAL, ip);
-	int n = snprintf(tuple, sizeof tuple, " from ('%s', %u)", ip, cl->port);
 	struct sk_stream_server *s = cl->srv;
-	static const char lead[] = "Received msg: ";
-	/* Frame lead + msg + tuple as one message: build the body first. */
-	struct sk_buf body;
-	sk_buf_init(&body, s->o.out_max);
-	int err = sk_buf_append(&body, lead, sizeof lead - 1);
-	if (err == 0)
-		err = sk_buf_append(&body, msg, len);
-	if (err == 0)
-		err = sk_buf_append(&body, tuple, (size_t)n);
-	if (err == 0)
-		err = build_framed(s, "", 0, sk_buf_head(&body), body.len);
-	sk_buf_fini(&body);
+	char small[512], *text = small;
+	size_t need = sk_reply_format(msg, len, &cl->peer, small, sizeof small);
+	if (need > sizeof small) {
+		/* A long message: format again into a buffer of the right size. */
+		text = malloc(need);
+		if (!text)
+			return;
+		sk_reply_format(msg, len, &cl->peer, text, need);
+	}
+	int err = build_framed(s, "", 0, text, need);
+	if (text != small)
+		free(text);
 	if (err == 0)
 		err = sk_conn_send(cl->conn, sk_buf_head(&s->scratch), s->scratch.len);
 	if (err == SK_ETOOLARGE) {

@@ -1,0 +1,672 @@
+/* `sockit udp listen` (print, echo, reply, discard; multicast groups) and
+ * `sockit udp send` (one datagram per message, replies, retries, broadcast,
+ * multicast). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sockit/dgram.h>
+
+const char udp_usage[] =
+	"usage: sockit udp listen [options] [-b ADDR] PORT\n"
+	"       sockit udp send [options] HOST PORT [MESSAGE]\n"
+	"       sockit udp send --iface NAME [options] PORT [MESSAGE]\n"
+	"\n"
+	"listen: prints each datagram as 'ADDR:PORT: DATA' (bytes that are not printable\n"
+	"are escaped), or serves it:\n"
+	"      --echo         send each datagram back to its sender\n"
+	"      --reply        answer \"Received msg: MSG from ('IP', PORT)\"\n"
+	"      --reply-text TEXT   answer TEXT (the notes' server: 'Ich hab keine Hunge')\n"
+	"      --discard      drop everything\n"
+	"  -b, --bind ADDR    address to listen on (default: all, IPv4 and IPv6)\n"
+	"      --join GROUP[%IFACE]  join a multicast group (repeatable)\n"
+	"      --allow CIDR, --deny CIDR   drop datagrams from other senders\n"
+	"\n"
+	"send: sends MESSAGE as one datagram, or each line of stdin as one datagram.\n"
+	"  -w, --wait SECS    wait up to SECS for a reply to each datagram and print it\n"
+	"      --retries N    send again up to N times when no reply came (with --wait)\n"
+	"      --broadcast    allow a broadcast destination (SO_BROADCAST)\n"
+	"      --iface NAME   send to NAME's IPv4 broadcast address (implies --broadcast;\n"
+	"                     with a multicast HOST: the interface to send from)\n"
+	"      --ttl N        hop limit (IP_TTL / IPV6_UNICAST_HOPS, and multicast)\n"
+	"\n"
+	"  -4, -6             IPv4 or IPv6 only\n"
+	"  -v, --verbose      print addresses and events on stderr\n"
+	"      --trace        print each socket call on stderr\n"
+	"\n"
+	"exit status: 0 ok, 2 usage, 3 unknown host or interface, 4 refused (ICMP port\n"
+	"unreachable) or unreachable, 5 no reply within --wait\n";
+
+/* Datagram text from stdin: one line per datagram, without its newline. */
+#define MAX_LINE SK_UDP_MAX_PAYLOAD
+
+struct udp_common {
+	int family;
+	bool verbose;
+	const struct sk_tracer *tracer;
+};
+
+/* --- listen --- */
+
+struct udp_listen {
+	struct udp_common c;
+	struct sk_dgram_opts dopts;
+	struct sk_acl acl;
+	const char *groups[16];
+	int n_groups;
+	struct out out;
+	char out_buf[64 * 1024];
+};
+
+static void on_datagram(void *ud, const char *data, size_t len, const struct sk_addr *from,
+                        bool truncated)
+{
+	struct udp_listen *l = ud;
+	char text[SK_ADDR_STRLEN];
+	sk_addr_format(from, text);
+	if (l->dopts.mode != SK_DGRAM_DELIVER) {
+		if (l->c.verbose)
+			fprintf(stderr, "sockit: udp listen: %s: %zu bytes%s\n", text, len,
+			        truncated ? " (truncated)" : "");
+		return;
+	}
+	out_str(&l->out, text);
+	out_str(&l->out, truncated ? ": (truncated) " : ": ");
+	out_escaped(&l->out, data, len);
+	out_char(&l->out, '\n');
+	/* One line per datagram, as it arrives: a reader is usually watching. */
+	out_flush(&l->out);
+}
+
+static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
+{
+	(void)ud;
+	char ctx[SK_ADDR_STRLEN + 32] = "udp listen";
+	if (peer) {
+		char text[SK_ADDR_STRLEN];
+		sk_addr_format(peer, text);
+		snprintf(ctx, sizeof ctx, "udp listen: %s", text);
+	}
+	char reason[128];
+	reason_of(err, reason, sizeof reason);
+	report(ctx, "%s%s", reason,
+	       err == -ECONNREFUSED ? " (an ICMP port unreachable; still serving)" : " (still serving)");
+}
+
+static void on_stop(struct sk_loop *loop, int signo, void *ud)
+{
+	(void)signo;
+	(void)ud;
+	sk_loop_stop(loop);
+}
+
+/* "239.1.2.3" or "ff02::1%eth0" → group address and interface index. */
+static int parse_group(const char *text, struct sk_ip *group, unsigned *ifindex)
+{
+	const char *pct = strchr(text, '%');
+	size_t len = pct ? (size_t)(pct - text) : strlen(text);
+	struct sk_slice bad = { 0 };
+	char reason[256], q[QUOTE_MAX];
+	int err = sk_ip_parse(text, len, group, &bad);
+	if (err == 0 && !(sk_ip_flags(group) & SK_IP_MULTICAST))
+		err = SK_EINVAL;
+	if (err < 0) {
+		if (err == SK_EINVAL)
+			snprintf(reason, sizeof reason, "not a multicast address (224.0.0.0/4, ff00::/8)");
+		else
+			describe_parse_error(err, text, len, bad, reason, sizeof reason);
+		return usage_error("udp listen", "--join %s: %s", quote(text, strlen(text), q), reason);
+	}
+	*ifindex = 0;
+	if (pct) {
+		*ifindex = if_nametoindex(pct + 1);
+		if (!*ifindex) {
+			report("udp listen", "--join %s: no such interface", quote(text, strlen(text), q));
+			return EXIT_RESOLVE;
+		}
+	}
+	return 0;
+}
+
+enum { OPT_TRACE = 1000, OPT_ECHO, OPT_REPLY, OPT_REPLY_TEXT, OPT_DISCARD, OPT_JOIN, OPT_ALLOW,
+       OPT_DENY, OPT_RETRIES, OPT_BROADCAST, OPT_IFACE, OPT_TTL };
+
+static const struct option listen_options[] = {
+	{ "bind", required_argument, NULL, 'b' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "echo", no_argument, NULL, OPT_ECHO },
+	{ "reply", no_argument, NULL, OPT_REPLY },
+	{ "reply-text", required_argument, NULL, OPT_REPLY_TEXT },
+	{ "discard", no_argument, NULL, OPT_DISCARD },
+	{ "join", required_argument, NULL, OPT_JOIN },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int set_mode(struct udp_listen *l, enum sk_dgram_mode mode, bool *mode_set)
+{
+	if (*mode_set)
+		return usage_error("udp listen", "choose one mode");
+	l->dopts.mode = mode;
+	*mode_set = true;
+	return 0;
+}
+
+static int parse_listen(int argc, char **argv, struct udp_listen *l, const char **bind_addr)
+{
+	int ch, st = 0;
+	bool mode_set = false;
+	while ((ch = next_option("udp listen", argc, argv, "46b:vh", listen_options)) != -1) {
+		switch (ch) {
+		case '4':
+			l->c.family = AF_INET;
+			break;
+		case '6':
+			l->c.family = AF_INET6;
+			break;
+		case 'b':
+			*bind_addr = optarg;
+			break;
+		case 'v':
+			l->c.verbose = true;
+			break;
+		case OPT_TRACE:
+			l->c.tracer = &stderr_tracer;
+			break;
+		case OPT_ECHO:
+			st = set_mode(l, SK_DGRAM_ECHO, &mode_set);
+			break;
+		case OPT_REPLY:
+			st = set_mode(l, SK_DGRAM_REPLY, &mode_set);
+			break;
+		case OPT_REPLY_TEXT:
+			st = set_mode(l, SK_DGRAM_REPLY, &mode_set);
+			l->dopts.reply_text = optarg;
+			l->dopts.reply_text_len = strlen(optarg);
+			break;
+		case OPT_DISCARD:
+			st = set_mode(l, SK_DGRAM_DISCARD, &mode_set);
+			break;
+		case OPT_JOIN:
+			if (l->n_groups == 16)
+				return usage_error("udp listen", "at most 16 --join groups");
+			l->groups[l->n_groups++] = optarg;
+			break;
+		case OPT_ALLOW:
+		case OPT_DENY: {
+			struct sk_slice bad = { 0 };
+			int err = sk_acl_add(&l->acl, optarg, strlen(optarg), ch == OPT_ALLOW, &bad);
+			if (err < 0) {
+				char reason[256], q[QUOTE_MAX];
+				describe_parse_error(err, optarg, strlen(optarg), bad, reason, sizeof reason);
+				return usage_error("udp listen", "%s %s: %s", ch == OPT_ALLOW ? "--allow" : "--deny",
+				                   quote(optarg, strlen(optarg), q), reason);
+			}
+			break;
+		}
+		case 'h':
+			print_usage(find_command("udp"));
+			return -1;
+		default:
+			return EXIT_USAGE;
+		}
+		if (st)
+			return st;
+	}
+	if (argc - optind != 1)
+		return usage_error("udp listen", "expected PORT, got %d arguments", argc - optind);
+	return 0;
+}
+
+/* Binds the socket. Multicast groups decide the family when nothing else
+ * does: an IPv4 group needs an IPv4 socket. */
+static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const char *port,
+                             int *fd_out)
+{
+	int family = l->c.family;
+	for (int i = 0; i < l->n_groups && family == AF_UNSPEC && !bind_addr; i++)
+		family = strchr(l->groups[i], ':') ? AF_INET6 : AF_INET;
+	struct sk_addr addrs[8];
+	size_t n;
+	int st = resolve_or_report("udp listen", bind_addr, port, family, SOCK_DGRAM, true, addrs, 8,
+	                           &n);
+	if (st)
+		return st;
+	size_t pick = 0;
+	if (!bind_addr && family == AF_UNSPEC)
+		for (size_t i = 0; i < n; i++)
+			if (addrs[i].u.sa.sa_family == AF_INET6) {
+				pick = i;
+				break;
+			}
+	struct sk_sock_opts so;
+	sk_sock_opts_init(&so);
+	so.tracer = l->c.tracer;
+	int fd = sk_udp_open(&addrs[pick], 0, &so);
+	if (fd < 0) {
+		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
+		sk_addr_format(&addrs[pick], text);
+		snprintf(ctx, sizeof ctx, "udp listen: %s", text);
+		return report_err(ctx, fd);
+	}
+	for (int i = 0; i < l->n_groups; i++) {
+		struct sk_ip group;
+		unsigned ifindex = 0;
+		if ((st = parse_group(l->groups[i], &group, &ifindex))) {
+			close(fd);
+			return st;
+		}
+		int err = sk_sock_join_group(fd, &group, ifindex, l->c.tracer);
+		if (err < 0) {
+			char ctx[QUOTE_MAX + 32], q[QUOTE_MAX];
+			snprintf(ctx, sizeof ctx, "udp listen: --join %s",
+			         quote(l->groups[i], strlen(l->groups[i]), q));
+			close(fd);
+			return report_err(ctx, err);
+		}
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static int cmd_udp_listen(int argc, char **argv)
+{
+	struct udp_listen *l = calloc(1, sizeof *l);
+	if (!l)
+		return report_err("udp listen", SK_ENOMEM);
+	sk_dgram_opts_init(&l->dopts);
+	sk_acl_init(&l->acl);
+	out_init(&l->out, STDOUT_FILENO, l->out_buf, sizeof l->out_buf);
+	const char *bind_addr = NULL;
+	int fd = -1, err;
+	struct sk_loop *loop = NULL;
+	struct sk_dgram_server *server = NULL;
+	int st = parse_listen(argc, argv, l, &bind_addr);
+	if (st)
+		goto done;
+	if ((st = open_udp_listener(l, bind_addr, argv[optind], &fd)))
+		goto done;
+	if (l->c.verbose) {
+		struct sk_addr local;
+		char text[SK_ADDR_STRLEN];
+		sk_sock_local_addr(fd, &local);
+		sk_addr_format(&local, text);
+		fprintf(stderr, "listening on %s\n", text);
+	}
+	if ((err = sk_loop_new(&loop)) < 0) {
+		close(fd);
+		st = report_err("udp listen", err);
+		goto done;
+	}
+	sk_loop_add_signal(loop, SIGINT, on_stop, NULL);
+	sk_loop_add_signal(loop, SIGTERM, on_stop, NULL);
+	l->dopts.acl = l->acl.n_rules ? &l->acl : NULL;
+	l->dopts.on_datagram = on_datagram;
+	l->dopts.on_error = on_dgram_error;
+	l->dopts.ud = l;
+	l->dopts.tracer = l->c.tracer;
+	if ((err = sk_dgram_server_new(loop, fd, &l->dopts, &server)) < 0) {
+		st = report_err("udp listen", err);
+		goto done;
+	}
+	if ((err = sk_loop_run(loop)) < 0)
+		st = report_err("udp listen", err);
+done:
+	sk_dgram_server_free(server);
+	sk_loop_free(loop);
+	out_flush(&l->out);
+	sk_acl_fini(&l->acl);
+	free(l);
+	return st < 0 ? EXIT_OK : st;
+}
+
+/* --- send --- */
+
+struct udp_send {
+	struct udp_common c;
+	unsigned wait_ms;
+	unsigned long retries;
+	bool broadcast;
+	const char *iface;
+	long ttl;
+	int fd;
+	bool connected;       /* unicast: connect()ed, so ICMP errors come back */
+	struct sk_addr dest;
+	char dest_text[SK_ADDR_STRLEN];
+	int status;
+};
+
+static const struct option send_options[] = {
+	{ "wait", required_argument, NULL, 'w' },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "broadcast", no_argument, NULL, OPT_BROADCAST },
+	{ "iface", required_argument, NULL, OPT_IFACE },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The IPv4 broadcast address of an interface: its address OR the hostmask
+ * of its netmask (the notes: "the largest address of the network"). */
+static int iface_broadcast(const char *name, unsigned port, struct sk_addr *out)
+{
+	struct ifaddrs *list;
+	if (getifaddrs(&list) < 0)
+		return -errno;
+	int err = SK_ENONAME;
+	for (struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
+		if (strcmp(ifa->ifa_name, name) != 0 || !ifa->ifa_addr || !ifa->ifa_netmask ||
+		    ifa->ifa_addr->sa_family != AF_INET)
+			continue;
+		struct sk_ip addr = sk_ip_from_bytes(
+			SK_IP_V4, (const unsigned char *)&((struct sockaddr_in *)ifa->ifa_addr)->sin_addr);
+		struct sk_ip mask = sk_ip_from_bytes(
+			SK_IP_V4, (const unsigned char *)&((struct sockaddr_in *)ifa->ifa_netmask)->sin_addr);
+		unsigned prefix = 32 - (unsigned)__builtin_popcount((unsigned)~mask.lo & 0xffffffffu);
+		struct sk_ip bcast = sk_ip_last(&addr, prefix);
+		sk_addr_from_ip(&bcast, port, out);
+		err = 0;
+		break;
+	}
+	freeifaddrs(list);
+	return err;
+}
+
+static void print_reply(struct udp_send *s, const char *data, size_t len, const struct sk_addr *from)
+{
+	char buf[4096];
+	struct out o;
+	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	/* Several hosts may answer a broadcast: then say who answered. */
+	if (!s->connected || s->c.verbose) {
+		char text[SK_ADDR_STRLEN];
+		sk_addr_format(from, text);
+		out_str(&o, text);
+		out_str(&o, ": ");
+		out_escaped(&o, data, len);
+		out_char(&o, '\n');
+	} else {
+		out_write(&o, data, len);
+		if (len == 0 || data[len - 1] != '\n')
+			out_char(&o, '\n');
+	}
+	out_flush(&o);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits up to wait_ms for replies; unicast stops at the first. Returns the
+ * number of replies, or a negative error (ECONNREFUSED from ICMP). */
+static int collect_replies(struct udp_send *s, char *buf)
+{
+	int n_replies = 0;
+	uint64_t deadline = now_ms() + s->wait_ms;
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return n_replies;
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		int rc = poll(&p, 1, (int)(deadline - now));
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return rc < 0 ? -errno : n_replies;
+		struct sk_addr from;
+		from.len = sizeof from.u.storage;
+		ssize_t n = recvfrom(s->fd, buf, SK_UDP_MAX_PAYLOAD + 1, MSG_TRUNC, &from.u.sa, &from.len);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		char text[SK_ADDR_STRLEN];
+		sk_addr_format(&from, text);
+		sk_trace(s->c.tracer, "recvfrom(%d) = %zd from %s", s->fd, n, text);
+		size_t len = (size_t)n > SK_UDP_MAX_PAYLOAD ? SK_UDP_MAX_PAYLOAD : (size_t)n;
+		if ((size_t)n > SK_UDP_MAX_PAYLOAD)
+			report("udp send", "reply from %s truncated to %d bytes", text, SK_UDP_MAX_PAYLOAD);
+		print_reply(s, buf, len, &from);
+		n_replies++;
+		if (s->connected)
+			return n_replies;
+	}
+}
+
+static int send_one(struct udp_send *s, const char *msg, size_t len, char *buf)
+{
+	for (unsigned long attempt = 0;; attempt++) {
+		ssize_t n = s->connected ? send(s->fd, msg, len, 0)
+		                         : sendto(s->fd, msg, len, 0, &s->dest.u.sa, s->dest.len);
+		int err = n < 0 ? -errno : 0;
+		sk_trace(s->c.tracer, "sendto(%d, %zu, %s)%s%s", s->fd, len, s->dest_text,
+		         err ? " = " : "", err ? sk_errname(err) : "");
+		if (err == 0 && s->wait_ms) {
+			int got = collect_replies(s, buf);
+			if (got > 0)
+				return EXIT_OK;
+			err = got < 0 ? got : 0;
+			if (err == 0 && attempt < s->retries) {
+				if (s->c.verbose)
+					fprintf(stderr, "sockit: udp send: no reply from %s, sending again (%lu of %lu)\n",
+					        s->dest_text, attempt + 1, s->retries);
+				continue;
+			}
+			if (err == 0) {
+				char ctx[SK_ADDR_STRLEN + 16];
+				snprintf(ctx, sizeof ctx, "udp send: %s", s->dest_text);
+				report(ctx, "no reply within %u ms%s", s->wait_ms,
+				       s->retries ? " and the retries" : "");
+				return EXIT_TIMEOUT;
+			}
+		}
+		if (err == 0)
+			return EXIT_OK;
+		char ctx[SK_ADDR_STRLEN + 16], reason[128];
+		snprintf(ctx, sizeof ctx, "udp send: %s", s->dest_text);
+		reason_of(err, reason, sizeof reason);
+		report(ctx, "%s%s", reason,
+		       err == -ECONNREFUSED ? " (ICMP port unreachable: nothing listens there)" : "");
+		return exit_status_of(err);
+	}
+}
+
+static int parse_send(int argc, char **argv, struct udp_send *s)
+{
+	int ch, st;
+	unsigned long n;
+	while ((ch = next_option("udp send", argc, argv, "46w:vh", send_options)) != -1) {
+		switch (ch) {
+		case '4':
+			s->c.family = AF_INET;
+			break;
+		case '6':
+			s->c.family = AF_INET6;
+			break;
+		case 'w':
+			if ((st = parse_seconds("udp send", "--wait", optarg, &s->wait_ms)))
+				return st;
+			break;
+		case OPT_RETRIES:
+			if ((st = parse_count("udp send", "--retries", optarg, 100, &s->retries)))
+				return st;
+			break;
+		case OPT_BROADCAST:
+			s->broadcast = true;
+			break;
+		case OPT_IFACE:
+			s->iface = optarg;
+			break;
+		case OPT_TTL:
+			if ((st = parse_count("udp send", "--ttl", optarg, 255, &n)))
+				return st;
+			s->ttl = (long)n;
+			break;
+		case 'v':
+			s->c.verbose = true;
+			break;
+		case OPT_TRACE:
+			s->c.tracer = &stderr_tracer;
+			break;
+		case 'h':
+			print_usage(find_command("udp"));
+			return -1;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* The destination: HOST PORT, or the broadcast address of --iface and PORT. */
+static int resolve_dest(struct udp_send *s, int argc, char **argv, int *next_arg)
+{
+	int rest = argc - optind;
+	bool by_iface = s->iface && (rest == 1 || (rest == 2 && !strchr(argv[optind], '.') &&
+	                                           !strchr(argv[optind], ':') &&
+	                                           sk_port_parse(argv[optind], strlen(argv[optind]),
+	                                                         &(unsigned){ 0 }) == 0));
+	if (by_iface) {
+		unsigned port;
+		const char *p = argv[optind];
+		char q[QUOTE_MAX];
+		if (sk_port_parse(p, strlen(p), &port) < 0)
+			return usage_error("udp send", "port %s: not a port number (0-65535)",
+			                   quote(p, strlen(p), q));
+		int err = iface_broadcast(s->iface, port, &s->dest);
+		if (err < 0) {
+			report("udp send", "--iface %s: %s", quote(s->iface, strlen(s->iface), q),
+			       err == SK_ENONAME ? "no such interface with an IPv4 address" : sk_strerror(err));
+			return EXIT_RESOLVE;
+		}
+		s->broadcast = true;
+		*next_arg = optind + 1;
+		return 0;
+	}
+	if (rest < 2 || rest > 3)
+		return usage_error("udp send", "expected HOST PORT [MESSAGE], got %d arguments", rest);
+	size_t n;
+	int st = resolve_or_report("udp send", argv[optind], argv[optind + 1], s->c.family,
+	                           SOCK_DGRAM, false, &s->dest, 1, &n);
+	*next_arg = optind + 2;
+	return st;
+}
+
+static int open_sender(struct udp_send *s)
+{
+	struct sk_sock_opts so;
+	sk_sock_opts_init(&so);
+	so.tracer = s->c.tracer;
+	s->fd = sk_udp_open(NULL, s->dest.u.sa.sa_family, &so);
+	if (s->fd < 0)
+		return report_err("udp send", s->fd);
+	struct sk_ip ip;
+	sk_addr_to_ip(&s->dest, &ip, NULL);
+	bool multicast = (sk_ip_flags(&ip) & SK_IP_MULTICAST) != 0;
+	int err = 0;
+	if (s->broadcast)
+		err = sk_sock_set_broadcast(s->fd, true, s->c.tracer);
+	if (err == 0 && s->ttl)
+		err = sk_sock_set_ttl(s->fd, s->dest.u.sa.sa_family, (int)s->ttl, s->c.tracer);
+	if (err == 0 && multicast && s->iface) {
+		unsigned idx = if_nametoindex(s->iface);
+		struct ip_mreqn req = { .imr_ifindex = (int)idx };
+		err = ip.version == SK_IP_V4
+		              ? setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &req, sizeof req)
+		              : setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx);
+		err = err < 0 ? -errno : 0;
+	}
+	if (err < 0)
+		return report_err("udp send: setsockopt", err);
+	/* A connected UDP socket hears ICMP errors (ECONNREFUSED) and only its
+	 * peer's replies; broadcast and multicast replies come from elsewhere. */
+	if (!s->broadcast && !multicast) {
+		if (connect(s->fd, &s->dest.u.sa, s->dest.len) == 0)
+			s->connected = true;
+		sk_trace(s->c.tracer, "connect(%s)", s->dest_text);
+	}
+	return 0;
+}
+
+static int cmd_udp_send(int argc, char **argv)
+{
+	struct udp_send s;
+	memset(&s, 0, sizeof s);
+	s.fd = -1;
+	int st = parse_send(argc, argv, &s), next_arg = 0;
+	if (st)
+		return st < 0 ? EXIT_OK : st;
+	if ((st = resolve_dest(&s, argc, argv, &next_arg)))
+		return st;
+	sk_addr_format(&s.dest, s.dest_text);
+	if ((st = open_sender(&s))) {
+		if (s.fd >= 0)
+			close(s.fd);
+		return st;
+	}
+	if (s.c.verbose)
+		fprintf(stderr, "sockit: udp send: to %s\n", s.dest_text);
+	char *buf = malloc(SK_UDP_MAX_PAYLOAD + 1);
+	if (!buf) {
+		close(s.fd);
+		return report_err("udp send", SK_ENOMEM);
+	}
+	if (next_arg < argc) {
+		const char *msg = argv[next_arg];
+		st = send_one(&s, msg, strlen(msg), buf);
+	} else {
+		/* One datagram per line of stdin; the newline is not sent. */
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		while ((n = getline(&line, &cap, stdin)) >= 0) {
+			if (n > 0 && line[n - 1] == '\n')
+				n--;
+			if (n > MAX_LINE) {
+				report("udp send", "line longer than %d bytes, the most a datagram carries", MAX_LINE);
+				st = EXIT_USAGE;
+				continue;
+			}
+			int one = send_one(&s, line, (size_t)n, buf);
+			if (one > st)
+				st = one;
+			if (one == EXIT_NETWORK)
+				break;
+		}
+		free(line);
+	}
+	free(buf);
+	sk_sock_close(s.fd, s.c.tracer);
+	return st;
+}
+
+int cmd_udp(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("udp", "expected 'listen' or 'send'");
+	if (is_help(argv[1]))
+		return print_usage(find_command("udp"));
+	if (strcmp(argv[1], "listen") == 0)
+		return cmd_udp_listen(argc - 1, argv + 1);
+	if (strcmp(argv[1], "send") == 0)
+		return cmd_udp_send(argc - 1, argv + 1);
+	char q[QUOTE_MAX];
+	return usage_error("udp", "%s: expected 'listen' or 'send'", quote(argv[1], strlen(argv[1]), q));
+}
