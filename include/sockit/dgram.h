@@ -54,6 +54,10 @@ struct sk_dgram_opts {
 
 void sk_dgram_opts_init(struct sk_dgram_opts *opts);
 
+/* "print" (deliver), "echo", "reply", "discard" → mode; SK_EINVAL otherwise. */
+int sk_dgram_mode_parse(const char *name, enum sk_dgram_mode *mode);
+const char *sk_dgram_mode_name(enum sk_dgram_mode mode);
+
 /* Serves on fd (a bound UDP socket from sk_udp_open; the server takes it and
  * closes it). opts is copied; what it points to is borrowed. */
 int sk_dgram_server_new(struct sk_loop *loop, int fd, const struct sk_dgram_opts *opts,

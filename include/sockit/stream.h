@@ -71,6 +71,11 @@ struct sk_stream_opts {
 	size_t out_max;               /* per-client queue ceiling (chat drops above it) */
 };
 
+/* "echo", "discard", "chargen", "daytime", "reply", "chat" → mode; SK_EINVAL
+ * for any other name (exec and handoff need more than a name). */
+int sk_stream_mode_parse(const char *name, enum sk_stream_mode *mode);
+const char *sk_stream_mode_name(enum sk_stream_mode mode);
+
 /* mode echo, frame line, no limits, no acl, no callbacks, out_max
  * SK_CONN_OUT_MAX. */
 void sk_stream_opts_init(struct sk_stream_opts *opts);

@@ -30,6 +30,27 @@ void sk_dgram_opts_init(struct sk_dgram_opts *opts)
 	opts->mode = SK_DGRAM_DELIVER;
 }
 
+static const char *const dgram_mode_names[] = {
+	[SK_DGRAM_DELIVER] = "print", [SK_DGRAM_ECHO] = "echo",
+	[SK_DGRAM_REPLY] = "reply",   [SK_DGRAM_DISCARD] = "discard",
+};
+
+int sk_dgram_mode_parse(const char *name, enum sk_dgram_mode *mode)
+{
+	for (size_t m = 0; m < sizeof dgram_mode_names / sizeof dgram_mode_names[0]; m++) {
+		if (strcmp(name, dgram_mode_names[m]) == 0) {
+			*mode = (enum sk_dgram_mode)m;
+			return 0;
+		}
+	}
+	return SK_EINVAL;
+}
+
+const char *sk_dgram_mode_name(enum sk_dgram_mode mode)
+{
+	return dgram_mode_names[mode];
+}
+
 size_t sk_reply_format(const char *msg, size_t len, const struct sk_addr *peer, char *buf,
                        size_t cap)
 {

@@ -218,6 +218,29 @@ static const struct stream_mode_ops modes[] = {
 	[SK_STREAM_HANDOFF] = { NULL, NULL, NULL, NULL },
 };
 
+static const char *const mode_names[] = {
+	[SK_STREAM_ECHO] = "echo",       [SK_STREAM_DISCARD] = "discard",
+	[SK_STREAM_CHARGEN] = "chargen", [SK_STREAM_DAYTIME] = "daytime",
+	[SK_STREAM_REPLY] = "reply",     [SK_STREAM_CHAT] = "chat",
+	[SK_STREAM_EXEC] = "exec",       [SK_STREAM_HANDOFF] = "relay",
+};
+
+int sk_stream_mode_parse(const char *name, enum sk_stream_mode *mode)
+{
+	for (int m = SK_STREAM_ECHO; m <= SK_STREAM_CHAT; m++) {
+		if (strcmp(name, mode_names[m]) == 0) {
+			*mode = (enum sk_stream_mode)m;
+			return 0;
+		}
+	}
+	return SK_EINVAL;
+}
+
+const char *sk_stream_mode_name(enum sk_stream_mode mode)
+{
+	return mode_names[mode];
+}
+
 const struct stream_mode_ops *sk__stream_mode_ops(enum sk_stream_mode mode)
 {
 	return &modes[mode];

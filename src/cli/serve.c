@@ -1,0 +1,273 @@
+/* `sockit serve`: the course notes' whole system — their UDP and TCP
+ * servers, and any other stream or datagram service — in one process on one
+ * event loop. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sockit/dgram.h>
+#include <sockit/stream.h>
+
+const char serve_usage[] =
+	"usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]... [-v] [--trace]\n"
+	"\n"
+	"Runs every service in one process on one event loop. Without --tcp or --udp it\n"
+	"runs the course notes' servers: UDP reply on 127.0.0.1:7852 and TCP reply on\n"
+	"127.0.0.1:8998. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
+	"\n"
+	"      --tcp ADDR:PORT:MODE   a TCP service; MODE is echo, discard, chargen,\n"
+	"                             daytime, reply or chat (line framing)\n"
+	"      --udp ADDR:PORT:MODE   a UDP service; MODE is print, echo, reply or discard\n"
+	"  -v, --verbose              log clients and datagrams on stderr\n"
+	"      --trace                print each socket call on stderr\n"
+	"\n"
+	"ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
+	"picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
+	"\n"
+	"exit status: 0 after SIGINT or SIGTERM, 2 usage, 3 unknown address, 4 address in use\n";
+
+#define MAX_SERVICES 32
+
+struct service {
+	char proto[4];                 /* "tcp" or "udp" */
+	const char *spec;
+	enum sk_stream_mode tcp_mode;
+	enum sk_dgram_mode udp_mode;
+	struct sk_stream_server *tcp;
+	struct sk_dgram_server *udp;
+};
+
+struct serve_run {
+	struct service svc[MAX_SERVICES];
+	int n;
+	bool verbose;
+	const struct sk_tracer *tracer;
+};
+
+/* "127.0.0.1:8998:reply", "[::1]:0:echo" → host, port and mode texts. */
+static int split_spec(const char *opt, const char *spec, char *host, char *port, char *mode)
+{
+	const char *mode_colon = strrchr(spec, ':');
+	const char *host_start = spec, *host_end = NULL, *port_start = NULL;
+	if (mode_colon && spec[0] == '[') {
+		/* [IPv6]:PORT:MODE — the address may hold colons, the brackets say where it ends. */
+		const char *close = strchr(spec, ']');
+		if (close && close[1] == ':' && close + 1 < mode_colon) {
+			host_start = spec + 1;
+			host_end = close;
+			port_start = close + 2;
+		}
+	} else if (mode_colon) {
+		const char *port_colon = memrchr(spec, ':', (size_t)(mode_colon - spec));
+		if (port_colon && !memchr(spec, ':', (size_t)(port_colon - spec))) {
+			host_end = port_colon;
+			port_start = port_colon + 1;
+		}
+	}
+	size_t host_len = host_end ? (size_t)(host_end - host_start) : 0;
+	size_t port_len = port_start ? (size_t)(mode_colon - port_start) : 0;
+	if (!host_end || host_len == 0 || port_len == 0 || host_len >= 256 || port_len >= 32 ||
+	    strlen(mode_colon + 1) >= 16) {
+		char q[QUOTE_MAX];
+		return usage_error("serve", "%s %s: expected ADDR:PORT:MODE (IPv6 as [ADDR]:PORT:MODE)",
+		                   opt, quote(spec, strlen(spec), q));
+	}
+	memcpy(host, host_start, host_len);
+	host[host_len] = '\0';
+	memcpy(port, port_start, port_len);
+	port[port_len] = '\0';
+	strcpy(mode, mode_colon + 1);
+	return 0;
+}
+
+static int add_service(struct serve_run *run, const char *proto, const char *spec)
+{
+	if (run->n == MAX_SERVICES)
+		return usage_error("serve", "at most %d services", MAX_SERVICES);
+	struct service *s = &run->svc[run->n];
+	memset(s, 0, sizeof *s);
+	strcpy(s->proto, proto);
+	s->spec = spec;
+	run->n++;
+	return 0;
+}
+
+static void on_tcp_event(void *ud, enum sk_stream_event ev, const struct sk_addr *peer, int err)
+{
+	struct serve_run *run = ud;
+	char text[SK_ADDR_STRLEN] = "", reason[128];
+	if (peer)
+		sk_addr_format(peer, text);
+	if (ev == SK_STREAM_ACCEPT_FAILED)
+		fprintf(stderr, "sockit: serve: tcp accept: %s (retrying)\n",
+		        reason_of(err, reason, sizeof reason));
+	else if (run->verbose && ev == SK_STREAM_ACCEPTED)
+		fprintf(stderr, "sockit: serve: tcp connection from %s\n", text);
+	else if (run->verbose && ev == SK_STREAM_CLOSED)
+		fprintf(stderr, "sockit: serve: tcp %s closed\n", text);
+}
+
+static void on_datagram(void *ud, const char *data, size_t len, const struct sk_addr *from,
+                        bool truncated)
+{
+	struct service *s = ud;
+	if (s->udp_mode != SK_DGRAM_DELIVER)
+		return;
+	char text[SK_ADDR_STRLEN], buf[4096];
+	struct out o;
+	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	sk_addr_format(from, text);
+	out_str(&o, text);
+	out_str(&o, truncated ? ": (truncated) " : ": ");
+	out_escaped(&o, data, len);
+	out_char(&o, '\n');
+	out_flush(&o);
+}
+
+static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
+{
+	(void)ud;
+	char text[SK_ADDR_STRLEN] = "?", reason[128];
+	if (peer)
+		sk_addr_format(peer, text);
+	fprintf(stderr, "sockit: serve: udp %s: %s (still serving)\n", text,
+	        reason_of(err, reason, sizeof reason));
+}
+
+/* Opens one service's socket and server; prints its line. */
+static int start_service(struct serve_run *run, struct sk_loop *loop, struct service *s)
+{
+	char host[256], port[32], mode[16], q[QUOTE_MAX];
+	const char *opt = s->proto[0] == 't' ? "--tcp" : "--udp";
+	int st = split_spec(opt, s->spec, host, port, mode);
+	if (st)
+		return st;
+	bool tcp = s->proto[0] == 't';
+	if (tcp ? sk_stream_mode_parse(mode, &s->tcp_mode) < 0 : sk_dgram_mode_parse(mode, &s->udp_mode) < 0)
+		return usage_error("serve", "%s %s: unknown mode (expected %s)", opt,
+		                   quote(s->spec, strlen(s->spec), q),
+		                   tcp ? "echo, discard, chargen, daytime, reply, chat"
+		                       : "print, echo, reply, discard");
+	struct sk_addr addr;
+	size_t n;
+	if ((st = resolve_or_report("serve", host, port, AF_UNSPEC, tcp ? SOCK_STREAM : SOCK_DGRAM,
+	                            true, &addr, 1, &n)))
+		return st;
+	struct sk_sock_opts so;
+	sk_sock_opts_init(&so);
+	so.tracer = run->tracer;
+	int fd = tcp ? sk_tcp_listen(&addr, &so) : sk_udp_open(&addr, 0, &so);
+	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
+	sk_addr_format(&addr, text);
+	if (fd < 0) {
+		snprintf(ctx, sizeof ctx, "serve: %s %s", s->proto, text);
+		return report_err(ctx, fd);
+	}
+	struct sk_addr local;
+	sk_sock_local_addr(fd, &local);
+	sk_addr_format(&local, text);
+	int err;
+	if (tcp) {
+		struct sk_stream_opts o;
+		sk_stream_opts_init(&o);
+		o.mode = s->tcp_mode;
+		o.on_event = on_tcp_event;
+		o.ud = run;
+		o.tracer = run->tracer;
+		err = sk_stream_server_new(loop, fd, &o, &s->tcp);
+	} else {
+		struct sk_dgram_opts o;
+		sk_dgram_opts_init(&o);
+		o.mode = s->udp_mode;
+		o.on_datagram = on_datagram;
+		o.on_error = on_dgram_error;
+		o.ud = s;
+		o.tracer = run->tracer;
+		err = sk_dgram_server_new(loop, fd, &o, &s->udp);
+	}
+	if (err < 0)
+		return report_err("serve", err);
+	fprintf(stderr, "listening on %s (%s %s)\n", text, s->proto, mode);
+	return 0;
+}
+
+static void on_stop(struct sk_loop *loop, int signo, void *ud)
+{
+	(void)signo;
+	(void)ud;
+	sk_loop_stop(loop);
+}
+
+enum { OPT_TCP = 1000, OPT_UDP, OPT_TRACE };
+
+static const struct option serve_options[] = {
+	{ "tcp", required_argument, NULL, OPT_TCP },
+	{ "udp", required_argument, NULL, OPT_UDP },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_run *run = calloc(1, sizeof *run);
+	if (!run)
+		return report_err("serve", SK_ENOMEM);
+	int ch, st = 0;
+	while (st == 0 && (ch = next_option("serve", argc, argv, "vh", serve_options)) != -1) {
+		if (ch == OPT_TCP || ch == OPT_UDP)
+			st = add_service(run, ch == OPT_TCP ? "tcp" : "udp", optarg);
+		else if (ch == 'v')
+			run->verbose = true;
+		else if (ch == OPT_TRACE)
+			run->tracer = &stderr_tracer;
+		else if (ch == 'h')
+			st = -1;
+		else
+			st = EXIT_USAGE;
+	}
+	if (st == 0 && optind < argc) {
+		char q[QUOTE_MAX];
+		st = usage_error("serve", "unexpected argument %s", quote(argv[optind], strlen(argv[optind]), q));
+	}
+	if (st) {
+		free(run);
+		return st < 0 ? print_usage(find_command("serve")) : st;
+	}
+	if (run->n == 0) {
+		/* The notes' programs: a UDP server on 7852 and a TCP one on 8998. */
+		add_service(run, "udp", "127.0.0.1:7852:reply");
+		add_service(run, "tcp", "127.0.0.1:8998:reply");
+	}
+
+	struct sk_loop *loop;
+	int err = sk_loop_new(&loop);
+	if (err < 0) {
+		free(run);
+		return report_err("serve", err);
+	}
+	sk_loop_add_signal(loop, SIGINT, on_stop, NULL);
+	sk_loop_add_signal(loop, SIGTERM, on_stop, NULL);
+	for (int i = 0; i < run->n && st == 0; i++)
+		st = start_service(run, loop, &run->svc[i]);
+	if (st == 0) {
+		err = sk_loop_run(loop);
+		if (err < 0)
+			st = report_err("serve", err);
+		else
+			fprintf(stderr, "sockit: serve: stopped\n");
+	}
+	for (int i = 0; i < run->n; i++) {
+		sk_stream_server_free(run->svc[i].tcp);
+		sk_dgram_server_free(run->svc[i].udp);
+	}
+	sk_loop_free(loop);
+	free(run);
+	return st;
+}
