@@ -33,16 +33,18 @@ endif
 LIB_SRC  := $(sort $(wildcard src/lib/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
 
 .PHONY: all run test unit integration asan valgrind bench install uninstall clean help deps-build deps-test
 
-all: $(BIN) $(LIB)
+all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
 # A change of compiler or flags rebuilds everything: the flags are a prerequisite.
 FLAGS_FILE := $(BUILD)/.flags
@@ -65,6 +67,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(FLAGS_FILE) | deps-test
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) -lcmocka
 
+# The course notes' programs: plain POSIX ones and libsockit ones alike.
+$(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_FILE) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS)
+
 deps-build:
 	@scripts/deps.sh build
 deps-test:
@@ -78,7 +85,7 @@ test: unit integration
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: $(BIN) | deps-test
+integration: $(BIN) $(EXAMPLE_BIN) | deps-test
 	SOCKIT=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s tests/integration
 
 asan:
@@ -116,4 +123,4 @@ help:
 	@echo 'targets: all run test unit integration asan valgrind bench install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage'
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d)

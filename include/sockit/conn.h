@@ -53,7 +53,7 @@ struct sk_conn_opts {
 	size_t out_max;      /* queued bytes before sk_conn_send refuses */
 	size_t high_water;   /* sk_conn_is_full() from here on */
 	size_t low_water;    /* on_drain when the queue falls to this */
-	size_t read_size;    /* bytes read per read(2) */
+	size_t read_size;    /* bytes read per read(2), at most 64 KiB */
 	unsigned idle_ms;    /* close after this long with no byte in or out; 0: never */
 	const struct sk_tracer *tracer; /* recv/send/close lines; borrowed, may be NULL */
 };

@@ -32,6 +32,8 @@ typedef void sk_relay_done_fn(void *ud, int err, char side, const struct sk_rela
 struct sk_relay_opts {
 	struct sk_conn_opts a, b; /* per-side conn options (idle timeout on b, tracer …) */
 	bool finish_on_b_eof;
+	bool a_silent;           /* a has no read fd and says nothing: don't shut b down for it
+	                            (nc -d); without this, a missing a_rfd means a's EOF */
 	sk_relay_done_fn *on_done;
 	void *ud;
 };

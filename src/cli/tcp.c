@@ -18,6 +18,7 @@ const char tcp_usage[] =
 	"  -w, --wait SECS    connect timeout (default: the kernel's, about 2 minutes)\n"
 	"  -i, --idle SECS    close after SECS with no data either way\n"
 	"      --send TEXT    send TEXT instead of reading stdin (no newline is added)\n"
+	"  -d, --no-stdin     do not read stdin (and do not shut down the sending side)\n"
 	"  -v, --verbose      print the local and peer addresses on stderr\n"
 	"      --trace        print each socket call on stderr\n"
 	"\n"
@@ -25,6 +26,7 @@ const char tcp_usage[] =
 	"relays with the first client over stdin/stdout, like 'nc -l'.\n"
 	"  -b, --bind ADDR    address to listen on (default: all, IPv4 and IPv6)\n"
 	"  -k, --keep-open    relay mode: after a client leaves, accept the next\n"
+	"  -d, --no-stdin     relay mode: do not read stdin, only print what clients send\n"
 	"      --echo         send every byte back (RFC 862)\n"
 	"      --discard      read and drop everything (RFC 863)\n"
 	"      --chargen      send the RFC 864 character pattern until the client closes\n"
@@ -87,6 +89,7 @@ static const struct option connect_options[] = {
 	{ "wait", required_argument, NULL, 'w' },
 	{ "idle", required_argument, NULL, 'i' },
 	{ "send", required_argument, NULL, 'S' },
+	{ "no-stdin", no_argument, NULL, 'd' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "trace", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
@@ -124,8 +127,8 @@ static int cmd_tcp_connect(int argc, char **argv)
 	int family = AF_UNSPEC, ch, st;
 	unsigned wait_ms = 0, idle_ms = 0;
 	const char *send_text = NULL;
-	bool verbose = false, trace = false;
-	while ((ch = next_option("tcp connect", argc, argv, "46w:i:vh", connect_options)) != -1) {
+	bool verbose = false, trace = false, no_stdin = false;
+	while ((ch = next_option("tcp connect", argc, argv, "46w:i:dvh", connect_options)) != -1) {
 		switch (ch) {
 		case '4':
 			family = AF_INET;
@@ -143,6 +146,9 @@ static int cmd_tcp_connect(int argc, char **argv)
 			break;
 		case 'S':
 			send_text = optarg;
+			break;
+		case 'd':
+			no_stdin = true;
 			break;
 		case 'v':
 			verbose = true;
@@ -196,13 +202,14 @@ static int cmd_tcp_connect(int argc, char **argv)
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
 	ro.finish_on_b_eof = true;
+	ro.a_silent = no_stdin && !send_text;
 	ro.b.idle_ms = idle_ms;
 	ro.b.tracer = tracer;
 	ro.on_done = on_relay_done;
 	ro.ud = &run;
 	/* stdin and stdout are dup'ed: the relay owns and closes its fds, and
 	 * closing stdout is how the reader downstream learns we are done. */
-	int in = send_text ? -1 : dup(STDIN_FILENO);
+	int in = send_text || no_stdin ? -1 : dup(STDIN_FILENO);
 	int out = dup(STDOUT_FILENO);
 	err = sk_relay_start(loop, in, out, fd, fd, &ro);
 	if (err < 0) {

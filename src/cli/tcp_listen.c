@@ -15,7 +15,7 @@ struct listen_run {
 	struct sk_stream_server *server;
 	struct sk_stream_opts so;
 	struct sk_acl acl;
-	bool verbose, keep_open, relay_busy, stdin_done;
+	bool verbose, keep_open, relay_busy, stdin_done, no_stdin;
 	const struct sk_tracer *tracer;
 	int status;
 };
@@ -37,6 +37,7 @@ enum {
 static const struct option listen_options[] = {
 	{ "bind", required_argument, NULL, 'b' },
 	{ "keep-open", no_argument, NULL, 'k' },
+	{ "no-stdin", no_argument, NULL, 'd' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "frame", required_argument, NULL, OPT_FRAME },
@@ -137,11 +138,12 @@ static void on_handoff(void *ud, int fd, const struct sk_addr *peer)
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
 	ro.finish_on_b_eof = true;
+	ro.a_silent = run->no_stdin;
 	ro.b.idle_ms = run->so.idle_ms;
 	ro.b.tracer = run->tracer;
 	ro.on_done = on_relay_done;
 	ro.ud = run;
-	int in = run->stdin_done ? -1 : dup(STDIN_FILENO);
+	int in = run->stdin_done || run->no_stdin ? -1 : dup(STDIN_FILENO);
 	int out = dup(STDOUT_FILENO);
 	int err = sk_relay_start(run->loop, in, out, fd, fd, &ro);
 	if (err < 0) {
@@ -174,7 +176,7 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 	int ch, st;
 	unsigned long n;
 	bool mode_set = false;
-	while ((ch = next_option("tcp listen", argc, argv, "46b:kvh", listen_options)) != -1) {
+	while ((ch = next_option("tcp listen", argc, argv, "46b:kdvh", listen_options)) != -1) {
 		if (ch >= OPT_MODE) {
 			if (mode_set)
 				return usage_error("tcp listen", "choose one mode");
@@ -194,6 +196,9 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 			break;
 		case 'k':
 			run->keep_open = true;
+			break;
+		case 'd':
+			run->no_stdin = true;
 			break;
 		case 'v':
 			run->verbose = true;
@@ -240,8 +245,9 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 	}
 	if (!mode_set)
 		run->so.mode = SK_STREAM_HANDOFF;
-	if (run->keep_open && mode_set)
-		return usage_error("tcp listen", "-k is for the relay mode; the other modes keep serving");
+	if ((run->keep_open || run->no_stdin) && mode_set)
+		return usage_error("tcp listen", "%s is for the relay mode; the other modes keep serving",
+		                   run->keep_open ? "-k" : "-d");
 	if (argc - optind != 1)
 		return usage_error("tcp listen", "expected PORT, got %d arguments", argc - optind);
 	return 0;

@@ -32,6 +32,7 @@ void sk_relay_opts_init(struct sk_relay_opts *opts)
 	sk_conn_opts_init(&opts->a);
 	sk_conn_opts_init(&opts->b);
 	opts->finish_on_b_eof = false;
+	opts->a_silent = false;
 	opts->on_done = NULL;
 	opts->ud = NULL;
 }
@@ -182,7 +183,7 @@ int sk_relay_start(struct sk_loop *loop, int a_rfd, int a_wfd, int b_rfd, int b_
 		r->a.eof_seen = true;
 	if (b_rfd < 0)
 		r->b.eof_seen = true;
-	if (a_rfd < 0 && !r->b.gone)
+	if (a_rfd < 0 && !opts->a_silent && !r->b.gone)
 		sk_conn_shutdown(r->b.conn);
 	return 0;
 }
