@@ -44,6 +44,8 @@ int sk_framer_push(struct sk_framer *f, const char *p, size_t len)
 
 static int next_line(struct sk_framer *f, struct sk_slice *msg)
 {
+	if (f->buf.len == 0)
+		return 0; /* nothing held: the buffer may not even be allocated */
 	const char *head = sk_buf_head(&f->buf);
 	/* Search only the bytes not searched before: a line arriving a byte at a
 	 * time must not cost a rescan per byte. */

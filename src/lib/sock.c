@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -118,7 +119,21 @@ int sk_addr_resolve(const char *host, const char *port, int family, int socktype
 	hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
 	if (host && !*host)
 		host = NULL;
+	/* getaddrinfo wraps "99999" to 34463: a number must be a port. */
+	if (port && port[0] >= '0' && port[0] <= '9') {
+		char *end;
+		unsigned long v = strtoul(port, &end, 10);
+		if (*end == '\0' && v > 65535)
+			return SK_EPORT_RANGE;
+	}
 	int rc = getaddrinfo(host, port, &hints, &res);
+	if ((rc == EAI_NONAME || rc == EAI_ADDRFAMILY) && (hints.ai_flags & AI_ADDRCONFIG)) {
+		/* AI_ADDRCONFIG ignores loopback: on a host whose only interface
+		 * is lo (a sandbox, a fresh network namespace) even "127.0.0.1"
+		 * fails with it. Ask again without. */
+		hints.ai_flags &= ~AI_ADDRCONFIG;
+		rc = getaddrinfo(host, port, &hints, &res);
+	}
 	if (rc != 0)
 		return from_gai(rc);
 	size_t n = 0;
