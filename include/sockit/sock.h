@@ -115,6 +115,10 @@ int sk_udp_open(const struct sk_addr *addr, int family, const struct sk_sock_opt
 /* setsockopt wrappers named after what they do. */
 int sk_sock_set_broadcast(int fd, bool on, const struct sk_tracer *tracer);
 int sk_sock_set_ttl(int fd, int family, int ttl, const struct sk_tracer *tracer);
+/* The hop limit of multicast datagrams only (0 keeps them on this host). */
+int sk_sock_set_multicast_ttl(int fd, int family, int ttl, const struct sk_tracer *tracer);
+/* The interface multicast datagrams leave by. */
+int sk_sock_set_multicast_if(int fd, int family, unsigned ifindex, const struct sk_tracer *tracer);
 /* Joins a multicast group (IPv4 or IPv6) on the interface with index ifindex
  * (0: the kernel's choice by route). */
 int sk_sock_join_group(int fd, const struct sk_ip *group, unsigned ifindex,

@@ -249,7 +249,8 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 		return usage_error("tcp listen", "%s is for the relay mode; the other modes keep serving",
 		                   run->keep_open ? "-k" : "-d");
 	if (argc - optind != 1)
-		return usage_error("tcp listen", "expected PORT, got %d arguments", argc - optind);
+		return usage_error("tcp listen", "expected PORT, got %d argument%s", argc - optind,
+		                   argc - optind == 1 ? "" : "s");
 	return 0;
 }
 

@@ -44,7 +44,8 @@ const char udp_usage[] =
 	"      --trace        print each socket call on stderr\n"
 	"\n"
 	"exit status: 0 ok, 2 usage, 3 unknown host or interface, 4 refused (ICMP port\n"
-	"unreachable) or unreachable, 5 no reply within --wait\n";
+	"unreachable) or unreachable, 5 no reply within --wait, 7 not permitted (a\n"
+	"broadcast address without --broadcast)\n";
 
 /* Datagram text from stdin: one line per datagram, without its newline. */
 #define MAX_LINE SK_UDP_MAX_PAYLOAD
@@ -59,6 +60,7 @@ struct udp_common {
 
 struct udp_listen {
 	struct udp_common c;
+	struct sk_loop *loop;
 	struct sk_dgram_opts dopts;
 	struct sk_acl acl;
 	const char *groups[16];
@@ -83,8 +85,10 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
 	out_str(&l->out, truncated ? ": (truncated) " : ": ");
 	out_escaped(&l->out, data, len);
 	out_char(&l->out, '\n');
-	/* One line per datagram, as it arrives: a reader is usually watching. */
-	out_flush(&l->out);
+	/* One line per datagram, as it arrives: a reader is usually watching.
+	 * When the reader has gone (EPIPE: `| head`), so have we. */
+	if (out_flush(&l->out) < 0)
+		sk_loop_stop(l->loop);
 }
 
 static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
@@ -226,7 +230,8 @@ static int parse_listen(int argc, char **argv, struct udp_listen *l, const char 
 			return st;
 	}
 	if (argc - optind != 1)
-		return usage_error("udp listen", "expected PORT, got %d arguments", argc - optind);
+		return usage_error("udp listen", "expected PORT, got %d argument%s", argc - optind,
+		                   argc - optind == 1 ? "" : "s");
 	return 0;
 }
 
@@ -235,9 +240,12 @@ static int parse_listen(int argc, char **argv, struct udp_listen *l, const char 
 static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const char *port,
                              int *fd_out)
 {
+	/* An IPv4 group needs an IPv4 socket, unless an IPv6 group is joined
+	 * too: a dual-stack IPv6 socket takes both. */
 	int family = l->c.family;
-	for (int i = 0; i < l->n_groups && family == AF_UNSPEC && !bind_addr; i++)
-		family = strchr(l->groups[i], ':') ? AF_INET6 : AF_INET;
+	for (int i = 0; i < l->n_groups && l->c.family == AF_UNSPEC && !bind_addr; i++)
+		if (family != AF_INET6)
+			family = strchr(l->groups[i], ':') ? AF_INET6 : AF_INET;
 	struct sk_addr addrs[8];
 	size_t n;
 	int st = resolve_or_report("udp listen", bind_addr, port, family, SOCK_DGRAM, true, addrs, 8,
@@ -310,6 +318,7 @@ static int cmd_udp_listen(int argc, char **argv)
 		st = report_err("udp listen", err);
 		goto done;
 	}
+	l->loop = loop;
 	sk_loop_add_signal(loop, SIGINT, on_stop, NULL);
 	sk_loop_add_signal(loop, SIGTERM, on_stop, NULL);
 	l->dopts.acl = l->acl.n_rules ? &l->acl : NULL;
@@ -341,6 +350,7 @@ struct udp_send {
 	bool broadcast;
 	const char *iface;
 	long ttl;
+	bool ttl_set;
 	int fd;
 	bool connected;       /* unicast: connect()ed, so ICMP errors come back */
 	struct sk_addr dest;
@@ -483,7 +493,8 @@ static int send_one(struct udp_send *s, const char *msg, size_t len, char *buf)
 		snprintf(ctx, sizeof ctx, "udp send: %s", s->dest_text);
 		reason_of(err, reason, sizeof reason);
 		report(ctx, "%s%s", reason,
-		       err == -ECONNREFUSED ? " (ICMP port unreachable: nothing listens there)" : "");
+		       err == -ECONNREFUSED ? " (ICMP port unreachable: nothing listens there)" :
+		       err == -EACCES && !s->broadcast ? " (a broadcast address? add --broadcast)" : "");
 		return exit_status_of(err);
 	}
 }
@@ -518,6 +529,7 @@ static int parse_send(int argc, char **argv, struct udp_send *s)
 			if ((st = parse_count("udp send", "--ttl", optarg, 255, &n)))
 				return st;
 			s->ttl = (long)n;
+			s->ttl_set = true;
 			break;
 		case 'v':
 			s->c.verbose = true;
@@ -561,7 +573,8 @@ static int resolve_dest(struct udp_send *s, int argc, char **argv, int *next_arg
 		return 0;
 	}
 	if (rest < 2 || rest > 3)
-		return usage_error("udp send", "expected HOST PORT [MESSAGE], got %d arguments", rest);
+		return usage_error("udp send", "expected HOST PORT [MESSAGE], got %d argument%s", rest,
+		                   rest == 1 ? "" : "s");
 	size_t n;
 	int st = resolve_or_report("udp send", argv[optind], argv[optind + 1], s->c.family,
 	                           SOCK_DGRAM, false, &s->dest, 1, &n);
@@ -580,18 +593,22 @@ static int open_sender(struct udp_send *s)
 	struct sk_ip ip;
 	sk_addr_to_ip(&s->dest, &ip, NULL);
 	bool multicast = (sk_ip_flags(&ip) & SK_IP_MULTICAST) != 0;
-	int err = 0;
+	int err = 0, family = s->dest.u.sa.sa_family;
+	char q[QUOTE_MAX];
+	if (s->ttl_set && s->ttl == 0 && !multicast)
+		return usage_error("udp send", "--ttl 0 keeps datagrams on this host: only for multicast");
 	if (s->broadcast)
 		err = sk_sock_set_broadcast(s->fd, true, s->c.tracer);
-	if (err == 0 && s->ttl)
-		err = sk_sock_set_ttl(s->fd, s->dest.u.sa.sa_family, (int)s->ttl, s->c.tracer);
+	if (err == 0 && s->ttl_set)
+		err = multicast ? sk_sock_set_multicast_ttl(s->fd, family, (int)s->ttl, s->c.tracer)
+		                : sk_sock_set_ttl(s->fd, family, (int)s->ttl, s->c.tracer);
 	if (err == 0 && multicast && s->iface) {
 		unsigned idx = if_nametoindex(s->iface);
-		struct ip_mreqn req = { .imr_ifindex = (int)idx };
-		err = ip.version == SK_IP_V4
-		              ? setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &req, sizeof req)
-		              : setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx);
-		err = err < 0 ? -errno : 0;
+		if (!idx) {
+			report("udp send", "--iface %s: no such interface", quote(s->iface, strlen(s->iface), q));
+			return EXIT_RESOLVE;
+		}
+		err = sk_sock_set_multicast_if(s->fd, family, idx, s->c.tracer);
 	}
 	if (err < 0)
 		return report_err("udp send: setsockopt", err);
@@ -600,7 +617,7 @@ static int open_sender(struct udp_send *s)
 	if (!s->broadcast && !multicast) {
 		if (connect(s->fd, &s->dest.u.sa, s->dest.len) == 0)
 			s->connected = true;
-		sk_trace(s->c.tracer, "connect(%s)", s->dest_text);
+		sk_trace(s->c.tracer, "connect(%s)%s", s->dest_text, s->connected ? "" : " failed");
 	}
 	return 0;
 }

@@ -186,15 +186,31 @@ static int open_socket(int family, int type, const struct sk_tracer *tracer)
 	return fd < 0 ? err : fd;
 }
 
-static int set_int(int fd, int level, int name, int value, const char *label,
+/* setsockopt of an int. A flag (on/off option) set to 1 traces as the
+ * notes write it, "setsockopt(SO_REUSEADDR)"; anything else with its value. */
+static int set_opt(int fd, int level, int name, int value, bool is_flag, const char *label,
                    const struct sk_tracer *tracer)
 {
 	int rc = setsockopt(fd, level, name, &value, sizeof value);
-	if (value == 1)
-		sk_trace(tracer, "setsockopt(%s)", label);
+	int err = rc < 0 ? -errno : 0;
+	if (is_flag && value == 1)
+		sk_trace(tracer, "setsockopt(%s)%s%s", label, err ? " = " : "", err ? sk_errname(err) : "");
 	else
-		sk_trace(tracer, "setsockopt(%s, %d)", label, value);
-	return rc < 0 ? -errno : 0;
+		sk_trace(tracer, "setsockopt(%s, %d)%s%s", label, value, err ? " = " : "",
+		         err ? sk_errname(err) : "");
+	return err;
+}
+
+static int set_int(int fd, int level, int name, int value, const char *label,
+                   const struct sk_tracer *tracer)
+{
+	return set_opt(fd, level, name, value, true, label, tracer);
+}
+
+static int set_num(int fd, int level, int name, int value, const char *label,
+                   const struct sk_tracer *tracer)
+{
+	return set_opt(fd, level, name, value, false, label, tracer);
 }
 
 /* Options common to the sockets we bind. */
@@ -204,8 +220,7 @@ static int prepare_bound(int fd, const struct sk_addr *addr, const struct sk_soc
 	if (opts->reuse_addr)
 		err = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", opts->tracer);
 	if (err == 0 && addr->u.sa.sa_family == AF_INET6)
-		err = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts->v6_only, "IPV6_V6ONLY",
-		              opts->tracer);
+		err = set_num(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts->v6_only, "IPV6_V6ONLY", opts->tracer);
 	if (err < 0)
 		return err;
 	char text[SK_ADDR_STRLEN];
@@ -322,18 +337,33 @@ int sk_sock_set_ttl(int fd, int family, int ttl, const struct sk_tracer *tracer)
 {
 	/* Unicast and multicast hop limits are separate options; set both so
 	 * --ttl means the same whatever the destination. */
-	int err;
+	int err = family == AF_INET6
+	                  ? set_num(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, "IPV6_UNICAST_HOPS", tracer)
+	                  : set_num(fd, IPPROTO_IP, IP_TTL, ttl, "IP_TTL", tracer);
+	return err ? err : sk_sock_set_multicast_ttl(fd, family, ttl, tracer);
+}
+
+int sk_sock_set_multicast_ttl(int fd, int family, int ttl, const struct sk_tracer *tracer)
+{
+	if (family == AF_INET6)
+		return set_num(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl, "IPV6_MULTICAST_HOPS", tracer);
+	return set_num(fd, IPPROTO_IP, IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL", tracer);
+}
+
+int sk_sock_set_multicast_if(int fd, int family, unsigned ifindex, const struct sk_tracer *tracer)
+{
+	int rc;
 	if (family == AF_INET6) {
-		err = set_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, "IPV6_UNICAST_HOPS", tracer);
-		if (err == 0)
-			err = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl, "IPV6_MULTICAST_HOPS",
-			              tracer);
-		return err;
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex);
+		sk_trace(tracer, "setsockopt(IPV6_MULTICAST_IF, if %u)", ifindex);
+	} else {
+		struct ip_mreqn req;
+		memset(&req, 0, sizeof req);
+		req.imr_ifindex = (int)ifindex;
+		rc = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &req, sizeof req);
+		sk_trace(tracer, "setsockopt(IP_MULTICAST_IF, if %u)", ifindex);
 	}
-	err = set_int(fd, IPPROTO_IP, IP_TTL, ttl, "IP_TTL", tracer);
-	if (err == 0)
-		err = set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL", tracer);
-	return err;
+	return rc < 0 ? -errno : 0;
 }
 
 int sk_sock_join_group(int fd, const struct sk_ip *group, unsigned ifindex,
