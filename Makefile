@@ -34,10 +34,12 @@ LIB_SRC  := $(sort $(wildcard src/lib/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
@@ -67,6 +69,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(FLAGS_FILE) | deps-test
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) -lcmocka
 
+# Test drivers that expose library parts to the integration tests.
+$(BUILD)/tests/%: tests/tools/%.c $(LIB) $(FLAGS_FILE) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS)
+
 # The course notes' programs: plain POSIX ones and libsockit ones alike.
 $(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_FILE) | deps-build
 	@mkdir -p $(@D)
@@ -85,7 +92,7 @@ test: unit integration
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: $(BIN) $(EXAMPLE_BIN) | deps-test
+integration: $(BIN) $(EXAMPLE_BIN) $(TOOL_BIN) | deps-test
 	SOCKIT=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s tests/integration
 
 asan:
@@ -123,4 +130,4 @@ help:
 	@echo 'targets: all run test unit integration asan valgrind bench install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage'
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)

@@ -1,5 +1,6 @@
 /* One table gives both the text and the name of every sockit error code. */
 #include <sockit/err.h>
+#include <sockit/http_parse.h>
 
 #include <stddef.h>
 #include <string.h>
@@ -36,6 +37,13 @@ static const struct err_entry sockit_errors[] = {
 	{ SK_EPORT_SYNTAX, "SK_EPORT_SYNTAX", "not a port number or service name" },
 	{ SK_EPORT_RANGE, "SK_EPORT_RANGE", "port is out of range 0-65535" },
 	{ SK_ENONAME, "SK_ENONAME", "name not known" },
+	{ SK_EINCOMPLETE, "SK_EINCOMPLETE", "more bytes needed" },
+	{ SK_EHTTP_BAD_REQUEST, "SK_EHTTP_BAD_REQUEST", "malformed HTTP request" },
+	{ SK_EHTTP_URI_TOO_LONG, "SK_EHTTP_URI_TOO_LONG", "request line too long" },
+	{ SK_EHTTP_FIELDS_TOO_BIG, "SK_EHTTP_FIELDS_TOO_BIG", "request header fields too large" },
+	{ SK_EHTTP_NOT_IMPLEMENTED, "SK_EHTTP_NOT_IMPLEMENTED", "transfer coding not implemented" },
+	{ SK_EHTTP_VERSION, "SK_EHTTP_VERSION", "HTTP version not supported" },
+	{ SK_EHTTP_BODY_TOO_BIG, "SK_EHTTP_BODY_TOO_BIG", "request body too large" },
 };
 
 static const struct err_entry *find_entry(int err)

@@ -1,0 +1,396 @@
+/* HTTP/1.1 request heads (RFC 9112 §2-§6), parsed a line at a time.
+ *
+ * Each call resumes at req->pos, the end of the last complete line. A
+ * complete line is parsed once; the incomplete line at the end of the input
+ * is checked character by character so that an impossible byte is an error
+ * at once rather than after the peer has sent kilobytes more. */
+#include <sockit/err.h>
+#include <sockit/http_parse.h>
+
+#include <string.h>
+#include <strings.h>
+
+/* RFC 9110 §5.6.2 tchar: what methods and field names are made of. */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+	['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+static bool is_tchar(unsigned char c)
+{
+	return tchar[c];
+}
+
+/* request-target: visible ASCII. Spaces end it; bytes above 0x7E are not
+ * allowed unencoded (RFC 3986), and control bytes never. */
+static bool is_target_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* field-value bytes (RFC 9110 §5.5): VCHAR, SP, HTAB and obs-text. */
+static bool is_value_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static int bad(struct sk_http_request *req, const char *why)
+{
+	req->why = why;
+	return SK_EHTTP_BAD_REQUEST;
+}
+
+int sk_http_error_status(int err)
+{
+	switch (err) {
+	case SK_EHTTP_URI_TOO_LONG:
+		return 414;
+	case SK_EHTTP_FIELDS_TOO_BIG:
+		return 431;
+	case SK_EHTTP_NOT_IMPLEMENTED:
+		return 501;
+	case SK_EHTTP_VERSION:
+		return 505;
+	case SK_EHTTP_BODY_TOO_BIG:
+		return 413;
+	default:
+		return 400;
+	}
+}
+
+void sk_http_request_init(struct sk_http_request *req)
+{
+	memset(req, 0, sizeof *req);
+}
+
+/* --- the request line: method SP request-target SP HTTP-version --- */
+
+/* Checks line[0..n) as the start (complete if is_complete) of a request
+ * line, filling req when complete. */
+static int request_line(const char *line, size_t n, bool is_complete, struct sk_http_request *req)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	size_t i = 0;
+	while (i < n && is_tchar(s[i]))
+		i++;
+	if (i == n)
+		return is_complete ? bad(req, "request line without a target") : 0;
+	if (s[i] != ' ' || i == 0)
+		return bad(req, "invalid character in the method");
+	size_t method_end = i++;
+	size_t target_start = i;
+	while (i < n && is_target_char(s[i]))
+		i++;
+	if (i == n)
+		return is_complete ? bad(req, "request line without a version") : 0;
+	if (s[i] != ' ' || i == target_start)
+		return bad(req, "invalid character in the request target");
+	size_t target_end = i++;
+
+	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, checked as far as it goes. */
+	static const char proto[] = "HTTP/1.";
+	size_t v = i;
+	for (size_t k = 0; v + k < n && k < sizeof proto - 1; k++) {
+		unsigned char c = s[v + k];
+		if (c == (unsigned char)proto[k])
+			continue;
+		/* "HTTP/2.0" or "HTTP/5.6": a version, but not one we speak. */
+		if (k == 5 && c >= '0' && c <= '9') {
+			req->why = "HTTP version not supported";
+			return SK_EHTTP_VERSION;
+		}
+		return bad(req, "malformed HTTP version");
+	}
+	if (n - v > sizeof proto) {
+		req->why = "malformed HTTP version";
+		return bad(req, req->why);
+	}
+	if (n - v == sizeof proto) {
+		unsigned char minor = s[n - 1];
+		if (minor < '0' || minor > '9')
+			return bad(req, "malformed HTTP version");
+		if (minor > '1') {
+			req->why = "HTTP version not supported";
+			return SK_EHTTP_VERSION;
+		}
+	}
+	if (!is_complete)
+		return 0;
+	if (n - v != sizeof proto)
+		return bad(req, "malformed HTTP version");
+	req->method = (struct sk_slice){ line, method_end };
+	req->target = (struct sk_slice){ line + target_start, target_end - target_start };
+	req->version = (struct sk_slice){ line + v, n - v };
+	req->minor = (unsigned)(s[n - 1] - '0');
+	return 0;
+}
+
+/* --- header fields --- */
+
+static bool slice_ieq(struct sk_slice s, const char *word)
+{
+	size_t n = strlen(word);
+	return s.len == n && strncasecmp(s.p, word, n) == 0;
+}
+
+/* Splits a comma-separated list element by element (empty elements are
+ * skipped, RFC 9110 §5.6.1) and calls fn for each, trimmed. */
+static int for_each_element(struct sk_slice value, struct sk_http_request *req,
+                            int (*fn)(struct sk_slice, struct sk_http_request *))
+{
+	size_t i = 0;
+	while (i <= value.len) {
+		size_t start = i;
+		while (i < value.len && value.p[i] != ',')
+			i++;
+		size_t end = i;
+		while (start < end && (value.p[start] == ' ' || value.p[start] == '\t'))
+			start++;
+		while (end > start && (value.p[end - 1] == ' ' || value.p[end - 1] == '\t'))
+			end--;
+		if (end > start) {
+			int err = fn((struct sk_slice){ value.p + start, end - start }, req);
+			if (err)
+				return err;
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int content_length(struct sk_slice v, struct sk_http_request *req)
+{
+	if (v.len == 0)
+		return bad(req, "empty Content-Length");
+	uint64_t n = 0;
+	for (size_t i = 0; i < v.len; i++) {
+		unsigned char c = (unsigned char)v.p[i];
+		if (c < '0' || c > '9')
+			return bad(req, "Content-Length is not a number");
+		/* 2^62 bytes is past any disk: refuse before the sum can wrap. */
+		if (n > (UINT64_C(1) << 62) / 10)
+			return bad(req, "Content-Length too large");
+		n = n * 10 + (c - '0');
+	}
+	/* Two different lengths: which one a proxy believed decides where the
+	 * next request starts (RFC 9112 §6.3, request smuggling). */
+	if (req->seen_cl && n != req->content_length)
+		return bad(req, "conflicting Content-Length values");
+	req->seen_cl = true;
+	req->content_length = n;
+	return 0;
+}
+
+static int transfer_coding(struct sk_slice coding, struct sk_http_request *req)
+{
+	/* A coding may carry parameters ("gzip;q=1"): the name is the token. */
+	size_t n = 0;
+	while (n < coding.len && is_tchar((unsigned char)coding.p[n]))
+		n++;
+	struct sk_slice name = { coding.p, n };
+	if (n == 0)
+		return bad(req, "malformed Transfer-Encoding");
+	/* chunked must be applied once, and last (RFC 9112 §6.3 and §7). */
+	if (req->te_chunked)
+		return bad(req, "chunked is not the final transfer coding");
+	if (slice_ieq(name, "chunked")) {
+		if (n != coding.len)
+			return bad(req, "chunked takes no parameters");
+		req->te_chunked = true;
+		return 0;
+	}
+	static const char *const known[] = { "gzip", "x-gzip", "deflate", "compress", "x-compress" };
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+		if (slice_ieq(name, known[i])) {
+			req->has_other_coding = true;
+			return 0;
+		}
+	}
+	req->why = "unknown transfer coding";
+	return SK_EHTTP_NOT_IMPLEMENTED;
+}
+
+static int connection_option(struct sk_slice opt, struct sk_http_request *req)
+{
+	if (slice_ieq(opt, "close"))
+		req->conn_close = true;
+	else if (slice_ieq(opt, "keep-alive"))
+		req->conn_keep_alive = true;
+	return 0;
+}
+
+/* Acts on the fields that decide framing and the connection. */
+static int header_semantics(struct sk_http_request *req, const struct sk_http_header *h)
+{
+	if (slice_ieq(h->name, "content-length"))
+		return content_length(h->value, req);
+	if (slice_ieq(h->name, "transfer-encoding")) {
+		req->seen_te = true;
+		if (h->value.len == 0)
+			return bad(req, "empty Transfer-Encoding");
+		return for_each_element(h->value, req, transfer_coding);
+	}
+	if (slice_ieq(h->name, "connection"))
+		return for_each_element(h->value, req, connection_option);
+	if (slice_ieq(h->name, "host"))
+		req->n_host++;
+	else if (slice_ieq(h->name, "expect") && slice_ieq(h->value, "100-continue"))
+		req->expect_continue = true;
+	return 0;
+}
+
+/* Checks line[0..n) as a header line (complete if is_complete). */
+static int header_line(const char *line, size_t n, bool is_complete, struct sk_http_request *req,
+                       struct sk_http_header *out)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	if (n > 0 && (s[0] == ' ' || s[0] == '\t'))
+		return bad(req, "obsolete line folding (a line starting with whitespace)");
+	size_t i = 0;
+	while (i < n && is_tchar(s[i]))
+		i++;
+	if (i == n)
+		return is_complete ? bad(req, "header without a colon") : 0;
+	if (s[i] != ':')
+		return bad(req, s[i] == ' ' || s[i] == '\t' ? "whitespace before a header's colon"
+		                                            : "invalid character in a header name");
+	if (i == 0)
+		return bad(req, "empty header name");
+	size_t name_end = i++;
+	for (size_t k = i; k < n; k++)
+		if (!is_value_char(s[k]))
+			return bad(req, "control character in a header value");
+	if (!is_complete)
+		return 0;
+	size_t start = i, end = n;
+	while (start < end && (s[start] == ' ' || s[start] == '\t'))
+		start++;
+	while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+		end--;
+	out->name = (struct sk_slice){ line, name_end };
+	out->value = (struct sk_slice){ line + start, end - start };
+	return 0;
+}
+
+/* --- the head as a whole --- */
+
+static int finish_head(struct sk_http_request *req)
+{
+	if (req->seen_te) {
+		if (req->seen_cl)
+			return bad(req, "both Content-Length and Transfer-Encoding");
+		if (!req->te_chunked)
+			return bad(req, "chunked is not the final transfer coding");
+		req->body = SK_HTTP_BODY_CHUNKED;
+	} else if (req->seen_cl) {
+		req->body = req->content_length ? SK_HTTP_BODY_LENGTH : SK_HTTP_BODY_NONE;
+	}
+	req->keep_alive = req->minor == 1 ? !req->conn_close : req->conn_keep_alive && !req->conn_close;
+	return 0;
+}
+
+/* Checks the incomplete last line, so impossible bytes fail at once. */
+static int check_partial(const char *line, size_t n, struct sk_http_request *req)
+{
+	/* A CR must be followed by LF; one at the very end may still be. */
+	const char *cr = memchr(line, '\r', n);
+	if (cr && cr != line + n - 1)
+		return bad(req, "bare CR");
+	size_t content = cr ? n - 1 : n;
+	if (!req->seen_request_line) {
+		if (content > SK_HTTP_MAX_REQUEST_LINE) {
+			req->why = "request line too long";
+			return SK_EHTTP_URI_TOO_LONG;
+		}
+		return request_line(line, content, false, req);
+	}
+	if (content == 0)
+		return 0;
+	struct sk_http_header unused;
+	return header_line(line, content, false, req, &unused);
+}
+
+int sk_http_parse_request(const char *buf, size_t len, struct sk_http_request *req)
+{
+	size_t pos = req->pos;
+	for (;;) {
+		const char *line = buf + pos;
+		size_t avail = len - pos;
+		const char *lf = memchr(line, '\n', avail);
+		if (req->seen_request_line && (lf ? (size_t)(lf - buf) : len) >= SK_HTTP_MAX_HEADER_BYTES) {
+			req->why = "request header fields too large";
+			return SK_EHTTP_FIELDS_TOO_BIG;
+		}
+		if (!lf) {
+			int err = check_partial(line, avail, req);
+			return err ? err : SK_EINCOMPLETE;
+		}
+		size_t n = (size_t)(lf - line);
+		if (n == 0 || line[n - 1] != '\r')
+			return bad(req, "bare LF (lines must end in CRLF)");
+		n--; /* without the CR */
+		if (memchr(line, '\r', n))
+			return bad(req, "bare CR");
+		int err;
+		if (!req->seen_request_line) {
+			/* RFC 9112 §2.2: ignore empty lines before the request line. */
+			if (n > 0) {
+				if (n > SK_HTTP_MAX_REQUEST_LINE) {
+					req->why = "request line too long";
+					return SK_EHTTP_URI_TOO_LONG;
+				}
+				if ((err = request_line(line, n, true, req)))
+					return err;
+				req->seen_request_line = true;
+			}
+		} else if (n == 0) {
+			req->pos = pos + 2;
+			if ((err = finish_head(req)))
+				return err;
+			return (int)req->pos;
+		} else {
+			if (req->n_headers == SK_HTTP_MAX_HEADERS) {
+				req->why = "too many header fields";
+				return SK_EHTTP_FIELDS_TOO_BIG;
+			}
+			struct sk_http_header *h = &req->headers[req->n_headers];
+			if ((err = header_line(line, n, true, req, h)) ||
+			    (err = header_semantics(req, h)))
+				return err;
+			req->n_headers++;
+		}
+		pos += n + 2;
+		req->pos = pos;
+	}
+}
+
+int sk_http_check_request(struct sk_http_request *req)
+{
+	/* RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without
+	 * a Host field, or to any request with more than one. */
+	if (req->n_host > 1)
+		return bad(req, "more than one Host header");
+	if (req->minor == 1 && req->n_host == 0)
+		return bad(req, "no Host header in an HTTP/1.1 request");
+	return 0;
+}
+
+const struct sk_http_header *sk_http_find_header(const struct sk_http_request *req,
+                                                 const char *name)
+{
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (slice_ieq(req->headers[i].name, name))
+			return &req->headers[i];
+	return NULL;
+}
