@@ -83,6 +83,13 @@ bool sk_conn_is_full(const struct sk_conn *c);
 /* Bytes queued and not yet written. */
 size_t sk_conn_pending(const struct sk_conn *c);
 
+/* Between cork and uncork, sends only queue; uncork writes the lot in one
+ * go. For many small messages answered together: one system call and full
+ * segments instead of one tiny segment each. Nests like pause. The conn may
+ * be closed (and on_close run) by uncork's write. */
+void sk_conn_cork(struct sk_conn *c);
+void sk_conn_uncork(struct sk_conn *c);
+
 /* Stops and restarts reading (backpressure). Pauses nest: each pause needs
  * its resume. */
 void sk_conn_pause(struct sk_conn *c);

@@ -55,6 +55,9 @@ int sk_framer_push(struct sk_framer *f, const char *p, size_t len);
  * for the next one. */
 int sk_framer_next(struct sk_framer *f, struct sk_slice *msg);
 
+/* Drops whatever is held (after using a partial line at EOF). */
+void sk_framer_consume_all(struct sk_framer *f);
+
 /* Bytes held that do not yet form a message (a line without its LF at EOF). */
 size_t sk_framer_pending(const struct sk_framer *f);
 

@@ -23,6 +23,7 @@ struct sk_relay;
 
 struct sk_relay_stats {
 	uint64_t a_to_b, b_to_a; /* bytes passed each way */
+	bool a_eof, b_eof;       /* each side reached the end of its input */
 };
 
 /* err is 0 after a clean finish, else the first error (-ECONNRESET,
@@ -41,8 +42,13 @@ struct sk_relay_opts {
 void sk_relay_opts_init(struct sk_relay_opts *opts);
 
 /* Starts relaying between a (a_rfd, a_wfd) and b (b_rfd, b_wfd); any fd may
- * be -1 for a one-way side. Takes ownership of all fds, even on failure. */
+ * be -1 for a one-way side. Takes ownership of all fds, even on failure.
+ * *out (may be NULL) is valid until on_done runs. */
 int sk_relay_start(struct sk_loop *loop, int a_rfd, int a_wfd, int b_rfd, int b_wfd,
-                   const struct sk_relay_opts *opts);
+                   const struct sk_relay_opts *opts, struct sk_relay **out);
+
+/* Ends a relay now (both sides closed, queued bytes dropped); on_done runs
+ * before this returns, with err 0. For a program shutting down. */
+void sk_relay_stop(struct sk_relay *r);
 
 #endif

@@ -76,13 +76,17 @@ int sk_sock_peer_addr(int fd, struct sk_addr *out);
 
 /* Options for sockets we create. Fill with sk_sock_opts_init(). */
 struct sk_sock_opts {
-	bool reuse_addr;   /* SO_REUSEADDR: rebind a port whose old connections are in TIME_WAIT */
+	bool reuse_addr;   /* TCP: SO_REUSEADDR, to rebind a port whose old connections linger
+	                      in TIME_WAIT. Not applied to UDP, where it means sharing. */
+	bool share_port;   /* UDP: SO_REUSEADDR, several sockets on one port (multicast and
+	                      broadcast receivers); otherwise a second server fails with
+	                      EADDRINUSE instead of silently taking the port's datagrams */
 	bool v6_only;      /* IPV6_V6ONLY; false makes [::] listeners dual-stack */
 	int backlog;       /* listen(2) queue length */
 	const struct sk_tracer *tracer; /* borrowed; may be NULL */
 };
 
-/* reuse_addr true, v6_only false, backlog 128 (Linux's historical SOMAXCONN:
+/* reuse_addr true, share_port false, v6_only false, backlog 128 (Linux's historical SOMAXCONN:
  * the kernel clamps it to net.core.somaxconn anyway), no tracer. */
 void sk_sock_opts_init(struct sk_sock_opts *opts);
 

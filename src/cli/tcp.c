@@ -70,6 +70,8 @@ static int send_all(int fd, const char *text, size_t len, const struct sk_tracer
 struct connect_run {
 	int status;
 	bool verbose;
+	size_t sent_text;  /* --send bytes, written before the relay started */
+	unsigned idle_ms;
 };
 
 static void on_relay_done(void *ud, int err, char side, const struct sk_relay_stats *stats)
@@ -77,7 +79,13 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 	struct connect_run *run = ud;
 	if (run->verbose)
 		fprintf(stderr, "sockit: tcp connect: sent %llu bytes, received %llu bytes\n",
-		        (unsigned long long)stats->a_to_b, (unsigned long long)stats->b_to_a);
+		        (unsigned long long)(stats->a_to_b + run->sent_text),
+		        (unsigned long long)stats->b_to_a);
+	if (err == -ETIMEDOUT && side == 'b') {
+		report("tcp connect", "no data either way for %u ms (-i): closed", run->idle_ms);
+		run->status = EXIT_TIMEOUT;
+		return;
+	}
 	if (err) {
 		/* A closed stdout (EPIPE on side a) ends a pipeline early: not ours to report. */
 		if (!(side == 'a' && err == -EPIPE))
@@ -198,7 +206,7 @@ static int cmd_tcp_connect(int argc, char **argv)
 		close(fd);
 		return report_err("tcp connect", err);
 	}
-	struct connect_run run = { EXIT_OK, verbose };
+	struct connect_run run = { EXIT_OK, verbose, send_text ? strlen(send_text) : 0, idle_ms };
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
 	ro.finish_on_b_eof = true;
@@ -211,7 +219,7 @@ static int cmd_tcp_connect(int argc, char **argv)
 	 * closing stdout is how the reader downstream learns we are done. */
 	int in = send_text || no_stdin ? -1 : dup(STDIN_FILENO);
 	int out = dup(STDOUT_FILENO);
-	err = sk_relay_start(loop, in, out, fd, fd, &ro);
+	err = sk_relay_start(loop, in, out, fd, fd, &ro, NULL);
 	if (err < 0) {
 		sk_loop_free(loop);
 		return report_err("tcp connect", err);

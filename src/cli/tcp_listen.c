@@ -13,6 +13,7 @@
 struct listen_run {
 	struct sk_loop *loop;
 	struct sk_stream_server *server;
+	struct sk_relay *relay;      /* the relay-mode session, while one runs */
 	struct sk_stream_opts so;
 	struct sk_acl acl;
 	bool verbose, keep_open, relay_busy, stdin_done, no_stdin;
@@ -113,16 +114,17 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 static void on_relay_done(void *ud, int err, char side, const struct sk_relay_stats *stats)
 {
 	struct listen_run *run = ud;
-	(void)stats;
 	run->relay_busy = false;
+	run->relay = NULL;
+	/* -k: the next client gets the rest of stdin, unless stdin has ended. */
+	if (stats->a_eof)
+		run->stdin_done = true;
 	if (err && !(side == 'a' && err == -EPIPE) && err != -ECONNRESET)
 		run->status = report_err(side == 'a' ? "tcp listen: stdio" : "tcp listen", err);
 	if (side == 'a' || !run->keep_open) {
 		sk_loop_stop(run->loop);
 		return;
 	}
-	/* -k: the next client; stdin, once at its end, stays there. */
-	run->stdin_done = true;
 	sk_stream_server_resume_accepting(run->server);
 }
 
@@ -145,7 +147,7 @@ static void on_handoff(void *ud, int fd, const struct sk_addr *peer)
 	ro.ud = run;
 	int in = run->stdin_done || run->no_stdin ? -1 : dup(STDIN_FILENO);
 	int out = dup(STDOUT_FILENO);
-	int err = sk_relay_start(run->loop, in, out, fd, fd, &ro);
+	int err = sk_relay_start(run->loop, in, out, fd, fd, &ro, &run->relay);
 	if (err < 0) {
 		run->status = report_err("tcp listen", err);
 		sk_loop_stop(run->loop);
@@ -215,7 +217,9 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 			break;
 		case OPT_MAX_CONNS:
 		case OPT_MAX_PER_CLIENT:
-			if ((st = parse_count("tcp listen", argv[optind - 1], optarg, 1000000, &n)))
+			if ((st = parse_count("tcp listen",
+			                      ch == OPT_MAX_CONNS ? "--max-conns" : "--max-per-client",
+			                      optarg, 1000000, &n)))
 				return st;
 			*(ch == OPT_MAX_CONNS ? &run->so.max_conns : &run->so.max_per_client) = n;
 			break;
@@ -309,14 +313,8 @@ int cmd_tcp_listen(int argc, char **argv)
 		sk_acl_fini(&run.acl);
 		return st;
 	}
-	if (run.verbose) {
-		struct sk_addr local;
-		char text[SK_ADDR_STRLEN];
-		sk_sock_local_addr(fd, &local);
-		sk_addr_format(&local, text);
-		fprintf(stderr, "listening on %s\n", text);
-	}
-
+	/* Signals first: a script that reads "listening on" and signals at once
+	 * must find them handled. */
 	int err = sk_loop_new(&run.loop);
 	if (err < 0) {
 		close(fd);
@@ -325,6 +323,13 @@ int cmd_tcp_listen(int argc, char **argv)
 	}
 	sk_loop_add_signal(run.loop, SIGINT, on_stop_signal, NULL);
 	sk_loop_add_signal(run.loop, SIGTERM, on_stop_signal, NULL);
+	if (run.verbose) {
+		struct sk_addr local;
+		char text[SK_ADDR_STRLEN];
+		sk_sock_local_addr(fd, &local);
+		sk_addr_format(&local, text);
+		fprintf(stderr, "listening on %s\n", text);
+	}
 	run.so.acl = run.acl.n_rules ? &run.acl : NULL;
 	run.so.on_event = on_event;
 	run.so.on_handoff = on_handoff;
@@ -339,6 +344,8 @@ int cmd_tcp_listen(int argc, char **argv)
 	err = sk_loop_run(run.loop);
 	if (err < 0)
 		run.status = report_err("tcp listen", err);
+	if (run.relay)
+		sk_relay_stop(run.relay);
 	sk_stream_server_free(run.server);
 	sk_loop_free(run.loop);
 	sk_acl_fini(&run.acl);

@@ -262,6 +262,7 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.tracer = l->c.tracer;
+	so.share_port = l->n_groups > 0; /* group members commonly share a port */
 	int fd = sk_udp_open(&addrs[pick], 0, &so);
 	if (fd < 0) {
 		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
@@ -306,13 +307,6 @@ static int cmd_udp_listen(int argc, char **argv)
 		goto done;
 	if ((st = open_udp_listener(l, bind_addr, argv[optind], &fd)))
 		goto done;
-	if (l->c.verbose) {
-		struct sk_addr local;
-		char text[SK_ADDR_STRLEN];
-		sk_sock_local_addr(fd, &local);
-		sk_addr_format(&local, text);
-		fprintf(stderr, "listening on %s\n", text);
-	}
 	if ((err = sk_loop_new(&loop)) < 0) {
 		close(fd);
 		st = report_err("udp listen", err);
@@ -321,6 +315,14 @@ static int cmd_udp_listen(int argc, char **argv)
 	l->loop = loop;
 	sk_loop_add_signal(loop, SIGINT, on_stop, NULL);
 	sk_loop_add_signal(loop, SIGTERM, on_stop, NULL);
+	if (l->c.verbose) {
+		struct sk_addr local;
+		char text[SK_ADDR_STRLEN];
+		sk_sock_local_addr(fd, &local);
+		sk_addr_format(&local, text);
+		fprintf(stderr, "listening on %s\n", text);
+	}
+
 	l->dopts.acl = l->acl.n_rules ? &l->acl : NULL;
 	l->dopts.on_datagram = on_datagram;
 	l->dopts.on_error = on_dgram_error;

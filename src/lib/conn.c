@@ -32,6 +32,7 @@ struct sk_conn {
 	bool read_closed, write_closed, want_shutdown, want_close, is_full;
 	bool closed;               /* on_close delivered; free when depth drops to 0 */
 	unsigned n_paused;
+	unsigned n_corked;         /* sends only queue while > 0 (sk_conn_cork) */
 	unsigned depth;            /* callbacks in progress */
 	struct sk_buf out;
 	/* splice(2): a source moves bytes straight into its destination's pipe,
@@ -207,7 +208,7 @@ static int flush_spipe(struct sk_conn *c)
 			continue;
 		if (n < 0)
 			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		sk_trace(c->opts.tracer, "splice(pipe, %d) = %zd", c->wfd, n);
+		sk_trace(c->opts.tracer, "send(%d, %zd) by splice", c->wfd, n);
 		c->spipe_len -= (size_t)n;
 		touch(c);
 	}
@@ -261,7 +262,7 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 		return SK_ETOOLARGE;
 	const char *bytes = p;
 	c->depth++;
-	if (queued(c) == 0) {
+	if (queued(c) == 0 && !c->n_corked) {
 		/* Nothing queued: try the fd first, queue only what it refuses. */
 		while (len) {
 			ssize_t n = write_some(c, bytes, len);
@@ -337,7 +338,7 @@ static ssize_t splice_in(struct sk_conn *c)
 	}
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	sk_trace(c->opts.tracer, "splice(%d, pipe) = %zd", c->rfd, n);
+	sk_trace(c->opts.tracer, "recv(%d) = %zd by splice%s", c->rfd, n, n ? "" : " (end of stream)");
 	if (n == 0)
 		return 0;
 	d->spipe_len += (size_t)n;
@@ -543,6 +544,22 @@ void sk_conn_splice_to(struct sk_conn *src, struct sk_conn *dst)
 {
 	src->splice_to = dst;
 	src->splice_off = !dst || !spliceable(src->rfd) || !spliceable(dst->wfd);
+}
+
+void sk_conn_cork(struct sk_conn *c)
+{
+	c->n_corked++;
+}
+
+void sk_conn_uncork(struct sk_conn *c)
+{
+	if (c->n_corked == 0 || --c->n_corked > 0 || c->closed)
+		return;
+	c->depth++;
+	flush(c);
+	if (!c->closed)
+		after_flush(c);
+	leave(c);
 }
 
 void sk_conn_pause(struct sk_conn *c)

@@ -104,6 +104,12 @@ int sk_framer_next(struct sk_framer *f, struct sk_slice *msg)
 	}
 }
 
+void sk_framer_consume_all(struct sk_framer *f)
+{
+	sk_buf_consume(&f->buf, f->buf.len);
+	f->scanned = 0;
+}
+
 size_t sk_framer_pending(const struct sk_framer *f)
 {
 	return f->buf.len;

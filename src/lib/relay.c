@@ -135,6 +135,10 @@ static void on_eof(struct sk_conn *c, void *ud)
 	(void)c;
 	struct side *s = ud;
 	s->eof_seen = true;
+	if (s->name == 'a')
+		s->relay->stats.a_eof = true;
+	else
+		s->relay->stats.b_eof = true;
 	if (!s->other->gone)
 		sk_conn_shutdown(s->other->conn);
 	check_done(s->relay);
@@ -162,8 +166,13 @@ static const struct sk_conn_handler relay_handler = {
 	.on_spliced = on_spliced,
 };
 
+void sk_relay_stop(struct sk_relay *r)
+{
+	finish(r, 0, 0);
+}
+
 int sk_relay_start(struct sk_loop *loop, int a_rfd, int a_wfd, int b_rfd, int b_wfd,
-                   const struct sk_relay_opts *opts)
+                   const struct sk_relay_opts *opts, struct sk_relay **out)
 {
 	struct sk_relay *r = calloc(1, sizeof *r);
 	if (!r) {
@@ -204,5 +213,7 @@ int sk_relay_start(struct sk_loop *loop, int a_rfd, int a_wfd, int b_rfd, int b_
 		r->b.eof_seen = true;
 	if (a_rfd < 0 && !opts->a_silent && !r->b.gone)
 		sk_conn_shutdown(r->b.conn);
+	if (out)
+		*out = r;
 	return 0;
 }

@@ -167,6 +167,7 @@ int sk_sock_peer_addr(int fd, struct sk_addr *out)
 void sk_sock_opts_init(struct sk_sock_opts *opts)
 {
 	opts->reuse_addr = true;
+	opts->share_port = false;
 	opts->v6_only = false;
 	opts->backlog = 128;
 	opts->tracer = NULL;
@@ -214,10 +215,11 @@ static int set_num(int fd, int level, int name, int value, const char *label,
 }
 
 /* Options common to the sockets we bind. */
-static int prepare_bound(int fd, const struct sk_addr *addr, const struct sk_sock_opts *opts)
+static int prepare_bound(int fd, const struct sk_addr *addr, const struct sk_sock_opts *opts,
+                         bool is_udp)
 {
 	int err = 0;
-	if (opts->reuse_addr)
+	if (is_udp ? opts->share_port : opts->reuse_addr)
 		err = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", opts->tracer);
 	if (err == 0 && addr->u.sa.sa_family == AF_INET6)
 		err = set_num(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts->v6_only, "IPV6_V6ONLY", opts->tracer);
@@ -236,7 +238,7 @@ int sk_tcp_listen(const struct sk_addr *addr, const struct sk_sock_opts *opts)
 	int fd = open_socket(addr->u.sa.sa_family, SOCK_STREAM, opts->tracer);
 	if (fd < 0)
 		return fd;
-	int err = prepare_bound(fd, addr, opts);
+	int err = prepare_bound(fd, addr, opts, false);
 	if (err == 0) {
 		if (listen(fd, opts->backlog) < 0)
 			err = -errno;
@@ -320,7 +322,7 @@ int sk_udp_open(const struct sk_addr *addr, int family, const struct sk_sock_opt
 	int fd = open_socket(addr ? addr->u.sa.sa_family : family, SOCK_DGRAM, opts->tracer);
 	if (fd < 0 || !addr)
 		return fd;
-	int err = prepare_bound(fd, addr, opts);
+	int err = prepare_bound(fd, addr, opts, true);
 	if (err < 0) {
 		close(fd);
 		return err;

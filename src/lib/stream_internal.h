@@ -19,6 +19,10 @@ struct client {
 	struct sk_framer framer;
 	unsigned long chargen_line; /* next RFC 864 line to send */
 	bool paused_self;           /* reading paused until our own queue drains */
+	unsigned busy;              /* mode callbacks running: free after them, not during */
+	bool dead;                  /* closed while busy */
+	bool eof_seen;              /* the client has sent everything */
+	bool in_handle;             /* handle_messages is running */
 	pid_t child;                /* exec: the child, 0 once reaped */
 	int pidfd;                  /* exec: readable when the child exits; -1 if none */
 	struct client *prev, *next;

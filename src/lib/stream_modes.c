@@ -155,21 +155,72 @@ static void chat_message(struct client *cl, const char *msg, size_t len)
 	}
 }
 
+/* Handles the whole messages the framer holds, in corked batches (one
+ * write per batch, full segments), stopping while the client's own queue is
+ * full: a client that sends faster than it reads is slowed down (its
+ * reading paused until on_drain) rather than dropped. */
+static void handle_messages(struct client *cl, void (*handle)(struct client *, const char *, size_t))
+{
+	if (cl->in_handle)
+		return; /* called back from our own uncork: the loop below goes on */
+	cl->in_handle = true;
+	for (;;) {
+		struct sk_slice msg;
+		int rc = 0;
+		sk_conn_cork(cl->conn);
+		while (!cl->dead && !sk_conn_is_full(cl->conn) &&
+		       (rc = sk_framer_next(&cl->framer, &msg)) == 1)
+			handle(cl, msg.p, msg.len);
+		bool stopped_full = !cl->dead && rc == 1;
+		if (!cl->dead)
+			sk_conn_uncork(cl->conn); /* writes the batch; may close the client */
+		if (cl->dead)
+			break;
+		if (rc < 0) {
+			sk__stream_event(cl->srv, SK_STREAM_BAD_DATA, &cl->peer, rc);
+			sk_conn_close(cl->conn, rc);
+			break;
+		}
+		if (!stopped_full)
+			break; /* every whole message is answered */
+		if (sk_conn_is_full(cl->conn)) {
+			/* Messages wait in the framer; on_drain picks them up. */
+			if (!cl->paused_self) {
+				cl->paused_self = true;
+				sk_conn_pause(cl->conn);
+			}
+			break;
+		}
+	}
+	cl->in_handle = false;
+}
+
 /* Feeds bytes through the framer and handles each whole message. */
 static void framed_data(struct client *cl, const char *p, size_t len,
                         void (*handle)(struct client *, const char *, size_t))
 {
-	struct sk_slice msg;
 	int rc = sk_framer_push(&cl->framer, p, len);
-	if (rc == 0)
-		while ((rc = sk_framer_next(&cl->framer, &msg)) == 1)
-			handle(cl, msg.p, msg.len);
 	if (rc < 0) {
 		sk__stream_event(cl->srv, SK_STREAM_BAD_DATA, &cl->peer, rc);
 		sk_conn_close(cl->conn, rc);
 		return;
 	}
-	pause_if_full(cl);
+	handle_messages(cl, handle);
+}
+
+static void finish_at_eof(struct client *cl, void (*handle)(struct client *, const char *, size_t));
+
+/* The queue drained: answer what waits in the framer, then read again. */
+static void framed_drain(struct client *cl, void (*handle)(struct client *, const char *, size_t))
+{
+	if (!cl->paused_self)
+		return;
+	cl->paused_self = false;
+	sk_conn_resume(cl->conn);
+	if (cl->eof_seen)
+		finish_at_eof(cl, handle);
+	else
+		handle_messages(cl, handle);
 }
 
 static void reply_data(struct client *cl, const char *p, size_t len)
@@ -182,29 +233,46 @@ static void chat_data(struct client *cl, const char *p, size_t len)
 	framed_data(cl, p, len, chat_message);
 }
 
-/* A last line without its LF still counts at EOF (the notes' clients send
- * one message and shut down); a partial len32 message does not. */
-static void flush_last_line(struct client *cl, void (*handle)(struct client *, const char *, size_t))
+/* At the end of the client's input: answer every message still waiting
+ * (as the queue allows), then a last line without its LF (the notes'
+ * clients send one message and shut down; a partial len32 message does not
+ * count), then close once everything is written. */
+static void finish_at_eof(struct client *cl, void (*handle)(struct client *, const char *, size_t))
 {
+	cl->eof_seen = true;
+	handle_messages(cl, handle);
+	if (cl->dead || cl->paused_self)
+		return; /* the queue is full: framed_drain comes back here */
 	if (cl->srv->o.frame == SK_FRAME_LINE && sk_framer_pending(&cl->framer)) {
 		const char *p = sk_buf_head(&cl->framer.buf);
 		size_t len = cl->framer.buf.len;
 		if (len && p[len - 1] == '\r')
 			len--;
 		handle(cl, p, len);
+		sk_framer_consume_all(&cl->framer);
 	}
+	if (!cl->dead)
+		close_after_flush(cl);
+}
+
+static void reply_drain(struct client *cl)
+{
+	framed_drain(cl, reply_message);
+}
+
+static void chat_drain(struct client *cl)
+{
+	framed_drain(cl, chat_message);
 }
 
 static void reply_eof(struct client *cl)
 {
-	flush_last_line(cl, reply_message);
-	close_after_flush(cl);
+	finish_at_eof(cl, reply_message);
 }
 
 static void chat_eof(struct client *cl)
 {
-	flush_last_line(cl, chat_message);
-	close_after_flush(cl);
+	finish_at_eof(cl, chat_message);
 }
 
 static const struct stream_mode_ops modes[] = {
@@ -212,8 +280,8 @@ static const struct stream_mode_ops modes[] = {
 	[SK_STREAM_DISCARD] = { NULL, discard_data, close_after_flush, NULL },
 	[SK_STREAM_CHARGEN] = { chargen_fill, discard_data, close_after_flush, chargen_fill },
 	[SK_STREAM_DAYTIME] = { daytime_open, discard_data, close_after_flush, NULL },
-	[SK_STREAM_REPLY] = { NULL, reply_data, reply_eof, resume_self },
-	[SK_STREAM_CHAT] = { NULL, chat_data, chat_eof, resume_self },
+	[SK_STREAM_REPLY] = { NULL, reply_data, reply_eof, reply_drain },
+	[SK_STREAM_CHAT] = { NULL, chat_data, chat_eof, chat_drain },
 	[SK_STREAM_EXEC] = { NULL, NULL, NULL, NULL },
 	[SK_STREAM_HANDOFF] = { NULL, NULL, NULL, NULL },
 };

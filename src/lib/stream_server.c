@@ -69,15 +69,30 @@ static void free_client(struct client *cl)
 	free(cl);
 }
 
-/* --- conn callbacks: dispatch to the mode --- */
+/* --- conn callbacks: dispatch to the mode ---
+ * A mode may close its client (a send fails, a message is too big) and go on
+ * looking at it: the client is freed after the mode returns, never during. */
+
+static void enter(struct client *cl)
+{
+	cl->busy++;
+}
+
+static void leave_client(struct client *cl)
+{
+	if (--cl->busy == 0 && cl->dead)
+		free_client(cl);
+}
 
 static void on_data(struct sk_conn *c, const char *p, size_t len, void *ud)
 {
 	(void)c;
 	struct client *cl = ud;
 	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	enter(cl);
 	if (ops->on_data)
 		ops->on_data(cl, p, len);
+	leave_client(cl);
 }
 
 static void on_eof(struct sk_conn *c, void *ud)
@@ -85,10 +100,12 @@ static void on_eof(struct sk_conn *c, void *ud)
 	(void)c;
 	struct client *cl = ud;
 	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	enter(cl);
 	if (ops->on_eof)
 		ops->on_eof(cl);
 	else
 		sk_conn_close_after_flush(cl->conn);
+	leave_client(cl);
 }
 
 static void on_drain(struct sk_conn *c, void *ud)
@@ -96,8 +113,10 @@ static void on_drain(struct sk_conn *c, void *ud)
 	(void)c;
 	struct client *cl = ud;
 	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	enter(cl);
 	if (ops->on_drain)
 		ops->on_drain(cl);
+	leave_client(cl);
 }
 
 static void on_close(struct sk_conn *c, int err, void *ud)
@@ -107,7 +126,11 @@ static void on_close(struct sk_conn *c, int err, void *ud)
 	struct sk_stream_server *s = cl->srv;
 	unlink_client(s, cl);
 	sk__stream_event(s, SK_STREAM_CLOSED, &cl->peer, err);
-	free_client(cl);
+	cl->conn = NULL;
+	if (cl->busy)
+		cl->dead = true;
+	else
+		free_client(cl);
 }
 
 static const struct sk_conn_handler client_handler = {
@@ -176,8 +199,13 @@ static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer
 	struct sk_conn_opts co;
 	sk_conn_opts_init(&co);
 	co.out_max = s->o.out_max;
-	co.high_water = s->o.out_max / 2;
-	co.low_water = s->o.out_max / 8;
+	/* A reply or chat message may be SK_FRAME_MAX long plus its prefix:
+	 * an empty queue must always take one. */
+	if ((s->o.mode == SK_STREAM_REPLY || s->o.mode == SK_STREAM_CHAT) &&
+	    co.out_max < 2 * (SK_FRAME_MAX + 1024))
+		co.out_max = 2 * (SK_FRAME_MAX + 1024);
+	co.high_water = co.out_max / 2;
+	co.low_water = co.out_max / 8;
 	co.idle_ms = s->o.idle_ms;
 	co.tracer = s->o.tracer;
 	int err = sk_conn_new(s->loop, fd, fd, &co, &client_handler, cl, &cl->conn);

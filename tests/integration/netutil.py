@@ -1,0 +1,446 @@
+"""Helpers for the network integration tests: processes that are always
+reaped, the `listening on ADDR:PORT` line, loopback ports, /proc readings.
+
+Every process goes through a Procs group (the `procs` fixture of a test
+file): at teardown each one still running gets SIGTERM, then SIGKILL, and the
+stderr of every sockit process is checked for sanitizer reports, so an ASan
+or UBSan finding fails the test that caused it even when the test itself
+only looked at the socket.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from conftest import SOCKIT
+
+# One wait for "something that should happen at once" (a line, a port, an
+# exit); generous for a loaded machine, small next to the 60 s budget.
+WAIT = 5.0
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error")
+
+LISTENING = re.compile(r"^listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)$", re.M)
+
+
+def assert_no_sanitizer_report(err, what="sockit"):
+    for mark in SANITIZER_MARKS:
+        assert mark not in err, f"{what}: sanitizer report on stderr:\n{err}"
+
+
+class Proc:
+    """A child with stdout and stderr collected by threads, so neither pipe
+    can fill and block it, and both can be waited on with a deadline."""
+
+    def __init__(self, argv, stdin_data=None, keep_stdin=False, stdin=None, preexec_fn=None,
+                 is_sockit=True, env=None):
+        """stdin_data is written to a pipe (closed after it unless
+        keep_stdin); stdin, a file object, is passed as it is; else the
+        child reads /dev/null."""
+        self.argv = list(argv)
+        self.is_sockit = is_sockit
+        if stdin is None:
+            piped = stdin_data is not None or keep_stdin
+            stdin = subprocess.PIPE if piped else subprocess.DEVNULL
+        self.popen = subprocess.Popen(
+            self.argv,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=preexec_fn,
+            env=env,
+        )
+        self.pid = self.popen.pid
+        self._out = bytearray()
+        self._err = bytearray()
+        self._cond = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.popen.stdout, self._out), daemon=True),
+            threading.Thread(target=self._pump, args=(self.popen.stderr, self._err), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        if stdin_data is not None:
+            threading.Thread(target=self._feed, args=(stdin_data, not keep_stdin),
+                             daemon=True).start()
+
+    def _pump(self, pipe, into):
+        while True:
+            chunk = pipe.read1(65536) if hasattr(pipe, "read1") else pipe.read(65536)
+            if not chunk:
+                break
+            with self._cond:
+                into += chunk
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _feed(self, data, close):
+        try:
+            self.popen.stdin.write(data)
+            self.popen.stdin.flush()
+            if close:
+                self.popen.stdin.close()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    def write_stdin(self, data):
+        self.popen.stdin.write(data)
+        self.popen.stdin.flush()
+
+    def close_stdin(self):
+        try:
+            self.popen.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    @property
+    def out(self):
+        with self._cond:
+            return bytes(self._out)
+
+    @property
+    def err(self):
+        with self._cond:
+            return self._err.decode("utf-8", "replace")
+
+    def wait_err(self, pattern, timeout=WAIT, count=1):
+        """Waits until stderr matches pattern (a regex) count times; returns
+        the last match. Fails the test on timeout."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = list(rx.finditer(self._err.decode("utf-8", "replace")))
+                if len(found) >= count:
+                    return found[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.popen.poll() is not None and not self._alive_pipes()):
+                    break
+                self._cond.wait(min(left, 0.05))
+        raise AssertionError(f"no {pattern!r} on stderr of {self.argv} within {timeout} s; "
+                             f"status {self.popen.poll()}, stderr:\n{self.err}")
+
+    def wait_out(self, data, timeout=WAIT):
+        """Waits until stdout holds at least the bytes data."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while data not in self._out:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"stdout of {self.argv} lacks {data[:80]!r}: "
+                                         f"{bytes(self._out[:300])!r}")
+                self._cond.wait(min(left, 0.05))
+
+    def _alive_pipes(self):
+        return any(t.is_alive() for t in self._threads)
+
+    def wait(self, timeout=WAIT):
+        """Waits for the exit (failing the test on timeout) and for both
+        pipes to be read to their end; returns the status."""
+        try:
+            status = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{self.argv} still running after {timeout} s; stderr:\n"
+                                 f"{self.err}") from None
+        # The pipes end with the process unless something it started holds
+        # them (an --exec child that outlived it): do not wait on that.
+        for t in self._threads:
+            t.join(1)
+        return status
+
+    def running(self):
+        return self.popen.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=WAIT):
+        """Sends sig (default SIGTERM, which sockit treats as a clean stop)
+        and waits; returns the status."""
+        if self.running():
+            self.popen.send_signal(sig)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.running():
+            try:
+                self.popen.send_signal(signal.SIGTERM)
+                self.popen.wait(2)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(WAIT)
+        for t in self._threads:
+            t.join(0.5)
+        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if pipe:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+
+class Listener(Proc):
+    """`sockit tcp listen -v ARGS`, started and past its `listening on` line."""
+
+    def __init__(self, args, **kw):
+        super().__init__([SOCKIT, "tcp", "listen", "-v", *args], **kw)
+        m = self.wait_err(LISTENING.pattern)
+        self.bound = m.group(1)
+        self.port = int(m.group(2))
+
+
+class Procs:
+    """Every process a test starts; cleanup() kills the ones still running and
+    checks each sockit's stderr for sanitizer reports."""
+
+    def __init__(self):
+        self.procs = []
+        self.socks = []
+        self.threads = []
+        self.server_peers = []  # peer address of each py_server client
+
+    def listen(self, *args, **kw):
+        p = Listener(args, **kw)
+        self.procs.append(p)
+        return p
+
+    def sockit(self, *args, **kw):
+        p = Proc([SOCKIT, *args], **kw)
+        self.procs.append(p)
+        return p
+
+    def spawn(self, *argv, **kw):
+        """A process that is not sockit (socat, ncat, nc)."""
+        p = Proc(argv, is_sockit=False, **kw)
+        self.procs.append(p)
+        return p
+
+    def connect(self, port, host="127.0.0.1", timeout=WAIT):
+        """A client socket, closed at teardown."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_STREAM)
+        self.socks.append(s)
+        s.settimeout(timeout)
+        s.connect((host, port))
+        return s
+
+    def track(self, s):
+        self.socks.append(s)
+        return s
+
+    def py_server(self, handler, host="127.0.0.1", backlog=8):
+        """A Python server on host, port 0, that accepts one client, runs
+        handler(conn) in a thread and closes conn. Returns the port."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        ls = self.track(socket.socket(family, socket.SOCK_STREAM))
+        ls.bind((host, 0))
+        ls.listen(backlog)
+        ls.settimeout(WAIT)
+
+        def serve():
+            try:
+                conn, peer = ls.accept()
+            except OSError:
+                return
+            self.track(conn)
+            conn.settimeout(WAIT)
+            self.server_peers.append(peer)
+            try:
+                handler(conn)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        self.threads.append(t)
+        return ls.getsockname()[1]
+
+    def cleanup(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        for p in self.procs:
+            p.kill()
+        for t in self.threads:
+            t.join(2)
+        for p in self.procs:
+            if p.is_sockit:
+                assert_no_sanitizer_report(p.err, " ".join(p.argv))
+
+
+# --------------------------------------------------------------------------
+# Sockets
+# --------------------------------------------------------------------------
+
+def recv_exact(s, n, timeout=WAIT):
+    """n bytes from s, or an assertion with what did arrive."""
+    deadline = time.monotonic() + timeout
+    got = bytearray()
+    while len(got) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"got {len(got)} of {n} bytes: {bytes(got[:200])!r}")
+        s.settimeout(left)
+        try:
+            chunk = s.recv(min(n - len(got), 1 << 20))
+        except socket.timeout:
+            continue
+        if not chunk:
+            raise AssertionError(f"EOF after {len(got)} of {n} bytes: {bytes(got[:200])!r}")
+        got += chunk
+    return bytes(got)
+
+
+def recv_until(s, marker, timeout=WAIT):
+    """Bytes up to and including marker."""
+    deadline = time.monotonic() + timeout
+    got = bytearray()
+    while marker not in got:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {marker!r} in {bytes(got[:300])!r}")
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            raise AssertionError(f"EOF before {marker!r}: {bytes(got[:300])!r}")
+        got += chunk
+    return bytes(got)
+
+
+def recv_all(s, timeout=WAIT):
+    """Everything until the peer closes (a reset counts as the end)."""
+    deadline = time.monotonic() + timeout
+    got = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"peer did not close; got {bytes(got[:300])!r}")
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return bytes(got)
+        if not chunk:
+            return bytes(got)
+        got += chunk
+
+
+def closed_by_peer(s, timeout=WAIT):
+    """True if the peer closes s (EOF or reset) within timeout without
+    sending a byte; False if it stays open; data is an assertion."""
+    s.settimeout(timeout)
+    try:
+        data = s.recv(1)
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+    assert data == b"", f"expected a close, got data {data!r}"
+    return True
+
+
+def reserved_port(host="127.0.0.1"):
+    """A bound socket that does not listen: connecting to its port is
+    refused for as long as the caller holds it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    return s, s.getsockname()[1]
+
+
+def free_port(host="127.0.0.1"):
+    """A port free at the moment of the call (for servers that cannot be
+    told to pick one, such as socat and nc)."""
+    s, port = reserved_port(host)
+    s.close()
+    return port
+
+
+def _listening_ports():
+    ports = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A":  # TCP_LISTEN
+                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+        except FileNotFoundError:
+            pass
+    return ports
+
+
+def wait_listening(port, proc=None, timeout=WAIT):
+    """Waits until some socket listens on port, read from /proc/net/tcp{,6}
+    so that no probe connection is spent on a one-shot server."""
+    deadline = time.monotonic() + timeout
+    while port not in _listening_ports():
+        if proc is not None and not proc.running():
+            raise AssertionError(f"{proc.argv} exited {proc.popen.poll()}: {proc.err}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+        time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------
+# /proc
+# --------------------------------------------------------------------------
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is the state, field 3; utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid):
+    """Every live process below pid (children, grandchildren …)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except FileNotFoundError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def alive(pid):
+    """True if pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
