@@ -36,9 +36,10 @@ int cmd_port(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
 int cmd_udp(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_http(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 extern const char ip_usage[], port_usage[], help_usage[], tcp_usage[], udp_usage[],
-	serve_usage[];
+	serve_usage[], http_usage[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 

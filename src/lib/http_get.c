@@ -1,0 +1,391 @@
+/* GET, HEAD and OPTIONS: files (conditional requests, ranges, sendfile),
+ * directories (redirect to the slash form, index.html, listings). */
+#include <sockit/err.h>
+#include <sockit/http_listing.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "http_internal.h"
+
+/* Listing a directory with more entries than this answers 500: a page of
+ * a million rows helps nobody and costs the server its memory. */
+#define MAX_LISTING_ENTRIES 100000
+
+const char *http_allowed_methods(const struct sk_http_server *s)
+{
+	if (s->o.upload && s->o.allow_delete)
+		return "GET, HEAD, OPTIONS, PUT, POST, DELETE";
+	if (s->o.upload)
+		return "GET, HEAD, OPTIONS, PUT, POST";
+	if (s->o.allow_delete)
+		return "GET, HEAD, OPTIONS, DELETE";
+	return "GET, HEAD, OPTIONS";
+}
+
+int http_open_beneath(const struct sk_http_server *s, const char *rel, int flags)
+{
+	/* RESOLVE_BENEATH: every component, symlinks included, must stay under
+	 * the root fd, checked by the kernel as it walks (Linux 5.6). */
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? 0644 : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	const char *path = rel[0] ? rel : ".";
+	long fd = syscall(SYS_openat2, s->root_fd, path, &how, sizeof how);
+	if (fd >= 0)
+		return (int)fd;
+	return -errno;
+}
+
+static int status_of_open_error(int err)
+{
+	switch (err) {
+	case -ENOENT:
+	case -ENOTDIR:
+	case -ENAMETOOLONG:
+		return 404;
+	case -EXDEV: /* a symlink that leads out of the root */
+	case -ELOOP:
+	case -EACCES:
+	case -EPERM:
+		return 403;
+	default:
+		return 500;
+	}
+}
+
+static const struct sk_http_header *find(const struct http_conn *c, const char *name)
+{
+	return sk_http_find_header(&c->req, name);
+}
+
+/* RFC 9110 §13.1.1-§13.1.3: If-None-Match wins over If-Modified-Since. */
+static bool not_modified(const struct http_conn *c, const struct stat *st, const char *etag)
+{
+	const struct sk_http_header *inm = find(c, "If-None-Match");
+	if (inm)
+		return http_etag_matches(inm->value, etag);
+	const struct sk_http_header *ims = find(c, "If-Modified-Since");
+	time_t since;
+	return ims && http_parse_date(ims->value, &since) && st->st_mtime <= since;
+}
+
+/* If-Range (RFC 9110 §13.1.5): the Range applies only if the validator
+ * still matches; a strong ETag, or the exact Last-Modified date. */
+static bool range_still_valid(const struct http_conn *c, const struct stat *st, const char *etag)
+{
+	const struct sk_http_header *ir = find(c, "If-Range");
+	if (!ir)
+		return true;
+	if (ir->value.len && ir->value.p[0] == '"')
+		return ir->value.len == strlen(etag) && memcmp(ir->value.p, etag, ir->value.len) == 0;
+	time_t when;
+	return http_parse_date(ir->value, &when) && when == st->st_mtime;
+}
+
+static void serve_file(struct http_conn *c, int fd, const struct stat *st, const char *name,
+                       size_t name_len, bool head_only)
+{
+	char etag[48], modified[HTTP_DATE_LEN], range[96];
+	http_format_etag(st, etag);
+	http_format_date(st->st_mtime, modified);
+	uint64_t size = (uint64_t)st->st_size, first = 0, last = size ? size - 1 : 0;
+	int status = 200;
+
+	if (not_modified(c, st, etag)) {
+		close(fd);
+		http_begin(c, 304, 0);
+		http_header(c, "ETag", etag);
+		http_header(c, "Last-Modified", modified);
+		http_end_head(c);
+		http_send(c);
+		return;
+	}
+	const struct sk_http_header *rh = find(c, "Range");
+	if (rh && range_still_valid(c, st, etag)) {
+		int r = http_parse_range(rh->value, size, &first, &last);
+		if (r < 0) {
+			close(fd);
+			snprintf(range, sizeof range, "bytes */%" PRIu64, size);
+			http_begin(c, 416, 0);
+			http_header(c, "Content-Range", range);
+			http_end_head(c);
+			http_send(c);
+			return;
+		}
+		if (r == 1)
+			status = 206;
+	}
+	uint64_t len = size ? last - first + 1 : 0;
+	http_begin(c, status, len);
+	http_header(c, "Content-Type", http_content_type(name, name_len));
+	http_header(c, "Last-Modified", modified);
+	http_header(c, "ETag", etag);
+	http_header(c, "Accept-Ranges", "bytes");
+	if (status == 206) {
+		snprintf(range, sizeof range, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+		http_header(c, "Content-Range", range);
+	}
+	http_end_head(c);
+	if (head_only || len == 0) {
+		close(fd);
+	} else if (len <= HTTP_INLINE_FILE) {
+		/* Small: head and body in one write. */
+		char buf[HTTP_INLINE_FILE];
+		ssize_t n = pread(fd, buf, (size_t)len, (off_t)first);
+		close(fd);
+		if (n != (ssize_t)len) {
+			http_error(c, 500, "the file changed while it was read");
+			return;
+		}
+		http_append(c, buf, (size_t)len);
+		c->body_sent = len;
+	} else {
+		c->file_fd = fd;
+		c->file_off = first;
+		c->file_left = len;
+	}
+	http_send(c);
+}
+
+/* --- directories --- */
+
+struct entries {
+	struct sk_listing_entry *v;
+	size_t n, cap;
+	char *names;
+	size_t names_len, names_cap;
+};
+
+static int add_entry(struct entries *e, const char *name, const struct stat *st)
+{
+	size_t len = strlen(name) + 1;
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 64;
+		struct sk_listing_entry *v = realloc(e->v, cap * sizeof *v);
+		if (!v)
+			return SK_ENOMEM;
+		e->v = v;
+		e->cap = cap;
+	}
+	if (len > e->names_cap - e->names_len) {
+		size_t cap = e->names_cap ? e->names_cap * 2 : 4096;
+		while (cap - e->names_len < len)
+			cap *= 2;
+		char *names = realloc(e->names, cap);
+		if (!names)
+			return SK_ENOMEM;
+		/* Entries point into names by offset until the end: see below. */
+		e->names = names;
+		e->names_cap = cap;
+	}
+	memcpy(e->names + e->names_len, name, len);
+	e->v[e->n] = (struct sk_listing_entry){
+		.name = (const char *)(uintptr_t)e->names_len,
+		.is_dir = S_ISDIR(st->st_mode),
+		.size = S_ISDIR(st->st_mode) ? 0 : (uint64_t)st->st_size,
+		.mtime = st->st_mtime,
+	};
+	e->names_len += len;
+	e->n++;
+	return 0;
+}
+
+static int read_dir(const struct sk_http_server *s, int dir_fd, struct entries *e)
+{
+	int fd = dup(dir_fd);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	int err = 0;
+	struct dirent *de;
+	while (err == 0 && (de = readdir(d))) {
+		const char *name = de->d_name;
+		if (name[0] == '.' && (!s->o.hidden || !name[1] || (name[1] == '.' && !name[2])))
+			continue;
+		struct stat st;
+		/* A name that vanished or cannot be stat'ed is left out. */
+		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode) && fstatat(dir_fd, name, &st, 0) < 0)
+			continue;
+		if (e->n == MAX_LISTING_ENTRIES)
+			err = SK_ETOOLARGE;
+		else
+			err = add_entry(e, name, &st);
+	}
+	closedir(d);
+	/* Offsets become pointers now that names[] no longer moves. */
+	for (size_t i = 0; i < e->n; i++)
+		e->v[i].name = e->names + (uintptr_t)e->v[i].name;
+	return err;
+}
+
+static bool wants_json(const struct http_conn *c, struct sk_slice query)
+{
+	static const char key[] = "format=json";
+	for (size_t i = 0; i + sizeof key - 1 <= query.len; i++)
+		if ((i == 0 || query.p[i - 1] == '&') && memcmp(query.p + i, key, sizeof key - 1) == 0)
+			return true;
+	const struct sk_http_header *accept = find(c, "Accept");
+	return accept && memmem(accept->value.p, accept->value.len, "application/json", 16);
+}
+
+static void serve_listing(struct http_conn *c, int dir_fd, const struct http_path *path, bool head_only)
+{
+	struct sk_http_server *s = c->srv;
+	struct entries e = { 0 };
+	int err = read_dir(s, dir_fd, &e);
+	close(dir_fd);
+	if (err < 0) {
+		free(e.v);
+		free(e.names);
+		http_error(c, 500, "cannot list this directory");
+		return;
+	}
+	/* The URL path as the listing shows it: "/" + rel + "/". */
+	char shown[HTTP_PATH_MAX + 2];
+	int shown_len = snprintf(shown, sizeof shown, "/%s%s", path->rel, path->len ? "/" : "");
+	struct sk_listing_opts lo = { 0 };
+	sk_listing_opts_from_query(path->query, &lo);
+	lo.can_upload = s->o.upload;
+	lo.can_delete = s->o.allow_delete;
+	sk_listing_sort(e.v, e.n, &lo);
+	struct sk_buf body;
+	sk_buf_init(&body, HTTP_OUT_MAX - 4096);
+	bool json = wants_json(c, path->query);
+	struct sk_slice shown_slice = { shown, (size_t)shown_len };
+	err = json ? sk_listing_json(&body, shown_slice, e.v, e.n)
+	           : sk_listing_html(&body, shown_slice, e.v, e.n, &lo);
+	free(e.v);
+	free(e.names);
+	if (err < 0) {
+		sk_buf_fini(&body);
+		http_error(c, 500, "the listing is too large");
+		return;
+	}
+	http_begin(c, 200, body.len);
+	http_header(c, "Content-Type", json ? "application/json" : "text/html; charset=utf-8");
+	/* A listing changes whenever the directory does: always revalidate. */
+	http_header(c, "Cache-Control", "no-cache");
+	http_header(c, "Vary", "Accept");
+	http_end_head(c);
+	if (!head_only) {
+		http_append(c, sk_buf_head(&body), body.len);
+		c->body_sent = body.len;
+	}
+	sk_buf_fini(&body);
+	http_send(c);
+}
+
+/* "/dir" → "dir/": a relative Location, so no "//evil.example" can ever come
+ * out of it (an open redirect), and the query kept. */
+static void redirect_to_slash(struct http_conn *c, const struct http_path *path)
+{
+	struct sk_buf loc;
+	sk_buf_init(&loc, HTTP_PATH_MAX * 3 + 8);
+	int err = sk_url_encode(&loc, path->last.p, path->last.len);
+	if (err == 0)
+		err = sk_buf_append(&loc, "/", 1);
+	if (err == 0 && path->query.len) {
+		err = sk_buf_append(&loc, "?", 1);
+		if (err == 0)
+			err = sk_buf_append(&loc, path->query.p, path->query.len);
+	}
+	if (err == 0)
+		err = sk_buf_append(&loc, "", 1);
+	if (err < 0) {
+		sk_buf_fini(&loc);
+		http_error(c, 414, "path too long");
+		return;
+	}
+	http_begin(c, 301, 0);
+	http_header(c, "Location", sk_buf_head(&loc));
+	http_end_head(c);
+	sk_buf_fini(&loc);
+	http_send(c);
+}
+
+void http_get(struct http_conn *c, bool head_only)
+{
+	struct sk_http_server *s = c->srv;
+	struct http_path path;
+	const char *why = NULL;
+	if (c->req.target.len == 1 && c->req.target.p[0] == '*') {
+		http_error(c, 400, "'*' is only for OPTIONS");
+		return;
+	}
+	if (http_decode_path(c->req.target, &path, &why) < 0) {
+		http_error(c, 400, why);
+		return;
+	}
+	if (path.has_dot_segment && !s->o.hidden) {
+		http_error(c, 404, NULL); /* hidden files do not exist, as far as clients know */
+		return;
+	}
+	int fd = http_open_beneath(s, path.rel, O_RDONLY | O_NONBLOCK);
+	if (fd < 0) {
+		http_error(c, status_of_open_error(fd), NULL);
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		http_error(c, 500, NULL);
+		return;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (path.trailing_slash) {
+			close(fd);
+			http_error(c, 404, NULL); /* "file.txt/" names a directory that is not there */
+			return;
+		}
+		serve_file(c, fd, &st, path.last.p, path.last.len, head_only);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		close(fd);
+		http_error(c, 403, "not a regular file");
+		return;
+	}
+	if (path.len && !path.trailing_slash) {
+		close(fd);
+		redirect_to_slash(c, &path);
+		return;
+	}
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+		                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	long index = syscall(SYS_openat2, fd, "index.html", &how, sizeof how);
+	struct stat ist;
+	if (index >= 0 && fstat((int)index, &ist) == 0 && S_ISREG(ist.st_mode)) {
+		close(fd);
+		serve_file(c, (int)index, &ist, "index.html", 10, head_only);
+		return;
+	}
+	if (index >= 0)
+		close((int)index);
+	serve_listing(c, fd, &path, head_only);
+}
+
+void http_options(struct http_conn *c)
+{
+	http_begin(c, 204, 0);
+	http_header(c, "Allow", http_allowed_methods(c->srv));
+	http_end_head(c);
+	http_send(c);
+}

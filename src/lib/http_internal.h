@@ -1,0 +1,114 @@
+/* Internals of the HTTP server, shared by http_server.c (connections,
+ * reading requests, writing responses), http_get.c (GET, HEAD, OPTIONS,
+ * listings) and http_write.c (PUT, POST, DELETE). */
+#ifndef SOCKIT_HTTP_INTERNAL_H
+#define SOCKIT_HTTP_INTERNAL_H
+
+#include <sockit/buf.h>
+#include <sockit/http_multipart.h>
+#include <sockit/http_parse.h>
+#include <sockit/http_server.h>
+
+#include "http_util.h"
+
+/* A connection's input: a whole head plus the start of a body or of
+ * pipelined requests. */
+#define HTTP_IN_CAP (SK_HTTP_MAX_HEADER_BYTES + 16384)
+/* Response heads and small bodies (error pages, listings, small files) are
+ * built here and sent with one write. Listings of huge directories are the
+ * biggest thing it holds. */
+#define HTTP_OUT_MAX (8 * 1024 * 1024)
+/* Files up to this size are read into the response and sent with its head
+ * in one write; larger ones go by sendfile(2). */
+#define HTTP_INLINE_FILE 16384
+/* After a response that closes the connection, how long to keep reading
+ * (and dropping) what the client still sends, so that closing with unread
+ * data does not reset the connection under the response (RFC 9112 §9.6). */
+#define HTTP_LINGER_MS 2000
+
+enum conn_state {
+	READ_HEAD,
+	READ_BODY,  /* an upload streams to disk */
+	WRITE,      /* a response is being sent */
+	LINGER,     /* response sent, our side shut, waiting for the client's EOF */
+};
+
+struct upload;
+
+struct http_conn {
+	struct sk_http_server *srv;
+	int fd;
+	struct sk_addr peer;
+	enum conn_state state;
+	char in[HTTP_IN_CAP];
+	size_t in_len;
+	struct sk_http_request req;
+	size_t head_len;           /* bytes of in[] that are the current head */
+	size_t body_in_buf;        /* bytes of in[] after the head that belong to the body */
+	char request_line[512];    /* for the access log, copied before in[] moves */
+	struct sk_buf out;         /* head (and small body) to send */
+	int file_fd;               /* body from a file, -1 if none */
+	uint64_t file_off, file_left;
+	int status;
+	uint64_t body_sent;        /* for the log */
+	bool close_after;          /* close once the response is sent */
+	bool head_started;         /* the first byte of a request has arrived */
+	struct upload *up;         /* an upload in progress */
+	struct sk_timer timer;
+	struct http_conn *prev, *next;
+};
+
+struct sk_http_server {
+	struct sk_loop *loop;
+	int listen_fd;
+	int root_fd;
+	struct sk_http_server_opts o;
+	struct http_conn *conns;
+	size_t n_conns;
+	bool stopping;
+	char date[HTTP_DATE_LEN];  /* the Date header, formatted once a second */
+	time_t date_sec;
+};
+
+/* --- http_server.c: responses --- */
+
+/* Starts a response: status line, Date, Server, Connection and
+ * Content-Length (body_len) into c->out. More headers may follow with
+ * http_header(); http_end_head() ends the head. */
+void http_begin(struct http_conn *c, int status, uint64_t body_len);
+void http_header(struct http_conn *c, const char *name, const char *value);
+void http_end_head(struct http_conn *c);
+
+/* A complete response with a small HTML body explaining status (and why,
+ * if given); closes the connection after it for 4xx framing errors. */
+void http_error(struct http_conn *c, int status, const char *why);
+
+/* Sends what c->out holds, then the file part if any, then finishes the
+ * response (logs it, and goes on to the next request or closes). */
+void http_send(struct http_conn *c);
+
+/* Appends to c->out; a full buffer turns into a 500. */
+void http_append(struct http_conn *c, const void *p, size_t len);
+
+/* --- http_get.c --- */
+void http_get(struct http_conn *c, bool head_only);
+void http_options(struct http_conn *c);
+
+/* The methods this server answers, for Allow headers. */
+const char *http_allowed_methods(const struct sk_http_server *s);
+
+/* Opens a decoded path beneath the root (openat2 RESOLVE_BENEATH). Returns
+ * the fd or a negative errno (-EXDEV for a symlink that leads out). */
+int http_open_beneath(const struct sk_http_server *s, const char *rel, int flags);
+
+/* --- http_write.c --- */
+void http_put(struct http_conn *c);
+void http_post(struct http_conn *c);
+void http_delete(struct http_conn *c);
+
+/* Body bytes for the upload in progress; `last` when the body is complete. */
+void http_upload_data(struct http_conn *c, const char *p, size_t len);
+/* Frees an upload (aborting it if unfinished: the unnamed file vanishes). */
+void http_upload_free(struct http_conn *c);
+
+#endif

@@ -1,0 +1,572 @@
+/* The HTTP server's connections: accept, read a request, dispatch it by
+ * method, write the response (one write for head and small bodies,
+ * sendfile for the rest), then the next pipelined request, or close.
+ *
+ *   READ_HEAD ──head──> dispatch ──> WRITE ──done──> READ_HEAD (keep-alive)
+ *        │                 └──upload──> READ_BODY ──> WRITE      └─> LINGER ─> closed
+ *        └── timeout: 408 (a started head) or a silent close (idle) */
+#include <sockit/err.h>
+#include <sockit/http_server.h>
+#include <sockit/sockit.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_internal.h"
+
+void sk_http_server_opts_init(struct sk_http_server_opts *opts)
+{
+	memset(opts, 0, sizeof *opts);
+	opts->root = ".";
+	opts->max_body = 100u << 20;
+	opts->header_timeout_ms = 10000;
+	opts->idle_ms = 15000;
+	opts->body_timeout_ms = 60000;
+	opts->max_conns = 1024;
+}
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 416: return "Range Not Satisfiable";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	case 507: return "Insufficient Storage";
+	default: return "Unknown";
+	}
+}
+
+/* --- the connection list and its lifecycle --- */
+
+static void link_conn(struct sk_http_server *s, struct http_conn *c)
+{
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+}
+
+static void unlink_conn(struct sk_http_server *s, struct http_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+}
+
+static void close_conn(struct http_conn *c)
+{
+	struct sk_http_server *s = c->srv;
+	sk_loop_timer_stop(s->loop, &c->timer);
+	sk_loop_del_fd(s->loop, c->fd);
+	sk_sock_close(c->fd, s->o.tracer);
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	http_upload_free(c);
+	sk_buf_fini(&c->out);
+	unlink_conn(s, c);
+	free(c);
+}
+
+static void set_timer(struct http_conn *c, unsigned ms)
+{
+	if (ms)
+		sk_loop_timer_start(c->srv->loop, &c->timer, ms);
+	else
+		sk_loop_timer_stop(c->srv->loop, &c->timer);
+}
+
+static void watch(struct http_conn *c, unsigned events)
+{
+	sk_loop_mod_fd(c->srv->loop, c->fd, events);
+}
+
+/* --- responses --- */
+
+static bool method_is(const struct http_conn *c, const char *m)
+{
+	size_t n = strlen(m);
+	return c->req.method.len == n && memcmp(c->req.method.p, m, n) == 0;
+}
+
+void http_append(struct http_conn *c, const void *p, size_t len)
+{
+	if (sk_buf_append(&c->out, p, len) < 0 && c->status != 500) {
+		/* Out of room for this response: say so instead of a truncated one. */
+		c->status = 500;
+	}
+}
+
+static void append_str(struct http_conn *c, const char *s)
+{
+	http_append(c, s, strlen(s));
+}
+
+static const char *current_date(struct sk_http_server *s)
+{
+	time_t now = time(NULL);
+	if (now != s->date_sec) {
+		s->date_sec = now;
+		http_format_date(now, s->date);
+	}
+	return s->date;
+}
+
+void http_begin(struct http_conn *c, int status, uint64_t body_len)
+{
+	char line[256];
+	c->status = status;
+	sk_buf_consume(&c->out, c->out.len);
+	/* RFC 9110 §6.4.1: 1xx, 204 and 304 have no Content-Length body. */
+	bool has_length = status != 204 && status != 304 && status >= 200;
+	int n = snprintf(line, sizeof line,
+	                 "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: sockit/%s\r\n%s",
+	                 status, reason_phrase(status), current_date(c->srv), SOCKIT_VERSION,
+	                 c->close_after ? "Connection: close\r\n"
+	                 : c->req.minor == 0 ? "Connection: keep-alive\r\n" : "");
+	http_append(c, line, (size_t)n);
+	if (has_length) {
+		n = snprintf(line, sizeof line, "Content-Length: %llu\r\n", (unsigned long long)body_len);
+		http_append(c, line, (size_t)n);
+	}
+}
+
+void http_header(struct http_conn *c, const char *name, const char *value)
+{
+	append_str(c, name);
+	append_str(c, ": ");
+	append_str(c, value);
+	append_str(c, "\r\n");
+}
+
+void http_end_head(struct http_conn *c)
+{
+	append_str(c, "\r\n");
+}
+
+void http_error(struct http_conn *c, int status, const char *why)
+{
+	char body[512];
+	int n = snprintf(body, sizeof body,
+	                 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%d %s</title>"
+	                 "</head><body><h1>%d %s</h1>%s%s%s</body></html>\n",
+	                 status, reason_phrase(status), status, reason_phrase(status),
+	                 why ? "<p>" : "", why ? why : "", why ? "</p>" : "");
+	/* After a malformed request the byte stream cannot be trusted. */
+	if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
+	    status == 501 || status == 505)
+		c->close_after = true;
+	http_begin(c, status, (uint64_t)n);
+	http_header(c, "Content-Type", "text/html; charset=utf-8");
+	if (status == 405 || status == 501)
+		http_header(c, "Allow", http_allowed_methods(c->srv));
+	http_end_head(c);
+	if (!method_is(c, "HEAD")) {
+		http_append(c, body, (size_t)n);
+		c->body_sent = (uint64_t)n;
+	}
+	http_send(c);
+}
+
+/* One Common Log Format line per response. */
+static void log_access(struct http_conn *c)
+{
+	struct sk_http_server *s = c->srv;
+	if (!s->o.on_access)
+		return;
+	struct sk_ip ip;
+	char addr[SK_IP_STRLEN] = "-", when[64], line[1024];
+	if (sk_addr_to_ip(&c->peer, &ip, NULL) == 0)
+		sk_ip_format(&ip, SK_IP_CANONICAL, addr);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	char sent[24] = "-";
+	if (c->body_sent)
+		snprintf(sent, sizeof sent, "%llu", (unsigned long long)c->body_sent);
+	snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s", addr, when, c->request_line,
+	         c->status, sent);
+	s->o.on_access(s->o.ud, line);
+}
+
+/* Remembers "METHOD TARGET VERSION" for the log, with bytes a log line
+ * must not carry escaped. */
+static void keep_request_line(struct http_conn *c)
+{
+	const char *p = c->in;
+	size_t n = 0, i = 0;
+	while (i < c->in_len && (p[i] == '\r' || p[i] == '\n'))
+		i++; /* leading empty lines */
+	for (; i < c->in_len && p[i] != '\r' && p[i] != '\n' && n + 5 < sizeof c->request_line; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+			n += (size_t)snprintf(c->request_line + n, sizeof c->request_line - n, "\\x%02x", ch);
+		} else {
+			c->request_line[n++] = (char)ch;
+		}
+	}
+	c->request_line[n] = '\0';
+}
+
+static void process_input(struct http_conn *c);
+
+/* The response is out: log it, then the next request or the close. */
+static void finish_response(struct http_conn *c)
+{
+	struct sk_http_server *s = c->srv;
+	log_access(c);
+	if (c->file_fd >= 0) {
+		close(c->file_fd);
+		c->file_fd = -1;
+	}
+	if (c->close_after || s->stopping) {
+		/* Half-close and drain: closing with unread bytes would send a
+		 * reset that can destroy the response in the client's buffer. */
+		shutdown(c->fd, SHUT_WR);
+		c->state = LINGER;
+		watch(c, SK_EV_READ);
+		set_timer(c, HTTP_LINGER_MS);
+		return;
+	}
+	/* Drop this request's bytes; pipelined ones move to the front. */
+	size_t used = c->head_len + c->body_in_buf;
+	memmove(c->in, c->in + used, c->in_len - used);
+	c->in_len -= used;
+	c->head_len = c->body_in_buf = 0;
+	c->body_sent = 0;
+	c->head_started = c->in_len > 0;
+	sk_http_request_init(&c->req);
+	c->state = READ_HEAD;
+	watch(c, SK_EV_READ);
+	set_timer(c, c->in_len ? s->o.header_timeout_ms : s->o.idle_ms);
+	if (c->in_len)
+		process_input(c);
+}
+
+void http_send(struct http_conn *c)
+{
+	c->state = WRITE;
+	while (c->out.len) {
+		ssize_t n = send(c->fd, sk_buf_head(&c->out), c->out.len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			watch(c, SK_EV_WRITE);
+			set_timer(c, c->srv->o.body_timeout_ms);
+			return;
+		}
+		if (n < 0) {
+			close_conn(c);
+			return;
+		}
+		sk_trace(c->srv->o.tracer, "send(%d, %zd)", c->fd, n);
+		sk_buf_consume(&c->out, (size_t)n);
+	}
+	while (c->file_left) {
+		off_t off = (off_t)c->file_off;
+		size_t chunk = c->file_left > (1u << 30) ? (1u << 30) : (size_t)c->file_left;
+		ssize_t n = sendfile(c->fd, c->file_fd, &off, chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			watch(c, SK_EV_WRITE);
+			set_timer(c, c->srv->o.body_timeout_ms);
+			return;
+		}
+		if (n <= 0) {
+			/* A file shortened under us (n == 0) or a dead client. */
+			close_conn(c);
+			return;
+		}
+		sk_trace(c->srv->o.tracer, "sendfile(%d, %zd)", c->fd, n);
+		c->file_off += (uint64_t)n;
+		c->file_left -= (uint64_t)n;
+		c->body_sent += (uint64_t)n;
+	}
+	finish_response(c);
+}
+
+/* --- requests --- */
+
+static void dispatch(struct http_conn *c)
+{
+	struct sk_http_server *s = c->srv;
+	keep_request_line(c);
+	if (sk_http_check_request(&c->req) < 0) {
+		http_error(c, 400, c->req.why);
+		return;
+	}
+	c->close_after = !c->req.keep_alive || s->stopping;
+	bool has_body = c->req.body != SK_HTTP_BODY_NONE;
+	bool is_put = method_is(c, "PUT"), is_post = method_is(c, "POST");
+	if (has_body && !((is_put || is_post) && s->o.upload))
+		c->close_after = true; /* a body we will not read: end the connection after */
+	if (c->req.has_other_coding) {
+		/* gzip or deflate before chunked: we could not decode the body. */
+		http_error(c, 501, "transfer codings other than chunked are not supported");
+		return;
+	}
+	if (method_is(c, "GET"))
+		http_get(c, false);
+	else if (method_is(c, "HEAD"))
+		http_get(c, true);
+	else if (method_is(c, "OPTIONS"))
+		http_options(c);
+	else if (is_put && s->o.upload)
+		http_put(c);
+	else if (is_post && s->o.upload)
+		http_post(c);
+	else if (method_is(c, "DELETE") && s->o.allow_delete)
+		http_delete(c);
+	else if (is_put || is_post || method_is(c, "DELETE") || method_is(c, "CONNECT") ||
+	         method_is(c, "TRACE") || method_is(c, "PATCH"))
+		http_error(c, 405, "this method is not enabled on this server");
+	else
+		http_error(c, 501, "unknown method");
+}
+
+/* Parses and serves what in[] holds, as long as it holds whole heads. */
+static void process_input(struct http_conn *c)
+{
+	struct sk_http_server *s = c->srv;
+	if (c->state != READ_HEAD)
+		return;
+	int rc = sk_http_parse_request(c->in, c->in_len, &c->req);
+	if (rc == SK_EINCOMPLETE) {
+		if (c->in_len == sizeof c->in) {
+			/* Cannot happen within the parser's limits; refuse anyway. */
+			http_error(c, 431, "request head too large");
+		}
+		return;
+	}
+	if (rc < 0) {
+		keep_request_line(c);
+		http_error(c, sk_http_error_status(rc), c->req.why);
+		return;
+	}
+	c->head_len = (size_t)rc;
+	c->body_in_buf = 0;
+	(void)s;
+	dispatch(c);
+}
+
+static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	(void)loop;
+	(void)t;
+	struct http_conn *c = ud;
+	switch (c->state) {
+	case READ_HEAD:
+		if (!c->head_started) {
+			close_conn(c); /* an idle keep-alive connection: nothing to say */
+			return;
+		}
+		keep_request_line(c);
+		http_error(c, 408, "the request took too long to arrive");
+		return;
+	case READ_BODY:
+		c->close_after = true;
+		http_upload_free(c);
+		http_error(c, 408, "the request body stopped arriving");
+		return;
+	default:
+		close_conn(c); /* a client that does not read, or a lingering one */
+		return;
+	}
+}
+
+static void on_readable(struct http_conn *c)
+{
+	struct sk_http_server *s = c->srv;
+	if (c->state == LINGER) {
+		char drop[4096];
+		ssize_t n = read(c->fd, drop, sizeof drop);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			close_conn(c);
+		return;
+	}
+	if (c->state == READ_BODY) {
+		char buf[65536];
+		ssize_t n = read(c->fd, buf, sizeof buf);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			close_conn(c); /* the client left mid-body: the upload vanishes */
+			return;
+		}
+		set_timer(c, s->o.body_timeout_ms);
+		http_upload_data(c, buf, (size_t)n);
+		return;
+	}
+	if (c->state != READ_HEAD)
+		return;
+	ssize_t n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close_conn(c);
+		return;
+	}
+	sk_trace(s->o.tracer, "recv(%d) = %zd", c->fd, n);
+	if (!c->head_started) {
+		/* The clock for the whole head starts at its first byte and is not
+		 * extended by later ones: a byte every few seconds does not keep a
+		 * connection forever (slowloris). */
+		c->head_started = true;
+		set_timer(c, s->o.header_timeout_ms);
+	}
+	c->in_len += (size_t)n;
+	process_input(c);
+}
+
+static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
+{
+	(void)loop;
+	(void)fd;
+	struct http_conn *c = ud;
+	if ((events & SK_EV_WRITE) && c->state == WRITE) {
+		http_send(c);
+		return;
+	}
+	if (events & (SK_EV_READ | SK_EV_ERROR))
+		on_readable(c);
+}
+
+static void on_accept(struct sk_loop *loop, int fd, unsigned events, void *ud)
+{
+	(void)events;
+	struct sk_http_server *s = ud;
+	for (int i = 0; i < 64; i++) {
+		struct sk_addr peer;
+		int cfd = sk_tcp_accept(fd, &peer, s->o.tracer);
+		if (cfd < 0)
+			return;
+		if (s->o.max_conns && s->n_conns >= s->o.max_conns) {
+			/* 503 would cost a write to a client we cannot serve anyway. */
+			close(cfd);
+			continue;
+		}
+		struct http_conn *c = calloc(1, sizeof *c);
+		if (!c) {
+			close(cfd);
+			continue;
+		}
+		c->srv = s;
+		c->fd = cfd;
+		c->peer = peer;
+		c->file_fd = -1;
+		c->state = READ_HEAD;
+		sk_buf_init(&c->out, HTTP_OUT_MAX);
+		sk_http_request_init(&c->req);
+		sk_timer_init(&c->timer, on_timer, c);
+		if (sk_loop_add_fd(loop, cfd, SK_EV_READ, on_conn_io, c) < 0) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		link_conn(s, c);
+		/* A connection that never sends a byte is closed at the header timeout. */
+		c->head_started = false;
+		set_timer(c, s->o.header_timeout_ms);
+	}
+}
+
+int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http_server_opts *opts,
+                       struct sk_http_server **out)
+{
+	int root_fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		int err = -errno;
+		close(listen_fd);
+		return err;
+	}
+	struct sk_http_server *s = calloc(1, sizeof *s);
+	if (!s) {
+		close(root_fd);
+		close(listen_fd);
+		return SK_ENOMEM;
+	}
+	s->loop = loop;
+	s->listen_fd = listen_fd;
+	s->root_fd = root_fd;
+	s->o = *opts;
+	int err = sk_loop_add_fd(loop, listen_fd, SK_EV_READ, on_accept, s);
+	if (err < 0) {
+		close(root_fd);
+		close(listen_fd);
+		free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void sk_http_server_stop(struct sk_http_server *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	if (s->listen_fd >= 0) {
+		sk_loop_del_fd(s->loop, s->listen_fd);
+		close(s->listen_fd);
+		s->listen_fd = -1;
+	}
+	struct http_conn *next;
+	for (struct http_conn *c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->state == READ_HEAD && c->in_len == 0)
+			close_conn(c); /* idle: nothing in flight */
+		else
+			c->close_after = true;
+	}
+}
+
+size_t sk_http_server_n_conns(const struct sk_http_server *s)
+{
+	return s->n_conns;
+}
+
+void sk_http_server_free(struct sk_http_server *s)
+{
+	if (!s)
+		return;
+	while (s->conns)
+		close_conn(s->conns);
+	if (s->listen_fd >= 0) {
+		sk_loop_del_fd(s->loop, s->listen_fd);
+		close(s->listen_fd);
+	}
+	close(s->root_fd);
+	free(s);
+}
