@@ -11,41 +11,50 @@
 #include <unistd.h>
 
 #include <sockit/dgram.h>
+#include <sockit/http_server.h>
 #include <sockit/stream.h>
 
 const char serve_usage[] =
-	"usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]... [-v] [--trace]\n"
+	"usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]...\n"
+	"                    [--http ADDR:PORT]... [--root DIR] [-v] [--trace]\n"
 	"\n"
-	"Runs every service in one process on one event loop. Without --tcp or --udp it\n"
-	"runs the course notes' servers: UDP reply on 127.0.0.1:7852 and TCP reply on\n"
-	"127.0.0.1:8998. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
+	"Runs every service in one process on one event loop. Without --tcp, --udp or\n"
+	"--http it runs the course notes' whole system: UDP reply on 127.0.0.1:7852, TCP\n"
+	"reply on 127.0.0.1:8998 and the HTTP file server on 127.0.0.1:8000 over the\n"
+	"current directory. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
 	"\n"
 	"      --tcp ADDR:PORT:MODE   a TCP service; MODE is echo, discard, chargen,\n"
 	"                             daytime, reply or chat (line framing)\n"
 	"      --udp ADDR:PORT:MODE   a UDP service; MODE is print, echo, reply or discard\n"
+	"      --http ADDR:PORT       the HTTP file server (read-only) over --root\n"
+	"      --root DIR             what --http serves (default: the current directory)\n"
 	"  -v, --verbose              log clients and datagrams on stderr\n"
 	"      --trace                print each socket call on stderr\n"
 	"\n"
 	"ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
 	"picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
 	"\n"
-	"exit status: 0 after SIGINT or SIGTERM, 2 usage, 3 unknown address, 4 address in use\n";
+	"exit status: 0 after SIGINT or SIGTERM, 2 usage, 3 unknown address, 4 address in use,\n"
+	"7 --root not found\n";
 
 #define MAX_SERVICES 32
 
 struct service {
-	char proto[4];                 /* "tcp" or "udp" */
+	char proto[5];                 /* "tcp", "udp" or "http" */
 	const char *spec;
 	enum sk_stream_mode tcp_mode;
 	enum sk_dgram_mode udp_mode;
 	struct sk_stream_server *tcp;
 	struct sk_dgram_server *udp;
+	struct sk_http_server *http;
 };
 
 struct serve_run {
 	struct service svc[MAX_SERVICES];
 	int n;
 	bool verbose;
+	bool stopping;
+	const char *root;
 	const struct sk_tracer *tracer;
 };
 
@@ -112,6 +121,13 @@ static void on_tcp_event(void *ud, enum sk_stream_event ev, const struct sk_addr
 		fprintf(stderr, "sockit: serve: tcp %s closed\n", text);
 }
 
+static void on_http_access(void *ud, const char *line)
+{
+	struct serve_run *run = ud;
+	if (run->verbose)
+		fprintf(stderr, "%s\n", line);
+}
+
 static void on_datagram(void *ud, const char *data, size_t len, const struct sk_addr *from,
                         bool truncated)
 {
@@ -143,12 +159,17 @@ static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
 static int start_service(struct serve_run *run, struct sk_loop *loop, struct service *s)
 {
 	char host[256], port[32], mode[16], q[QUOTE_MAX];
-	const char *opt = s->proto[0] == 't' ? "--tcp" : "--udp";
-	int st = split_spec(opt, s->spec, host, port, mode);
+	bool http = s->proto[0] == 'h';
+	const char *opt = http ? "--http" : s->proto[0] == 't' ? "--tcp" : "--udp";
+	char spec[300];
+	/* --http takes ADDR:PORT: read it as ADDR:PORT:files. */
+	snprintf(spec, sizeof spec, "%s%s", s->spec, http ? ":files" : "");
+	int st = split_spec(opt, spec, host, port, mode);
 	if (st)
 		return st;
-	bool tcp = s->proto[0] == 't';
-	if (tcp ? sk_stream_mode_parse(mode, &s->tcp_mode) < 0 : sk_dgram_mode_parse(mode, &s->udp_mode) < 0)
+	bool tcp = s->proto[0] == 't' || http;
+	if (!http &&
+	    (tcp ? sk_stream_mode_parse(mode, &s->tcp_mode) < 0 : sk_dgram_mode_parse(mode, &s->udp_mode) < 0))
 		return usage_error("serve", "%s %s: unknown mode (expected %s)", opt,
 		                   quote(s->spec, strlen(s->spec), q),
 		                   tcp ? "echo, discard, chargen, daytime, reply, chat"
@@ -172,6 +193,21 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	sk_sock_local_addr(fd, &local);
 	sk_addr_format(&local, text);
 	int err;
+	if (http) {
+		struct sk_http_server_opts o;
+		sk_http_server_opts_init(&o);
+		o.root = run->root;
+		o.on_access = on_http_access;
+		o.ud = run;
+		o.tracer = run->tracer;
+		err = sk_http_server_new(loop, fd, &o, &s->http);
+		if (err < 0) {
+			snprintf(ctx, sizeof ctx, "serve: --root %s", quote(run->root, strlen(run->root), q));
+			return report_err(ctx, err);
+		}
+		fprintf(stderr, "listening on %s (http files %s)\n", text, run->root);
+		return 0;
+	}
 	if (tcp) {
 		struct sk_stream_opts o;
 		sk_stream_opts_init(&o);
@@ -199,15 +235,31 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 static void on_stop(struct sk_loop *loop, int signo, void *ud)
 {
 	(void)signo;
-	(void)ud;
-	sk_loop_stop(loop);
+	struct serve_run *run = ud;
+	/* HTTP responses in flight may finish: stop the others now and let the
+	 * loop run out; a second signal stops everything at once. */
+	if (run->stopping) {
+		sk_loop_stop(loop);
+		return;
+	}
+	run->stopping = true;
+	for (int i = 0; i < run->n; i++) {
+		sk_stream_server_free(run->svc[i].tcp);
+		run->svc[i].tcp = NULL;
+		sk_dgram_server_free(run->svc[i].udp);
+		run->svc[i].udp = NULL;
+		if (run->svc[i].http)
+			sk_http_server_stop(run->svc[i].http);
+	}
 }
 
-enum { OPT_TCP = 1000, OPT_UDP, OPT_TRACE };
+enum { OPT_TCP = 1000, OPT_UDP, OPT_HTTP, OPT_ROOT, OPT_TRACE };
 
 static const struct option serve_options[] = {
 	{ "tcp", required_argument, NULL, OPT_TCP },
 	{ "udp", required_argument, NULL, OPT_UDP },
+	{ "http", required_argument, NULL, OPT_HTTP },
+	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "help", no_argument, NULL, 'h' },
@@ -221,8 +273,10 @@ int cmd_serve(int argc, char **argv)
 		return report_err("serve", SK_ENOMEM);
 	int ch, st = 0;
 	while (st == 0 && (ch = next_option("serve", argc, argv, "vh", serve_options)) != -1) {
-		if (ch == OPT_TCP || ch == OPT_UDP)
-			st = add_service(run, ch == OPT_TCP ? "tcp" : "udp", optarg);
+		if (ch == OPT_TCP || ch == OPT_UDP || ch == OPT_HTTP)
+			st = add_service(run, ch == OPT_TCP ? "tcp" : ch == OPT_UDP ? "udp" : "http", optarg);
+		else if (ch == OPT_ROOT)
+			run->root = optarg;
 		else if (ch == 'v')
 			run->verbose = true;
 		else if (ch == OPT_TRACE)
@@ -240,10 +294,14 @@ int cmd_serve(int argc, char **argv)
 		free(run);
 		return st < 0 ? print_usage(find_command("serve")) : st;
 	}
+	if (!run->root)
+		run->root = ".";
 	if (run->n == 0) {
-		/* The notes' programs: a UDP server on 7852 and a TCP one on 8998. */
+		/* The notes' system: a UDP server on 7852, a TCP one on 8998, and
+		 * the browser's side (B/S) on 8000. */
 		add_service(run, "udp", "127.0.0.1:7852:reply");
 		add_service(run, "tcp", "127.0.0.1:8998:reply");
+		add_service(run, "http", "127.0.0.1:8000");
 	}
 
 	struct sk_loop *loop;
@@ -252,8 +310,8 @@ int cmd_serve(int argc, char **argv)
 		free(run);
 		return report_err("serve", err);
 	}
-	sk_loop_add_signal(loop, SIGINT, on_stop, NULL);
-	sk_loop_add_signal(loop, SIGTERM, on_stop, NULL);
+	sk_loop_add_signal(loop, SIGINT, on_stop, run);
+	sk_loop_add_signal(loop, SIGTERM, on_stop, run);
 	for (int i = 0; i < run->n && st == 0; i++)
 		st = start_service(run, loop, &run->svc[i]);
 	if (st == 0) {
@@ -266,6 +324,7 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 0; i < run->n; i++) {
 		sk_stream_server_free(run->svc[i].tcp);
 		sk_dgram_server_free(run->svc[i].udp);
+		sk_http_server_free(run->svc[i].http);
 	}
 	sk_loop_free(loop);
 	free(run);
