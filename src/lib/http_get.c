@@ -93,6 +93,34 @@ static bool range_still_valid(const struct http_conn *c, const struct stat *st, 
 	return http_parse_date(ir->value, &when) && when == st->st_mtime;
 }
 
+static void send_not_modified(struct http_conn *c, const char *etag, const char *modified)
+{
+	http_begin(c, 304, 0);
+	http_header(c, "ETag", etag);
+	http_header(c, "Last-Modified", modified);
+	http_end_head(c);
+	http_send(c);
+}
+
+/* A cached file: the head from ready-made lines, the body from memory, one
+ * write. Ranges take the uncached path (the caller checks). */
+static void serve_cached(struct http_conn *c, const struct cache_entry *e, bool head_only)
+{
+	if (not_modified(c, &e->st, e->etag)) {
+		send_not_modified(c, e->etag, e->modified);
+		return;
+	}
+	uint64_t size = (uint64_t)e->st.st_size;
+	http_begin(c, 200, size);
+	http_append(c, e->headers, e->headers_len);
+	http_end_head(c);
+	if (!head_only && size) {
+		http_append(c, e->content, (size_t)size);
+		c->body_sent = size;
+	}
+	http_send(c);
+}
+
 static void serve_file(struct http_conn *c, int fd, const struct stat *st, const char *name,
                        size_t name_len, bool head_only)
 {
@@ -104,11 +132,7 @@ static void serve_file(struct http_conn *c, int fd, const struct stat *st, const
 
 	if (not_modified(c, st, etag)) {
 		close(fd);
-		http_begin(c, 304, 0);
-		http_header(c, "ETag", etag);
-		http_header(c, "Last-Modified", modified);
-		http_end_head(c);
-		http_send(c);
+		send_not_modified(c, etag, modified);
 		return;
 	}
 	const struct sk_http_header *rh = find(c, "Range");
@@ -338,6 +362,13 @@ void http_get(struct http_conn *c, bool head_only)
 		http_error(c, 404, NULL); /* hidden files do not exist, as far as clients know */
 		return;
 	}
+	if (path.len && !path.trailing_slash && !find(c, "Range")) {
+		const struct cache_entry *e = http_cache_get(s, path.rel, path.len);
+		if (e) {
+			serve_cached(c, e, head_only);
+			return;
+		}
+	}
 	int fd = http_open_beneath(s, path.rel, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
 		http_error(c, status_of_open_error(fd), NULL);
@@ -353,6 +384,15 @@ void http_get(struct http_conn *c, bool head_only)
 		if (path.trailing_slash) {
 			close(fd);
 			http_error(c, 404, NULL); /* "file.txt/" names a directory that is not there */
+			return;
+		}
+		const struct cache_entry *e = NULL;
+		if (!find(c, "Range"))
+			e = http_cache_put(s, path.rel, path.len, fd, &st,
+			                   http_content_type(path.last.p, path.last.len));
+		if (e) {
+			close(fd);
+			serve_cached(c, e, head_only);
 			return;
 		}
 		serve_file(c, fd, &st, path.last.p, path.last.len, head_only);

@@ -58,6 +58,23 @@ struct http_conn {
 	struct http_conn *prev, *next;
 };
 
+/* The file cache (http_cache.c): slots by path hash, one entry each. 256
+ * small files is a site's worth of pages, scripts and images. */
+#define HTTP_CACHE_SLOTS 256
+
+struct cache_entry {
+	char *rel;                 /* the decoded path, NULL if the slot is free */
+	size_t rel_len;
+	uint64_t hash;
+	struct stat st;
+	char *content;             /* the whole file */
+	char etag[48];
+	char modified[HTTP_DATE_LEN];
+	char headers[256];         /* Content-Type .. Accept-Ranges lines, ready to send */
+	size_t headers_len;
+	uint64_t checked_ms;       /* loop time of the last check against the disk */
+};
+
 struct sk_http_server {
 	struct sk_loop *loop;
 	int listen_fd;
@@ -68,6 +85,9 @@ struct sk_http_server {
 	bool stopping;
 	char date[HTTP_DATE_LEN];  /* the Date header, formatted once a second */
 	time_t date_sec;
+	char date_lines[96];       /* "Date: ...\r\nServer: ...\r\n" */
+	size_t date_lines_len;
+	struct cache_entry cache[HTTP_CACHE_SLOTS];
 };
 
 /* --- http_server.c: responses --- */
@@ -89,6 +109,16 @@ void http_send(struct http_conn *c);
 
 /* Appends to c->out; a full buffer turns into a 500. */
 void http_append(struct http_conn *c, const void *p, size_t len);
+
+/* --- http_cache.c --- */
+
+/* A fresh entry for rel, or NULL (not cached, or changed on disk). */
+const struct cache_entry *http_cache_get(struct sk_http_server *s, const char *rel, size_t len);
+/* Caches the small regular file open on fd; NULL if it does not qualify. */
+const struct cache_entry *http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
+                                         int fd, const struct stat *st, const char *type);
+/* Forgets everything (after a write through this server). */
+void http_cache_clear(struct sk_http_server *s);
 
 /* --- http_get.c --- */
 void http_get(struct http_conn *c, bool head_only);

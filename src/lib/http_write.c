@@ -141,6 +141,12 @@ static int commit_file(int dir_fd, int fd, const char *name)
 	return 0;
 }
 
+/* What this server wrote or deleted must not be served from the cache. */
+static void forget_cached(struct http_conn *c)
+{
+	http_cache_clear(c->srv);
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {
@@ -166,6 +172,7 @@ static void put_done(struct http_conn *c)
 		return;
 	}
 	bool existed = up->existed;
+	forget_cached(c);
 	http_upload_free(c);
 	c->state = WRITE;
 	sk_loop_mod_fd(c->srv->loop, c->fd, 0);
@@ -242,8 +249,10 @@ static int mp_on_part_end(void *ud)
 	int err = commit_file(up->dir_fd, up->fd, up->name);
 	close(up->fd);
 	up->fd = -1;
-	if (err == 0)
+	if (err == 0) {
 		up->n_files++;
+		forget_cached(c);
+	}
 	return err;
 }
 
@@ -508,8 +517,10 @@ void http_delete(struct http_conn *c)
 		else if (err == -EISDIR)
 			err = -errno;
 	}
-	if (err == 0)
+	if (err == 0) {
 		fsync(dir_fd);
+		forget_cached(c);
+	}
 	close(dir_fd);
 	if (err == -ENOENT)
 		http_error(c, 404, NULL);
