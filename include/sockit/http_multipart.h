@@ -29,9 +29,9 @@ struct sk_multipart_handler {
 	 * filename (a plain field); filename="" (a file input left empty, as
 	 * browsers send it) gives a non-NULL empty slice. The file name is
 	 * peer data: it may hold '/', "..", or (through filename*) any byte.
-	 * Both are views into the parser, valid during the call only. Return 0
-	 * to go on, or a negative error to stop the parse (returned by
-	 * sk_multipart_feed). */
+	 * Both are views into the parser, valid during the call only. Each of
+	 * the three callbacks returns 0 (or any value >= 0) to go on, or a
+	 * negative error to stop the parse (returned by sk_multipart_feed). */
 	int (*on_part)(void *ud, struct sk_slice name, struct sk_slice filename);
 	/* Body bytes of the current part, in order, possibly in many calls,
 	 * never with len 0. Bytes are handed on as they arrive; only a tail

@@ -8,7 +8,6 @@
  * rescanned: a mismatch makes them plain data at once. Part header
  * sections are copied into the parser's fixed buffer, so that name and
  * filename can be shown whole however the section was split. */
-#include <sockit/err.h>
 #include <sockit/http_multipart.h>
 #include <sockit/http_parse.h>
 
@@ -144,7 +143,8 @@ static int next_param(struct params *ps, struct param *out)
 	out->is_quoted = ps->p < ps->end && *ps->p == '"';
 	if (out->is_quoted) {
 		ps->p++;
-		return take_quoted(ps, &out->value) < 0 ? SK_EHTTP_BAD_REQUEST : 1;
+		int err = take_quoted(ps, &out->value);
+		return err ? err : 1;
 	}
 	out->value = take_token(ps);
 	return out->value.len ? 1 : SK_EHTTP_BAD_REQUEST;
@@ -204,11 +204,17 @@ int sk_multipart_init(struct sk_multipart *m, struct sk_slice boundary,
 
 /* --- calling the handler --- */
 
+/* Only a negative result stops the parse; anything else means go on. */
+static int handler_result(int r)
+{
+	return r < 0 ? r : 0;
+}
+
 static int emit_data(struct sk_multipart *m, const char *p, size_t len)
 {
 	if (m->state != ST_DATA || len == 0 || !m->h->on_data)
 		return 0;
-	return m->h->on_data(m->ud, p, len);
+	return handler_result(m->h->on_data(m->ud, p, len));
 }
 
 static int end_part(struct sk_multipart *m)
@@ -216,7 +222,7 @@ static int end_part(struct sk_multipart *m)
 	if (!m->in_part)
 		return 0;
 	m->in_part = false;
-	return m->h->on_part_end ? m->h->on_part_end(m->ud) : 0;
+	return m->h->on_part_end ? handler_result(m->h->on_part_end(m->ud)) : 0;
 }
 
 /* --- Content-Disposition: form-data; name="field"; filename="a.txt" --- */
@@ -312,8 +318,8 @@ static int parse_disposition(struct sk_multipart *m, struct sk_slice value, stru
 			if (d->has_ext_filename)
 				return SK_EHTTP_BAD_REQUEST;
 			d->has_ext_filename = true;
-			if (decode_ext_value(m, prm, &d->ext_filename) < 0)
-				d->ext_filename.p = NULL;
+			/* Left NULL when not decoded: filename then stands. */
+			decode_ext_value(m, prm, &d->ext_filename);
 		}
 	}
 	if (r < 0)
@@ -374,7 +380,7 @@ static int begin_part(struct sk_multipart *m)
 	m->state = ST_DATA;
 	m->match = 0;
 	m->in_part = true;
-	return m->h->on_part ? m->h->on_part(m->ud, d.name, filename) : 0;
+	return m->h->on_part ? handler_result(m->h->on_part(m->ud, d.name, filename)) : 0;
 }
 
 /* A line ends at hdr[hdr_len - 1], an LF. */
