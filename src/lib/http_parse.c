@@ -112,12 +112,9 @@ static int request_line(const char *line, size_t n, bool is_complete, struct sk_
 		}
 		return bad(req, "malformed HTTP version");
 	}
-	if (n - v > sizeof proto) {
-		req->why = "malformed HTTP version";
-		return bad(req, req->why);
-	}
-	if (n - v == sizeof proto) {
-		unsigned char minor = s[n - 1];
+	/* Left to right: the minor digit, then anything after it. */
+	if (n - v >= sizeof proto) {
+		unsigned char minor = s[v + sizeof proto - 1];
 		if (minor < '0' || minor > '9')
 			return bad(req, "malformed HTTP version");
 		if (minor > '1') {
@@ -125,6 +122,8 @@ static int request_line(const char *line, size_t n, bool is_complete, struct sk_
 			return SK_EHTTP_VERSION;
 		}
 	}
+	if (n - v > sizeof proto)
+		return bad(req, "malformed HTTP version");
 	if (!is_complete)
 		return 0;
 	if (n - v != sizeof proto)
@@ -300,25 +299,44 @@ static int finish_head(struct sk_http_request *req)
 	return 0;
 }
 
-/* Checks the incomplete last line, so impossible bytes fail at once. */
-static int check_partial(const char *line, size_t n, struct sk_http_request *req)
+/* Every line, complete or not, is checked in one order, so that a request
+ * split at any byte fails exactly as it does whole, even with two faults:
+ *   1. its characters, left to right, as far as its length limit;
+ *   2. the limit (414 for the request line, 431 for the header section);
+ *   3. the line ending: CRLF, never a bare LF.
+ * Bytes past a limit are never looked at: whatever they hold, it is 414/431. */
+static int check_line(const char *buf, size_t pos, size_t n, bool complete,
+                      struct sk_http_request *req)
 {
-	/* A CR must be followed by LF; one at the very end may still be. */
-	const char *cr = memchr(line, '\r', n);
-	if (cr && cr != line + n - 1)
+	const char *line = buf + pos;
+	/* A CR right before the LF (or at the end of what has arrived) ends the
+	 * line; any other CR is a character fault (bare CR). */
+	size_t content = n && line[n - 1] == '\r' ? n - 1 : n;
+	size_t limit = !req->seen_request_line ? SK_HTTP_MAX_REQUEST_LINE
+	             : pos < SK_HTTP_MAX_HEADER_BYTES ? SK_HTTP_MAX_HEADER_BYTES - pos : 0;
+	size_t scan = content < limit ? content : limit;
+	int err = 0;
+	if (!req->seen_request_line)
+		err = request_line(line, scan, false, req);
+	else if (scan) {
+		struct sk_http_header unused;
+		err = header_line(line, scan, false, req, &unused);
+	}
+	if (err)
+		return err;
+	if (memchr(line, '\r', scan))
 		return bad(req, "bare CR");
-	size_t content = cr ? n - 1 : n;
-	if (!req->seen_request_line) {
-		if (content > SK_HTTP_MAX_REQUEST_LINE) {
+	if (content > limit) {
+		if (!req->seen_request_line) {
 			req->why = "request line too long";
 			return SK_EHTTP_URI_TOO_LONG;
 		}
-		return request_line(line, content, false, req);
+		req->why = "request header fields too large";
+		return SK_EHTTP_FIELDS_TOO_BIG;
 	}
-	if (content == 0)
-		return 0;
-	struct sk_http_header unused;
-	return header_line(line, content, false, req, &unused);
+	if (complete && content == n)
+		return bad(req, "bare LF (lines must end in CRLF)");
+	return 0;
 }
 
 int sk_http_parse_request(const char *buf, size_t len, struct sk_http_request *req)
@@ -328,28 +346,16 @@ int sk_http_parse_request(const char *buf, size_t len, struct sk_http_request *r
 		const char *line = buf + pos;
 		size_t avail = len - pos;
 		const char *lf = memchr(line, '\n', avail);
-		if (req->seen_request_line && (lf ? (size_t)(lf - buf) : len) >= SK_HTTP_MAX_HEADER_BYTES) {
-			req->why = "request header fields too large";
-			return SK_EHTTP_FIELDS_TOO_BIG;
-		}
-		if (!lf) {
-			int err = check_partial(line, avail, req);
-			return err ? err : SK_EINCOMPLETE;
-		}
-		size_t n = (size_t)(lf - line);
-		if (n == 0 || line[n - 1] != '\r')
-			return bad(req, "bare LF (lines must end in CRLF)");
-		n--; /* without the CR */
-		if (memchr(line, '\r', n))
-			return bad(req, "bare CR");
-		int err;
+		size_t n = lf ? (size_t)(lf - line) : avail;
+		int err = check_line(buf, pos, n, lf != NULL, req);
+		if (err)
+			return err;
+		if (!lf)
+			return SK_EINCOMPLETE;
+		n--; /* without the CR, which check_line proved is there */
 		if (!req->seen_request_line) {
 			/* RFC 9112 §2.2: ignore empty lines before the request line. */
 			if (n > 0) {
-				if (n > SK_HTTP_MAX_REQUEST_LINE) {
-					req->why = "request line too long";
-					return SK_EHTTP_URI_TOO_LONG;
-				}
 				if ((err = request_line(line, n, true, req)))
 					return err;
 				req->seen_request_line = true;
