@@ -244,7 +244,8 @@ static int cmd_http_serve(int argc, char **argv)
 		close(fd);
 		return report_err("http serve", err);
 	}
-	o.on_access = on_access;
+	/* -q: no access log at all, not lines formatted and thrown away. */
+	o.on_access = run.log ? on_access : NULL;
 	o.on_error = on_error_line;
 	o.ud = &run;
 	err = sk_http_server_new(loop, fd, &o, &run.server);

@@ -354,8 +354,9 @@ void http_get(struct http_conn *c, bool head_only)
 		http_error(c, 400, "'*' is only for OPTIONS");
 		return;
 	}
-	if (http_decode_path(c->req.target, &path, &why) < 0) {
-		http_error(c, 400, why);
+	int rc = http_decode_path(c->req.target, &path, &why);
+	if (rc < 0) {
+		http_error(c, sk_http_error_status(rc), why);
 		return;
 	}
 	if (path.has_dot_segment && !s->o.hidden) {

@@ -20,7 +20,7 @@
 #define HTTP_OUT_MAX (8 * 1024 * 1024)
 /* Files up to this size are read into the response and sent with its head
  * in one write; larger ones go by sendfile(2). */
-#define HTTP_INLINE_FILE 16384
+#define HTTP_INLINE_FILE 65536
 /* After a response that closes the connection, how long to keep reading
  * (and dropping) what the client still sends, so that closing with unread
  * data does not reset the connection under the response (RFC 9112 §9.6). */
@@ -53,13 +53,19 @@ struct http_conn {
 	uint64_t body_sent;        /* for the log */
 	bool close_after;          /* close once the response is sent */
 	bool head_started;         /* the first byte of a request has arrived */
+	bool processing;           /* process_input's loop is running (no recursion) */
+	bool more_input;           /* a finished response left pipelined bytes to parse */
+	unsigned busy;             /* callbacks in progress: free after them, not during */
+	bool dead;                 /* closed while busy */
+	uint64_t deadline_ms;      /* what the timer really waits for (lazy re-arming) */
 	struct upload *up;         /* an upload in progress */
 	struct sk_timer timer;
 	struct http_conn *prev, *next;
 };
 
 /* The file cache (http_cache.c): slots by path hash, one entry each. 256
- * small files is a site's worth of pages, scripts and images. */
+ * small files is a site's worth of pages, scripts and images; at most
+ * 256 x 64 KiB = 16 MiB of memory. */
 #define HTTP_CACHE_SLOTS 256
 
 struct cache_entry {

@@ -144,8 +144,10 @@ static int push_segment(struct http_path *out, const char *seg, size_t n, const 
 			out->len--; /* the '/' before it */
 		return 0;
 	}
-	if (out->len + n + 2 > sizeof out->rel)
-		return fail(why, "path too long");
+	if (out->len + n + 2 > sizeof out->rel) {
+		*why = "path too long";
+		return SK_EHTTP_URI_TOO_LONG;
+	}
 	if (out->len)
 		out->rel[out->len++] = '/';
 	memcpy(out->rel + out->len, seg, n);
@@ -201,11 +203,21 @@ int http_decode_path(struct sk_slice target, struct http_path *out, const char *
 			if (c == '/')
 				return fail(why, "encoded '/' in the path");
 		}
-		if (seg_len + 1 >= sizeof seg)
-			return fail(why, "path too long");
+		if (seg_len + 1 >= sizeof seg) {
+			*why = "path too long";
+			return SK_EHTTP_URI_TOO_LONG;
+		}
 		seg[seg_len++] = c;
 	}
-	out->trailing_slash = path_end > p && path_end[-1] == '/';
+	/* "/sub/." and "/a/.." end in a directory form too: their relative
+	 * links resolve against "/sub/", so no redirect is needed (or right). */
+	const char *last_seg = path_end;
+	while (last_seg > p && last_seg[-1] != '/')
+		last_seg--;
+	size_t last_len = (size_t)(path_end - last_seg);
+	bool dot_end = (last_len == 1 && last_seg[0] == '.') ||
+	               (last_len == 2 && last_seg[0] == '.' && last_seg[1] == '.');
+	out->trailing_slash = (path_end > p && path_end[-1] == '/') || dot_end;
 	out->rel[out->len] = '\0';
 	const char *slash = memrchr(out->rel, '/', out->len);
 	const char *last = slash ? slash + 1 : out->rel;

@@ -41,9 +41,9 @@ struct http_path {
 
 /* Percent-decodes the path of a request target (origin-form "/a/b?q", or
  * absolute-form "http://host/a/b") once, then removes "." segments and
- * resolves ".." ones. Returns 0, or SK_EHTTP_BAD_REQUEST (with *why) for a
- * malformed escape, an encoded NUL or '/', a path that climbs above the
- * root, or one longer than HTTP_PATH_MAX. */
+ * resolves ".." ones. Returns 0; SK_EHTTP_BAD_REQUEST (with *why) for a
+ * malformed escape, an encoded NUL or '/', or a path that climbs above the
+ * root; SK_EHTTP_URI_TOO_LONG for one longer than HTTP_PATH_MAX. */
 int http_decode_path(struct sk_slice target, struct http_path *out, const char **why);
 
 /* A Range header for a representation of size bytes (RFC 9110 §14).

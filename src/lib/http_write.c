@@ -33,6 +33,7 @@ struct upload {
 	struct sk_multipart mp;
 	unsigned n_files;           /* multipart: files stored */
 	bool failed;                /* an answer has been sent already */
+	char location[HTTP_PATH_MAX * 3 + 4]; /* multipart: where the 303 sends the browser */
 };
 
 void http_upload_free(struct http_conn *c)
@@ -266,6 +267,8 @@ static void post_done(struct http_conn *c)
 		fail(c, 400, "the form data ended early");
 		return;
 	}
+	char location[sizeof up->location];
+	memcpy(location, up->location, sizeof location);
 	http_upload_free(c);
 	c->state = WRITE;
 	sk_loop_mod_fd(c->srv->loop, c->fd, 0);
@@ -273,7 +276,7 @@ static void post_done(struct http_conn *c)
 	 * JavaScript lands on the updated page (the Post/Redirect/Get pattern). */
 	static const char body[] = "<!DOCTYPE html>\n<p>Uploaded. <a href=\"./\">Back to the listing</a>.</p>\n";
 	http_begin(c, 303, sizeof body - 1);
-	http_header(c, "Location", "./");
+	http_header(c, "Location", location);
 	http_header(c, "Content-Type", "text/html; charset=utf-8");
 	http_end_head(c);
 	http_append(c, body, sizeof body - 1);
@@ -373,7 +376,8 @@ static void start_body(struct http_conn *c)
 		return;
 	}
 	size_t in_buf = c->in_len - c->head_len;
-	if (c->req.expect_continue && in_buf == 0) {
+	/* RFC 9110 §10.1.1: HTTP/1.0 clients get no 1xx; they send the body anyway. */
+	if (c->req.expect_continue && c->req.minor == 1 && in_buf == 0) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 		/* A failure here shows up as a failed read soon after. */
 		(void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL);
@@ -414,8 +418,9 @@ void http_put(struct http_conn *c)
 {
 	struct http_path path;
 	const char *why = NULL, *name;
-	if (http_decode_path(c->req.target, &path, &why) < 0) {
-		fail(c, 400, why);
+	int rc = http_decode_path(c->req.target, &path, &why);
+	if (rc < 0) {
+		fail(c, sk_http_error_status(rc), why);
 		return;
 	}
 	if (path.len == 0 || path.trailing_slash) {
@@ -455,8 +460,9 @@ void http_post(struct http_conn *c)
 {
 	struct http_path path;
 	const char *why = NULL;
-	if (http_decode_path(c->req.target, &path, &why) < 0) {
-		fail(c, 400, why);
+	int rc = http_decode_path(c->req.target, &path, &why);
+	if (rc < 0) {
+		fail(c, sk_http_error_status(rc), why);
 		return;
 	}
 	if (path.has_dot_segment && !c->srv->o.hidden) {
@@ -480,6 +486,18 @@ void http_post(struct http_conn *c)
 		return;
 	}
 	up->multipart = true;
+	/* Back to the listing of the directory posted to: "./" when the URL
+	 * ended in '/', else "name/" (a relative reference either way). */
+	strcpy(up->location, "./");
+	if (path.len && !path.trailing_slash) {
+		struct sk_buf loc;
+		sk_buf_init(&loc, sizeof up->location - 2);
+		if (sk_url_encode(&loc, path.last.p, path.last.len) == 0 && loc.len + 2 <= sizeof up->location) {
+			memcpy(up->location, sk_buf_head(&loc), loc.len);
+			memcpy(up->location + loc.len, "/", 2);
+		}
+		sk_buf_fini(&loc);
+	}
 	if (sk_multipart_init(&up->mp, boundary, &mp_handler, c) < 0) {
 		fail(c, 400, "bad multipart boundary");
 		return;
@@ -491,8 +509,9 @@ void http_delete(struct http_conn *c)
 {
 	struct http_path path;
 	const char *why = NULL, *name;
-	if (http_decode_path(c->req.target, &path, &why) < 0) {
-		http_error(c, 400, why);
+	int rc = http_decode_path(c->req.target, &path, &why);
+	if (rc < 0) {
+		http_error(c, sk_http_error_status(rc), why);
 		return;
 	}
 	if (path.has_dot_segment && !c->srv->o.hidden) {
