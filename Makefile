@@ -44,7 +44,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
 
-.PHONY: all run test unit integration asan valgrind bench install uninstall clean help deps-build deps-test
+.PHONY: all run test unit integration asan valgrind bench fuzz install uninstall clean help deps-build deps-test \
+	deps-browser
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
@@ -83,6 +84,13 @@ deps-build:
 	@scripts/deps.sh build
 deps-test:
 	@scripts/deps.sh test
+# Chromium and playwright-core for tests/browser; npm ci again only when
+# package-lock.json is newer than the node_modules it installed.
+deps-browser:
+	@scripts/deps.sh browser
+	@if [ ! -d tests/browser/node_modules ] || \
+	    [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then \
+		cd tests/browser && npm ci --no-audit --no-fund && touch node_modules; fi
 
 run: $(BIN)
 	@scripts/demo.sh $(BIN)
@@ -92,7 +100,7 @@ test: unit integration
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: $(BIN) $(EXAMPLE_BIN) $(TOOL_BIN) | deps-test
+integration: $(BIN) $(EXAMPLE_BIN) $(TOOL_BIN) | deps-test deps-browser
 	SOCKIT=$(abspath $(BIN)) $(PYTHON) -m pytest -q -s tests/integration
 
 asan:
@@ -107,6 +115,27 @@ valgrind: $(UNIT_BIN) $(BIN)
 bench: $(BIN)
 	@scripts/deps.sh bench
 	@set -e; for b in bench/*.sh; do echo "== $$b"; sh $$b $(abspath $(BIN)); done
+
+# libFuzzer on the HTTP request parser: clang compiles the library sources
+# into the fuzzer itself (never the gcc-built libsockit.a), which then runs
+# for FUZZ_SECS seconds on a fresh copy of tests/fuzz/corpus. A crash, leak,
+# sanitizer report or input slower than 10 s fails the make; the input that
+# did it is left in $(BUILD)/fuzz/crash-* (rerun: $(FUZZ_BIN) FILE).
+FUZZ_SECS ?= 60
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_http_parse
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(wildcard src/lib/*.h include/sockit/*.h)
+	@scripts/deps.sh fuzz
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC)
+
+fuzz: $(FUZZ_BIN)
+	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
+	@cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) -max_len=20000 -timeout=10 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
 
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -127,7 +156,7 @@ clean:
 	rm -rf build
 
 help:
-	@echo 'targets: all run test unit integration asan valgrind bench install uninstall clean'
-	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage'
+	@echo 'targets: all run test unit integration asan valgrind bench fuzz install uninstall clean'
+	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage FUZZ_SECS=60'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes sure the Debian packages a make target needs are installed.
-#   scripts/deps.sh build|test|asan|valgrind|bench|fuzz ...
+#   scripts/deps.sh build|test|asan|valgrind|bench|fuzz|browser ...
 # As root it installs what is missing with apt-get; otherwise it prints the
 # exact command to run and fails, so a build never half-works.
 set -eu
@@ -11,8 +11,12 @@ pkgs_for() {
 	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db socat ncat netcat-openbsd iproute2 procps" ;;
 	asan) pkgs_for test ;;
 	valgrind) echo "valgrind libcmocka-dev" ;;
-	bench) echo "python3 util-linux socat ncat netcat-openbsd iperf3" ;;
+	bench) echo "python3 util-linux socat ncat netcat-openbsd iperf3 nginx h2o lighttpd wrk" ;;
 	fuzz) echo "clang libclang-rt-14-dev" ;;
+	# The browser test (tests/browser): Chromium, fonts for its screenshot,
+	# and Node.js with npm unless the machine has its own (Debian's nodejs
+	# conflicts with an installed upstream one, which bundles npm).
+	browser) echo "chromium fonts-liberation"; command -v npm >/dev/null || echo "nodejs npm" ;;
 	*) echo "scripts/deps.sh: unknown group '$1'" >&2; exit 2 ;;
 	esac
 }
