@@ -42,9 +42,6 @@ struct sk_conn_handler {
 	/* The conn is closed: err is 0, or why (-ECONNRESET, -EPIPE, -ETIMEDOUT
 	 * for the idle timeout). The conn is freed when this returns. */
 	void (*on_close)(struct sk_conn *c, int err, void *ud);
-	/* Bytes moved from this conn to its splice destination in the kernel
-	 * (see sk_conn_splice_to); on_data is not called for them. May be NULL. */
-	void (*on_spliced)(struct sk_conn *c, size_t len, void *ud);
 };
 
 /* Per-connection memory ceiling. 1 MiB keeps 10,000 busy connections under
@@ -99,13 +96,6 @@ void sk_conn_resume(struct sk_conn *c);
  * gets shutdown(SHUT_WR), another fd is closed) so the peer sees EOF while we
  * can still read its answer. */
 void sk_conn_shutdown(struct sk_conn *c);
-
-/* From now on, bytes read from src go to dst with splice(2) — from fd to fd
- * inside the kernel — whenever dst has nothing else queued; on_spliced
- * reports them. Falls back to read/on_data by itself when an fd cannot
- * splice (a terminal). dst must outlive src's use of it: call
- * sk_conn_splice_to(src, NULL) before dst goes. For relays. */
-void sk_conn_splice_to(struct sk_conn *src, struct sk_conn *dst);
 
 /* Closes now; queued bytes are dropped. err is passed to on_close. */
 void sk_conn_close(struct sk_conn *c, int err);

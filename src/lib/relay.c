@@ -106,19 +106,6 @@ static void on_data(struct sk_conn *c, const char *p, size_t len, void *ud)
 	}
 }
 
-/* Bytes that went from s to the other side inside the kernel (splice). */
-static void on_spliced(struct sk_conn *c, size_t len, void *ud)
-{
-	(void)c;
-	struct side *s = ud;
-	struct side *dst = s->other;
-	*s->counter += len;
-	if (!dst->gone && sk_conn_is_full(dst->conn) && !dst->paused_other) {
-		dst->paused_other = true;
-		sk_conn_pause(s->conn);
-	}
-}
-
 static void on_drain(struct sk_conn *c, void *ud)
 {
 	(void)c;
@@ -150,8 +137,6 @@ static void on_close(struct sk_conn *c, int err, void *ud)
 	struct side *s = ud;
 	struct sk_relay *r = s->relay;
 	s->gone = true;
-	if (!s->other->gone)
-		sk_conn_splice_to(s->other->conn, NULL); /* it must not feed a closed conn */
 	if (!r->finishing)
 		finish(r, err, s->name);
 	else
@@ -163,7 +148,6 @@ static const struct sk_conn_handler relay_handler = {
 	.on_eof = on_eof,
 	.on_drain = on_drain,
 	.on_close = on_close,
-	.on_spliced = on_spliced,
 };
 
 void sk_relay_stop(struct sk_relay *r)
@@ -203,9 +187,6 @@ int sk_relay_start(struct sk_loop *loop, int a_rfd, int a_wfd, int b_rfd, int b_
 		sk_conn_close(r->a.conn, 0); /* frees r through on_close */
 		return err;
 	}
-	/* Bulk data moves fd to fd in the kernel where both fds allow it. */
-	sk_conn_splice_to(r->a.conn, r->b.conn);
-	sk_conn_splice_to(r->b.conn, r->a.conn);
 	/* A one-way side (no read fd) has nothing to say: its direction is done. */
 	if (a_rfd < 0)
 		r->a.eof_seen = true;
