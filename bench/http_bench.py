@@ -96,7 +96,7 @@ def raise_nofile():
 
 def nginx_argv(tmp, www, port, ofc):
     d = os.path.join(tmp, f"nginx-{port}")
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     cache = ("        open_file_cache max=1000 inactive=60s;\n"
              "        open_file_cache_valid 60s;\n") if ofc else ""
     temps = "".join(f"        {k}_temp_path {d}/{k};\n"
@@ -126,7 +126,7 @@ http {{
 
 def h2o_argv(tmp, www, port):
     d = os.path.join(tmp, f"h2o-{port}")
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     # As root h2o drops to 'nobody' unless told otherwise, and nobody cannot
     # read the 0700 temp dir: keep the current user.
     user = f"user: {getpass.getuser()}\n" if os.getuid() == 0 else ""
@@ -147,7 +147,7 @@ hosts:
 
 def lighttpd_argv(tmp, www, port):
     d = os.path.join(tmp, f"lighttpd-{port}")
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "lighttpd.conf"), "w") as f:
         f.write(f"""server.document-root = "{www}"
 server.bind = "127.0.0.1"
