@@ -1,6 +1,6 @@
 /* sk_http_server: an HTTP/1.1 file server in a loop.
  *
- * Serves the files under one directory to GET and HEAD (sendfile, ranges,
+ * Serves the files under one directory to GET and HEAD (ranges,
  * conditional requests, directory listings as HTML or JSON, index.html),
  * answers OPTIONS, and — only when asked — takes PUT, multipart POST from
  * the listing's form, and DELETE. Uploads are written to an unnamed file in

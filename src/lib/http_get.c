@@ -1,4 +1,4 @@
-/* GET, HEAD and OPTIONS: files (conditional requests, ranges, sendfile),
+/* GET, HEAD and OPTIONS: files (conditional requests, ranges, cached small files),
  * directories (redirect to the slash form, index.html, listings). */
 #include <sockit/err.h>
 #include <sockit/http_listing.h>

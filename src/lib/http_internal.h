@@ -19,8 +19,12 @@
  * biggest thing it holds. */
 #define HTTP_OUT_MAX (8 * 1024 * 1024)
 /* Files up to this size are read into the response and sent with its head
- * in one write; larger ones go by sendfile(2). */
+ * in one write; larger ones go in HTTP_CHUNK pieces. */
 #define HTTP_INLINE_FILE 16384
+/* Larger files are sent in pieces of this size through one buffer per
+ * server (the loop is single-threaded: one piece is in flight at a time). */
+#define HTTP_CHUNK (128 * 1024)
+
 /* After a response that closes the connection, how long to keep reading
  * (and dropping) what the client still sends, so that closing with unread
  * data does not reset the connection under the response (RFC 9112 §9.6). */
@@ -94,6 +98,7 @@ struct sk_http_server {
 	char date_lines[96];       /* "Date: ...\r\nServer: ...\r\n" */
 	size_t date_lines_len;
 	struct cache_entry cache[HTTP_CACHE_SLOTS];
+	char *chunk;               /* HTTP_CHUNK bytes for pread + send */
 };
 
 /* --- http_server.c: responses --- */
