@@ -130,6 +130,10 @@ int parse_count(const char *command, const char *option, const char *text, unsig
 int resolve_or_report(const char *command, const char *host, const char *port, int family,
                       int socktype, bool passive, struct sk_addr *out, size_t max, size_t *n_out);
 
+/* Which of the resolved addresses a server binds: with no address and no
+ * -4/-6 given, the IPv6 wildcard (dual-stack), else the first. */
+size_t pick_listen_addr(const struct sk_addr *addrs, size_t n, const char *bind_addr, int family);
+
 /* Writes --trace lines to stderr. */
 extern const struct sk_tracer stderr_tracer;
 

@@ -218,12 +218,7 @@ static int cmd_http_serve(int argc, char **argv)
 	if ((st = resolve_or_report("http serve", bind_addr, port, AF_UNSPEC, SOCK_STREAM, true, addrs,
 	                            8, &n_addrs)))
 		return st;
-	size_t pick = 0;
-	for (size_t i = 0; !bind_addr && i < n_addrs; i++)
-		if (addrs[i].u.sa.sa_family == AF_INET6) {
-			pick = i;
-			break;
-		}
+	size_t pick = pick_listen_addr(addrs, n_addrs, bind_addr, AF_UNSPEC);
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.backlog = 1024; /* bursts of browser connections */

@@ -42,6 +42,18 @@ static void trace_to_stderr(void *ud, const char *line)
 	fprintf(stderr, "%s\n", line);
 }
 
+size_t pick_listen_addr(const struct sk_addr *addrs, size_t n, const char *bind_addr, int family)
+{
+	/* getaddrinfo lists 0.0.0.0 before :: for a wildcard; the dual-stack
+	 * IPv6 socket serves both families. */
+	if (bind_addr || family != AF_UNSPEC)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (addrs[i].u.sa.sa_family == AF_INET6)
+			return i;
+	return 0;
+}
+
 const struct sk_tracer stderr_tracer = { trace_to_stderr, NULL };
 
 int resolve_or_report(const char *command, const char *host, const char *port, int family,

@@ -272,15 +272,7 @@ static int open_listener(struct listen_run *run, const char *bind_addr, const ch
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.tracer = run->tracer;
-	/* getaddrinfo lists 0.0.0.0 before :: for a wildcard; prefer the
-	 * dual-stack IPv6 socket, which serves both families. */
-	size_t first = 0;
-	if (!bind_addr && family == AF_UNSPEC)
-		for (size_t i = 0; i < n; i++)
-			if (addrs[i].u.sa.sa_family == AF_INET6) {
-				first = i;
-				break;
-			}
+	size_t first = pick_listen_addr(addrs, n, bind_addr, family);
 	int fd = sk_tcp_listen(&addrs[first], &so);
 	if (fd == -EAFNOSUPPORT && first != 0)
 		fd = sk_tcp_listen(&addrs[0], &so);

@@ -252,13 +252,7 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 	                           &n);
 	if (st)
 		return st;
-	size_t pick = 0;
-	if (!bind_addr && family == AF_UNSPEC)
-		for (size_t i = 0; i < n; i++)
-			if (addrs[i].u.sa.sa_family == AF_INET6) {
-				pick = i;
-				break;
-			}
+	size_t pick = pick_listen_addr(addrs, n, bind_addr, family);
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.tracer = l->c.tracer;

@@ -277,6 +277,8 @@ static void log_access(struct http_conn *c)
  * must not carry escaped. */
 static void keep_request_line(struct http_conn *c)
 {
+	if (!c->srv->o.on_access)
+		return; /* no log: no per-request copy */
 	const char *p = c->in;
 	size_t n = 0, i = 0;
 	while (i < c->in_len && (p[i] == '\r' || p[i] == '\n'))
