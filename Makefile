@@ -17,6 +17,8 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
+# liburing: the loop's io_uring path (src/lib/loop_uring.c).
+LDLIBS   := -luring
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
@@ -64,21 +66,21 @@ $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(FLAGS_FILE) | deps-test
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) -lcmocka
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS) -lcmocka
 
 # Test drivers that expose library parts to the integration tests.
 $(BUILD)/tests/%: tests/tools/%.c $(LIB) $(FLAGS_FILE) | deps-build
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 # The course notes' programs: plain POSIX ones and libsockit ones alike.
 $(BUILD)/examples/%: examples/%.c $(LIB) $(FLAGS_FILE) | deps-build
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 deps-build:
 	@scripts/deps.sh build

@@ -27,7 +27,8 @@ reported and skipped for the rest of the run.
 
 Environment: BENCH_SECS (10) seconds per timed run, BENCH_ROUNDS (3),
 BENCH_WARMUP (1) seconds of wrk before each timed run, BENCH_STRICT=1 makes a
-missed target exit 1. Quick try: BENCH_SECS=2 BENCH_ROUNDS=1.
+missed target exit 1. Quick try: BENCH_SECS=2 BENCH_ROUNDS=1. For one question
+at a time: BENCH_SERVERS="sockit h2o" and BENCH_POINTS="1k:64 1k:256".
 """
 import getpass
 import http.client
@@ -53,6 +54,10 @@ SIZE_LABEL = {"1k": "1 KiB", "64k": "64 KiB", "10m": "10 MiB"}
 # (file, connections)
 POINTS = [("1k", 64), ("64k", 64), ("10m", 64), ("1k", 256), ("1k", 1)]
 SERVERS = ["sockit", "nginx", "nginx+ofc", "h2o", "lighttpd", "python"]
+if os.environ.get("BENCH_SERVERS"):
+    SERVERS = [n for n in SERVERS if n in os.environ["BENCH_SERVERS"].split()]
+if os.environ.get("BENCH_POINTS"):
+    POINTS = [(f, int(c)) for f, c in (p.split(":") for p in os.environ["BENCH_POINTS"].split())]
 PROGRAM = {"nginx": "nginx", "nginx+ofc": "nginx", "h2o": "h2o", "lighttpd": "lighttpd",
            "python": PYTHON}
 

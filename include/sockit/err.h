@@ -17,6 +17,7 @@
 #define SK_ERANGE        (-ERANGE)
 #define SK_ENOSPC        (-ENOSPC)
 #define SK_EPIPE         (-EPIPE)
+#define SK_EINPROGRESS   (-EINPROGRESS) /* started; a callback reports the end */
 #define SK_ETOOLARGE     (-EMSGSIZE) /* a buffer or message would pass its limit */
 
 /* Address parsing (ip.h). Each names one rule of the text form, so the CLI can

@@ -63,6 +63,45 @@ int sk_loop_del_fd(struct sk_loop *loop, int fd);
 /* The events currently requested for fd, or 0 if it is not watched. */
 unsigned sk_loop_fd_events(const struct sk_loop *loop, int fd);
 
+/* --- Completion-based stream I/O ---------------------------------------------
+ * Receiving and sending on a connected stream socket that the loop watches
+ * (sk_loop_add_fd, any events, 0 included). With io_uring (see
+ * sk_loop_use_io_uring) every receive and send of one iteration costs one
+ * system call together; without it the loop does them with read(2) and
+ * send(2) on readiness, and the caller cannot tell the difference. */
+
+/* Bytes that arrived: returns how many of the n it took. Taking fewer
+ * pauses receiving (backpressure); the rest is offered again, first, after
+ * sk_loop_recv_resume(). */
+typedef size_t sk_recv_fn(struct sk_loop *loop, int fd, const char *data, size_t n, void *ud);
+/* The end of receiving: 0 for the peer's EOF, or a negative errno. Called
+ * once; the receive is over after it (the watcher stays). */
+typedef void sk_recv_end_fn(struct sk_loop *loop, int fd, int err, void *ud);
+/* A send finished: n is every byte of it, or a negative errno. */
+typedef void sk_sent_fn(struct sk_loop *loop, int fd, long n, void *ud);
+
+/* Switches the loop to io_uring for completion-based I/O (Linux 6.1:
+ * single-issuer rings with deferred task work, multishot receives into
+ * provided buffers). Returns 0, or a negative errno and the loop keeps
+ * epoll. Call before any receive starts. */
+int sk_loop_use_io_uring(struct sk_loop *loop);
+bool sk_loop_has_io_uring(const struct sk_loop *loop);
+
+/* Starts receiving on a watched fd: data goes to fn, the end to end_fn. */
+int sk_loop_recv_start(struct sk_loop *loop, int fd, sk_recv_fn *fn, sk_recv_end_fn *end_fn,
+                       void *ud);
+/* Pauses and resumes receiving. Bytes already on their way are kept and
+ * offered after the resume. */
+void sk_loop_recv_pause(struct sk_loop *loop, int fd);
+void sk_loop_recv_resume(struct sk_loop *loop, int fd);
+
+/* Sends len bytes of buf, all of them; one send at a time per fd. Returns
+ * len when they went out at once (fn is not called), SK_EINPROGRESS when fn
+ * will report the end (the loop kept a copy: buf may change or go), or a
+ * negative errno. flags: MSG_MORE. */
+long sk_loop_send(struct sk_loop *loop, int fd, const void *buf, size_t len, int flags,
+                  sk_sent_fn *fn, void *ud);
+
 /* Prepares a stopped timer. */
 void sk_timer_init(struct sk_timer *timer, sk_timer_fn *fn, void *ud);
 

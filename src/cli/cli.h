@@ -137,6 +137,12 @@ size_t pick_listen_addr(const struct sk_addr *addrs, size_t n, const char *bind_
 /* Writes --trace lines to stderr. */
 extern const struct sk_tracer stderr_tracer;
 
+/* Moves the loop's stream I/O to io_uring unless SOCKIT_IO_URING=0 is set;
+ * where the kernel refuses (too old, or io_uring_disabled), epoll does the
+ * same work and nothing is said. */
+struct sk_loop;
+void loop_prefer_io_uring(struct sk_loop *loop);
+
 /* Prints a command's usage to stdout and returns EXIT_OK. */
 int print_usage(const struct command *cmd);
 

@@ -239,6 +239,7 @@ static int cmd_http_serve(int argc, char **argv)
 		close(fd);
 		return report_err("http serve", err);
 	}
+	loop_prefer_io_uring(loop);
 	/* -q: no access log at all, not lines formatted and thrown away. */
 	o.on_access = run.log ? on_access : NULL;
 	o.on_error = on_error_line;

@@ -84,3 +84,11 @@ int resolve_or_report(const char *command, const char *host, const char *port, i
 		report_err(ctx, err);
 	return err == SK_ENONAME ? EXIT_RESOLVE : exit_status_of(err);
 }
+
+void loop_prefer_io_uring(struct sk_loop *loop)
+{
+	const char *v = getenv("SOCKIT_IO_URING");
+	if (v && strcmp(v, "0") == 0)
+		return;
+	(void)sk_loop_use_io_uring(loop);
+}

@@ -310,6 +310,7 @@ int cmd_serve(int argc, char **argv)
 		free(run);
 		return report_err("serve", err);
 	}
+	loop_prefer_io_uring(loop);
 	sk_loop_add_signal(loop, SIGINT, on_stop, run);
 	sk_loop_add_signal(loop, SIGTERM, on_stop, run);
 	for (int i = 0; i < run->n && st == 0; i++)

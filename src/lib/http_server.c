@@ -296,6 +296,14 @@ static void keep_request_line(struct http_conn *c)
 
 static void process_input(struct http_conn *c);
 
+/* A client that sent its EOF gets the answers to what it sent, then the
+ * close. */
+static void close_if_peer_done(struct http_conn *c)
+{
+	if (!c->dead && c->peer_eof && c->state == READ_HEAD && !c->processing)
+		close_conn(c);
+}
+
 /* The response is out: log it, then the next request or the close. */
 static void finish_response(struct http_conn *c)
 {
@@ -305,13 +313,21 @@ static void finish_response(struct http_conn *c)
 		close(c->file_fd);
 		c->file_fd = -1;
 	}
+	if (c->file_writable) {
+		watch(c, 0);
+		c->file_writable = false;
+	}
 	if (c->close_after || s->stopping) {
 		/* Half-close and drain: closing with unread bytes would send a
 		 * reset that can destroy the response in the client's buffer. */
 		shutdown(c->fd, SHUT_WR);
 		c->state = LINGER;
-		watch(c, SK_EV_READ);
-		set_timer(c, HTTP_LINGER_MS);
+		c->in_len = 0;
+		sk_loop_recv_resume(s->loop, c->fd);
+		if (c->peer_eof)
+			close_conn(c);
+		else
+			set_timer(c, HTTP_LINGER_MS);
 		return;
 	}
 	/* Drop this request's bytes; pipelined ones move to the front. */
@@ -323,38 +339,21 @@ static void finish_response(struct http_conn *c)
 	c->head_started = c->in_len > 0;
 	sk_http_request_init(&c->req);
 	c->state = READ_HEAD;
-	watch(c, SK_EV_READ);
+	sk_loop_recv_resume(s->loop, c->fd); /* if in[] was full */
 	set_timer(c, c->in_len ? s->o.header_timeout_ms : s->o.idle_ms);
 	if (c->in_len)
 		process_input(c);
+	close_if_peer_done(c);
 }
 
-void http_send(struct http_conn *c)
+/* The file part of a response: pread + send, not sendfile(2): on loopback
+ * (Linux 6.1) copying moved 1.25 GB/s where sendfile moved 0.64
+ * (bench/http.sh, 10 MiB). What the socket does not take is read again
+ * when it is writable. */
+static void send_file_part(struct http_conn *c)
 {
-	c->state = WRITE;
-	while (c->out.len) {
-		/* A head followed by a file: MSG_MORE lets them share segments. */
-		int more = c->file_left ? MSG_MORE : 0;
-		ssize_t n = send(c->fd, sk_buf_head(&c->out), c->out.len, MSG_NOSIGNAL | more);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			watch(c, SK_EV_WRITE);
-			set_timer(c, c->srv->o.body_timeout_ms);
-			return;
-		}
-		if (n < 0) {
-			close_conn(c);
-			return;
-		}
-		sk_trace(c->srv->o.tracer, "send(%d, %zd)", c->fd, n);
-		sk_buf_consume(&c->out, (size_t)n);
-	}
+	struct sk_http_server *s = c->srv;
 	while (c->file_left) {
-		/* pread + send, not sendfile(2): on loopback (Linux 6.1) copying
-		 * moved 1.25 GB/s where sendfile moved 0.64 (bench/http.sh, 10 MiB).
-		 * What the socket does not take is read again next time. */
-		struct sk_http_server *s = c->srv;
 		size_t chunk = c->file_left > HTTP_CHUNK ? HTTP_CHUNK : (size_t)c->file_left;
 		ssize_t r = pread(c->file_fd, s->chunk, chunk, (off_t)c->file_off);
 		if (r <= 0) {
@@ -366,20 +365,60 @@ void http_send(struct http_conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
+			c->file_writable = true;
 			watch(c, SK_EV_WRITE);
-			set_timer(c, c->srv->o.body_timeout_ms);
+			set_timer(c, s->o.body_timeout_ms);
 			return;
 		}
 		if (n <= 0) {
 			close_conn(c); /* a dead client */
 			return;
 		}
-		sk_trace(c->srv->o.tracer, "send(%d, %zd)", c->fd, n);
+		sk_trace(s->o.tracer, "send(%d, %zd)", c->fd, n);
 		c->file_off += (uint64_t)n;
 		c->file_left -= (uint64_t)n;
 		c->body_sent += (uint64_t)n;
 	}
 	finish_response(c);
+}
+
+static void on_sent(struct sk_loop *loop, int fd, long n, void *ud)
+{
+	(void)loop;
+	(void)fd;
+	struct http_conn *c = ud;
+	hold(c);
+	c->sending = false;
+	if (n < 0) {
+		close_conn(c);
+	} else {
+		sk_trace(c->srv->o.tracer, "send(%d, %ld)", c->fd, n);
+		send_file_part(c);
+	}
+	release(c);
+}
+
+void http_send(struct http_conn *c)
+{
+	c->state = WRITE;
+	if (c->out.len) {
+		/* A head followed by a file: MSG_MORE lets them share segments. */
+		int more = c->file_left ? MSG_MORE : 0;
+		long n = sk_loop_send(c->srv->loop, c->fd, sk_buf_head(&c->out), c->out.len, more, on_sent,
+		                      c);
+		sk_buf_consume(&c->out, c->out.len); /* sent, or copied by the loop */
+		if (n == SK_EINPROGRESS) {
+			c->sending = true;
+			set_timer(c, c->srv->o.body_timeout_ms);
+			return;
+		}
+		if (n < 0) {
+			close_conn(c);
+			return;
+		}
+		sk_trace(c->srv->o.tracer, "send(%d, %ld)", c->fd, n);
+	}
+	send_file_part(c);
 }
 
 /* --- requests --- */
@@ -461,6 +500,7 @@ static void process_input(struct http_conn *c)
 		serve_one(c);
 	} while (c->more_input && !c->dead);
 	c->processing = false;
+	close_if_peer_done(c);
 	release(c);
 }
 
@@ -497,60 +537,92 @@ static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 	release(c);
 }
 
-static void on_readable(struct http_conn *c)
+/* Bytes from the client. Returns how many were taken: fewer pauses
+ * receiving until in[] has room again (finish_response resumes it). */
+static size_t take_input(struct http_conn *c, const char *data, size_t n)
 {
 	struct sk_http_server *s = c->srv;
-	if (c->state == LINGER) {
-		char drop[4096];
-		ssize_t n = read(c->fd, drop, sizeof drop);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			close_conn(c);
-		return;
-	}
-	if (c->state == READ_BODY) {
-		char buf[65536];
-		ssize_t n = read(c->fd, buf, sizeof buf);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			close_conn(c); /* the client left mid-body: the upload vanishes */
-			return;
+	size_t took = 0;
+	/* Serving a request can change what the rest of the bytes are: a
+	 * body, more pipelined requests, or nothing we will read. */
+	while (took < n && !c->dead) {
+		if (c->state == LINGER || (c->state == WRITE && c->close_after))
+			return n; /* dropped: nothing after this response is read */
+		if (c->state == READ_BODY) {
+			set_timer(c, s->o.body_timeout_ms);
+			http_upload_data(c, data + took, n - took);
+			return n;
 		}
-		set_timer(c, s->o.body_timeout_ms);
-		http_upload_data(c, buf, (size_t)n);
-		return;
+		if (c->state == READ_HEAD && !c->head_started) {
+			/* The clock for the whole head starts at its first byte and is
+			 * not extended by later ones: a byte every few seconds does not
+			 * keep a connection forever (slowloris). */
+			c->head_started = true;
+			set_timer(c, s->o.header_timeout_ms);
+		}
+		/* A head, or pipelined requests waiting for the current response. */
+		size_t room = sizeof c->in - c->in_len;
+		size_t part = n - took < room ? n - took : room;
+		if (!part)
+			break;
+		memcpy(c->in + c->in_len, data + took, part);
+		c->in_len += part;
+		took += part;
+		if (c->state != READ_HEAD)
+			break;
+		process_input(c);
 	}
-	if (c->state != READ_HEAD)
-		return;
-	ssize_t n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		close_conn(c);
-		return;
-	}
-	sk_trace(s->o.tracer, "recv(%d) = %zd", c->fd, n);
-	if (!c->head_started) {
-		/* The clock for the whole head starts at its first byte and is not
-		 * extended by later ones: a byte every few seconds does not keep a
-		 * connection forever (slowloris). */
-		c->head_started = true;
-		set_timer(c, s->o.header_timeout_ms);
-	}
-	c->in_len += (size_t)n;
-	process_input(c);
+	return c->dead ? n : took;
 }
 
+static size_t on_data(struct sk_loop *loop, int fd, const char *data, size_t n, void *ud)
+{
+	(void)loop;
+	(void)fd;
+	struct http_conn *c = ud;
+	sk_trace(c->srv->o.tracer, "recv(%d) = %zu", c->fd, n);
+	hold(c);
+	size_t took = c->dead ? n : take_input(c, data, n);
+	release(c);
+	return took;
+}
+
+static void on_data_end(struct sk_loop *loop, int fd, int err, void *ud)
+{
+	(void)loop;
+	(void)fd;
+	struct http_conn *c = ud;
+	hold(c);
+	if (err == 0 && c->state == WRITE && !c->close_after) {
+		/* EOF after requests: their answers still go out (a client may
+		 * half-close once it has sent everything). */
+		c->peer_eof = true;
+	} else if (err == 0 && c->state == WRITE) {
+		c->peer_eof = true; /* LINGER will not wait for it */
+	} else {
+		/* EOF or an error while reading a head (or between requests), in
+		 * the middle of a body (the upload vanishes) or lingering. */
+		close_conn(c);
+	}
+	release(c);
+}
+
+/* The socket takes more of a file. */
 static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 {
 	(void)loop;
 	(void)fd;
 	struct http_conn *c = ud;
 	hold(c);
-	if ((events & SK_EV_WRITE) && c->state == WRITE)
-		http_send(c);
-	else if (events & (SK_EV_READ | SK_EV_ERROR))
-		on_readable(c);
+	if (c->state == WRITE && c->file_writable && !c->sending) {
+		if (events & SK_EV_ERROR) {
+			close_conn(c);
+		} else {
+			c->file_writable = false;
+			watch(c, 0);
+			send_file_part(c);
+		}
+	}
 	release(c);
 }
 
@@ -586,7 +658,13 @@ static void on_accept(struct sk_loop *loop, int fd, unsigned events, void *ud)
 		sk_buf_init(&c->out, HTTP_OUT_MAX);
 		sk_http_request_init(&c->req);
 		sk_timer_init(&c->timer, on_timer, c);
-		if (sk_loop_add_fd(loop, cfd, SK_EV_READ, on_conn_io, c) < 0) {
+		if (sk_loop_add_fd(loop, cfd, 0, on_conn_io, c) < 0) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		if (sk_loop_recv_start(loop, cfd, on_data, on_data_end, c) < 0) {
+			sk_loop_del_fd(loop, cfd);
 			close(cfd);
 			free(c);
 			continue;

@@ -398,7 +398,7 @@ static void start_body(struct http_conn *c)
 		up->multipart ? post_done(c) : put_done(c);
 		return;
 	}
-	sk_loop_mod_fd(c->srv->loop, c->fd, SK_EV_READ);
+	sk_loop_recv_resume(c->srv->loop, c->fd);
 	sk_loop_timer_start(c->srv->loop, &c->timer, c->srv->o.body_timeout_ms);
 }
 

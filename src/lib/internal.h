@@ -12,6 +12,7 @@ const char *sk__ip_check_tables(void);
  * loop.c speaks only through these calls, so a poll(2) backend could replace
  * epoll for tests or other kernels. data is handed back with each event. */
 #include <stdint.h>
+#include <sys/types.h>
 
 struct sk__backend;
 
@@ -27,6 +28,47 @@ int sk__backend_mod(struct sk__backend *b, int fd, unsigned events, uint64_t dat
 int sk__backend_del(struct sk__backend *b, int fd);
 /* Waits up to timeout_ms (-1 forever); returns the number of events stored. */
 int sk__backend_wait(struct sk__backend *b, struct sk__event *events, int max, int timeout_ms);
+
+/* --- The io_uring side of the loop (loop_uring.c) ---------------------------
+ * Completion-based stream I/O; keys are the loop's packed (fd, generation),
+ * handed back with every completion. */
+struct sk__ring;
+struct sk__op;
+
+/* How long a wait for a batch of completions may hold a lone one back. */
+#define SK__RING_COALESCE_US 50
+
+struct sk__ring_handlers {
+	void (*on_recv)(void *ctx, uint64_t key, const char *data, int n);
+	/* A receive ended: 0 EOF, -ECANCELED stopped as asked, or -errno. */
+	void (*on_recv_end)(void *ctx, uint64_t key, int res);
+	/* A send finished: all its bytes (n), or -errno. */
+	void (*on_sent)(void *ctx, uint64_t key, ssize_t n);
+	/* The epoll fd has something ready. */
+	void (*on_epoll)(void *ctx);
+};
+
+int sk__ring_new(struct sk__ring **out, int epfd);
+void sk__ring_free(struct sk__ring *r);
+/* Starts a multishot receive on fd. */
+int sk__ring_recv(struct sk__ring *r, int fd, uint64_t key, struct sk__op **out);
+/* Sends a copy of buf[0..len) whole (short sends are continued). */
+int sk__ring_send(struct sk__ring *r, int fd, uint64_t key, const void *buf, size_t len, int flags,
+                  struct sk__op **out);
+/* Asks the kernel to stop a receive or a send; its end follows (a receive
+ * may deliver data before: on_recv_end(-ECANCELED) closes it). */
+void sk__ring_cancel(struct sk__ring *r, struct sk__op *op);
+/* Submits what is queued and waits up to timeout_ms (-1 forever) for
+ * completions, for several when batch > 1; runs the handlers. Returns how
+ * many completions it handled, or a negative errno. */
+int sk__ring_wait(struct sk__ring *r, int timeout_ms, unsigned batch,
+                  const struct sk__ring_handlers *h, void *ctx);
+/* Hands queued requests to the kernel now. */
+void sk__ring_submit(struct sk__ring *r);
+/* Receives and sends in flight. */
+size_t sk__ring_ops(const struct sk__ring *r);
+/* The epoll fd, for the ring to watch. */
+int sk__backend_fd(const struct sk__backend *b);
 
 /* --- The timer heap (timer.c) ------------------------------------------------
  * A binary min-heap of timer pointers ordered by due_ms; each timer knows its

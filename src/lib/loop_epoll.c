@@ -85,3 +85,8 @@ int sk__backend_wait(struct sk__backend *b, struct sk__event *events, int max, i
 	}
 	return n;
 }
+
+int sk__backend_fd(const struct sk__backend *b)
+{
+	return b->epfd;
+}
