@@ -87,7 +87,9 @@ typedef void sk_sent_fn(struct sk_loop *loop, int fd, long n, void *ud);
 int sk_loop_use_io_uring(struct sk_loop *loop);
 bool sk_loop_has_io_uring(const struct sk_loop *loop);
 
-/* Starts receiving on a watched fd: data goes to fn, the end to end_fn. */
+/* Starts receiving on a watched fd: data goes to fn, the end to end_fn.
+ * The receive is the fd's only reader: SK_EINVAL if the watcher asks for
+ * SK_EV_READ (and sk_loop_mod_fd refuses READ while it runs). */
 int sk_loop_recv_start(struct sk_loop *loop, int fd, sk_recv_fn *fn, sk_recv_end_fn *end_fn,
                        void *ud);
 /* Pauses and resumes receiving. Bytes already on their way are kept and

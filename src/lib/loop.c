@@ -46,6 +46,7 @@ struct watcher {
 	bool sending;
 	char *unsent;       /* epoll: what the socket did not take at once */
 	size_t unsent_len, unsent_off;
+	size_t send_len;    /* the whole send, for its callback */
 	int send_flags;
 };
 
@@ -242,6 +243,8 @@ int sk_loop_mod_fd(struct sk_loop *loop, int fd, unsigned events)
 	if (!w)
 		return -ENOENT;
 	events &= SK_EV_READ | SK_EV_WRITE;
+	if ((events & SK_EV_READ) && w->recv_on)
+		return SK_EINVAL; /* the receive owns reading */
 	unsigned old = w->events;
 	w->events = events;
 	int err = sync_watcher(loop, fd, w);
@@ -259,9 +262,10 @@ int sk_loop_del_fd(struct sk_loop *loop, int fd)
 		sk__backend_del(loop->backend, fd);
 	if (w->busy)
 		loop->n_busy_fds--;
-	/* Their ends find no watcher. The cancels must reach the kernel before
-	 * the owner closes fd, or a send to a client that never reads would
-	 * hold the socket open. */
+	/* Their ends find no watcher. The cancels go to the kernel now, while
+	 * fd is still open; the kernel lets go of the socket when the loop
+	 * next waits (a send to a client that never reads would otherwise
+	 * hold it open). */
 	if (w->recv_op)
 		sk__ring_cancel(loop->ring, w->recv_op);
 	if (w->send_op)
@@ -454,6 +458,8 @@ int sk_loop_recv_start(struct sk_loop *loop, int fd, sk_recv_fn *fn, sk_recv_end
 		return -ENOENT;
 	if (w->recv_on)
 		return -EEXIST;
+	if (w->events & SK_EV_READ)
+		return SK_EINVAL; /* one reader: the receive or the owner's READ */
 	if (!loop->ring && !loop->scratch && !(loop->scratch = malloc(SCRATCH_SIZE)))
 		return SK_ENOMEM;
 	w->recv_fn = fn;
@@ -533,7 +539,7 @@ static void write_ready(struct sk_loop *loop, int fd, struct watcher *w)
 		}
 		w->unsent_off += (size_t)n;
 	}
-	send_done(loop, fd, w, (long)w->unsent_len);
+	send_done(loop, fd, w, (long)w->send_len);
 }
 
 long sk_loop_send(struct sk_loop *loop, int fd, const void *buf, size_t len, int flags,
@@ -568,6 +574,7 @@ long sk_loop_send(struct sk_loop *loop, int fd, const void *buf, size_t len, int
 		memcpy(w->unsent, (const char *)buf + off, len - off);
 		w->unsent_len = len - off;
 		w->unsent_off = 0;
+		w->send_len = len;
 		w->send_flags = flags;
 	}
 	w->sent_fn = fn;

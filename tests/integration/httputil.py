@@ -28,12 +28,17 @@ IMF_FIXDATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
 
 
 class Server:
-    """`sockit http serve -p 0 -b 127.0.0.1 ARGS ROOT`, past its `serving on` line."""
+    """`sockit http serve -p 0 -b 127.0.0.1 ARGS ROOT`, past its `serving on` line;
+    with tool, `TOOL ARGS ROOT` (a tests/tools driver that prints that line)."""
 
-    def __init__(self, procs, root, *args):
+    def __init__(self, procs, root, *args, tool=None):
         self.procs = procs
         self.root = root
-        self.proc = procs.sockit("http", "serve", "-p", "0", "-b", "127.0.0.1", *args, str(root))
+        if tool:
+            self.proc = procs.tool(tool, *args, str(root))
+        else:
+            self.proc = procs.sockit("http", "serve", "-p", "0", "-b", "127.0.0.1", *args,
+                                     str(root))
         m = self.proc.wait_err(SERVING.pattern)
         self.port = int(m.group(1))
         self.url = f"http://127.0.0.1:{self.port}"

@@ -194,19 +194,29 @@ class Procs:
     """Every process a test starts; cleanup() kills the ones still running and
     checks each sockit's stderr for sanitizer reports."""
 
-    def __init__(self):
+    def __init__(self, env=None):
+        """env: the environment of every sockit process the group starts
+        (None: this one's), e.g. SOCKIT_IO_URING=0 for the epoll path."""
+        self.env = env
         self.procs = []
         self.socks = []
         self.threads = []
         self.server_peers = []  # peer address of each py_server client
 
     def listen(self, *args, **kw):
+        kw.setdefault("env", self.env)
         p = Listener(args, **kw)
         self.procs.append(p)
         return p
 
     def sockit(self, *args, **kw):
-        p = Proc([SOCKIT, *args], **kw)
+        return self.tool(SOCKIT, *args, **kw)
+
+    def tool(self, path, *args, **kw):
+        """A libsockit program other than sockit (tests/tools): started
+        like sockit, and checked like it for sanitizer reports."""
+        kw.setdefault("env", self.env)
+        p = Proc([str(path), *args], **kw)
         self.procs.append(p)
         return p
 

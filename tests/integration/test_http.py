@@ -7,9 +7,12 @@ ranges, resume; small, empty and 10 MiB files; HTML and JSON listings with
 hostile names, sorting, index.html, the slash redirect, dotfiles; PUT, POST
 multipart, DELETE, Expect: 100-continue, chunked bodies, --max-body;
 attacks (path traversal in every encoding, writes escaping the root,
-symlinks leading out, request smuggling shapes, oversized heads, slowloris);
-durability of interrupted and concurrent uploads; graceful stop; the access
-log; usage errors.
+symlinks leading out, request smuggling shapes, oversized heads, slowloris,
+clients that half-close early or never read); durability of interrupted and
+concurrent uploads; graceful stop; the access log; usage errors.
+
+Every test with a server runs twice, on the loop's io_uring path and on its
+epoll fallback (SOCKIT_IO_URING=0): test ids carry io_uring or epoll.
 
 Each served tree lives under pytest's tmp_path, with a secret file in the
 root's parent that must never be read, written or deleted through the
@@ -30,10 +33,12 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
 import netutil as nu
+from conftest import SOCKIT
 from httputil import (CLF, IMF_FIXDATE, Conn, Server, build, curl, parse_dumped_heads)
 from netutil import WAIT
 
@@ -42,9 +47,30 @@ SECRET = b"TOP-SECRET-7f3a9c outside the root\n"
 SEE_HELP = "sockit: see 'sockit help http'"
 
 
+# Every server test runs on both of the loop's I/O paths: io_uring, which
+# the CLI picks where the kernel allows it, and the epoll fallback
+# (SOCKIT_IO_URING=0) that other kernels, and valgrind runs, get.
+IO_MODES = ["io_uring", "epoll"]
+
+# The HTTP server with a send timeout the CLI does not expose (tests/tools).
+TIMEOUT_SERVER = Path(SOCKIT).parent / "tests" / "http_serve_timeout"
+
+
+@pytest.fixture(params=IO_MODES)
+def io_mode(request):
+    if request.param == "io_uring" and os.environ.get("SOCKIT_IO_URING") == "0":
+        pytest.skip("SOCKIT_IO_URING=0 is set: the epoll path only")
+    return request.param
+
+
 @pytest.fixture
-def procs():
-    group = nu.Procs()
+def procs(io_mode):
+    env = dict(os.environ)
+    if io_mode == "epoll":
+        env["SOCKIT_IO_URING"] = "0"
+    else:
+        env.pop("SOCKIT_IO_URING", None)
+    group = nu.Procs(env=env)
     yield group
     group.cleanup()
 
@@ -108,6 +134,30 @@ def test_get_small_file_has_every_header(procs, tree):
     assert r.get("Last-Modified") == http_date(int(st.st_mtime))
     assert re.fullmatch(r'"[^"]+"', r.get("ETag")), r.get("ETag")
     assert r.get("Connection") == "close"
+
+
+def io_uring_fds(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[io_uring]"
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def test_the_server_runs_on_the_io_path_asked_for(procs, tree, io_mode):
+    """The fixture's SOCKIT_IO_URING reaches the server: an io_uring fd
+    exactly when io_uring is asked for (where the kernel allows it)."""
+    srv = Server(procs, tree)
+    assert srv.get("/hello.txt").body == b"hello, world\n"
+    rings = io_uring_fds(srv.proc.pid)
+    if io_mode == "epoll":
+        assert rings == 0
+    elif rings == 0 and os.environ.get("SOCKIT_REQUIRE_IO_URING") != "1":
+        pytest.skip("the kernel refuses io_uring: the server fell back to epoll")
+    else:
+        assert rings == 1
 
 
 def test_head_has_the_get_headers_and_no_body(procs, tree):
@@ -252,6 +302,58 @@ def test_a_long_pipeline_is_answered_in_full(procs, tree, what, raw, status):
                   f"pipelined {what} requests ({len(raw) * n} bytes)"
     assert not errors and len(got) == n, (len(got), errors[:1])
     assert all(r.status == status for r in got)
+    assert srv.get("/hello.txt").status == 200
+
+
+HALF_CLOSE_MIXED = [
+    (build("GET", "/hello.txt"), 200, False),
+    (build("GET", "/big.bin"), 200, False),
+    (build("HEAD", "/big.bin"), 200, True),
+    (build("GET", "/missing"), 404, False),
+    (build("GET", "/big.bin", [("Range", "bytes=5-9")]), 206, False),
+    (build("GET", "/sub/"), 200, False),
+    (build("GET", "/big.bin"), 200, False),
+    (build("GET", "/hello.txt"), 200, False),
+]
+# More than the server's 32 KiB input buffer: it stops reading, so the EOF
+# reaches it only after the bytes it held back.
+HALF_CLOSE_LONG = [(build("GET", "/hello.txt"), 200, False)] * 1500
+
+
+@pytest.mark.parametrize("requests", [HALF_CLOSE_MIXED, HALF_CLOSE_LONG], ids=["mixed", "long"])
+def test_half_close_after_pipelined_requests_gets_every_response(procs, tree, requests):
+    """A client that sends its requests and at once shutdown(SHUT_WR)s (as
+    `nc -N` and batch clients do) gets every response, in order, whole,
+    and then the server's close."""
+    big = os.urandom(3 * MIB)
+    (tree / "big.bin").write_bytes(big)
+    srv = Server(procs, tree, "-q")
+    c = srv.conn(timeout=15)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    got, errors = [], []
+
+    def reader():
+        try:
+            for _, _, head_only in requests:
+                got.append(c.response(head_only=head_only, timeout=15))
+            got.append(c.closed(timeout=WAIT))
+        except AssertionError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    c.send(b"".join(raw for raw, _, _ in requests))
+    c.sock.shutdown(socket.SHUT_WR)
+    t.join(20)
+    assert not errors, errors[0]
+    assert len(got) == len(requests) + 1, f"{len(got)} of {len(requests)} responses"
+    assert got.pop() is True, "the server did not close after the last response"
+    assert [r.status for r in got] == [status for _, status, _ in requests]
+    if requests is HALF_CLOSE_MIXED:
+        assert got[1].body == big and got[6].body == big
+        assert got[2].get("Content-Length") == str(len(big)) and got[2].body == b""
+        assert got[4].body == big[5:10]
+    assert all(r.body == b"hello, world\n" for r in got if r.get("Content-Length") == "13")
     assert srv.get("/hello.txt").status == 200
 
 
@@ -1116,6 +1218,53 @@ def test_max_conns(procs, tree):
     assert r.status == 200
     b.send(build("GET", "/hello.txt"))
     assert b.response().status == 200
+
+
+@pytest.mark.parametrize("what", ["file", "listing"])
+def test_a_client_that_never_reads_is_dropped_at_the_send_timeout(procs, tree, what):
+    """A client that asks for megabytes and reads none of them is dropped
+    when the send timeout (1 s here) runs out: its socket's fd and the
+    file's are closed, and the socket is let go for good (an io_uring send
+    still queued would keep it open, and the client would then receive the
+    whole response instead of an early end). A 10 MiB file goes out in
+    pread+send pieces; a listing of several MiB is one sk_loop_send."""
+    if what == "file":
+        (tree / "big.bin").write_bytes(os.urandom(10 * MIB))
+        target, size = "/big.bin", 10 * MIB
+    else:
+        many = tree / "many"
+        many.mkdir()
+        for i in range(12000):  # about 6.6 MB of HTML
+            (many / f"f{i:05d}-{'x' * 110}").touch()
+        target, size = "/many/", 6 * MIB
+        with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+            if int(f.read().split()[2]) >= size - MIB:
+                pytest.skip("the server's socket buffer may take the whole listing")
+    srv = Server(procs, tree, "1000", tool=TIMEOUT_SERVER)
+    baseline = nu.open_fds(srv.proc.pid)
+    s = procs.track(socket.socket())
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    s.settimeout(WAIT)
+    s.connect(("127.0.0.1", srv.port))
+    s.sendall(build("GET", target))
+    t0 = time.monotonic()
+    assert srv.get("/hello.txt").status == 200  # served meanwhile
+    assert nu.open_fds(srv.proc.pid) > baseline
+    wait_fds(srv.proc.pid, baseline, t0 + 5)
+    assert time.monotonic() - t0 > 0.8, "dropped before the send timeout"
+    got = nu.recv_all(s)
+    assert got.startswith(b"HTTP/1.1 200 "), got[:100]
+    assert len(got) < size, f"{len(got)} bytes: the whole response went out after the timeout"
+    assert srv.get("/hello.txt").status == 200
+    wait_fds(srv.proc.pid, baseline, time.monotonic() + WAIT)
+
+
+def wait_fds(pid, n, deadline):
+    """Waits until pid has n open fds (closes follow a client's EOF a
+    moment later)."""
+    while nu.open_fds(pid) != n:
+        assert time.monotonic() < deadline, f"{nu.open_fds(pid)} open fds, not {n}"
+        time.sleep(0.02)
 
 
 # ==========================================================================

@@ -1,11 +1,17 @@
-/* Unit tests for loop.c, timer.c and loop_epoll.c. */
+/* Unit tests for loop.c, timer.c and loop_epoll.c: fds, timers, signals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
