@@ -136,7 +136,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -g -O1 \
 $(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(wildcard src/lib/*.h include/sockit/*.h)
 	@scripts/deps.sh fuzz
 	@mkdir -p $(@D)
-	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC)
+	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
