@@ -57,8 +57,6 @@ struct http_conn {
 	uint64_t body_sent;        /* for the log */
 	bool close_after;          /* close once the response is sent */
 	bool peer_eof;             /* the client sent its EOF */
-	bool sending;              /* the loop is sending out[] (io_uring) */
-	bool file_writable;        /* waiting for room in the socket for the file */
 	bool head_started;         /* the first byte of a request has arrived */
 	bool processing;           /* process_input's loop is running (no recursion) */
 	bool more_input;           /* a finished response left pipelined bytes to parse */

@@ -313,10 +313,6 @@ static void finish_response(struct http_conn *c)
 		close(c->file_fd);
 		c->file_fd = -1;
 	}
-	if (c->file_writable) {
-		watch(c, 0);
-		c->file_writable = false;
-	}
 	if (c->close_after || s->stopping) {
 		/* Half-close and drain: closing with unread bytes would send a
 		 * reset that can destroy the response in the client's buffer. */
@@ -365,7 +361,6 @@ static void send_file_part(struct http_conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			c->file_writable = true;
 			watch(c, SK_EV_WRITE);
 			set_timer(c, s->o.body_timeout_ms);
 			return;
@@ -388,7 +383,6 @@ static void on_sent(struct sk_loop *loop, int fd, long n, void *ud)
 	(void)fd;
 	struct http_conn *c = ud;
 	hold(c);
-	c->sending = false;
 	if (n < 0) {
 		close_conn(c);
 	} else {
@@ -408,7 +402,6 @@ void http_send(struct http_conn *c)
 		                      c);
 		sk_buf_consume(&c->out, c->out.len); /* sent, or copied by the loop */
 		if (n == SK_EINPROGRESS) {
-			c->sending = true;
 			set_timer(c, c->srv->o.body_timeout_ms);
 			return;
 		}
@@ -593,12 +586,11 @@ static void on_data_end(struct sk_loop *loop, int fd, int err, void *ud)
 	(void)fd;
 	struct http_conn *c = ud;
 	hold(c);
-	if (err == 0 && c->state == WRITE && !c->close_after) {
+	if (err == 0 && c->state == WRITE) {
 		/* EOF after requests: their answers still go out (a client may
-		 * half-close once it has sent everything). */
+		 * half-close once it has sent everything), then the close, with
+		 * no lingering. */
 		c->peer_eof = true;
-	} else if (err == 0 && c->state == WRITE) {
-		c->peer_eof = true; /* LINGER will not wait for it */
 	} else {
 		/* EOF or an error while reading a head (or between requests), in
 		 * the middle of a body (the upload vanishes) or lingering. */
@@ -614,14 +606,12 @@ static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	(void)fd;
 	struct http_conn *c = ud;
 	hold(c);
-	if (c->state == WRITE && c->file_writable && !c->sending) {
-		if (events & SK_EV_ERROR) {
-			close_conn(c);
-		} else {
-			c->file_writable = false;
-			watch(c, 0);
-			send_file_part(c);
-		}
+	/* Watched for WRITE only while send_file_part waits for room. */
+	if (events & SK_EV_ERROR) {
+		close_conn(c);
+	} else if (c->state == WRITE) {
+		watch(c, 0);
+		send_file_part(c);
 	}
 	release(c);
 }

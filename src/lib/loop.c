@@ -1,5 +1,6 @@
 /* sk_loop: fd watchers indexed by fd, a timer heap, signals via signalfd and
  * a wakeup eventfd, over the backend seam in internal.h. */
+#include <sockit/buf.h>
 #include <sockit/err.h>
 #include <sockit/loop.h>
 
@@ -33,19 +34,17 @@ struct watcher {
 	void *recv_ud;
 	bool recv_on;       /* started, end not delivered */
 	bool recv_paused;
-	bool recv_queued;   /* on the pending list */
+	bool recv_queued;   /* resumed with held bytes: offered next iteration */
 	bool end_held;      /* the end came while paused or with bytes held */
 	int end_err;
 	struct sk__op *recv_op; /* io_uring: the live multishot receive */
 	struct sk__op *send_op; /* io_uring: the send in flight */
-	char *held;         /* bytes received and not yet taken */
-	size_t held_len, held_cap;
+	struct sk_buf held; /* bytes received and not yet taken */
 	/* Sending (sk_loop_send). */
 	sk_sent_fn *sent_fn;
 	void *sent_ud;
 	bool sending;
-	char *unsent;       /* epoll: what the socket did not take at once */
-	size_t unsent_len, unsent_off;
+	struct sk_buf unsent; /* epoll: what the socket did not take at once */
 	size_t send_len;    /* the whole send, for its callback */
 	int send_flags;
 };
@@ -59,8 +58,7 @@ struct sk_loop {
 	struct sk__backend *backend;
 	struct sk__ring *ring;    /* NULL: epoll does everything */
 	bool epoll_ready;         /* epoll may have events: ask it this iteration */
-	uint64_t *pending;        /* (fd, gen) of receivers with held bytes to offer */
-	size_t n_pending, pending_cap;
+	size_t n_queued;          /* watchers with recv_queued */
 	char *scratch;            /* epoll: where read(2) puts received bytes */
 	struct watcher *watchers; /* indexed by fd */
 	size_t n_watchers;        /* capacity of watchers[] */
@@ -113,15 +111,26 @@ static int grow_watchers(struct sk_loop *loop, int fd)
 	return 0;
 }
 
+/* Held bytes can exceed one read only while an io_uring receive winds
+ * down after a pause: a few of its 16 KiB buffers (loop_uring.c). */
+#define HELD_MAX (8u << 20)
+
+/* Bytes that arrive now can go straight to the receiver: it runs, is not
+ * paused, and nothing received earlier waits to be offered first. */
+static bool takes_bytes_now(const struct watcher *w)
+{
+	return w->recv_on && !w->recv_paused && !w->held.len && !w->recv_queued;
+}
+
 /* What epoll must watch for w: the owner's events, plus READ for a receive
  * and WRITE for an unfinished send when epoll does those (no io_uring). */
 static unsigned wanted(const struct sk_loop *loop, const struct watcher *w)
 {
 	unsigned ev = w->events;
 	if (!loop->ring) {
-		if (w->recv_on && !w->recv_paused && !w->held_len && !w->end_held && !w->recv_queued)
+		if (takes_bytes_now(w) && !w->end_held)
 			ev |= SK_EV_READ;
-		if (w->unsent)
+		if (w->unsent.len)
 			ev |= SK_EV_WRITE;
 	}
 	return ev;
@@ -166,6 +175,8 @@ static int add_watcher(struct sk_loop *loop, int fd, unsigned events, sk_io_fn *
 		return -EEXIST;
 	uint32_t gen = w->gen + 1;
 	memset(w, 0, sizeof *w);
+	sk_buf_init(&w->held, HELD_MAX);
+	sk_buf_init(&w->unsent, SIZE_MAX);
 	w->fn = fn;
 	w->ud = ud;
 	w->events = events;
@@ -216,11 +227,10 @@ void sk_loop_free(struct sk_loop *loop)
 	sk__backend_free(loop->backend);
 	sk__heap_free(&loop->timers);
 	for (size_t fd = 0; fd < loop->n_watchers; fd++) {
-		free(loop->watchers[fd].held);
-		free(loop->watchers[fd].unsent);
+		sk_buf_fini(&loop->watchers[fd].held);
+		sk_buf_fini(&loop->watchers[fd].unsent);
 	}
 	free(loop->watchers);
-	free(loop->pending);
 	free(loop->scratch);
 	free(loop);
 }
@@ -272,8 +282,10 @@ int sk_loop_del_fd(struct sk_loop *loop, int fd)
 		sk__ring_cancel(loop->ring, w->send_op);
 	if (w->recv_op || w->send_op)
 		sk__ring_submit(loop->ring);
-	free(w->held);
-	free(w->unsent);
+	sk_buf_fini(&w->held);
+	sk_buf_fini(&w->unsent);
+	if (w->recv_queued)
+		loop->n_queued--;
 	uint32_t gen = w->gen;
 	memset(w, 0, sizeof *w);
 	w->gen = gen;
@@ -312,23 +324,6 @@ static struct watcher *find_key(const struct sk_loop *loop, uint64_t key)
 	return w && w->gen == (uint32_t)(key >> 32) ? w : NULL;
 }
 
-static int hold_bytes(struct watcher *w, const char *p, size_t n)
-{
-	if (w->held_len + n > w->held_cap) {
-		size_t cap = w->held_cap ? w->held_cap : 4096;
-		while (cap < w->held_len + n)
-			cap *= 2;
-		char *q = realloc(w->held, cap);
-		if (!q)
-			return SK_ENOMEM;
-		w->held = q;
-		w->held_cap = cap;
-	}
-	memcpy(w->held + w->held_len, p, n);
-	w->held_len += n;
-	return 0;
-}
-
 /* Stops the source of bytes: the kernel's receive, or epoll's READ. */
 static void stop_source(struct sk_loop *loop, int fd, struct watcher *w)
 {
@@ -349,20 +344,12 @@ static int start_source(struct sk_loop *loop, int fd, struct watcher *w)
 	return sync_watcher(loop, fd, w);
 }
 
-static void queue_pending(struct sk_loop *loop, int fd, struct watcher *w)
+static void queue(struct sk_loop *loop, struct watcher *w)
 {
-	if (w->recv_queued)
-		return;
-	if (loop->n_pending == loop->pending_cap) {
-		size_t cap = loop->pending_cap ? loop->pending_cap * 2 : 16;
-		uint64_t *p = realloc(loop->pending, cap * sizeof *p);
-		if (!p)
-			return; /* offered when receiving resumes again */
-		loop->pending = p;
-		loop->pending_cap = cap;
+	if (!w->recv_queued) {
+		w->recv_queued = true;
+		loop->n_queued++;
 	}
-	loop->pending[loop->n_pending++] = pack(fd, w->gen);
-	w->recv_queued = true;
 }
 
 static void end_receiving(struct sk_loop *loop, int fd, struct watcher *w, int err)
@@ -379,9 +366,10 @@ static void deliver(struct sk_loop *loop, int fd, uint64_t key, const char *p, s
 	struct watcher *w = find_key(loop, key);
 	if (!w || !w->recv_on)
 		return;
-	if (w->recv_paused || w->held_len || w->recv_queued) {
-		if (hold_bytes(w, p, n) < 0)
-			end_receiving(loop, fd, w, SK_ENOMEM);
+	int err;
+	if (!takes_bytes_now(w)) {
+		if ((err = sk_buf_append(&w->held, p, n)) < 0)
+			end_receiving(loop, fd, w, err);
 		return;
 	}
 	size_t took = w->recv_fn(loop, fd, p, n, w->recv_ud);
@@ -390,8 +378,8 @@ static void deliver(struct sk_loop *loop, int fd, uint64_t key, const char *p, s
 	w = find_key(loop, key);
 	if (!w || !w->recv_on)
 		return;
-	if (hold_bytes(w, p + took, n - took) < 0) {
-		end_receiving(loop, fd, w, SK_ENOMEM);
+	if ((err = sk_buf_append(&w->held, p + took, n - took)) < 0) {
+		end_receiving(loop, fd, w, err);
 		return;
 	}
 	w->recv_paused = true;
@@ -403,7 +391,7 @@ static void ended(struct sk_loop *loop, int fd, uint64_t key, int err)
 	struct watcher *w = find_key(loop, key);
 	if (!w || !w->recv_on)
 		return;
-	if (w->recv_paused || w->held_len || w->recv_queued) {
+	if (!takes_bytes_now(w)) {
 		w->end_held = true; /* after the held bytes */
 		w->end_err = err;
 		sync_watcher(loop, fd, w);
@@ -412,28 +400,28 @@ static void ended(struct sk_loop *loop, int fd, uint64_t key, int err)
 	end_receiving(loop, fd, w, err);
 }
 
-/* Held bytes (and a held end) go to receivers that resumed. */
-static int offer_pending(struct sk_loop *loop)
+/* Held bytes (and a held end) go to receivers that resumed. Rare (only
+ * after backpressure), so a scan of the watchers finds them. */
+static int offer_queued(struct sk_loop *loop)
 {
 	int ran = 0;
-	size_t n = loop->n_pending;
-	for (size_t i = 0; i < n && !loop->stopping; i++) {
-		uint64_t key = loop->pending[i];
-		int fd = (int)(uint32_t)key;
-		struct watcher *w = find_key(loop, key);
-		if (!w || !w->recv_queued)
+	for (size_t i = 0; i < loop->n_watchers && loop->n_queued && !loop->stopping; i++) {
+		int fd = (int)i;
+		struct watcher *w = &loop->watchers[i];
+		if (!w->in_use || !w->recv_queued)
 			continue;
 		w->recv_queued = false;
+		loop->n_queued--;
 		if (!w->recv_on || w->recv_paused)
 			continue;
 		ran++;
-		if (w->held_len) {
-			size_t took = w->recv_fn(loop, fd, w->held, w->held_len, w->recv_ud);
+		uint64_t key = pack(fd, w->gen);
+		if (w->held.len) {
+			size_t took = w->recv_fn(loop, fd, sk_buf_head(&w->held), w->held.len, w->recv_ud);
 			if (!(w = find_key(loop, key)) || !w->recv_on)
 				continue;
-			memmove(w->held, w->held + took, w->held_len - took);
-			w->held_len -= took;
-			if (w->held_len) {
+			sk_buf_consume(&w->held, took);
+			if (w->held.len) {
 				w->recv_paused = true;
 				sync_watcher(loop, fd, w);
 				continue;
@@ -444,9 +432,6 @@ static int offer_pending(struct sk_loop *loop)
 		else if (start_source(loop, fd, w) < 0)
 			end_receiving(loop, fd, w, SK_ENOMEM);
 	}
-	/* Receivers queued by those callbacks wait for the next iteration. */
-	memmove(loop->pending, loop->pending + n, (loop->n_pending - n) * sizeof *loop->pending);
-	loop->n_pending -= n;
 	return ran;
 }
 
@@ -490,13 +475,13 @@ void sk_loop_recv_resume(struct sk_loop *loop, int fd)
 	if (!w || !w->recv_on || !w->recv_paused)
 		return;
 	w->recv_paused = false;
-	if (w->held_len || w->end_held) {
-		queue_pending(loop, fd, w); /* offered next iteration, not inside this call */
+	if (w->held.len || w->end_held) {
+		queue(loop, w); /* offered next iteration, not inside this call */
 		sync_watcher(loop, fd, w);
 	} else if (start_source(loop, fd, w) < 0) {
 		w->end_held = true;
 		w->end_err = SK_ENOMEM;
-		queue_pending(loop, fd, w);
+		queue(loop, w);
 	}
 }
 
@@ -517,8 +502,7 @@ static void send_done(struct sk_loop *loop, int fd, struct watcher *w, long n)
 {
 	w->sending = false;
 	w->send_op = NULL;
-	free(w->unsent);
-	w->unsent = NULL;
+	sk_buf_consume(&w->unsent, w->unsent.len);
 	sync_watcher(loop, fd, w);
 	w->sent_fn(loop, fd, n, w->sent_ud);
 }
@@ -526,9 +510,8 @@ static void send_done(struct sk_loop *loop, int fd, struct watcher *w, long n)
 /* epoll: the socket takes more of an unfinished send. */
 static void write_ready(struct sk_loop *loop, int fd, struct watcher *w)
 {
-	while (w->unsent_off < w->unsent_len) {
-		ssize_t n = send(fd, w->unsent + w->unsent_off, w->unsent_len - w->unsent_off,
-		                 MSG_NOSIGNAL | w->send_flags);
+	while (w->unsent.len) {
+		ssize_t n = send(fd, sk_buf_head(&w->unsent), w->unsent.len, MSG_NOSIGNAL | w->send_flags);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -537,7 +520,7 @@ static void write_ready(struct sk_loop *loop, int fd, struct watcher *w)
 			send_done(loop, fd, w, -errno);
 			return;
 		}
-		w->unsent_off += (size_t)n;
+		sk_buf_consume(&w->unsent, (size_t)n);
 	}
 	send_done(loop, fd, w, (long)w->send_len);
 }
@@ -569,11 +552,8 @@ long sk_loop_send(struct sk_loop *loop, int fd, const void *buf, size_t len, int
 		if (off == len)
 			return (long)len;
 		/* The socket is full: keep the rest and finish on POLLOUT. */
-		if (!(w->unsent = malloc(len - off)))
+		if (sk_buf_append(&w->unsent, (const char *)buf + off, len - off) < 0)
 			return SK_ENOMEM;
-		memcpy(w->unsent, (const char *)buf + off, len - off);
-		w->unsent_len = len - off;
-		w->unsent_off = 0;
 		w->send_len = len;
 		w->send_flags = flags;
 	}
@@ -601,8 +581,7 @@ static void ring_on_recv_end(void *ctx, uint64_t key, int res)
 	w->recv_op = NULL;
 	if (res == -ECANCELED) {
 		/* Stopped as asked; resumed since, with nothing held: go on. */
-		if (w->recv_on && !w->recv_paused && !w->held_len && !w->recv_queued &&
-		    start_source(loop, fd, w) < 0)
+		if (takes_bytes_now(w) && start_source(loop, fd, w) < 0)
 			ended(loop, fd, key, SK_ENOMEM);
 		return;
 	}
@@ -769,7 +748,7 @@ static int dispatch(struct sk_loop *loop, const struct sk__event *events, int n)
 			if (!(w = find_key(loop, key)))
 				continue;
 		}
-		if (w->unsent && (ev & (SK_EV_WRITE | SK_EV_ERROR))) {
+		if (w->unsent.len && (ev & (SK_EV_WRITE | SK_EV_ERROR))) {
 			write_ready(loop, fd, w);
 			ran++;
 			if (!(w = find_key(loop, key)))
@@ -797,7 +776,7 @@ static unsigned ring_batch(const struct sk_loop *loop)
 
 static int run_ring_once(struct sk_loop *loop, int timeout, struct sk__event *events, int max)
 {
-	if (loop->epoll_ready || loop->n_pending)
+	if (loop->epoll_ready || loop->n_queued)
 		timeout = 0;
 	int n = sk__ring_wait(loop->ring, timeout, ring_batch(loop), &ring_handlers, loop);
 	loop->now_ms = monotonic_ms();
@@ -827,14 +806,14 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		if (ran < 0)
 			return ran;
 	} else {
-		int n = sk__backend_wait(loop->backend, events, 256, loop->n_pending ? 0 : timeout);
+		int n = sk__backend_wait(loop->backend, events, 256, loop->n_queued ? 0 : timeout);
 		loop->now_ms = monotonic_ms();
 		if (n < 0)
 			return n;
 		ran = dispatch(loop, events, n);
 	}
-	if (loop->n_pending && !loop->stopping)
-		ran += offer_pending(loop);
+	if (loop->n_queued && !loop->stopping)
+		ran += offer_queued(loop);
 	if (!loop->stopping)
 		ran += run_timers(loop);
 	return ran;

@@ -252,6 +252,17 @@ static void rx_fini(struct rx *rx)
 	free(rx->data);
 }
 
+/* The end of a one-pair test: the watcher goes, both ends close, the loop
+ * is freed. */
+static void end_pair_test(struct sk_loop *loop, int sv[2], struct rx *rx)
+{
+	assert_int_equal(sk_loop_del_fd(loop, sv[0]), 0);
+	close(sv[0]);
+	close(sv[1]);
+	rx_fini(rx);
+	sk_loop_free(loop);
+}
+
 static void on_io_unexpected(struct sk_loop *loop, int fd, unsigned events, void *ud)
 {
 	(void)loop;
@@ -283,11 +294,7 @@ static void test_loop_recv_delivers_bytes_in_order(void **state)
 	assert_int_equal(rx.len, TOTAL);
 	assert_int_equal(rx.ends, 0);
 	assert_int_equal(rx.short_takes, 0);
-	assert_int_equal(sk_loop_del_fd(loop, sv[0]), 0);
-	close(sv[0]);
-	close(sv[1]);
-	rx_fini(&rx);
-	sk_loop_free(loop);
+	end_pair_test(loop, sv, &rx);
 }
 
 /* Many streams at once, more bytes than io_uring's provided buffers hold
@@ -376,11 +383,7 @@ static void test_loop_recv_short_take_pauses_until_resume(void **state)
 	assert_true(run_until(loop, &rx.done, 2000));
 	assert_int_equal(rx.len, 80000);
 	assert_int_equal(rx.ends, 0);
-	assert_int_equal(sk_loop_del_fd(loop, sv[0]), 0);
-	close(sv[0]);
-	close(sv[1]);
-	rx_fini(&rx);
-	sk_loop_free(loop);
+	end_pair_test(loop, sv, &rx);
 }
 
 /* sk_loop_recv_pause, from outside and from inside the callback: nothing is
@@ -431,11 +434,7 @@ static void test_loop_recv_pause_and_resume(void **state)
 	}
 	assert_int_equal(rx.short_takes, 0);
 	assert_int_equal(rx.ends, 0);
-	assert_int_equal(sk_loop_del_fd(loop, sv[0]), 0);
-	close(sv[0]);
-	close(sv[1]);
-	rx_fini(&rx);
-	sk_loop_free(loop);
+	end_pair_test(loop, sv, &rx);
 }
 
 /* The peer's EOF comes through end_fn(0), once, and only after the bytes
