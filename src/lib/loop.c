@@ -771,7 +771,7 @@ static unsigned ring_batch(const struct sk_loop *loop)
 	size_t ops = sk__ring_ops(loop->ring);
 	if (ops < 16)
 		return 1;
-	return ops / 8 > 32 ? 32 : (unsigned)(ops / 8);
+	return ops / 2 > 32 ? 32 : (unsigned)(ops / 2);
 }
 
 static int run_ring_once(struct sk_loop *loop, int timeout, struct sk__event *events, int max)
