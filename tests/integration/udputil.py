@@ -10,29 +10,22 @@ it even when the test only looked at the socket.
 import os
 import re
 import select
-import signal
 import socket
 import subprocess
 import threading
 import time
 
+import netutil
 from conftest import SOCKIT
+# The waits, the sanitizer check and the process lifecycle are the TCP
+# tests' (netutil); what differs for UDP is below.
+from netutil import WAIT, assert_no_sanitizer_report
 
-# One wait for "something that should happen at once" (a line, a datagram,
-# an exit): generous for a loaded machine, small next to the 60 s budget.
-WAIT = 5.0
-
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error")
-
+# Scoped IPv6 addresses (fe80::1%veth0) appear in the namespace tests.
 LISTENING = re.compile(r"^listening on (\[[0-9a-fA-F:.%a-z0-9-]+\]|[0-9.]+):(\d+)$", re.M)
 
 
-def assert_no_sanitizer_report(err, what="sockit"):
-    for mark in SANITIZER_MARKS:
-        assert mark not in err, f"{what}: sanitizer report on stderr:\n{err}"
-
-
-class Proc:
+class Proc(netutil.Proc):
     """A child whose stdout and stderr are collected by threads, so neither
     pipe can fill and block it, and both can be waited on with a deadline."""
 
@@ -127,9 +120,6 @@ class Proc:
                 self._cond.wait(min(left, 0.05))
             return bytes(self._out).split(b"\n")[:n]
 
-    def running(self):
-        return self.popen.poll() is None
-
     def wait(self, timeout=WAIT):
         """Waits for the exit and for both pipes to reach their end; returns
         the status. Fails the test on timeout."""
@@ -141,30 +131,6 @@ class Proc:
         for t in self._threads:
             t.join(WAIT)
         return status
-
-    def stop(self, sig=signal.SIGTERM, timeout=WAIT):
-        """Sends sig (SIGTERM and SIGINT are a clean stop for sockit) and
-        waits; returns the exit status."""
-        if self.running():
-            self.popen.send_signal(sig)
-        return self.wait(timeout)
-
-    def kill(self):
-        if self.running():
-            try:
-                self.popen.send_signal(signal.SIGTERM)
-                self.popen.wait(2)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(WAIT)
-        for t in self._threads:
-            t.join(2)
-        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
-            if pipe:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
 
 
 class Listener(Proc):
