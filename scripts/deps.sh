@@ -40,6 +40,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "sockit: run: sudo apt-get update && sudo $cmd" >&2
 	exit 1
 fi
+# make -j runs several groups at once: one installs at a time (apt-get
+# would fail on dpkg's lock), and the next re-checks what is still missing.
+if [ -z "${SOCKIT_DEPS_LOCKED:-}" ] && command -v flock >/dev/null; then
+	export SOCKIT_DEPS_LOCKED=1
+	exec flock "${TMPDIR:-/tmp}/sockit-deps.lock" "$0" "$@"
+fi
 echo "sockit: installing Debian packages:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 # A fresh machine has empty package lists; refresh them once when needed.
