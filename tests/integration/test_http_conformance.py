@@ -1,5 +1,6 @@
 """The HTTP/1.1 request parser against an independent corpus: llhttp's
-request tests, converted to JSON in ../shared/conformance (see its README).
+request tests, converted to JSON in tests/data/conformance (see its README
+for the source, the commit and the MIT licence notice).
 
 Every case is parsed whole and split at every byte (tests/tools/
 http_parse_dump does the splitting and reports whether every split gave the
@@ -19,7 +20,7 @@ import pytest
 
 from conftest import ROOT, SOCKIT
 
-CORPUS = ROOT.parent / "shared" / "conformance" / "http1-requests.json"
+CORPUS = ROOT / "tests" / "data" / "conformance" / "http1-requests.json"
 DUMP = Path(SOCKIT).parent / "tests" / "http_parse_dump"
 RECORD = ROOT / "docs" / "http-conformance.md"
 
@@ -50,7 +51,7 @@ def parse(raw, eof=False):
 
 
 def test_corpus_is_present_and_complete():
-    assert CORPUS.exists(), f"{CORPUS} is missing: the conformance corpus lives in ../shared"
+    assert CORPUS.exists(), f"{CORPUS} is missing: the conformance corpus lives in tests/data"
     assert len(CASES) == 136 and len(PLAIN) == 106 and len(CAVEATED) == 30
 
 
