@@ -38,6 +38,7 @@ struct sk_timer {
 	size_t heap_index; /* SIZE_MAX when stopped */
 	sk_timer_fn *fn;
 	void *ud;
+	struct sk_timer *next_overdue; /* the heap could not grow: fires next iteration */
 };
 
 /* Creates a loop. Returns 0 and *out, or a negative errno (SK_ENOMEM, EMFILE). */
@@ -103,6 +104,38 @@ void sk_loop_recv_resume(struct sk_loop *loop, int fd);
  * negative errno. flags: MSG_MORE. */
 long sk_loop_send(struct sk_loop *loop, int fd, const void *buf, size_t len, int flags,
                   sk_sent_fn *fn, void *ud);
+
+/* --- Work off the loop ---------------------------------------------------------
+ * Blocking calls (fsync, link, reading a huge directory) run on a few worker
+ * threads the loop starts the first time they are needed, so that the loop
+ * keeps serving everyone else meanwhile. */
+
+struct sk_work;
+/* Runs on a worker thread: it may block, and must touch only what the work
+ * owns (never the loop, never state the loop's callbacks use meanwhile). */
+typedef void sk_work_fn(struct sk_work *work);
+/* Runs on the loop's thread once fn has returned. */
+typedef void sk_work_done_fn(struct sk_loop *loop, struct sk_work *work);
+
+/* Caller-owned (typically inside a bigger struct, found back with
+ * container_of or ud); it must stay put from start until done runs. */
+struct sk_work {
+	sk_work_fn *fn;
+	sk_work_done_fn *done;
+	void *ud;
+	struct sk_work *next; /* the loop's */
+};
+
+/* Runs fn(work) on a worker, then done(loop, work) on the loop. Work in
+ * flight keeps sk_loop_run() running. Returns 0, or a negative errno when
+ * no thread can be started (nothing runs then). Freeing the loop waits for
+ * running work and drops queued work without calling done: free the loop
+ * when no work is in flight. */
+int sk_loop_work_start(struct sk_loop *loop, struct sk_work *work, sk_work_fn *fn,
+                       sk_work_done_fn *done, void *ud);
+
+/* Work started and not yet done. */
+size_t sk_loop_work_pending(const struct sk_loop *loop);
 
 /* Prepares a stopped timer. */
 void sk_timer_init(struct sk_timer *timer, sk_timer_fn *fn, void *ud);

@@ -59,16 +59,37 @@ int sk__ring_send(struct sk__ring *r, int fd, uint64_t key, const void *buf, siz
  * may deliver data before: on_recv_end(-ECANCELED) closes it). */
 void sk__ring_cancel(struct sk__ring *r, struct sk__op *op);
 /* Submits what is queued and waits up to timeout_ms (-1 forever) for
- * completions, for several when batch > 1; runs the handlers. Returns how
- * many completions it handled, or a negative errno. */
-int sk__ring_wait(struct sk__ring *r, int timeout_ms, unsigned batch,
-                  const struct sk__ring_handlers *h, void *ctx);
+ * completions, for several when batch > 1. Returns 0 or a negative errno.
+ * The handlers run in sk__ring_reap, after the caller has read the clock:
+ * a callback must see the time of the wakeup, not of the sleep. */
+int sk__ring_wait(struct sk__ring *r, int timeout_ms, unsigned batch);
+/* Runs the handlers of what completed; returns how many. */
+int sk__ring_reap(struct sk__ring *r, const struct sk__ring_handlers *h, void *ctx);
 /* Hands queued requests to the kernel now. */
 void sk__ring_submit(struct sk__ring *r);
 /* Receives and sends in flight. */
 size_t sk__ring_ops(const struct sk__ring *r);
 /* The epoll fd, for the ring to watch. */
 int sk__backend_fd(const struct sk__backend *b);
+
+/* --- Worker threads (loop_work.c) ------------------------------------------
+ * The pool behind sk_loop_work_start(). Workers write wake_fd when work is
+ * done; the loop takes the done list and runs the callbacks. */
+struct sk__pool;
+struct sk_work;
+
+/* Threads at most: enough to keep a few fsyncs of different clients in
+ * flight (each waits for the disk, not the CPU) without one thread per
+ * upload. */
+#define SK_LOOP_WORKERS 4
+
+int sk__pool_new(struct sk__pool **out, int wake_fd);
+/* Queues w (starting a thread if none is idle and fewer than the maximum run). */
+int sk__pool_submit(struct sk__pool *p, struct sk_work *w);
+/* The work finished since the last call, oldest first (linked by next). */
+struct sk_work *sk__pool_take_done(struct sk__pool *p);
+/* Joins the threads: running work finishes, queued work is dropped. */
+void sk__pool_free(struct sk__pool *p);
 
 /* --- The timer heap (timer.c) ------------------------------------------------
  * A binary min-heap of timer pointers ordered by due_ms; each timer knows its

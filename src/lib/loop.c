@@ -64,6 +64,10 @@ struct sk_loop {
 	size_t n_watchers;        /* capacity of watchers[] */
 	size_t n_busy_fds;        /* user watchers with events != 0 */
 	struct sk__heap timers;
+	struct sk_timer *overdue; /* timers the heap had no room for */
+	struct sk_timer *firing;  /* the overdue ones run_timers is firing now */
+	struct sk__pool *pool;    /* worker threads, started on first use */
+	size_t n_work;            /* work started, done not yet called */
 	uint64_t now_ms;
 	bool stopping;
 	int wake_fd;
@@ -86,13 +90,45 @@ static uint64_t pack(int fd, uint32_t gen)
 
 static void on_wakeup(struct sk_loop *loop, int fd, unsigned events, void *ud)
 {
-	(void)loop;
 	(void)events;
 	(void)ud;
 	uint64_t count;
 	/* Drain the counter; EAGAIN means another wakeup already drained it. */
 	while (read(fd, &count, sizeof count) < 0 && errno == EINTR)
 		;
+	/* Workers write the same eventfd when work is done. */
+	if (!loop->pool)
+		return;
+	struct sk_work *w = sk__pool_take_done(loop->pool);
+	while (w) {
+		struct sk_work *next = w->next;
+		loop->n_work--;
+		w->done(loop, w);
+		w = next;
+	}
+}
+
+int sk_loop_work_start(struct sk_loop *loop, struct sk_work *work, sk_work_fn *fn,
+                       sk_work_done_fn *done, void *ud)
+{
+	if (!loop->pool) {
+		int err = sk__pool_new(&loop->pool, loop->wake_fd);
+		if (err < 0)
+			return err;
+	}
+	work->fn = fn;
+	work->done = done;
+	work->ud = ud;
+	int err = sk__pool_submit(loop->pool, work);
+	if (err < 0)
+		return err;
+	loop->n_work++;
+	return 0;
+}
+
+size_t sk_loop_work_pending(const struct sk_loop *loop)
+{
+	return loop->n_work;
 }
 
 static int grow_watchers(struct sk_loop *loop, int fd)
@@ -219,6 +255,7 @@ void sk_loop_free(struct sk_loop *loop)
 {
 	if (!loop)
 		return;
+	sk__pool_free(loop->pool); /* before the eventfd its workers write */
 	if (loop->wake_fd >= 0)
 		close(loop->wake_fd);
 	if (loop->signal_fd >= 0)
@@ -625,20 +662,39 @@ bool sk_timer_is_active(const struct sk_timer *timer)
 	return timer->heap_index != SIZE_MAX;
 }
 
+/* heap_index of a timer on the overdue list. */
+#define OVERDUE (SIZE_MAX - 1)
+
 void sk_loop_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
 {
-	if (sk_timer_is_active(timer))
+	if (timer->heap_index == OVERDUE) {
+		/* Only after an allocation failure: short lists. */
+		struct sk_timer **lists[2] = { &loop->overdue, &loop->firing };
+		for (int i = 0; i < 2; i++)
+			for (struct sk_timer **p = lists[i]; *p; p = &(*p)->next_overdue)
+				if (*p == timer) {
+					*p = timer->next_overdue;
+					break;
+				}
+		timer->heap_index = SIZE_MAX;
+	} else if (sk_timer_is_active(timer)) {
 		sk__heap_remove(&loop->timers, timer);
+	}
 }
 
 void sk_loop_timer_start(struct sk_loop *loop, struct sk_timer *timer, uint64_t after_ms)
 {
 	sk_loop_timer_stop(loop, timer);
 	timer->due_ms = loop->now_ms + after_ms;
-	/* The heap grows by doubling; if even that fails the timer fires at
-	 * once rather than never, so a connection can't outlive its timeout. */
-	if (sk__heap_push(&loop->timers, timer) < 0)
-		timer->fn(loop, timer, timer->ud);
+	/* The heap grows by doubling; if even that fails the timer fires on
+	 * the next iteration rather than never, so a connection cannot outlive
+	 * its timeout. Not now: a callback that restarts its timer would
+	 * recurse for as long as the heap cannot grow. */
+	if (sk__heap_push(&loop->timers, timer) < 0) {
+		timer->heap_index = OVERDUE;
+		timer->next_overdue = loop->overdue;
+		loop->overdue = timer;
+	}
 }
 
 static void on_signalfd(struct sk_loop *loop, int fd, unsigned events, void *ud)
@@ -705,6 +761,22 @@ static int run_timers(struct sk_loop *loop)
 	int n = 0;
 	uint64_t now = loop->now_ms;
 	struct sk_timer *t;
+	/* Timers the heap had no room for: each fires once; one restarted
+	 * from its callback lands on the heap or the next iteration's list. */
+	loop->firing = loop->overdue;
+	loop->overdue = NULL;
+	while ((t = loop->firing) && !loop->stopping) {
+		loop->firing = t->next_overdue;
+		t->heap_index = SIZE_MAX;
+		t->fn(loop, t, t->ud);
+		n++;
+	}
+	while ((t = loop->firing)) {
+		/* Stopped part way: the rest waits for the next run. */
+		loop->firing = t->next_overdue;
+		t->next_overdue = loop->overdue;
+		loop->overdue = t;
+	}
 	while ((t = sk__heap_top(&loop->timers)) && t->due_ms <= now) {
 		sk__heap_remove(&loop->timers, t);
 		t->fn(loop, t, t->ud);
@@ -717,6 +789,8 @@ static int run_timers(struct sk_loop *loop)
 
 static int timeout_for(const struct sk_loop *loop, int timeout_ms)
 {
+	if (loop->overdue)
+		return 0;
 	const struct sk_timer *t = sk__heap_top(&loop->timers);
 	if (!t)
 		return timeout_ms;
@@ -778,11 +852,13 @@ static int run_ring_once(struct sk_loop *loop, int timeout, struct sk__event *ev
 {
 	if (loop->epoll_ready || loop->n_queued)
 		timeout = 0;
-	int n = sk__ring_wait(loop->ring, timeout, ring_batch(loop), &ring_handlers, loop);
+	int err = sk__ring_wait(loop->ring, timeout, ring_batch(loop));
+	/* The clock first, then the handlers: a head that arrives after a
+	 * 10 s sleep must not be timed from before it (a spurious 408). */
 	loop->now_ms = monotonic_ms();
-	if (n < 0)
-		return n;
-	int ran = n;
+	if (err < 0)
+		return err;
+	int ran = sk__ring_reap(loop->ring, &ring_handlers, loop);
 	if (loop->epoll_ready && !loop->stopping) {
 		loop->epoll_ready = false;
 		int m = sk__backend_wait(loop->backend, events, max, 0);
@@ -824,7 +900,7 @@ int sk_loop_run(struct sk_loop *loop)
 	loop->stopping = false;
 	loop->now_ms = monotonic_ms();
 	while (!loop->stopping) {
-		if (loop->n_busy_fds == 0 && loop->timers.len == 0)
+		if (loop->n_busy_fds == 0 && loop->timers.len == 0 && !loop->overdue && !loop->n_work)
 			break;
 		int n = sk_loop_run_once(loop, -1);
 		if (n < 0)

@@ -42,11 +42,18 @@
 
 enum op_kind { OP_RECV = 1, OP_SEND, OP_EPOLL, OP_CANCEL };
 
+/* Requests that waited for a submission queue entry: made before the next
+ * wait, in this order. */
+enum { DEFER_RECV = 1, DEFER_SEND = 2, DEFER_CANCEL = 4 };
+
 struct sk__op {
 	enum op_kind kind;
 	uint64_t key;          /* the watcher it belongs to (fd and generation) */
 	int fd;
 	bool cancelled;        /* a recv the loop asked to stop */
+	bool in_kernel;        /* the kernel holds it: a completion will come */
+	unsigned deferred;     /* DEFER_* requests that found no SQE yet */
+	struct sk__op *next_deferred;
 	/* sends */
 	char *buf;
 	size_t len, off;
@@ -67,6 +74,7 @@ struct sk__ring {
 	struct sk__op cancel_op; /* user_data of cancel requests; their CQEs are ignored */
 	struct sk__op *live;   /* recv and send ops the kernel holds */
 	struct sk__op *free_ops;
+	struct sk__op *deferred; /* ops with requests waiting for room in the SQ */
 	size_t n_recv;         /* live multishot receives */
 	size_t n_send;
 };
@@ -82,6 +90,9 @@ static struct sk__op *op_new(struct sk__ring *r, enum op_kind kind, uint64_t key
 	op->key = key;
 	op->fd = fd;
 	op->cancelled = false;
+	op->in_kernel = false;
+	op->deferred = 0;
+	op->next_deferred = NULL;
 	op->buf = NULL;
 	op->len = op->off = 0;
 	op->flags = 0;
@@ -93,8 +104,22 @@ static struct sk__op *op_new(struct sk__ring *r, enum op_kind kind, uint64_t key
 	return op;
 }
 
+static void undefer(struct sk__ring *r, struct sk__op *op)
+{
+	for (struct sk__op **p = &r->deferred; *p; p = &(*p)->next_deferred) {
+		if (*p == op) {
+			*p = op->next_deferred;
+			break;
+		}
+	}
+	op->deferred = 0;
+	op->next_deferred = NULL;
+}
+
 static void op_free(struct sk__ring *r, struct sk__op *op)
 {
+	if (op->deferred)
+		undefer(r, op); /* rare (a full SQ): a scan of a short list */
 	if (op->prev)
 		op->prev->next = op->next;
 	else
@@ -108,7 +133,10 @@ static void op_free(struct sk__ring *r, struct sk__op *op)
 	r->free_ops = op;
 }
 
-/* An SQE, submitting what is queued if the submission queue is full. */
+/* An SQE, submitting what is queued if the submission queue is full; NULL
+ * when the kernel takes nothing now (it refuses submissions while its
+ * completion queue overflows). Callers defer the request to the next wait
+ * instead: no request is lost and none is made with a NULL entry. */
 static struct io_uring_sqe *get_sqe(struct sk__ring *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
@@ -117,6 +145,15 @@ static struct io_uring_sqe *get_sqe(struct sk__ring *r)
 		sqe = io_uring_get_sqe(&r->ring);
 	}
 	return sqe;
+}
+
+static void defer(struct sk__ring *r, struct sk__op *op, unsigned what)
+{
+	if (!op->deferred) {
+		op->next_deferred = r->deferred;
+		r->deferred = op;
+	}
+	op->deferred |= what;
 }
 
 int sk__ring_new(struct sk__ring **out, int epfd)
@@ -192,6 +229,11 @@ size_t sk__ring_ops(const struct sk__ring *r)
 static void arm_recv(struct sk__ring *r, struct sk__op *op)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
+	if (!sqe) {
+		defer(r, op, DEFER_RECV);
+		return;
+	}
+	op->in_kernel = true;
 	io_uring_prep_recv_multishot(sqe, op->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = RECV_GROUP;
@@ -214,7 +256,17 @@ void sk__ring_cancel(struct sk__ring *r, struct sk__op *op)
 	if (op->cancelled)
 		return;
 	op->cancelled = true;
+	if (op->deferred & (DEFER_RECV | DEFER_SEND)) {
+		/* Never given to the kernel: it ends here, as a cancel would. */
+		op->deferred &= ~(unsigned)(DEFER_RECV | DEFER_SEND);
+		defer(r, op, DEFER_CANCEL);
+		return;
+	}
 	struct io_uring_sqe *sqe = get_sqe(r);
+	if (!sqe) {
+		defer(r, op, DEFER_CANCEL);
+		return;
+	}
 	io_uring_prep_cancel(sqe, op, 0);
 	io_uring_sqe_set_data(sqe, &r->cancel_op);
 }
@@ -222,6 +274,11 @@ void sk__ring_cancel(struct sk__ring *r, struct sk__op *op)
 static void submit_send(struct sk__ring *r, struct sk__op *op)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
+	if (!sqe) {
+		defer(r, op, DEFER_SEND);
+		return;
+	}
+	op->in_kernel = true;
 	io_uring_prep_send(sqe, op->fd, op->buf + op->off, op->len - op->off,
 	                   MSG_NOSIGNAL | op->flags);
 	io_uring_sqe_set_data(sqe, op);
@@ -250,6 +307,8 @@ int sk__ring_send(struct sk__ring *r, int fd, uint64_t key, const void *buf, siz
 static void arm_epoll(struct sk__ring *r)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
+	if (!sqe)
+		return; /* tried again before the next wait */
 	io_uring_prep_poll_multishot(sqe, r->epfd, POLLIN);
 	io_uring_sqe_set_data(sqe, &r->epoll_op);
 	r->epoll_armed = true;
@@ -269,6 +328,8 @@ static void on_recv_cqe(struct sk__ring *r, struct sk__op *op, const struct io_u
 {
 	bool more = cqe->flags & IORING_CQE_F_MORE;
 	int res = cqe->res;
+	if (!more)
+		op->in_kernel = false;
 	if (res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 		h->on_recv(ctx, op->key, r->bufs + (size_t)bid * RECV_BUF_SIZE, res);
@@ -298,6 +359,7 @@ static void on_recv_cqe(struct sk__ring *r, struct sk__op *op, const struct io_u
 static void on_send_cqe(struct sk__ring *r, struct sk__op *op, const struct io_uring_cqe *cqe,
                         const struct sk__ring_handlers *h, void *ctx)
 {
+	op->in_kernel = false;
 	if (cqe->res > 0 && op->off + (size_t)cqe->res < op->len && !op->cancelled) {
 		op->off += (size_t)cqe->res; /* a short send: the rest goes next */
 		submit_send(r, op);
@@ -345,17 +407,84 @@ static int submit_and_wait(struct sk__ring *r, int timeout_ms, unsigned batch)
 	return io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
 }
 
-int sk__ring_wait(struct sk__ring *r, int timeout_ms, unsigned batch,
-                  const struct sk__ring_handlers *h, void *ctx)
+/* Makes the requests that found no SQE earlier. An op whose request is
+ * still deferred is an op that was never seen by the kernel (or whose cancel
+ * has not been sent): it keeps its place in the list until there is room. */
+static void submit_deferred(struct sk__ring *r)
 {
+	struct sk__op *list = r->deferred;
+	r->deferred = NULL;
+	while (list) {
+		struct sk__op *op = list;
+		list = op->next_deferred;
+		unsigned what = op->deferred;
+		op->deferred = 0;
+		op->next_deferred = NULL;
+		if (what & DEFER_RECV)
+			arm_recv(r, op);
+		if (what & DEFER_SEND)
+			submit_send(r, op);
+		if ((what & DEFER_CANCEL) && !op->in_kernel) {
+			defer(r, op, DEFER_CANCEL); /* nothing to cancel: it ends in reap */
+		} else if (what & DEFER_CANCEL) {
+			op->cancelled = false; /* sk__ring_cancel sets it again */
+			sk__ring_cancel(r, op);
+		}
+	}
+}
+
+/* A cancelled op the kernel does not hold ends without a completion:
+ * report its end as the kernel would have. */
+static int end_unsubmitted(struct sk__ring *r, const struct sk__ring_handlers *h, void *ctx)
+{
+	int n = 0;
+	struct sk__op **p = &r->deferred;
+	while (*p) {
+		struct sk__op *op = *p;
+		if (op->deferred != DEFER_CANCEL || op->in_kernel) {
+			p = &op->next_deferred;
+			continue;
+		}
+		*p = op->next_deferred;
+		op->deferred = 0;
+		op->next_deferred = NULL;
+		uint64_t key = op->key;
+		bool is_recv = op->kind == OP_RECV;
+		if (is_recv)
+			r->n_recv--;
+		else
+			r->n_send--;
+		op_free(r, op);
+		if (is_recv)
+			h->on_recv_end(ctx, key, -ECANCELED);
+		else
+			h->on_sent(ctx, key, -ECANCELED);
+		n++;
+	}
+	return n;
+}
+
+int sk__ring_wait(struct sk__ring *r, int timeout_ms, unsigned batch)
+{
+	if (r->deferred)
+		submit_deferred(r);
 	if (!r->epoll_armed)
 		arm_epoll(r);
+	/* With requests still waiting for room, or epoll not watched, do not
+	 * sleep long: the next pass retries them. */
+	if ((r->deferred || !r->epoll_armed) && (timeout_ms < 0 || timeout_ms > 1))
+		timeout_ms = 1;
 	int err = submit_and_wait(r, timeout_ms, batch);
 	if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN && err != -EBUSY)
 		return err;
+	return 0;
+}
+
+int sk__ring_reap(struct sk__ring *r, const struct sk__ring_handlers *h, void *ctx)
+{
 	/* Each completion is consumed before its handler runs: a handler may
 	 * submit, and sends that complete at once add completions. */
-	int n = 0;
+	int n = end_unsubmitted(r, h, ctx);
 	struct io_uring_cqe *cqe;
 	while (io_uring_peek_cqe(&r->ring, &cqe) == 0) {
 		struct io_uring_cqe c = *cqe;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -736,6 +737,175 @@ static void test_loop_run_returns_when_io_is_over(void **state)
 	sk_loop_free(loop);
 }
 
+/* --- The clock of a wakeup ----------------------------------------------------
+ * Callbacks see the time the loop woke, not the time it went to sleep: a
+ * head that arrives after a long wait must not be timed from before it. */
+
+struct late_writer {
+	int fd;
+	unsigned delay_ms;
+};
+
+static void *write_late(void *arg)
+{
+	const struct late_writer *lw = arg;
+	struct timespec ts = { lw->delay_ms / 1000, (long)(lw->delay_ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+	unsigned char b = pattern(0);
+	assert_int_equal(send(lw->fd, &b, 1, MSG_NOSIGNAL), 1);
+	return NULL;
+}
+
+struct clock_rx {
+	uint64_t now_in_cb;
+};
+
+static size_t on_clock_rx(struct sk_loop *loop, int fd, const char *data, size_t n, void *ud)
+{
+	(void)fd;
+	(void)data;
+	struct clock_rx *c = ud;
+	c->now_in_cb = sk_loop_now(loop);
+	return n;
+}
+
+static void on_clock_end(struct sk_loop *loop, int fd, int err, void *ud)
+{
+	(void)loop;
+	(void)fd;
+	(void)err;
+	(void)ud;
+}
+
+static void test_loop_callbacks_see_the_time_of_the_wakeup(void **state)
+{
+	struct sk_loop *loop = mode_loop(state);
+	int sv[2];
+	tcp_pair(sv, 0);
+	struct clock_rx c = { 0 };
+	assert_int_equal(sk_loop_add_fd(loop, sv[0], 0, on_io_unexpected, NULL), 0);
+	assert_int_equal(sk_loop_recv_start(loop, sv[0], on_clock_rx, on_clock_end, &c), 0);
+	assert_true(sk_loop_run_once(loop, 0) >= 0);
+	uint64_t before = sk_loop_now(loop);
+	struct late_writer lw = { sv[1], 400 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, write_late, &lw), 0);
+	for (int i = 0; i < 100 && !c.now_in_cb; i++)
+		assert_true(sk_loop_run_once(loop, 2000) >= 0);
+	pthread_join(t, NULL);
+	assert_true(c.now_in_cb != 0);
+	/* 400 ms passed in the wait; allow for a coarse clock. */
+	assert_true(c.now_in_cb >= before + 350);
+	assert_int_equal(sk_loop_del_fd(loop, sv[0]), 0);
+	close(sv[0]);
+	close(sv[1]);
+	sk_loop_free(loop);
+}
+
+/* --- Work off the loop --------------------------------------------------------- */
+
+struct job {
+	struct sk_work work;
+	unsigned sleep_ms;
+	pthread_t ran_on;      /* set by the worker */
+	bool ran, done;
+	int *n_done;
+	struct job *then;      /* started from this job's done callback */
+};
+
+static void job_run(struct sk_work *w)
+{
+	struct job *j = w->ud;
+	struct timespec ts = { 0, (long)j->sleep_ms * 1000000L };
+	nanosleep(&ts, NULL);
+	j->ran_on = pthread_self();
+	j->ran = true;
+}
+
+static void job_done(struct sk_loop *loop, struct sk_work *w)
+{
+	struct job *j = w->ud;
+	assert_true(j->ran);
+	assert_false(j->done);
+	j->done = true;
+	(*j->n_done)++;
+	if (j->then)
+		assert_int_equal(sk_loop_work_start(loop, &j->then->work, job_run, job_done, j->then), 0);
+}
+
+static void test_loop_work_runs_off_the_loop(void **state)
+{
+	struct sk_loop *loop = mode_loop(state);
+	enum { N = 12 };
+	struct job jobs[N + 1];
+	int n_done = 0;
+	memset(jobs, 0, sizeof jobs);
+	for (int i = 0; i <= N; i++) {
+		jobs[i].sleep_ms = 50;
+		jobs[i].n_done = &n_done;
+	}
+	jobs[0].then = &jobs[N]; /* work started from a done callback runs too */
+	uint64_t start = now_ms();
+	for (int i = 0; i < N; i++)
+		assert_int_equal(sk_loop_work_start(loop, &jobs[i].work, job_run, job_done, &jobs[i]), 0);
+	assert_int_equal(sk_loop_work_pending(loop), N);
+	/* Work in flight is work: run returns once the last done has run. */
+	unsigned backstop = alarm(20);
+	assert_int_equal(sk_loop_run(loop), 0);
+	alarm(backstop);
+	uint64_t took = now_ms() - start;
+	assert_int_equal(n_done, N + 1);
+	assert_int_equal(sk_loop_work_pending(loop), 0);
+	for (int i = 0; i <= N; i++) {
+		assert_true(jobs[i].done);
+		assert_false(pthread_equal(jobs[i].ran_on, pthread_self()));
+	}
+	/* 13 x 50 ms on a few threads at once, not one after another. */
+	assert_true(took < 13 * 50);
+	sk_loop_free(loop);
+}
+
+/* The loop keeps serving I/O while work blocks. */
+static void test_loop_work_does_not_stall_io(void **state)
+{
+	struct sk_loop *loop = mode_loop(state);
+	int sv[2];
+	unix_pair(sv);
+	struct rx rx;
+	rx_init(&rx, 1);
+	assert_int_equal(sk_loop_add_fd(loop, sv[0], 0, on_io_unexpected, NULL), 0);
+	assert_int_equal(sk_loop_recv_start(loop, sv[0], on_rx, on_rx_end, &rx), 0);
+	int n_done = 0;
+	struct job slow = { .sleep_ms = 800, .n_done = &n_done };
+	assert_int_equal(sk_loop_work_start(loop, &slow.work, job_run, job_done, &slow), 0);
+	size_t off = 0;
+	peer_write(sv[1], &off, 1);
+	uint64_t start = now_ms();
+	assert_true(run_until(loop, &rx.done, 2000));
+	assert_true(now_ms() - start < 400);
+	assert_int_equal(n_done, 0);
+	bool *done = &slow.done;
+	assert_true(run_until(loop, done, 5000));
+	end_pair_test(loop, sv, &rx);
+}
+
+/* Freeing a loop with work queued waits for the running work and drops
+ * the rest: no callback runs after the free, nothing leaks. */
+static void test_loop_free_with_work_in_flight(void **state)
+{
+	struct sk_loop *loop = mode_loop(state);
+	int n_done = 0;
+	struct job jobs[8];
+	memset(jobs, 0, sizeof jobs);
+	for (int i = 0; i < 8; i++) {
+		jobs[i].sleep_ms = 20;
+		jobs[i].n_done = &n_done;
+		assert_int_equal(sk_loop_work_start(loop, &jobs[i].work, job_run, job_done, &jobs[i]), 0);
+	}
+	sk_loop_free(loop);
+	assert_int_equal(n_done, 0);
+}
+
 /* A completion-based I/O test, once on epoll and once on io_uring. */
 #define BOTH_MODES(f) \
 	{ #f "/epoll", f, NULL, NULL, (void *)&epoll_mode }, \
@@ -753,6 +923,10 @@ int main(void)
 		BOTH_MODES(test_loop_send_big_to_a_slow_reader),
 		BOTH_MODES(test_loop_del_fd_with_io_in_flight),
 		BOTH_MODES(test_loop_run_returns_when_io_is_over),
+		BOTH_MODES(test_loop_callbacks_see_the_time_of_the_wakeup),
+		BOTH_MODES(test_loop_work_runs_off_the_loop),
+		BOTH_MODES(test_loop_work_does_not_stall_io),
+		BOTH_MODES(test_loop_free_with_work_in_flight),
 	};
 	/* Every wait in these tests is bounded; this is the backstop (valgrind
 	 * included). */

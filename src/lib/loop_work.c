@@ -1,0 +1,135 @@
+/* Work off the loop: a few threads that run blocking calls (fsync, reading
+ * a directory of 100,000 entries) so that no client waits for another's
+ * disk. The loop hands work over under a mutex; a worker reports the end by
+ * putting the work on a done list and writing the loop's wakeup eventfd,
+ * and the loop runs the done callbacks on its own thread (loop.c). */
+#include <sockit/err.h>
+#include <sockit/loop.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct sk__pool {
+	pthread_mutex_t mu;
+	pthread_cond_t ready;       /* work queued, or quitting */
+	struct sk_work *queue, *queue_tail;
+	struct sk_work *done, *done_tail;
+	pthread_t threads[SK_LOOP_WORKERS];
+	size_t n_threads;
+	size_t n_idle;              /* threads waiting on `ready` */
+	bool quitting;
+	int wake_fd;                /* the loop's eventfd: borrowed */
+};
+
+static void push(struct sk_work **head, struct sk_work **tail, struct sk_work *w)
+{
+	w->next = NULL;
+	if (*tail)
+		(*tail)->next = w;
+	else
+		*head = w;
+	*tail = w;
+}
+
+static void *worker(void *arg)
+{
+	struct sk__pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->queue && !p->quitting) {
+			p->n_idle++;
+			pthread_cond_wait(&p->ready, &p->mu);
+			p->n_idle--;
+		}
+		if (p->quitting)
+			break;
+		struct sk_work *w = p->queue;
+		p->queue = w->next;
+		if (!p->queue)
+			p->queue_tail = NULL;
+		pthread_mutex_unlock(&p->mu);
+		w->fn(w);
+		pthread_mutex_lock(&p->mu);
+		push(&p->done, &p->done_tail, w);
+		uint64_t one = 1;
+		ssize_t n = write(p->wake_fd, &one, sizeof one);
+		(void)n; /* EAGAIN: the counter is already non-zero */
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int sk__pool_new(struct sk__pool **out, int wake_fd)
+{
+	struct sk__pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return SK_ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->ready, NULL);
+	p->wake_fd = wake_fd;
+	*out = p;
+	return 0;
+}
+
+/* A new worker, with every signal blocked: signals belong to the loop's
+ * thread (signalfd), and one delivered to a worker would take its default
+ * action and end the process. */
+static int start_thread(struct sk__pool *p)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&p->threads[p->n_threads], NULL, worker, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	p->n_threads++;
+	return 0;
+}
+
+int sk__pool_submit(struct sk__pool *p, struct sk_work *w)
+{
+	pthread_mutex_lock(&p->mu);
+	int err = 0;
+	/* Threads start as work needs them: a server that never fsyncs has none. */
+	if (p->n_idle == 0 && p->n_threads < SK_LOOP_WORKERS)
+		err = start_thread(p);
+	if (err < 0 && p->n_threads == 0) {
+		pthread_mutex_unlock(&p->mu);
+		return err;
+	}
+	push(&p->queue, &p->queue_tail, w);
+	pthread_cond_signal(&p->ready);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+struct sk_work *sk__pool_take_done(struct sk__pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	struct sk_work *list = p->done;
+	p->done = p->done_tail = NULL;
+	pthread_mutex_unlock(&p->mu);
+	return list;
+}
+
+void sk__pool_free(struct sk__pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quitting = true;
+	pthread_cond_broadcast(&p->ready);
+	pthread_mutex_unlock(&p->mu);
+	/* Work that is running finishes; work still queued never starts. */
+	for (size_t i = 0; i < p->n_threads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->ready);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
