@@ -40,16 +40,20 @@ struct sk_http_server_opts {
 	uint64_t max_body;           /* bytes an upload may have; 413 beyond */
 	unsigned header_timeout_ms;  /* a request head must arrive within this (slowloris) */
 	unsigned idle_ms;            /* a keep-alive connection may wait this long for a request */
-	unsigned body_timeout_ms;    /* at most this long between two reads of a body */
-	size_t max_conns;            /* more are closed at once (0: no limit) */
+	unsigned body_timeout_ms;    /* at most this long between two reads of a body (0: none) */
+	unsigned send_timeout_ms;    /* at most this long between two writes of a response (0: none) */
+	size_t max_conns;            /* more get a 503 and the close (0: no limit) */
+	size_t max_per_client;       /* connections from one address; more get a 503 (0: no limit) */
+	unsigned max_parts;          /* parts of one multipart upload, fields included; 413 beyond */
 	sk_http_log_fn *on_access;   /* one line per response; may be NULL */
 	sk_http_log_fn *on_error;    /* problems worth a line (a failed write to disk); may be NULL */
 	void *ud;
 	const struct sk_tracer *tracer;
 };
 
-/* 100 MiB bodies, 10 s for a head, 15 s keep-alive, 60 s between body
- * reads, 1024 connections, no uploads, no deletes, no hidden files. */
+/* 100 MiB bodies, 10 s for a head, 15 s keep-alive, 30 s between body
+ * reads and between response writes, 1024 connections, 256 from one
+ * address, 1000 parts per upload, no uploads, no deletes, no hidden files. */
 void sk_http_server_opts_init(struct sk_http_server_opts *opts);
 
 /* Serves on listen_fd (taken: the server closes it). Opens opts->root as

@@ -43,6 +43,7 @@ struct http_conn {
 	struct sk_http_server *srv;
 	int fd;
 	struct sk_addr peer;
+	struct sk_ip ip;           /* the peer's, for the acceptor's per-client count */
 	enum conn_state state;
 	char in[HTTP_IN_CAP];
 	size_t in_len;
@@ -86,9 +87,12 @@ struct cache_entry {
 	uint64_t checked_ms;       /* loop time of the last check against the disk */
 };
 
+struct sk_acceptor;
+
 struct sk_http_server {
 	struct sk_loop *loop;
-	int listen_fd;
+	struct sk_acceptor *acceptor;
+	uint64_t n_refused;        /* 503s at a connection limit */
 	int root_fd;
 	struct sk_http_server_opts o;
 	struct http_conn *conns;

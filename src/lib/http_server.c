@@ -5,6 +5,7 @@
  *   READ_HEAD ──head──> dispatch ──> WRITE ──done──> READ_HEAD (keep-alive)
  *        │                 └──upload──> READ_BODY ──> WRITE      └─> LINGER ─> closed
  *        └── timeout: 408 (a started head) or a silent close (idle) */
+#include <sockit/accept.h>
 #include <sockit/err.h>
 #include <sockit/http_server.h>
 #include <sockit/sockit.h>
@@ -28,8 +29,11 @@ void sk_http_server_opts_init(struct sk_http_server_opts *opts)
 	opts->max_body = 100u << 20;
 	opts->header_timeout_ms = 10000;
 	opts->idle_ms = 15000;
-	opts->body_timeout_ms = 60000;
+	opts->body_timeout_ms = 30000;
+	opts->send_timeout_ms = 30000;
 	opts->max_conns = 1024;
+	opts->max_per_client = 256;
+	opts->max_parts = 1000;
 }
 
 static const char *reason_phrase(int status)
@@ -106,6 +110,7 @@ static void close_conn(struct http_conn *c)
 	sk_loop_timer_stop(s->loop, &c->timer);
 	sk_loop_del_fd(s->loop, c->fd);
 	sk_sock_close(c->fd, s->o.tracer);
+	sk_acceptor_release(s->acceptor, &c->ip);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
@@ -616,54 +621,85 @@ static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	release(c);
 }
 
-static void on_accept(struct sk_loop *loop, int fd, unsigned events, void *ud)
+/* A connection the acceptor admitted. */
+static void on_accept(void *ud, int cfd, const struct sk_addr *peer, const struct sk_ip *ip)
 {
-	(void)events;
 	struct sk_http_server *s = ud;
-	for (int i = 0; i < 64; i++) {
-		struct sk_addr peer;
-		int cfd = sk_tcp_accept(fd, &peer, s->o.tracer);
-		if (cfd < 0)
-			return;
-		if (s->o.max_conns && s->n_conns >= s->o.max_conns) {
-			/* 503 would cost a write to a client we cannot serve anyway. */
-			close(cfd);
-			continue;
-		}
-		struct http_conn *c = calloc(1, sizeof *c);
-		if (!c) {
-			close(cfd);
-			continue;
-		}
-		/* Responses are whole when we write them: Nagle would only hold
-		 * back the tail of a body (a 64 KiB file is one full loopback
-		 * segment and 53 bytes: bench/http.sh measured 3x the CPU). */
-		int one = 1;
-		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c->srv = s;
-		c->fd = cfd;
-		c->peer = peer;
-		c->file_fd = -1;
-		c->state = READ_HEAD;
-		sk_buf_init(&c->out, HTTP_OUT_MAX);
-		sk_http_request_init(&c->req);
-		sk_timer_init(&c->timer, on_timer, c);
-		if (sk_loop_add_fd(loop, cfd, 0, on_conn_io, c) < 0) {
-			close(cfd);
-			free(c);
-			continue;
-		}
-		if (sk_loop_recv_start(loop, cfd, on_data, on_data_end, c) < 0) {
-			sk_loop_del_fd(loop, cfd);
-			close(cfd);
-			free(c);
-			continue;
-		}
-		link_conn(s, c);
-		/* A connection that never sends a byte is closed at the header timeout. */
-		c->head_started = false;
-		set_timer(c, s->o.header_timeout_ms);
+	struct sk_loop *loop = s->loop;
+	struct http_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		sk_sock_close(cfd, s->o.tracer);
+		sk_acceptor_release(s->acceptor, ip);
+		return;
 	}
+	/* Responses are whole when we write them: Nagle would only hold
+	 * back the tail of a body (a 64 KiB file is one full loopback
+	 * segment and 53 bytes: bench/http.sh measured 3x the CPU). */
+	int one = 1;
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->srv = s;
+	c->fd = cfd;
+	c->peer = *peer;
+	c->ip = *ip;
+	c->file_fd = -1;
+	c->state = READ_HEAD;
+	sk_buf_init(&c->out, HTTP_OUT_MAX);
+	sk_http_request_init(&c->req);
+	sk_timer_init(&c->timer, on_timer, c);
+	if (sk_loop_add_fd(loop, cfd, 0, on_conn_io, c) < 0) {
+		sk_sock_close(cfd, s->o.tracer);
+		sk_acceptor_release(s->acceptor, ip);
+		free(c);
+		return;
+	}
+	if (sk_loop_recv_start(loop, cfd, on_data, on_data_end, c) < 0) {
+		sk_loop_del_fd(loop, cfd);
+		sk_sock_close(cfd, s->o.tracer);
+		sk_acceptor_release(s->acceptor, ip);
+		free(c);
+		return;
+	}
+	link_conn(s, c);
+	/* A connection that never sends a byte is closed at the header timeout. */
+	c->head_started = false;
+	set_timer(c, s->o.header_timeout_ms);
+}
+
+/* Over a limit: one write of a whole 503 (RFC 9110 §15.6.4) tells a
+ * browser or a script to come back, where a bare close looks like a
+ * crash. It costs no more than that write: no read, no state, and a
+ * client that cannot take it at once gets the close alone. */
+static void on_refused(void *ud, int cfd, const struct sk_addr *peer, enum sk_accept_refusal why)
+{
+	(void)peer;
+	struct sk_http_server *s = ud;
+	if (why == SK_ACCEPT_DENIED)
+		return;
+	const char *body = why == SK_ACCEPT_MAX_PER_CLIENT
+		? "too many connections from your address (--max-per-client)\n"
+		: "the server is at its connection limit (--max-conns)\n";
+	char text[256];
+	int n = snprintf(text, sizeof text,
+	                 "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+	                 "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+	                 strlen(body), body);
+	(void)!send(cfd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	s->n_refused++;
+}
+
+static void on_accept_failed(void *ud, int err)
+{
+	struct sk_http_server *s = ud;
+	if (!s->o.on_error)
+		return;
+	char line[200];
+	if (err)
+		snprintf(line, sizeof line,
+		         "accept: %s: new connections wait in the backlog until fds are free "
+		         "(raise ulimit -n or lower --max-conns)", sk_strerror(err));
+	else
+		snprintf(line, sizeof line, "accept: accepting connections again");
+	s->o.on_error(s->o.ud, line);
 }
 
 int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http_server_opts *opts,
@@ -686,13 +722,20 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	}
 	s->loop = loop;
 	s->chunk = chunk;
-	s->listen_fd = listen_fd;
 	s->root_fd = root_fd;
 	s->o = *opts;
-	int err = sk_loop_add_fd(loop, listen_fd, SK_EV_READ, on_accept, s);
+	struct sk_acceptor_opts ao;
+	sk_acceptor_opts_init(&ao);
+	ao.max_conns = opts->max_conns;
+	ao.max_per_client = opts->max_per_client;
+	ao.on_accept = on_accept;
+	ao.on_refused = on_refused;
+	ao.on_failed = on_accept_failed;
+	ao.ud = s;
+	ao.tracer = opts->tracer;
+	int err = sk_acceptor_new(loop, listen_fd, &ao, &s->acceptor);
 	if (err < 0) {
 		close(root_fd);
-		close(listen_fd);
 		free(s->chunk);
 		free(s);
 		return err;
@@ -706,11 +749,7 @@ void sk_http_server_stop(struct sk_http_server *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	if (s->listen_fd >= 0) {
-		sk_loop_del_fd(s->loop, s->listen_fd);
-		close(s->listen_fd);
-		s->listen_fd = -1;
-	}
+	sk_acceptor_close(s->acceptor);
 	struct http_conn *next;
 	for (struct http_conn *c = s->conns; c; c = next) {
 		next = c->next;
@@ -732,10 +771,7 @@ void sk_http_server_free(struct sk_http_server *s)
 		return;
 	while (s->conns)
 		close_conn(s->conns);
-	if (s->listen_fd >= 0) {
-		sk_loop_del_fd(s->loop, s->listen_fd);
-		close(s->listen_fd);
-	}
+	sk_acceptor_free(s->acceptor);
 	close(s->root_fd);
 	http_cache_clear(s);
 	free(s->chunk);
