@@ -144,3 +144,136 @@ def test_another_major_version_is_505(procs, tree, version):
     r = c.response()
     assert r.status == 505, r
     assert c.closed()
+
+
+# ==========================================================================
+# Bodies no method uses (GET, HEAD, DELETE, OPTIONS): read, dropped, and the
+# connection goes on
+# ==========================================================================
+
+# A body that is itself a request: answered, it would show as a response too many.
+SMUGGLED = b"GET /sub/inner.txt HTTP/1.1\r\nHost: a\r\n\r\n"
+
+
+def chunked(data, size=7):
+    out = b"".join(b"%x\r\n%s\r\n" % (len(data[i:i + size]), data[i:i + size])
+                   for i in range(0, len(data), size))
+    return out + b"0\r\n\r\n"
+
+
+def test_bodies_of_get_head_delete_options_are_dropped_and_pipelining_goes_on(procs, tree):
+    (tree / "victim.txt").write_bytes(b"delete me")
+    srv = Server(procs, tree, "--allow-delete")
+    c = srv.conn()
+    c.send(build("GET", "/hello.txt", body=SMUGGLED)
+           + build("HEAD", "/hello.txt", [("Transfer-Encoding", "chunked")], body=chunked(SMUGGLED))
+           + build("DELETE", "/victim.txt", body=SMUGGLED)
+           + build("OPTIONS", "*", body=SMUGGLED)
+           + build("GET", "/hello.txt", [("Transfer-Encoding", "chunked")], body=b"0\r\n\r\n")
+           + build("GET", "/sub/inner.txt"))
+    got = [c.response(head_only=m == "HEAD") for m in ("GET", "HEAD", "DELETE", "OPTIONS",
+                                                         "GET", "GET")]
+    assert [r.status for r in got] == [200, 200, 204, 204, 200, 200], got
+    assert got[0].body == HELLO and got[4].body == HELLO and got[5].body == b"inner file\n"
+    assert all(r.get("Connection") is None for r in got), got
+    assert not (tree / "victim.txt").exists()
+    # Nothing more was answered, and the connection still serves.
+    c.send(build("GET", "/hello.txt", close=True))
+    r = c.response()
+    assert r.status == 200 and r.body == HELLO
+    assert c.closed()
+    deadline = time.monotonic() + 5
+    while len(srv.access_lines()) < 7 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    assert len(srv.access_lines()) == 7, srv.access_lines()
+
+
+def test_a_body_in_pieces_is_dropped_as_it_arrives(procs, tree):
+    srv = Server(procs, tree)
+    for framing in ("length", "chunked"):
+        c = srv.conn()
+        body = SMUGGLED * 100
+        if framing == "chunked":
+            raw = build("GET", "/hello.txt", [("Transfer-Encoding", "chunked")],
+                        body=chunked(body, 333))
+        else:
+            raw = build("GET", "/hello.txt", body=body)
+        raw += build("GET", "/sub/inner.txt")
+        cut = raw.index(b"\r\n\r\n") + 10
+        for part in (raw[:cut], raw[cut:cut + 1000], raw[cut + 1000:-20], raw[-20:]):
+            c.send(part)
+            time.sleep(0.05)
+        r = c.response()
+        assert r.status == 200 and r.body == HELLO, (framing, r)
+        r = c.response()
+        assert r.status == 200 and r.body == b"inner file\n", (framing, r)
+        c.send(build("GET", "/hello.txt", close=True))
+        assert c.response().status == 200
+        assert c.closed()
+
+
+def test_a_body_is_read_before_a_large_answer(procs, tree):
+    """A client that writes its whole request before it reads (1 MiB of
+    body) and gets a 4 MiB file: the body is read first, so neither side
+    waits on the other."""
+    big = os.urandom(4 << 20)
+    (tree / "big.bin").write_bytes(big)
+    srv = Server(procs, tree)
+    c = srv.conn()
+    c.send(build("GET", "/big.bin", body=b"x" * (1 << 20)) + build("GET", "/hello.txt"))
+    r = c.response()
+    assert r.status == 200 and r.body == big
+    assert c.response().body == HELLO
+
+
+def test_expect_continue_on_a_get_body(procs, tree):
+    srv = Server(procs, tree)
+    c = srv.conn()
+    c.send(build("GET", "/hello.txt", [("Expect", "100-continue"), ("Content-Length", "5")]))
+    r = c.response(skip_continue=False)
+    assert r.status == 100, r
+    c.send(b"hello" + build("GET", "/sub/inner.txt"))
+    assert c.response().body == HELLO
+    assert c.response().body == b"inner file\n"
+
+
+def test_a_body_over_the_limit_is_not_read_and_the_connection_closes(procs, tree):
+    srv = Server(procs, tree)
+    # Content-Length over 1 MiB: answered at once, then closed.
+    c = srv.conn()
+    c.send(build("GET", "/hello.txt", [("Content-Length", str((1 << 20) + 1))]) + SMUGGLED)
+    r = c.response()
+    assert r.status == 200 and r.body == HELLO and r.get("Connection") == "close"
+    assert c.closed()
+    # Chunked, past 1 MiB: answered when it gets there, then closed.
+    c = srv.conn()
+    c.send(build("GET", "/hello.txt", [("Transfer-Encoding", "chunked")]))
+    piece = b"%x\r\n%s\r\n" % (64 << 10, b"y" * (64 << 10))
+    for _ in range(17):
+        c.send(piece)
+    r = c.response()
+    assert r.status == 200 and r.body == HELLO and r.get("Connection") == "close"
+    c.sock.close()
+
+
+def test_a_malformed_chunked_body_on_a_get_is_400_and_a_close(procs, tree):
+    srv = Server(procs, tree)
+    for body in (b"zz\r\n" + SMUGGLED, b"3\r\nabcX\r\n0\r\n\r\n" + SMUGGLED):
+        c = srv.conn()
+        c.send(build("GET", "/hello.txt", [("Transfer-Encoding", "chunked")]) + body[:3])
+        time.sleep(0.05)
+        c.send(body[3:])
+        r = c.response()
+        assert r.status == 400 and r.get("Connection") == "close", r
+        assert c.closed()
+
+
+def test_a_refused_write_with_a_body_keeps_the_connection(procs, tree):
+    srv = Server(procs, tree)  # no --upload
+    c = srv.conn()
+    c.send(build("PUT", "/new.txt", body=SMUGGLED) + build("GET", "/hello.txt"))
+    r = c.response()
+    assert r.status == 405 and r.get("Connection") is None, r
+    assert c.response().body == HELLO
+    assert not (tree / "new.txt").exists()
