@@ -24,7 +24,7 @@ import time
 import pytest
 
 import netutil as nu
-from httputil import Server, build
+from httputil import Conn, Server, build
 
 SECRET = b"TOP-SECRET-7f3a9c outside the root\n"
 HELLO = b"hello, world\n"
@@ -277,3 +277,185 @@ def test_a_refused_write_with_a_body_keeps_the_connection(procs, tree):
     assert r.status == 405 and r.get("Connection") is None, r
     assert c.response().body == HELLO
     assert not (tree / "new.txt").exists()
+
+
+# ==========================================================================
+# Preconditions (RFC 9110 §13.1, §13.2.2) and Content-Range on PUT (§14.5)
+# ==========================================================================
+
+OLD = b"the good old content\n"
+
+
+def snapshot(path):
+    """What must not change after a 412 or 400: the bytes and the inode."""
+    st = os.stat(path)
+    return path.read_bytes(), st.st_ino, st.st_mtime_ns
+
+
+def weak(etag):
+    return "W/" + etag
+
+
+@pytest.mark.parametrize("fields", [
+    [("If-Match", '"not-the-etag"')],
+    [("If-Match", "WEAK")],                # the file's own tag, weak: never a strong match
+    [("If-None-Match", "*")],              # create only: the file exists
+    [("If-None-Match", "ETAG")],
+    [("If-Unmodified-Since", http_date(1_500_000_000))],
+    [("If-Match", '"x"'), ("If-Unmodified-Since", http_date(2_000_000_000))],
+    [("Content-Range", "bytes 0-3/100")],  # a fragment is not the whole file: 400
+], ids=["if-match", "if-match-weak", "if-none-match-star", "if-none-match-etag",
+        "if-unmodified-since", "if-match-before-ius", "content-range"])
+def test_a_put_whose_precondition_fails_leaves_the_file(procs, tree, fields):
+    target = tree / "doc.txt"
+    target.write_bytes(OLD)
+    os.utime(target, (1_600_000_000, 1_600_000_000))
+    before = snapshot(target)
+    srv = Server(procs, tree, "--upload")
+    etag = srv.get("/doc.txt").get("ETag")
+    fields = [(k, v.replace("WEAK", weak(etag)).replace("ETAG", etag)) for k, v in fields]
+    r = srv.get("/doc.txt", fields, method="PUT", body=b"EVIL")
+    assert r.status == (400 if fields[0][0] == "Content-Range" else 412), r
+    assert snapshot(target) == before
+    assert sorted(os.listdir(tree)) == ["doc.txt", "hello.txt", "sub"]
+    assert srv.get("/doc.txt").body == OLD
+
+
+def test_a_put_whose_precondition_holds_replaces_or_creates(procs, tree):
+    target = tree / "doc.txt"
+    target.write_bytes(OLD)
+    srv = Server(procs, tree, "--upload")
+    etag = srv.get("/doc.txt").get("ETag")
+    r = srv.get("/doc.txt", [("If-Match", f'"x", {etag}')], method="PUT", body=b"v2")
+    assert r.status == 204 and target.read_bytes() == b"v2", r
+    r = srv.get("/doc.txt", [("If-Match", etag)], method="PUT", body=b"v3")
+    assert r.status == 412 and target.read_bytes() == b"v2", r  # etag is v1's now
+    r = srv.get("/doc.txt", [("If-Match", "*"),
+                             ("If-Unmodified-Since", http_date(time.time() + 60))],
+                method="PUT", body=b"v3")
+    assert r.status == 204 and target.read_bytes() == b"v3", r
+    # Create only.
+    r = srv.get("/new.txt", [("If-None-Match", "*")], method="PUT", body=b"fresh")
+    assert r.status == 201 and (tree / "new.txt").read_bytes() == b"fresh", r
+    r = srv.get("/new.txt", [("If-None-Match", "*")], method="PUT", body=b"again")
+    assert r.status == 412 and (tree / "new.txt").read_bytes() == b"fresh", r
+    # Update only: If-Match on a name with nothing behind it.
+    r = srv.get("/absent.txt", [("If-Match", "*")], method="PUT", body=b"x")
+    assert r.status == 412 and not (tree / "absent.txt").exists(), r
+
+
+def start_put(srv, procs, target, fields, body):
+    """A PUT whose body is half sent: the rest with finish_put."""
+    s = procs.connect(srv.port)
+    s.sendall(build("PUT", target, fields + [("Content-Length", str(len(body)))],
+                    close=True) + body[:len(body) // 2])
+    return s, body[len(body) // 2:]
+
+
+def finish_put(s, rest):
+    s.sendall(rest)
+    return Conn(s).response()
+
+
+def test_preconditions_are_checked_again_when_the_upload_ends(procs, tree):
+    """Two clients read the same version and both PUT with If-Match: the
+    second to finish must not overwrite the first (a lost update), even
+    though its precondition held when it started. Likewise, a create-only
+    PUT loses to a file created while its body was arriving."""
+    target = tree / "doc.txt"
+    target.write_bytes(OLD)
+    srv = Server(procs, tree, "--upload")
+    etag = srv.get("/doc.txt").get("ETag")
+    slow, rest = start_put(srv, procs, "/doc.txt", [("If-Match", etag)], b"A" * 100_000)
+    time.sleep(0.1)
+    r = srv.get("/doc.txt", [("If-Match", etag)], method="PUT", body=b"B" * 10)
+    assert r.status == 204
+    r = finish_put(slow, rest)
+    assert r.status == 412, r
+    assert target.read_bytes() == b"B" * 10
+
+    slow, rest = start_put(srv, procs, "/late.txt", [("If-None-Match", "*")], b"A" * 100_000)
+    time.sleep(0.1)
+    assert srv.get("/late.txt", method="PUT", body=b"first").status == 201
+    r = finish_put(slow, rest)
+    assert r.status == 412, r
+    assert (tree / "late.txt").read_bytes() == b"first"
+    assert sorted(os.listdir(tree)) == ["doc.txt", "hello.txt", "late.txt", "sub"]
+
+
+@pytest.mark.parametrize("fields", [
+    [("If-Match", '"not-the-etag"')],
+    [("If-Match", "WEAK")],
+    [("If-None-Match", "*")],
+    [("If-Unmodified-Since", http_date(1_500_000_000))],
+], ids=["if-match", "if-match-weak", "if-none-match-star", "if-unmodified-since"])
+def test_a_delete_whose_precondition_fails_leaves_the_file(procs, tree, fields):
+    target = tree / "doc.txt"
+    target.write_bytes(OLD)
+    os.utime(target, (1_600_000_000, 1_600_000_000))
+    before = snapshot(target)
+    srv = Server(procs, tree, "--allow-delete")
+    etag = srv.get("/doc.txt").get("ETag")
+    fields = [(k, v.replace("WEAK", weak(etag))) for k, v in fields]
+    c = srv.conn()
+    c.send(build("DELETE", "/doc.txt", fields) + build("GET", "/doc.txt"))
+    r = c.response()
+    assert r.status == 412 and r.get("Connection") is None, r
+    assert c.response().body == OLD  # the connection goes on
+    assert snapshot(target) == before
+
+
+def test_a_delete_whose_precondition_holds_deletes(procs, tree):
+    (tree / "a.txt").write_bytes(b"a")
+    srv = Server(procs, tree, "--allow-delete")
+    etag = srv.get("/a.txt").get("ETag")
+    r = srv.get("/a.txt", [("If-Match", etag),
+                           ("If-Unmodified-Since", http_date(time.time() + 60))], method="DELETE")
+    assert r.status == 204 and not (tree / "a.txt").exists()
+    # A missing name stays 404, whatever the preconditions (RFC 9110 §13.2.1).
+    assert srv.get("/a.txt", [("If-Match", "*")], method="DELETE").status == 404
+
+
+@pytest.mark.parametrize("size", [13, 100_000], ids=["cached", "large"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_get_and_head_preconditions(procs, tree, method, size):
+    data = HELLO if size == 13 else os.urandom(size)
+    (tree / "f.bin").write_bytes(data)
+    os.utime(tree / "f.bin", (1_600_000_000, 1_600_000_000))
+    srv = Server(procs, tree)
+    etag = srv.get("/f.bin").get("ETag")
+    cases = [
+        ([("If-Match", '"nope"')], 412),
+        ([("If-Match", weak(etag))], 412),
+        ([("If-Match", '"nope"'), ("Range", "bytes=0-3")], 412),
+        ([("If-Unmodified-Since", http_date(1_599_999_999))], 412),
+        ([("If-Match", '"nope"'), ("If-Unmodified-Since", http_date(1_700_000_000))], 412),
+        ([("If-Match", etag), ("If-Unmodified-Since", http_date(1_599_999_999))], 200),
+        ([("If-Match", f'"a", {etag}')], 200),
+        ([("If-Match", "*")], 200),
+        ([("If-Unmodified-Since", http_date(1_600_000_000))], 200),
+        ([("If-Unmodified-Since", "not a date")], 200),
+        ([("If-Match", '"nope"'), ("If-None-Match", etag)], 412),
+        ([("If-Match", etag), ("If-None-Match", etag)], 304),
+        ([("If-Match", etag), ("Range", "bytes=0-3")], 206),
+    ]
+    c = srv.conn()
+    for fields, status in cases:
+        c.send(build(method, "/f.bin", fields))
+        r = c.response(head_only=method == "HEAD")
+        assert r.status == status, (fields, r)
+        assert r.get("Connection") is None
+        if status == 200 and method == "GET":
+            assert r.body == data
+
+
+def test_listing_preconditions(procs, tree):
+    srv = Server(procs, tree)
+    assert srv.get("/sub/", [("If-Match", '"x"')]).status == 412
+    assert srv.get("/sub/", [("If-Match", "*")]).status == 200
+    r = srv.get("/sub/", [("If-None-Match", "*")])
+    assert r.status == 304 and r.get("Vary") == "Accept", r
+    assert srv.get("/sub/", [("If-Unmodified-Since", http_date(1_000_000_000))]).status == 200
+    # Preconditions never turn a 404 or a redirect into a 412.
+    assert srv.get("/missing", [("If-Match", '"x"')]).status == 404
+    assert srv.get("/sub", [("If-Match", '"x"')]).status == 301
