@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,7 +224,27 @@ static int add_entry(struct entries *e, const char *name, const struct stat *st)
 	return 0;
 }
 
-static int read_dir(const struct sk_http_server *s, int dir_fd, struct entries *e)
+/* What a symlink in the listed directory leads to, resolved from the root
+ * as a GET of it would be: one that leads out (or loops, or dangles) is an
+ * error, and is never stat'ed through: the size and date of /etc/passwd
+ * are not the listing's to show. O_PATH: a FIFO or device is not opened. */
+static int stat_link_beneath(const struct sk_http_server *s, const struct http_path *dir,
+                             const char *name, struct stat *st)
+{
+	char rel[HTTP_PATH_MAX + NAME_MAX + 2];
+	int n = snprintf(rel, sizeof rel, "%s%s%s", dir->rel, dir->len ? "/" : "", name);
+	if (n < 0 || (size_t)n >= sizeof rel)
+		return -ENAMETOOLONG;
+	int fd = http_open_beneath(s, rel, O_PATH);
+	if (fd < 0)
+		return fd;
+	int err = fstat(fd, st) < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int read_dir(const struct sk_http_server *s, int dir_fd, const struct http_path *path,
+                    struct entries *e)
 {
 	int fd = dup(dir_fd);
 	if (fd < 0)
@@ -244,7 +265,7 @@ static int read_dir(const struct sk_http_server *s, int dir_fd, struct entries *
 		/* A name that vanished or cannot be stat'ed is left out. */
 		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (S_ISLNK(st.st_mode) && fstatat(dir_fd, name, &st, 0) < 0)
+		if (S_ISLNK(st.st_mode) && stat_link_beneath(s, path, name, &st) < 0)
 			continue;
 		if (e->n == MAX_LISTING_ENTRIES)
 			err = SK_ETOOLARGE;
@@ -297,7 +318,7 @@ static void serve_listing(struct http_conn *c, int dir_fd, const struct http_pat
 		return;
 	}
 	struct entries e = { 0 };
-	int err = read_dir(s, dir_fd, &e);
+	int err = read_dir(s, dir_fd, path, &e);
 	close(dir_fd);
 	if (err < 0) {
 		free(e.v);

@@ -459,3 +459,46 @@ def test_listing_preconditions(procs, tree):
     # Preconditions never turn a 404 or a redirect into a 412.
     assert srv.get("/missing", [("If-Match", '"x"')]).status == 404
     assert srv.get("/sub", [("If-Match", '"x"')]).status == 301
+
+
+# ==========================================================================
+# Listings and symlinks that lead out of the root
+# ==========================================================================
+
+def listing(srv, path):
+    r = srv.get(path + "?format=json")
+    assert r.status == 200, r
+    return {e["name"]: e for e in json.loads(r.body)["entries"]}
+
+
+def test_a_listing_hides_symlinks_that_lead_out_and_follows_those_inside(procs, tree, tmp_path):
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "outdir" / "o.txt").write_bytes(SECRET)
+    outside = {"passwd": "/etc/passwd", "leak": "../secret.txt",
+               "absleak": str(tmp_path / "secret.txt"), "up": "..", "outlink": "../outdir",
+               "roundabout": "../root/hello.txt",  # out and back in: GET refuses it too
+               "dangling": "nothing-here", "loop": "loop"}
+    for name, to in outside.items():
+        os.symlink(to, tree / name)
+    os.symlink("../../secret.txt", tree / "sub" / "leak2")
+    os.symlink("sub/inner.txt", tree / "inlink")
+    os.symlink("sub", tree / "insub")
+    os.symlink("../hello.txt", tree / "sub" / "uplink")  # up, but still inside
+    srv = Server(procs, tree)
+
+    top = listing(srv, "/")
+    assert sorted(top) == ["hello.txt", "inlink", "insub", "sub"], top
+    assert top["inlink"]["size"] == 11 and top["inlink"]["type"] == "file"
+    assert top["insub"]["type"] == "dir"
+    sub = listing(srv, "/sub/")
+    assert sorted(sub) == ["inner.txt", "uplink"], sub
+    assert sub["uplink"]["size"] == len(HELLO)
+    assert sorted(listing(srv, "/insub/")) == ["inner.txt", "uplink"]
+    html = srv.get("/").body + srv.get("/sub/").body
+    for name in list(outside) + ["leak2"]:
+        assert f'data-name="{name}"'.encode() not in html, name
+    # What the listing shows, GET serves; what it hides, GET refuses.
+    assert srv.get("/inlink").body == b"inner file\n"
+    assert srv.get("/sub/uplink").body == HELLO
+    for name in outside:
+        assert srv.get("/" + name).status in (403, 404), name
