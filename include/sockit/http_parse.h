@@ -12,7 +12,8 @@
  * a header's colon, no obs-fold, token characters in methods and field
  * names, no control characters in values, one Content-Length value, no
  * Content-Length together with Transfer-Encoding, chunked last in any
- * Transfer-Encoding, well-formed chunk sizes that cannot overflow.
+ * Transfer-Encoding, well-formed chunk sizes that cannot overflow, a Host
+ * that is one authority (uri-host [":" port], no list, no userinfo).
  *
  * No allocation, no state outside the structs. */
 #ifndef SOCKIT_HTTP_PARSE_H
@@ -56,7 +57,7 @@ enum sk_http_body {
 
 struct sk_http_request {
 	struct sk_slice method, target, version;
-	unsigned minor;                /* 0 or 1: HTTP/1.0 or HTTP/1.1 */
+	unsigned minor;                /* 0: HTTP/1.0; 1: HTTP/1.1, or a later 1.x served as 1.1 */
 	struct sk_http_header headers[SK_HTTP_MAX_HEADERS];
 	size_t n_headers;
 	enum sk_http_body body;

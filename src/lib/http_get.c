@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,17 +70,6 @@ static const struct sk_http_header *find(const struct http_conn *c, const char *
 	return sk_http_find_header(&c->req, name);
 }
 
-/* RFC 9110 §13.1.1-§13.1.3: If-None-Match wins over If-Modified-Since. */
-static bool not_modified(const struct http_conn *c, const struct stat *st, const char *etag)
-{
-	const struct sk_http_header *inm = find(c, "If-None-Match");
-	if (inm)
-		return http_etag_matches(inm->value, etag);
-	const struct sk_http_header *ims = find(c, "If-Modified-Since");
-	time_t since;
-	return ims && http_parse_date(ims->value, &since) && st->st_mtime <= since;
-}
-
 /* If-Range (RFC 9110 §13.1.5): the Range applies only if the validator
  * still matches; a strong ETag, or the exact Last-Modified date. */
 static bool range_still_valid(const struct http_conn *c, const struct stat *st, const char *etag)
@@ -93,23 +83,33 @@ static bool range_still_valid(const struct http_conn *c, const struct stat *st, 
 	return http_parse_date(ir->value, &when) && when == st->st_mtime;
 }
 
-static void send_not_modified(struct http_conn *c, const char *etag, const char *modified)
+/* RFC 9110 §13.2.2: answers 304 or 412 if the request's preconditions say
+ * so, and returns whether it did. */
+static bool answered_by_preconditions(struct http_conn *c, const struct stat *st, const char *etag,
+                                      const char *modified)
 {
+	struct http_validators v = { true, etag, true, st->st_mtime };
+	int status = http_preconditions(&c->req, true, &v);
+	if (status == 412) {
+		http_error(c, 412, "the file is not in the state the request expects");
+		return true;
+	}
+	if (status != 304)
+		return false;
 	http_begin(c, 304, 0);
 	http_header(c, "ETag", etag);
 	http_header(c, "Last-Modified", modified);
 	http_end_head(c);
 	http_send(c);
+	return true;
 }
 
 /* A cached file: the head from ready-made lines, the body from memory, one
  * write. Ranges take the uncached path (the caller checks). */
 static void serve_cached(struct http_conn *c, const struct cache_entry *e, bool head_only)
 {
-	if (not_modified(c, &e->st, e->etag)) {
-		send_not_modified(c, e->etag, e->modified);
+	if (answered_by_preconditions(c, &e->st, e->etag, e->modified))
 		return;
-	}
 	uint64_t size = (uint64_t)e->st.st_size;
 	http_begin(c, 200, size);
 	http_append(c, e->headers, e->headers_len);
@@ -130,9 +130,8 @@ static void serve_file(struct http_conn *c, int fd, const struct stat *st, const
 	uint64_t size = (uint64_t)st->st_size, first = 0, last = size ? size - 1 : 0;
 	int status = 200;
 
-	if (not_modified(c, st, etag)) {
+	if (answered_by_preconditions(c, st, etag, modified)) {
 		close(fd);
-		send_not_modified(c, etag, modified);
 		return;
 	}
 	const struct sk_http_header *rh = find(c, "Range");
@@ -225,7 +224,27 @@ static int add_entry(struct entries *e, const char *name, const struct stat *st)
 	return 0;
 }
 
-static int read_dir(const struct sk_http_server *s, int dir_fd, struct entries *e)
+/* What a symlink in the listed directory leads to, resolved from the root
+ * as a GET of it would be: one that leads out (or loops, or dangles) is an
+ * error, and is never stat'ed through: the size and date of /etc/passwd
+ * are not the listing's to show. O_PATH: a FIFO or device is not opened. */
+static int stat_link_beneath(const struct sk_http_server *s, const struct http_path *dir,
+                             const char *name, struct stat *st)
+{
+	char rel[HTTP_PATH_MAX + NAME_MAX + 2];
+	int n = snprintf(rel, sizeof rel, "%s%s%s", dir->rel, dir->len ? "/" : "", name);
+	if (n < 0 || (size_t)n >= sizeof rel)
+		return -ENAMETOOLONG;
+	int fd = http_open_beneath(s, rel, O_PATH);
+	if (fd < 0)
+		return fd;
+	int err = fstat(fd, st) < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int read_dir(const struct sk_http_server *s, int dir_fd, const struct http_path *path,
+                    struct entries *e)
 {
 	int fd = dup(dir_fd);
 	if (fd < 0)
@@ -246,7 +265,7 @@ static int read_dir(const struct sk_http_server *s, int dir_fd, struct entries *
 		/* A name that vanished or cannot be stat'ed is left out. */
 		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (S_ISLNK(st.st_mode) && fstatat(dir_fd, name, &st, 0) < 0)
+		if (S_ISLNK(st.st_mode) && stat_link_beneath(s, path, name, &st) < 0)
 			continue;
 		if (e->n == MAX_LISTING_ENTRIES)
 			err = SK_ETOOLARGE;
@@ -270,11 +289,36 @@ static bool wants_json(const struct http_conn *c, struct sk_slice query)
 	return accept && memmem(accept->value.p, accept->value.len, "application/json", 16);
 }
 
+/* A listing has no validators: If-Match names a tag it cannot have, and
+ * only "*" matches it (RFC 9110 §13.1.1, §13.1.2); dates are ignored. */
+static bool listing_answered_by_preconditions(struct http_conn *c)
+{
+	struct http_validators v = { .exists = true };
+	int status = http_preconditions(&c->req, true, &v);
+	if (status == 412) {
+		http_error(c, 412, "a listing has no entity tag");
+		return true;
+	}
+	if (status != 304)
+		return false;
+	/* RFC 9110 §15.4.5: the 304 carries the 200's Cache-Control and Vary. */
+	http_begin(c, 304, 0);
+	http_header(c, "Cache-Control", "no-cache");
+	http_header(c, "Vary", "Accept");
+	http_end_head(c);
+	http_send(c);
+	return true;
+}
+
 static void serve_listing(struct http_conn *c, int dir_fd, const struct http_path *path, bool head_only)
 {
 	struct sk_http_server *s = c->srv;
+	if (listing_answered_by_preconditions(c)) {
+		close(dir_fd);
+		return;
+	}
 	struct entries e = { 0 };
-	int err = read_dir(s, dir_fd, &e);
+	int err = read_dir(s, dir_fd, path, &e);
 	close(dir_fd);
 	if (err < 0) {
 		free(e.v);

@@ -1,6 +1,7 @@
 /* Internals of the HTTP server, shared by http_server.c (connections,
  * reading requests, writing responses), http_get.c (GET, HEAD, OPTIONS,
- * listings) and http_write.c (PUT, POST, DELETE). */
+ * listings), http_write.c (PUT, POST, DELETE) and http_discard.c (bodies
+ * no method uses). */
 #ifndef SOCKIT_HTTP_INTERNAL_H
 #define SOCKIT_HTTP_INTERNAL_H
 
@@ -30,14 +31,30 @@
  * data does not reset the connection under the response (RFC 9112 §9.6). */
 #define HTTP_LINGER_MS 2000
 
+/* A body no method here uses (a GET's, a DELETE's) is read and dropped so
+ * the connection can go on, up to this size; a larger one is not read and
+ * the answer closes the connection: reading gigabytes that serve nothing
+ * would hold a slot for as long as the client likes. Real clients send a
+ * few kilobytes at most (search APIs that take a body on GET). */
+#define HTTP_DISCARD_MAX (1024 * 1024)
+
 enum conn_state {
 	READ_HEAD,
 	READ_BODY,  /* an upload streams to disk */
+	DISCARD_BODY, /* a body no method uses is read and dropped, then the answer */
 	WRITE,      /* a response is being sent */
 	LINGER,     /* response sent, our side shut, waiting for the client's EOF */
 };
 
 struct upload;
+
+/* The body being dropped (http_discard.c). */
+struct discard {
+	uint64_t left;             /* Content-Length: bytes still to come */
+	bool chunked;
+	struct sk_http_chunked chunk;
+	uint64_t total;            /* chunked: bytes read so far, framing included */
+};
 
 struct http_conn {
 	struct sk_http_server *srv;
@@ -65,6 +82,7 @@ struct http_conn {
 	bool dead;                 /* closed while busy */
 	uint64_t deadline_ms;      /* what the timer really waits for (lazy re-arming) */
 	struct upload *up;         /* an upload in progress */
+	struct discard discard;    /* in DISCARD_BODY */
 	struct sk_timer timer;
 	struct http_conn *prev, *next;
 };
@@ -146,6 +164,24 @@ const char *http_allowed_methods(const struct sk_http_server *s);
 /* Opens a decoded path beneath the root (openat2 RESOLVE_BENEATH). Returns
  * the fd or a negative errno (-EXDEV for a symlink that leads out). */
 int http_open_beneath(const struct sk_http_server *s, const char *rel, int flags);
+
+/* --- http_discard.c --- */
+
+/* Starts dropping the body of c's request, beginning with the bytes in[]
+ * holds after the head (they count in body_in_buf); sends 100 (Continue) if
+ * the client waits for it. Returns 1 when the whole body was there (answer
+ * now), 0 when more is to come (state DISCARD_BODY: feed it to
+ * http_discard_data), SK_EHTTP_BODY_TOO_BIG for a Content-Length over
+ * HTTP_DISCARD_MAX (nothing read: answer and close), or
+ * SK_EHTTP_BAD_REQUEST for broken chunked framing. */
+int http_discard_start(struct http_conn *c);
+
+/* Drops body bytes from p[0..len); *used is how many belonged to the
+ * body (what follows is the next request). Returns 1 when the body is
+ * complete, 0 when more is to come, SK_EHTTP_BAD_REQUEST for broken
+ * chunked framing, SK_EHTTP_BODY_TOO_BIG once a chunked body passes
+ * HTTP_DISCARD_MAX. */
+int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used);
 
 /* --- http_write.c --- */
 void http_put(struct http_conn *c);

@@ -6,6 +6,7 @@
  * at once rather than after the peer has sent kilobytes more. */
 #include <sockit/err.h>
 #include <sockit/http_parse.h>
+#include <sockit/ip.h>
 
 #include <string.h>
 #include <strings.h>
@@ -117,10 +118,6 @@ static int request_line(const char *line, size_t n, bool is_complete, struct sk_
 		unsigned char minor = s[v + sizeof proto - 1];
 		if (minor < '0' || minor > '9')
 			return bad(req, "malformed HTTP version");
-		if (minor > '1') {
-			req->why = "HTTP version not supported";
-			return SK_EHTTP_VERSION;
-		}
 	}
 	if (n - v > sizeof proto)
 		return bad(req, "malformed HTTP version");
@@ -131,7 +128,9 @@ static int request_line(const char *line, size_t n, bool is_complete, struct sk_
 	req->method = (struct sk_slice){ line, method_end };
 	req->target = (struct sk_slice){ line + target_start, target_end - target_start };
 	req->version = (struct sk_slice){ line + v, n - v };
-	req->minor = (unsigned)(s[n - 1] - '0');
+	/* RFC 9110 §2.5: a later 1.x is answered as the highest 1.x we speak,
+	 * 1.1; only a new major version is refused (505, above). */
+	req->minor = s[n - 1] > '1' ? 1 : (unsigned)(s[n - 1] - '0');
 	return 0;
 }
 
@@ -220,6 +219,83 @@ static int transfer_coding(struct sk_slice coding, struct sk_http_request *req)
 	return SK_EHTTP_NOT_IMPLEMENTED;
 }
 
+static bool is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* RFC 3986 §3.2.2 reg-name: unreserved, pct-encoded and sub-delims, less
+ * ',' (below). */
+static bool is_reg_name_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+	       (c && strchr("-._~!$&'()*+;=", c));
+}
+
+/* IP-literal = "[" ( IPv6address / IPvFuture ) "]", without the brackets. */
+static bool is_ip_literal(const char *p, size_t n)
+{
+	struct sk_ip ip;
+	if (n > 0 && (p[0] | 0x20) != 'v')
+		return sk_ip_parse_v6(p, n, &ip, NULL) == 0;
+	/* IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ) */
+	size_t i = 1;
+	while (i < n && is_hex((unsigned char)p[i]))
+		i++;
+	if (i == 1 || i + 1 >= n || p[i] != '.')
+		return false;
+	for (i++; i < n; i++)
+		if (p[i] != ':' && (p[i] == ',' || !is_reg_name_char((unsigned char)p[i])))
+			return false;
+	return true;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 §7.2). RFC 9112 §3.2: any other
+ * value is 400. Beyond the grammar, a ',' is refused: "Host: a, b" or
+ * "Host: a,b" reads as two Host lines combined (RFC 9110 §5.3), and which
+ * one a proxy routed by and which one we serve need not agree. Userinfo
+ * ("user@host"), spaces and a port that is not a number up to 65535 fail
+ * the grammar. An empty value is the grammar's empty reg-name, which
+ * RFC 9110 §7.2 asks for when the target URI has no authority. */
+static int host_value(struct sk_slice v, struct sk_http_request *req)
+{
+	const char *p = v.p;
+	size_t n = v.len, i = 0;
+	if (n && p[0] == '[') {
+		const char *end = memchr(p, ']', n);
+		if (!end || !is_ip_literal(p + 1, (size_t)(end - p) - 1))
+			return bad(req, "invalid IP literal in Host");
+		i = (size_t)(end - p) + 1;
+	} else {
+		for (; i < n && p[i] != ':'; i++) {
+			unsigned char c = (unsigned char)p[i];
+			if (c == '%' && i + 2 < n && is_hex((unsigned char)p[i + 1]) &&
+			    is_hex((unsigned char)p[i + 2]))
+				i += 2;
+			else if (c == ',')
+				return bad(req, "a list in Host (one authority only)");
+			else if (c == '@')
+				return bad(req, "userinfo in Host");
+			else if (!is_reg_name_char(c))
+				return bad(req, "invalid character in Host");
+		}
+	}
+	if (i == n)
+		return 0;
+	if (p[i] != ':')
+		return bad(req, "invalid character in Host");
+	/* port = *DIGIT; past 65535 it names no port. */
+	uint32_t port = 0;
+	for (i++; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return bad(req, "invalid port in Host");
+		port = port * 10 + (uint32_t)(p[i] - '0');
+		if (port > 65535)
+			return bad(req, "invalid port in Host");
+	}
+	return 0;
+}
+
 static int connection_option(struct sk_slice opt, struct sk_http_request *req)
 {
 	if (slice_ieq(opt, "close"))
@@ -229,7 +305,8 @@ static int connection_option(struct sk_slice opt, struct sk_http_request *req)
 	return 0;
 }
 
-/* Acts on the fields that decide framing and the connection. */
+/* Acts on the fields that decide framing and the connection, and checks
+ * Host, whose value decides which site a proxy sends the request to. */
 static int header_semantics(struct sk_http_request *req, const struct sk_http_header *h)
 {
 	if (slice_ieq(h->name, "content-length"))
@@ -242,9 +319,11 @@ static int header_semantics(struct sk_http_request *req, const struct sk_http_he
 	}
 	if (slice_ieq(h->name, "connection"))
 		return for_each_element(h->value, req, connection_option);
-	if (slice_ieq(h->name, "host"))
+	if (slice_ieq(h->name, "host")) {
 		req->n_host++;
-	else if (slice_ieq(h->name, "expect") && slice_ieq(h->value, "100-continue"))
+		return host_value(h->value, req);
+	}
+	if (slice_ieq(h->name, "expect") && slice_ieq(h->value, "100-continue"))
 		req->expect_continue = true;
 	return 0;
 }

@@ -3,7 +3,8 @@
  * 128 KiB pieces for the rest), then the next pipelined request, or close.
  *
  *   READ_HEAD ──head──> dispatch ──> WRITE ──done──> READ_HEAD (keep-alive)
- *        │                 └──upload──> READ_BODY ──> WRITE      └─> LINGER ─> closed
+ *        │                 ├──upload──> READ_BODY ──> WRITE      └─> LINGER ─> closed
+ *        │                 └──a body no method uses──> DISCARD_BODY ──> WRITE
  *        └── timeout: 408 (a started head) or a silent close (idle) */
 #include <sockit/accept.h>
 #include <sockit/err.h>
@@ -54,6 +55,7 @@ static const char *reason_phrase(int status)
 	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 416: return "Range Not Satisfiable";
@@ -421,24 +423,11 @@ void http_send(struct http_conn *c)
 
 /* --- requests --- */
 
-static void dispatch(struct http_conn *c)
+/* Answers a request whose head (and any body it does not use) is read. */
+static void route(struct http_conn *c)
 {
 	struct sk_http_server *s = c->srv;
-	keep_request_line(c);
-	if (sk_http_check_request(&c->req) < 0) {
-		http_error(c, 400, c->req.why);
-		return;
-	}
-	c->close_after = !c->req.keep_alive || s->stopping;
-	bool has_body = c->req.body != SK_HTTP_BODY_NONE;
 	bool is_put = method_is(c, "PUT"), is_post = method_is(c, "POST");
-	if (has_body && !((is_put || is_post) && s->o.upload))
-		c->close_after = true; /* a body we will not read: end the connection after */
-	if (c->req.has_other_coding) {
-		/* gzip or deflate before chunked: we could not decode the body. */
-		http_error(c, 501, "transfer codings other than chunked are not supported");
-		return;
-	}
 	if (method_is(c, "GET"))
 		http_get(c, false);
 	else if (method_is(c, "HEAD"))
@@ -456,6 +445,38 @@ static void dispatch(struct http_conn *c)
 		http_error(c, 405, "this method is not enabled on this server");
 	else
 		http_error(c, 501, "unknown method");
+}
+
+static void dispatch(struct http_conn *c)
+{
+	struct sk_http_server *s = c->srv;
+	keep_request_line(c);
+	if (sk_http_check_request(&c->req) < 0) {
+		http_error(c, 400, c->req.why);
+		return;
+	}
+	c->close_after = !c->req.keep_alive || s->stopping;
+	if (c->req.has_other_coding) {
+		/* gzip or deflate before chunked: we could not decode the body. */
+		http_error(c, 501, "transfer codings other than chunked are not supported");
+		return;
+	}
+	bool is_upload = (method_is(c, "PUT") || method_is(c, "POST")) && s->o.upload;
+	if (c->req.body != SK_HTTP_BODY_NONE && !is_upload && !c->close_after) {
+		/* A body no method uses: dropped before the answer (http_discard.c). */
+		int rc = http_discard_start(c);
+		if (rc == 0) {
+			set_timer(c, s->o.body_timeout_ms);
+			return; /* take_input routes it once the body is in */
+		}
+		if (rc == SK_EHTTP_BAD_REQUEST) {
+			http_error(c, 400, "malformed chunked body");
+			return;
+		}
+		if (rc < 0)
+			c->close_after = true; /* too large to read: answer, then close */
+	}
+	route(c);
 }
 
 /* Parses and serves what in[] holds, as long as it holds whole heads. */
@@ -524,6 +545,7 @@ static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 		http_error(c, 408, "the request took too long to arrive");
 		break;
 	case READ_BODY:
+	case DISCARD_BODY:
 		c->close_after = true;
 		http_upload_free(c);
 		http_error(c, 408, "the request body stopped arriving");
@@ -550,6 +572,20 @@ static size_t take_input(struct http_conn *c, const char *data, size_t n)
 			set_timer(c, s->o.body_timeout_ms);
 			http_upload_data(c, data + took, n - took);
 			return n;
+		}
+		if (c->state == DISCARD_BODY) {
+			/* What follows the body is the next request: the loop goes on. */
+			size_t used;
+			set_timer(c, s->o.body_timeout_ms);
+			int rc = http_discard_data(c, data + took, n - took, &used);
+			took += used;
+			if (rc == SK_EHTTP_BAD_REQUEST) {
+				http_error(c, 400, "malformed chunked body");
+			} else if (rc != 0) {
+				c->close_after = c->close_after || rc < 0;
+				route(c);
+			}
+			continue;
 		}
 		if (c->state == READ_HEAD && !c->head_started) {
 			/* The clock for the whole head starts at its first byte and is

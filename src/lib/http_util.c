@@ -288,29 +288,80 @@ size_t http_format_etag(const struct stat *st, char *buf)
 	return (size_t)snprintf(buf, 48, "\"%" PRIx64 "-%" PRIx64 "\"", ns, (uint64_t)st->st_size);
 }
 
-bool http_etag_matches(struct sk_slice inm, const char *etag)
+/* Does one line of If-Match or If-None-Match name the representation? */
+static bool list_matches(struct sk_slice list, const struct http_validators *v, bool strong)
 {
-	size_t etag_len = strlen(etag);
+	size_t etag_len = v->etag ? strlen(v->etag) : 0;
 	size_t i = 0;
-	while (i < inm.len) {
-		while (i < inm.len && (inm.p[i] == ' ' || inm.p[i] == '\t' || inm.p[i] == ','))
+	while (i < list.len) {
+		while (i < list.len && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
 			i++;
 		size_t start = i;
-		while (i < inm.len && inm.p[i] != ',')
+		while (i < list.len && list.p[i] != ',')
 			i++;
 		size_t end = i;
-		while (end > start && (inm.p[end - 1] == ' ' || inm.p[end - 1] == '\t'))
+		while (end > start && (list.p[end - 1] == ' ' || list.p[end - 1] == '\t'))
 			end--;
-		const char *tag = inm.p + start;
+		const char *tag = list.p + start;
 		size_t len = end - start;
-		if (len == 1 && tag[0] == '*')
-			return true;
-		if (len > 2 && tag[0] == 'W' && tag[1] == '/') { /* weak comparison */
+		if (len == 1 && tag[0] == '*') {
+			if (v->exists)
+				return true;
+			continue;
+		}
+		if (len > 2 && tag[0] == 'W' && tag[1] == '/') {
+			if (strong)
+				continue; /* RFC 9110 §8.8.3.2: weak tags never match strongly */
 			tag += 2;
 			len -= 2;
 		}
-		if (len == etag_len && memcmp(tag, etag, len) == 0)
+		if (v->etag && len == etag_len && memcmp(tag, v->etag, len) == 0)
 			return true;
 	}
 	return false;
+}
+
+/* Is the condition in the `name` field lines true? *present says whether
+ * there are any. */
+static bool field_matches(const struct sk_http_request *req, const char *name,
+                          const struct http_validators *v, bool strong, bool *present)
+{
+	*present = false;
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct sk_http_header *h = &req->headers[i];
+		if (h->name.len != strlen(name) || strncasecmp(h->name.p, name, h->name.len) != 0)
+			continue;
+		*present = true;
+		if (list_matches(h->value, v, strong))
+			return true;
+	}
+	return false;
+}
+
+/* The date in the first `name` field, if it has one that parses. */
+static bool field_date(const struct sk_http_request *req, const char *name, time_t *out)
+{
+	const struct sk_http_header *h = sk_http_find_header(req, name);
+	return h && http_parse_date(h->value, out);
+}
+
+int http_preconditions(const struct sk_http_request *req, bool is_get_or_head,
+                       const struct http_validators *v)
+{
+	bool present;
+	time_t when;
+	/* Steps 1-2: the state the client last saw must still be there. */
+	if (!field_matches(req, "If-Match", v, true, &present) && present)
+		return 412;
+	if (!present && v->has_mtime && field_date(req, "If-Unmodified-Since", &when) &&
+	    v->mtime > when)
+		return 412;
+	/* Steps 3-4: the client's copy is current (GET, HEAD) or must not be
+	 * replaced ("If-None-Match: *" on PUT creates only). */
+	if (field_matches(req, "If-None-Match", v, false, &present))
+		return is_get_or_head ? 304 : 412;
+	if (!present && is_get_or_head && v->has_mtime &&
+	    field_date(req, "If-Modified-Since", &when) && v->mtime <= when)
+		return 304;
+	return 0;
 }

@@ -56,8 +56,26 @@ int http_parse_range(struct sk_slice value, uint64_t size, uint64_t *first, uint
  * NUL; buf holds 48 bytes. */
 size_t http_format_etag(const struct stat *st, char *buf);
 
-/* Does If-None-Match match etag ("*" or a list; weak comparison, RFC 9110
- * §13.1.2)? */
-bool http_etag_matches(struct sk_slice if_none_match, const char *etag);
+/* What preconditions are evaluated against: the target's current
+ * representation, if it has one. */
+struct http_validators {
+	bool exists;               /* there is one (a file, a listing) */
+	const char *etag;          /* its strong entity tag, NULL if it has none */
+	bool has_mtime;
+	time_t mtime;              /* its Last-Modified, when has_mtime */
+};
+
+struct sk_http_request;
+
+/* Evaluates the request's preconditions in RFC 9110 §13.2.2's order:
+ * If-Match (strong comparison: a weak tag never matches; "*" matches any
+ * current representation), else If-Unmodified-Since; then If-None-Match
+ * (weak comparison), else If-Modified-Since on GET and HEAD. Field lines
+ * of a list may be split over several lines. Dates that do not parse are
+ * ignored, as are date conditions on a target without a modification time.
+ * Returns 0 to go on with the request, 304 (only when is_get_or_head) or
+ * 412. Call it only where the answer would otherwise be 2xx (§13.2.1). */
+int http_preconditions(const struct sk_http_request *req, bool is_get_or_head,
+                       const struct http_validators *v);
 
 #endif

@@ -25,6 +25,7 @@ struct upload {
 	int fd;                     /* the unnamed file being written, -1 between parts */
 	char name[NAME_MAX + 1];    /* its final name */
 	bool existed;               /* replaces a file: 204 rather than 201 */
+	bool create_only;           /* If-None-Match: *: never replace a file */
 	uint64_t received;          /* body bytes so far */
 	uint64_t left;              /* Content-Length bodies: bytes still to come */
 	bool chunked;
@@ -110,16 +111,16 @@ static int new_unnamed_file(int dir_fd)
 }
 
 /* fsync, then give the unnamed file `name`: directly if it is new, by
- * renaming a temporary link over it if it exists. Then fsync the directory
- * so the name itself survives a crash. */
-static int commit_file(int dir_fd, int fd, const char *name)
+ * renaming a temporary link over it if it exists (unless !may_replace:
+ * -EEXIST). Then fsync the directory so the name itself survives a crash. */
+static int commit_file(int dir_fd, int fd, const char *name, bool may_replace)
 {
 	if (fsync(fd) < 0)
 		return -errno;
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	if (linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW) < 0) {
-		if (errno != EEXIST)
+		if (errno != EEXIST || !may_replace)
 			return -errno;
 		/* Replace: link under a temporary name, then rename over. The
 		 * temporary name starts with '.', so listings never show it. */
@@ -140,6 +141,29 @@ static int commit_file(int dir_fd, int fd, const char *name)
 	if (fsync(dir_fd) < 0)
 		return -errno;
 	return 0;
+}
+
+/* RFC 9110 §13.2.2 for PUT and DELETE, against what the name holds now
+ * (st; NULL if nothing): 0 to go on, or 412. Anything but a regular file
+ * has no validators here. */
+static int preconditions(const struct http_conn *c, const struct stat *st)
+{
+	char etag[48];
+	struct http_validators v = { .exists = st != NULL };
+	if (st && S_ISREG(st->st_mode)) {
+		http_format_etag(st, etag);
+		v.etag = etag;
+		v.has_mtime = true;
+		v.mtime = st->st_mtime;
+	}
+	return http_preconditions(&c->req, false, &v);
+}
+
+/* "If-None-Match: *": create the file only if the name is free. */
+static bool wants_create_only(const struct http_conn *c)
+{
+	const struct sk_http_header *h = sk_http_find_header(&c->req, "If-None-Match");
+	return h && h->value.len == 1 && h->value.p[0] == '*';
 }
 
 /* What this server wrote or deleted must not be served from the cache. */
@@ -167,7 +191,21 @@ static int write_all(int fd, const char *p, size_t len)
 static void put_done(struct http_conn *c)
 {
 	struct upload *up = c->up;
-	int err = commit_file(up->dir_fd, up->fd, up->name);
+	/* Again, now that the body is in: another client may have changed the
+	 * file meanwhile (If-Match guards against lost updates). What can still
+	 * slip in between this check and the rename is a replacement made
+	 * during our fsync; "If-None-Match: *" is exact (linkat, no rename). */
+	struct stat st;
+	bool exists = fstatat(up->dir_fd, up->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (preconditions(c, exists ? &st : NULL)) {
+		fail(c, 412, "the file changed during the upload");
+		return;
+	}
+	int err = commit_file(up->dir_fd, up->fd, up->name, !up->create_only);
+	if (err == -EEXIST && up->create_only) {
+		fail(c, 412, "the file was created during the upload");
+		return;
+	}
 	if (err < 0) {
 		fail(c, status_of_errno(err), "could not store the file");
 		return;
@@ -247,7 +285,7 @@ static int mp_on_part_end(void *ud)
 	struct upload *up = c->up;
 	if (up->fd < 0)
 		return 0;
-	int err = commit_file(up->dir_fd, up->fd, up->name);
+	int err = commit_file(up->dir_fd, up->fd, up->name, true);
 	close(up->fd);
 	up->fd = -1;
 	if (err == 0) {
@@ -431,6 +469,12 @@ void http_put(struct http_conn *c)
 		fail(c, 403, "names starting with '.' are hidden on this server");
 		return;
 	}
+	/* RFC 9110 §14.5: storing the fragment as the whole file would lose
+	 * the rest of it; this server does no partial PUT. */
+	if (sk_http_find_header(&c->req, "Content-Range")) {
+		fail(c, 400, "Content-Range in a PUT: partial updates are not supported");
+		return;
+	}
 	struct upload *up = new_upload(c);
 	if (!up)
 		return;
@@ -448,6 +492,12 @@ void http_put(struct http_conn *c)
 		}
 		up->existed = true;
 	}
+	/* 412 before a byte of the body is read. */
+	if (preconditions(c, up->existed ? &st : NULL)) {
+		fail(c, 412, "the file is not in the state the request expects");
+		return;
+	}
+	up->create_only = wants_create_only(c);
 	up->fd = new_unnamed_file(up->dir_fd);
 	if (up->fd < 0) {
 		fail(c, status_of_errno(up->fd), "cannot create the file");
@@ -526,6 +576,13 @@ void http_delete(struct http_conn *c)
 	int err = open_parent(c, &path, &dir_fd, &name);
 	if (err < 0) {
 		http_error(c, err == -ENOENT || err == -ENOTDIR ? 404 : status_of_errno(err), NULL);
+		return;
+	}
+	/* A missing name is 404 whatever the preconditions (RFC 9110 §13.2.1). */
+	struct stat st;
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && preconditions(c, &st)) {
+		close(dir_fd);
+		http_error(c, 412, "the file is not in the state the request expects");
 		return;
 	}
 	if (unlinkat(dir_fd, name, 0) < 0) {

@@ -7,7 +7,9 @@
  *      result, so any difference aborts. While the first call runs, the
  *      bytes after the split are poisoned, so reading past len is caught
  *      by AddressSanitizer even though they are in the same allocation;
- *   2. sk_http_check_request runs on both results, which must agree too;
+ *   2. sk_http_check_request runs on both results, which must agree too,
+ *      and a head that parsed keeps the parser's promises (views inside
+ *      it, a Host that is one authority, 1.x served as 1.0 or 1.1);
  *   3. the body is framed: a Content-Length slice, or the chunked decoder
  *      run over the rest at once and again fed in pieces (each piece in an
  *      allocation of its own, as from a socket), which must decode the same
@@ -112,6 +114,15 @@ static void check_head(const char *p, int head_len, const struct sk_http_request
 	const struct sk_http_header *host = sk_http_find_header(req, "host");
 	if ((host != NULL) != (req->n_host > 0))
 		fail("Host found but not counted, or counted but not found", off);
+	/* One authority: never a list, userinfo or whitespace (RFC 9110 §7.2). */
+	for (size_t i = 0; host && i < host->value.len; i++) {
+		char c = host->value.p[i];
+		if (c == ',' || c == '@' || c == ' ' || c == '\t')
+			fail("a Host that is not uri-host [\":\" port] was accepted", off);
+	}
+	/* HTTP/1.2 to 1.9 are served as 1.1 (RFC 9110 §2.5). */
+	if (req->minor != (req->version.p[7] == '0' ? 0u : 1u))
+		fail("minor version not the one served", off);
 }
 
 /* Parses the head at p[0..len) whole and split; aborts if they differ.

@@ -65,7 +65,9 @@ static void test_http_parse_each_rule_and_status(void **state)
 		{ "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", SK_EHTTP_BAD_REQUEST },
 		{ "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", SK_EHTTP_BAD_REQUEST },
 		{ "GET / HTTP/2.0\r\n\r\n", SK_EHTTP_VERSION },
-		{ "GET / HTTP/1.2\r\n\r\n", SK_EHTTP_VERSION },
+		{ "GET / HTTP/0.9\r\n\r\n", SK_EHTTP_VERSION },
+		{ "GET / HTTP/1.10\r\n\r\n", SK_EHTTP_BAD_REQUEST },  /* one digit each */
+		{ "GET / HTTP/1.x\r\n\r\n", SK_EHTTP_BAD_REQUEST },
 		{ "GET / HTTQ/1.1\r\n\r\n", SK_EHTTP_BAD_REQUEST },
 		{ "GET /\r\n\r\n", SK_EHTTP_BAD_REQUEST },
 	};
@@ -159,6 +161,66 @@ static void test_http_parse_host_rules_and_connection(void **state)
 	assert_true(parse("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", &req) > 0); /* leading CRLFs */
 }
 
+/* RFC 9110 §2.5: 1.2 to 1.9 are answered as 1.1, the highest 1.x we speak;
+ * a new major version stays 505. */
+static void test_http_parse_later_minor_version_is_1_1(void **state)
+{
+	(void)state;
+	struct sk_http_request req;
+	for (char minor = '2'; minor <= '9'; minor++) {
+		char text[64];
+		snprintf(text, sizeof text, "GET /a HTTP/1.%c\r\nHost: x\r\n\r\n", minor);
+		assert_int_equal(parse(text, &req), (int)strlen(text));
+		assert_int_equal(req.minor, 1);
+		assert_int_equal(req.version.len, 8);
+		assert_int_equal(req.version.p[7], minor);
+		assert_true(req.keep_alive);
+		assert_int_equal(sk_http_check_request(&req), 0);
+	}
+	/* As 1.1, it needs its Host. */
+	assert_true(parse("GET / HTTP/1.5\r\n\r\n", &req) > 0);
+	assert_int_equal(sk_http_check_request(&req), SK_EHTTP_BAD_REQUEST);
+	assert_int_equal(parse("GET / HTTP/2.1\r\nHost: x\r\n\r\n", &req), SK_EHTTP_VERSION);
+	assert_int_equal(parse("GET / HTTP/9.9\r\nHost: x\r\n\r\n", &req), SK_EHTTP_VERSION);
+}
+
+/* RFC 9110 §7.2, RFC 9112 §3.2: Host = uri-host [ ":" port ], or 400. */
+static void test_http_parse_host_syntax(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"example.com", "example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8000",
+		"[2001:db8::1]", "[::ffff:10.0.0.1]:1", "[v1.fe80::a+en1]", "0.0.0.0=5000", "a%2Db",
+		"xn--nxasmq6b.example", "EXAMPLE.COM", "host:", "host:65535", "host:0", "",
+		"under_score.example", "!$&'()*+;=-._~",
+	};
+	static const char *const bad[] = {
+		"a, b", "a,b", ",a", "user@host", "user:pw@host", "@host", "a b", "a\tb",
+		"host:abc", "host:65536", "host:99999999999", "host:-1", "host: 80", "host:80:81",
+		"[::1", "::1", "[::1]x", "[::1]:x", "[1.2.3.4]", "[::g]", "[v1]", "[v.x]", "[vz.x]",
+		"[v1.a,b]", "a%2", "a%zz", "a/b", "a?b", "a#b", "a\\b", "a\"b", "a<b", "caf\xc3\xa9",
+		"[]",
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char text[256];
+		struct sk_http_request req;
+		snprintf(text, sizeof text, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		int rc = parse(text, &req);
+		if (rc != (int)strlen(text))
+			fail_msg("Host: '%s' refused: %s (%s)", good[i], sk_errname(rc), req.why);
+		assert_int_equal(sk_http_check_request(&req), 0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[256];
+		struct sk_http_request req;
+		snprintf(text, sizeof text, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", bad[i]);
+		int rc = parse(text, &req);
+		if (rc != SK_EHTTP_BAD_REQUEST)
+			fail_msg("Host: '%s' accepted: %s", bad[i], sk_errname(rc));
+		assert_non_null(req.why);
+	}
+}
+
 static int decode_all(const char *body, size_t len, char *out, size_t *out_len, size_t step)
 {
 	struct sk_http_chunked c;
@@ -222,6 +284,8 @@ int main(void)
 		cmocka_unit_test(test_http_parse_limits),
 		cmocka_unit_test(test_http_parse_incremental_and_early_errors),
 		cmocka_unit_test(test_http_parse_host_rules_and_connection),
+		cmocka_unit_test(test_http_parse_later_minor_version_is_1_1),
+		cmocka_unit_test(test_http_parse_host_syntax),
 		cmocka_unit_test(test_http_chunked_decodes_at_any_split),
 		cmocka_unit_test(test_http_chunked_rejects_bad_framing),
 	};
