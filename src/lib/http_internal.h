@@ -144,6 +144,19 @@ void http_send(struct http_conn *c);
 /* Appends to c->out; a full buffer turns into a 500. */
 void http_append(struct http_conn *c, const void *p, size_t len);
 
+/* A connection held across a callback or a disk step is freed only when
+ * the last holder lets go (a close meanwhile just marks it dead). */
+void http_hold(struct http_conn *c);
+void http_release(struct http_conn *c);
+
+/* The connection's one timer: fires ms from now (0: off). What it means
+ * depends on the state (on_timer in http_server.c). */
+void http_set_timer(struct http_conn *c, unsigned ms);
+
+/* A line for the server's error log (opts.on_error), prefixed with the
+ * request it concerns: "PUT /a.txt: could not store ...". */
+void http_log_error(struct http_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* --- http_cache.c --- */
 
 /* A fresh entry for rel, or NULL (not cached, or changed on disk). */
@@ -183,13 +196,73 @@ int http_discard_start(struct http_conn *c);
  * HTTP_DISCARD_MAX. */
 int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used);
 
+/* --- http_store.c: the disk side of uploads, on the loop's workers --- */
+
+/* Body bytes an upload may queue for the disk before the connection stops
+ * reading (backpressure): a few big writes per batch, and a bounded amount
+ * of memory per upload whatever the disk's speed. */
+#define HTTP_STORE_QUEUE_MAX (256 * 1024)
+
+/* Hidden names a replacing upload links its file under before the rename. */
+#define HTTP_UPLOAD_TMP_PREFIX ".sockit-upload-"
+
+enum http_store_op {
+	STORE_CREATE,   /* a new unnamed file in the directory */
+	STORE_APPEND,   /* bytes to it */
+	STORE_COMMIT,   /* fsync, then link it under name (replacing if may_replace) */
+};
+
+struct http_store_step {
+	enum http_store_op op;
+	size_t off, len;       /* STORE_APPEND: bytes of the batch's data */
+	char *name;            /* STORE_COMMIT */
+	bool may_replace;
+};
+
+struct http_store_batch {
+	struct sk_buf data;
+	struct http_store_step *steps;
+	size_t n, cap;
+};
+
+struct http_store {
+	struct sk_work work;
+	int dir_fd;            /* borrowed */
+	int fd;                /* the file being written; the worker's while busy */
+	struct http_store_batch queued;  /* steps the loop adds */
+	struct http_store_batch running; /* the worker's while busy */
+	bool busy;
+	int err;               /* the first failure: nothing runs after it */
+	const char *err_step;  /* what failed ("write", "fsync", "link" …), for the log */
+	unsigned n_committed;
+	void (*on_done)(struct http_store *st, void *ud); /* a batch ended, on the loop */
+	void *ud;
+};
+
+void http_store_init(struct http_store *st, int dir_fd);
+/* Closes the file if one is open; only when !busy. */
+void http_store_fini(struct http_store *st);
+/* Queue steps; SK_ENOMEM if they cannot be. */
+int http_store_create(struct http_store *st);
+int http_store_append(struct http_store *st, const char *p, size_t len);
+int http_store_commit(struct http_store *st, const char *name, bool may_replace);
+/* Bytes queued and not yet handed to a worker. */
+size_t http_store_queued(const struct http_store *st);
+/* Nothing queued, nothing running. */
+bool http_store_idle(const struct http_store *st);
+/* Hands the queued steps to a worker unless one runs (its end calls
+ * on_done, which flushes again) or a step failed. */
+int http_store_flush(struct http_store *st, struct sk_loop *loop);
+
 /* --- http_write.c --- */
 void http_put(struct http_conn *c);
 void http_post(struct http_conn *c);
 void http_delete(struct http_conn *c);
 
-/* Body bytes for the upload in progress; `last` when the body is complete. */
-void http_upload_data(struct http_conn *c, const char *p, size_t len);
+/* Body bytes for the upload in progress: returns how many it took. Fewer
+ * than len: the disk is behind, stop reading (the loop holds the rest and
+ * http_write.c resumes it). */
+size_t http_upload_data(struct http_conn *c, const char *p, size_t len);
 /* Frees an upload (aborting it if unfinished: the unnamed file vanishes). */
 void http_upload_free(struct http_conn *c);
 

@@ -12,6 +12,7 @@
 #include <sockit/sockit.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,15 +94,36 @@ static void unlink_conn(struct sk_http_server *s, struct http_conn *c)
 
 /* Entry points from the loop hold the connection; a close inside them frees
  * it only when the outermost one lets go. */
-static void hold(struct http_conn *c)
+void http_hold(struct http_conn *c)
 {
 	c->busy++;
 }
 
-static void release(struct http_conn *c)
+void http_release(struct http_conn *c)
 {
 	if (--c->busy == 0 && c->dead)
 		free(c);
+}
+
+void http_log_error(struct http_conn *c, const char *fmt, ...)
+{
+	struct sk_http_server *s = c->srv;
+	if (!s->o.on_error)
+		return;
+	char what[400], line[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	/* The request line is only kept for the access log; the method and
+	 * target are in the parsed request until in[] moves on. */
+	int ml = (int)(c->req.method.len < 16 ? c->req.method.len : 16);
+	int tl = (int)(c->req.target.len < 200 ? c->req.target.len : 200);
+	if (ml && c->req.method.p)
+		snprintf(line, sizeof line, "%.*s %.*s: %s", ml, c->req.method.p, tl, c->req.target.p, what);
+	else
+		snprintf(line, sizeof line, "%s", what);
+	s->o.on_error(s->o.ud, line);
 }
 
 static void close_conn(struct http_conn *c)
@@ -127,7 +149,7 @@ static void close_conn(struct http_conn *c)
 /* Deadlines move on every request; the heap is touched only when the new
  * deadline is earlier than the armed one. A timer that fires early re-arms
  * for what is left (on_timer). */
-static void set_timer(struct http_conn *c, unsigned ms)
+void http_set_timer(struct http_conn *c, unsigned ms)
 {
 	struct sk_loop *loop = c->srv->loop;
 	if (!ms) {
@@ -330,7 +352,7 @@ static void finish_response(struct http_conn *c)
 		if (c->peer_eof)
 			close_conn(c);
 		else
-			set_timer(c, HTTP_LINGER_MS);
+			http_set_timer(c, HTTP_LINGER_MS);
 		return;
 	}
 	/* Drop this request's bytes; pipelined ones move to the front. */
@@ -343,7 +365,7 @@ static void finish_response(struct http_conn *c)
 	sk_http_request_init(&c->req);
 	c->state = READ_HEAD;
 	sk_loop_recv_resume(s->loop, c->fd); /* if in[] was full */
-	set_timer(c, c->in_len ? s->o.header_timeout_ms : s->o.idle_ms);
+	http_set_timer(c, c->in_len ? s->o.header_timeout_ms : s->o.idle_ms);
 	if (c->in_len)
 		process_input(c);
 	close_if_peer_done(c);
@@ -369,7 +391,7 @@ static void send_file_part(struct http_conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			watch(c, SK_EV_WRITE);
-			set_timer(c, s->o.body_timeout_ms);
+			http_set_timer(c, s->o.send_timeout_ms);
 			return;
 		}
 		if (n <= 0) {
@@ -389,14 +411,14 @@ static void on_sent(struct sk_loop *loop, int fd, long n, void *ud)
 	(void)loop;
 	(void)fd;
 	struct http_conn *c = ud;
-	hold(c);
+	http_hold(c);
 	if (n < 0) {
 		close_conn(c);
 	} else {
 		sk_trace(c->srv->o.tracer, "send(%d, %ld)", c->fd, n);
 		send_file_part(c);
 	}
-	release(c);
+	http_release(c);
 }
 
 void http_send(struct http_conn *c)
@@ -409,7 +431,7 @@ void http_send(struct http_conn *c)
 		                      c);
 		sk_buf_consume(&c->out, c->out.len); /* sent, or copied by the loop */
 		if (n == SK_EINPROGRESS) {
-			set_timer(c, c->srv->o.body_timeout_ms);
+			http_set_timer(c, c->srv->o.send_timeout_ms);
 			return;
 		}
 		if (n < 0) {
@@ -466,7 +488,7 @@ static void dispatch(struct http_conn *c)
 		/* A body no method uses: dropped before the answer (http_discard.c). */
 		int rc = http_discard_start(c);
 		if (rc == 0) {
-			set_timer(c, s->o.body_timeout_ms);
+			http_set_timer(c, s->o.body_timeout_ms);
 			return; /* take_input routes it once the body is in */
 		}
 		if (rc == SK_EHTTP_BAD_REQUEST) {
@@ -510,7 +532,7 @@ static void process_input(struct http_conn *c)
 		c->more_input = true;
 		return;
 	}
-	hold(c);
+	http_hold(c);
 	c->processing = true;
 	do {
 		c->more_input = false;
@@ -520,7 +542,7 @@ static void process_input(struct http_conn *c)
 	} while (c->more_input && !c->dead);
 	c->processing = false;
 	close_if_peer_done(c);
-	release(c);
+	http_release(c);
 }
 
 static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
@@ -534,7 +556,7 @@ static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 		sk_loop_timer_start(c->srv->loop, &c->timer, c->deadline_ms - now);
 		return;
 	}
-	hold(c);
+	http_hold(c);
 	switch (c->state) {
 	case READ_HEAD:
 		if (!c->head_started) {
@@ -554,7 +576,7 @@ static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 		close_conn(c); /* a client that does not read, or a lingering one */
 		break;
 	}
-	release(c);
+	http_release(c);
 }
 
 /* Bytes from the client. Returns how many were taken: fewer pauses
@@ -569,14 +591,16 @@ static size_t take_input(struct http_conn *c, const char *data, size_t n)
 		if (c->state == LINGER || (c->state == WRITE && c->close_after))
 			return n; /* dropped: nothing after this response is read */
 		if (c->state == READ_BODY) {
-			set_timer(c, s->o.body_timeout_ms);
-			http_upload_data(c, data + took, n - took);
-			return n;
+			http_set_timer(c, s->o.body_timeout_ms);
+			took += http_upload_data(c, data + took, n - took);
+			/* Fewer taken: the disk is behind; reading resumes when it
+			 * catches up. */
+			return c->dead ? n : took;
 		}
 		if (c->state == DISCARD_BODY) {
 			/* What follows the body is the next request: the loop goes on. */
 			size_t used;
-			set_timer(c, s->o.body_timeout_ms);
+			http_set_timer(c, s->o.body_timeout_ms);
 			int rc = http_discard_data(c, data + took, n - took, &used);
 			took += used;
 			if (rc == SK_EHTTP_BAD_REQUEST) {
@@ -592,7 +616,7 @@ static size_t take_input(struct http_conn *c, const char *data, size_t n)
 			 * not extended by later ones: a byte every few seconds does not
 			 * keep a connection forever (slowloris). */
 			c->head_started = true;
-			set_timer(c, s->o.header_timeout_ms);
+			http_set_timer(c, s->o.header_timeout_ms);
 		}
 		/* A head, or pipelined requests waiting for the current response. */
 		size_t room = sizeof c->in - c->in_len;
@@ -615,9 +639,9 @@ static size_t on_data(struct sk_loop *loop, int fd, const char *data, size_t n, 
 	(void)fd;
 	struct http_conn *c = ud;
 	sk_trace(c->srv->o.tracer, "recv(%d) = %zu", c->fd, n);
-	hold(c);
+	http_hold(c);
 	size_t took = c->dead ? n : take_input(c, data, n);
-	release(c);
+	http_release(c);
 	return took;
 }
 
@@ -626,7 +650,7 @@ static void on_data_end(struct sk_loop *loop, int fd, int err, void *ud)
 	(void)loop;
 	(void)fd;
 	struct http_conn *c = ud;
-	hold(c);
+	http_hold(c);
 	if (err == 0 && c->state == WRITE) {
 		/* EOF after requests: their answers still go out (a client may
 		 * half-close once it has sent everything), then the close, with
@@ -637,7 +661,7 @@ static void on_data_end(struct sk_loop *loop, int fd, int err, void *ud)
 		 * the middle of a body (the upload vanishes) or lingering. */
 		close_conn(c);
 	}
-	release(c);
+	http_release(c);
 }
 
 /* The socket takes more of a file. */
@@ -646,7 +670,7 @@ static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	(void)loop;
 	(void)fd;
 	struct http_conn *c = ud;
-	hold(c);
+	http_hold(c);
 	/* Watched for WRITE only while send_file_part waits for room. */
 	if (events & SK_EV_ERROR) {
 		close_conn(c);
@@ -654,7 +678,7 @@ static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 		watch(c, 0);
 		send_file_part(c);
 	}
-	release(c);
+	http_release(c);
 }
 
 /* A connection the acceptor admitted. */
@@ -698,7 +722,7 @@ static void on_accept(void *ud, int cfd, const struct sk_addr *peer, const struc
 	link_conn(s, c);
 	/* A connection that never sends a byte is closed at the header timeout. */
 	c->head_started = false;
-	set_timer(c, s->o.header_timeout_ms);
+	http_set_timer(c, s->o.header_timeout_ms);
 }
 
 /* Over a limit: one write of a whole 503 (RFC 9110 §15.6.4) tells a

@@ -5,7 +5,12 @@
  * a rename when it replaces a file, which is atomic). A client that dies
  * mid-body, or a server killed mid-write, leaves nothing behind: the
  * unnamed file vanishes with its last fd. Concurrent PUTs to one path each
- * write their own file; the last rename wins whole. */
+ * write their own file; the last rename wins whole.
+ *
+ * The disk work runs on the loop's workers (http_store.c): the connection
+ * queues steps as body bytes arrive, stops reading while
+ * HTTP_STORE_QUEUE_MAX bytes wait for the disk, and answers once the last
+ * step is done. */
 #include <sockit/err.h>
 #include <sockit/http_listing.h>
 
@@ -21,9 +26,10 @@
 #include "http_internal.h"
 
 struct upload {
-	int dir_fd;                 /* where the file goes */
-	int fd;                     /* the unnamed file being written, -1 between parts */
-	char name[NAME_MAX + 1];    /* its final name */
+	struct http_conn *c;
+	int dir_fd;                 /* where the files go */
+	struct http_store store;
+	char name[NAME_MAX + 1];    /* PUT: the file's name; POST: the current part's */
 	bool existed;               /* replaces a file: 204 rather than 201 */
 	bool create_only;           /* If-None-Match: *: never replace a file */
 	uint64_t received;          /* body bytes so far */
@@ -32,22 +38,34 @@ struct upload {
 	struct sk_http_chunked chunk;
 	bool multipart;
 	struct sk_multipart mp;
-	unsigned n_files;           /* multipart: files stored */
+	unsigned n_parts;           /* multipart: parts so far, plain fields included */
+	bool in_file;               /* multipart: the current part is a file */
+	unsigned committed_seen;    /* store.n_committed the cache was cleared for */
+	bool body_done;             /* the last byte of the body is in */
+	bool waiting_room;          /* reading stopped until the disk catches up */
 	bool failed;                /* an answer has been sent already */
+	bool orphaned;              /* the request is over; free when the disk step ends */
 	char location[HTTP_PATH_MAX * 3 + 4]; /* multipart: where the 303 sends the browser */
 };
+
+static void free_upload(struct upload *up)
+{
+	http_store_fini(&up->store);
+	if (up->dir_fd >= 0)
+		close(up->dir_fd);
+	free(up);
+}
 
 void http_upload_free(struct http_conn *c)
 {
 	struct upload *up = c->up;
 	if (!up)
 		return;
-	if (up->fd >= 0)
-		close(up->fd); /* an unfinished O_TMPFILE file is freed with it */
-	if (up->dir_fd >= 0)
-		close(up->dir_fd);
-	free(up);
 	c->up = NULL;
+	if (up->store.busy)
+		up->orphaned = true; /* the worker still uses dir_fd and the file */
+	else
+		free_upload(up);
 }
 
 static int status_of_errno(int err)
@@ -79,6 +97,7 @@ static void fail(struct http_conn *c, int status, const char *why)
 			return;
 		c->up->failed = true;
 	}
+
 	/* The rest of the body is not read: the connection cannot go on. */
 	c->close_after = true;
 	http_upload_free(c);
@@ -100,46 +119,6 @@ static int open_parent(struct http_conn *c, const struct http_path *path, int *d
 	if (fd < 0)
 		return fd;
 	*dir_fd = fd;
-	return 0;
-}
-
-/* An unnamed file in dir_fd (Linux 3.11; every local filesystem we meet). */
-static int new_unnamed_file(int dir_fd)
-{
-	int fd = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	return fd < 0 ? -errno : fd;
-}
-
-/* fsync, then give the unnamed file `name`: directly if it is new, by
- * renaming a temporary link over it if it exists (unless !may_replace:
- * -EEXIST). Then fsync the directory so the name itself survives a crash. */
-static int commit_file(int dir_fd, int fd, const char *name, bool may_replace)
-{
-	if (fsync(fd) < 0)
-		return -errno;
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW) < 0) {
-		if (errno != EEXIST || !may_replace)
-			return -errno;
-		/* Replace: link under a temporary name, then rename over. The
-		 * temporary name starts with '.', so listings never show it. */
-		char tmp[NAME_MAX + 1];
-		for (unsigned i = 0;; i++) {
-			snprintf(tmp, sizeof tmp, ".sockit-upload-%d-%u", (int)getpid(), i);
-			if (linkat(AT_FDCWD, proc, dir_fd, tmp, AT_SYMLINK_FOLLOW) == 0)
-				break;
-			if (errno != EEXIST || i > 1000)
-				return -errno;
-		}
-		if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
-			int err = -errno;
-			unlinkat(dir_fd, tmp, 0);
-			return err;
-		}
-	}
-	if (fsync(dir_fd) < 0)
-		return -errno;
 	return 0;
 }
 
@@ -172,49 +151,30 @@ static void forget_cached(struct http_conn *c)
 	http_cache_clear(c->srv);
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* --- PUT --- */
 
-static void put_done(struct http_conn *c)
+/* The body is in (queued for the disk): check the preconditions again, now
+ * that another client may have changed the file meanwhile (If-Match guards
+ * against lost updates), and queue the commit. What can still slip in
+ * between this check and the rename is a replacement made during our
+ * fsync; "If-None-Match: *" is exact (linkat, no rename). */
+static int put_body_done(struct http_conn *c)
 {
 	struct upload *up = c->up;
-	/* Again, now that the body is in: another client may have changed the
-	 * file meanwhile (If-Match guards against lost updates). What can still
-	 * slip in between this check and the rename is a replacement made
-	 * during our fsync; "If-None-Match: *" is exact (linkat, no rename). */
 	struct stat st;
 	bool exists = fstatat(up->dir_fd, up->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (preconditions(c, exists ? &st : NULL)) {
 		fail(c, 412, "the file changed during the upload");
-		return;
+		return SK_EINVAL;
 	}
-	int err = commit_file(up->dir_fd, up->fd, up->name, !up->create_only);
-	if (err == -EEXIST && up->create_only) {
-		fail(c, 412, "the file was created during the upload");
-		return;
-	}
-	if (err < 0) {
-		fail(c, status_of_errno(err), "could not store the file");
-		return;
-	}
-	bool existed = up->existed;
-	forget_cached(c);
+	return http_store_commit(&up->store, up->name, !up->create_only);
+}
+
+/* Stored, the directory synced: the answer. */
+static void put_finish(struct http_conn *c)
+{
+	bool existed = c->up->existed;
 	http_upload_free(c);
-	c->state = WRITE;
-	sk_loop_mod_fd(c->srv->loop, c->fd, 0);
 	if (existed) {
 		http_begin(c, 204, 0);
 	} else {
@@ -262,54 +222,42 @@ static int mp_on_part(void *ud, struct sk_slice name, struct sk_slice filename)
 	(void)name;
 	struct http_conn *c = ud;
 	struct upload *up = c->up;
+	/* Each part costs a step, and each file an fsync: bounded per request. */
+	if (++up->n_parts > c->srv->o.max_parts && c->srv->o.max_parts)
+		return SK_ETOOLARGE;
+	up->in_file = false;
 	if (filename.len == 0)
 		return 0; /* a plain form field: nothing to store */
 	if (!safe_basename(filename, c->srv->o.hidden, up->name))
 		return SK_EHTTP_BAD_REQUEST;
-	int fd = new_unnamed_file(up->dir_fd);
-	if (fd < 0)
-		return fd;
-	up->fd = fd;
-	return 0;
+	up->in_file = true;
+	return http_store_create(&up->store);
 }
 
 static int mp_on_data(void *ud, const char *p, size_t len)
 {
 	struct http_conn *c = ud;
-	return c->up->fd >= 0 ? write_all(c->up->fd, p, len) : 0;
+	return c->up->in_file ? http_store_append(&c->up->store, p, len) : 0;
 }
 
 static int mp_on_part_end(void *ud)
 {
 	struct http_conn *c = ud;
 	struct upload *up = c->up;
-	if (up->fd < 0)
+	if (!up->in_file)
 		return 0;
-	int err = commit_file(up->dir_fd, up->fd, up->name, true);
-	close(up->fd);
-	up->fd = -1;
-	if (err == 0) {
-		up->n_files++;
-		forget_cached(c);
-	}
-	return err;
+	up->in_file = false;
+	return http_store_commit(&up->store, up->name, true);
 }
 
 static const struct sk_multipart_handler mp_handler = { mp_on_part, mp_on_data, mp_on_part_end };
 
-static void post_done(struct http_conn *c)
+static void post_finish(struct http_conn *c)
 {
 	struct upload *up = c->up;
-	int err = sk_multipart_finish(&up->mp);
-	if (err < 0) {
-		fail(c, 400, "the form data ended early");
-		return;
-	}
 	char location[sizeof up->location];
 	memcpy(location, up->location, sizeof location);
 	http_upload_free(c);
-	c->state = WRITE;
-	sk_loop_mod_fd(c->srv->loop, c->fd, 0);
 	/* 303 back to the listing: a browser posting the form without
 	 * JavaScript lands on the updated page (the Post/Redirect/Get pattern). */
 	static const char body[] = "<!DOCTYPE html>\n<p>Uploaded. <a href=\"./\">Back to the listing</a>.</p>\n";
@@ -319,6 +267,82 @@ static void post_done(struct http_conn *c)
 	http_end_head(c);
 	http_append(c, body, sizeof body - 1);
 	http_send(c);
+}
+
+/* --- the disk's side of the conversation --- */
+
+static const char *why_stored_failed(const struct upload *up)
+{
+	switch (up->store.err) {
+	case -ENOSPC:
+	case -EDQUOT:
+		return "no space left to store the file";
+	default:
+		return "could not store the file";
+	}
+}
+
+/* Hands what is queued to a worker; the connection is held while one runs. */
+static void flush_store(struct http_conn *c)
+{
+	struct upload *up = c->up;
+	bool was_busy = up->store.busy;
+	int err = http_store_flush(&up->store, c->srv->loop);
+	if (err < 0) {
+		http_log_error(c, "could not start a worker thread: %s", sk_strerror(err));
+		fail(c, 500, "the server could not store the file");
+		return;
+	}
+	if (!was_busy && up->store.busy)
+		http_hold(c);
+}
+
+/* The answer, once the body is in and every step of it is on disk. */
+static void finish_if_stored(struct http_conn *c)
+{
+	struct upload *up = c->up;
+	if (!up->body_done || !http_store_idle(&up->store))
+		return;
+	up->multipart ? post_finish(c) : put_finish(c);
+}
+
+/* A batch of disk steps ended (on the loop). */
+static void on_stored(struct http_store *st, void *ud)
+{
+	struct upload *up = ud;
+	struct http_conn *c = up->c;
+	if (up->orphaned) {
+		free_upload(up);
+		http_release(c);
+		return;
+	}
+	if (st->n_committed != up->committed_seen) {
+		up->committed_seen = st->n_committed;
+		http_cache_clear(c->srv); /* what this server wrote is not served stale */
+	}
+	if (st->err) {
+		if (st->err == -EEXIST && up->create_only) {
+			fail(c, 412, "the file was created during the upload");
+		} else {
+			/* A failed disk write is the operator's to know: a line in the
+			 * error log, not only a status in the access log. */
+			http_log_error(c, "could not store the upload: %s: %s", st->err_step,
+			               sk_strerror(st->err));
+			fail(c, status_of_errno(st->err), why_stored_failed(up));
+		}
+		http_release(c);
+		return;
+	}
+	flush_store(c);
+	if (c->up == up && up->waiting_room && http_store_queued(st) < HTTP_STORE_QUEUE_MAX) {
+		/* Room again: the bytes the loop held come first. */
+		up->waiting_room = false;
+		http_set_timer(c, c->srv->o.body_timeout_ms);
+		sk_loop_recv_resume(c->srv->loop, c->fd);
+	}
+	if (c->up == up)
+		finish_if_stored(c);
+	http_release(c);
 }
 
 /* --- the body, whatever its framing --- */
@@ -331,7 +355,7 @@ static int consume(struct http_conn *c, const char *p, size_t len)
 	up->received += len;
 	if (up->multipart)
 		return sk_multipart_feed(&up->mp, p, len);
-	return write_all(up->fd, p, len);
+	return http_store_append(&up->store, p, len);
 }
 
 /* Feeds body bytes; returns how many of p belonged to this body. */
@@ -340,8 +364,10 @@ static size_t feed_body(struct http_conn *c, const char *p, size_t len, bool *do
 	struct upload *up = c->up;
 	size_t used_total = 0;
 	int err = 0;
-	*done = false;
-	if (!up->chunked) {
+	*done = up->body_done;
+	if (*done) {
+		return 0;
+	} else if (!up->chunked) {
 		size_t n = len < up->left ? len : (size_t)up->left;
 		err = consume(c, p, n);
 		up->left -= n;
@@ -365,27 +391,62 @@ static size_t feed_body(struct http_conn *c, const char *p, size_t len, bool *do
 				break;
 		}
 	}
+	if (err == 0 && *done && up->multipart && sk_multipart_finish(&up->mp) < 0) {
+		*done = false;
+		fail(c, 400, "the form data ended early");
+		return used_total;
+	}
+	if (err == 0 && *done && !up->multipart)
+		err = put_body_done(c);
 	if (err < 0) {
 		*done = false;
+		if (!c->up || c->up->failed)
+			return used_total; /* answered already (412) */
 		if (err == SK_EHTTP_BODY_TOO_BIG)
 			fail(c, 413, "the body is larger than this server accepts (--max-body)");
+		else if (err == SK_ETOOLARGE)
+			fail(c, 413, "the form has more parts than this server accepts (--max-parts)");
 		else if (err == SK_EHTTP_BAD_REQUEST)
 			fail(c, 400, "malformed body");
 		else
 			fail(c, status_of_errno(err), "could not write the body");
+		return used_total;
 	}
+	up->body_done = *done;
 	return used_total;
 }
 
-void http_upload_data(struct http_conn *c, const char *p, size_t len)
+/* After the body: the disk's steps run, reading waits for the answer (what
+ * the client sends meanwhile is the next request, kept in in[]), and no
+ * timer counts the disk's time against the client. */
+static void after_feed(struct http_conn *c)
 {
-	if (!c->up)
-		return;
+	struct upload *up = c->up;
+	if (up->body_done) {
+		c->state = WRITE;
+		sk_loop_mod_fd(c->srv->loop, c->fd, 0);
+		http_set_timer(c, 0);
+	}
+	flush_store(c);
+	if (c->up == up)
+		finish_if_stored(c);
+}
+
+size_t http_upload_data(struct http_conn *c, const char *p, size_t len)
+{
+	struct upload *up = c->up;
+	if (!up)
+		return len;
+	/* Multipart and chunked framing only shrink bytes on their way to the
+	 * disk: feeding at most the room left keeps the queue bounded. */
+	size_t queued = http_store_queued(&up->store);
+	size_t room = queued < HTTP_STORE_QUEUE_MAX ? HTTP_STORE_QUEUE_MAX - queued : 0;
+	size_t feed = len < room ? len : room;
 	bool done;
-	size_t used = feed_body(c, p, len, &done);
-	if (!c->up || c->up->failed)
-		return;
-	if (used < len) {
+	size_t used = feed ? feed_body(c, p, feed, &done) : 0;
+	if (c->up != up || up->failed)
+		return len;
+	if (up->body_done && used < len) {
 		/* Bytes after the body: a pipelined request. Keep what fits; the
 		 * rest would overflow in[], so the connection ends after this. */
 		size_t keep = len - used;
@@ -395,9 +456,14 @@ void http_upload_data(struct http_conn *c, const char *p, size_t len)
 		}
 		memcpy(c->in + c->in_len, p + used, keep);
 		c->in_len += keep;
+		used = len;
+	} else if (used < len) {
+		/* The disk is behind: stop reading until it catches up. */
+		up->waiting_room = true;
+		http_set_timer(c, 0);
 	}
-	if (done)
-		c->up->multipart ? post_done(c) : put_done(c);
+	after_feed(c);
+	return used;
 }
 
 /* Common start of PUT and POST: limits, Expect, the bytes already read. */
@@ -421,33 +487,35 @@ static void start_body(struct http_conn *c)
 		(void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL);
 	}
 	c->state = READ_BODY;
-	if (!up->chunked && up->left == 0) {
-		up->multipart ? post_done(c) : put_done(c);
-		return;
-	}
-	/* Body bytes that came with the head. They stay in in[] until the
-	 * response is done; only what follows the body is a next request. */
+	/* Body bytes that came with the head (at most in[]'s size, well
+	 * under HTTP_STORE_QUEUE_MAX). They stay in in[] until the response
+	 * is done; only what follows the body is a next request. */
 	bool done = false;
-	size_t used = feed_body(c, c->in + c->head_len, in_buf, &done);
-	if (!c->up || c->up->failed)
+	size_t used = in_buf || (!up->chunked && up->left == 0)
+		? feed_body(c, c->in + c->head_len, in_buf, &done) : 0;
+	if (c->up != up || up->failed)
 		return;
 	c->body_in_buf = used;
-	if (done) {
-		up->multipart ? post_done(c) : put_done(c);
-		return;
+	if (!up->body_done) {
+		sk_loop_recv_resume(c->srv->loop, c->fd);
+		http_set_timer(c, c->srv->o.body_timeout_ms);
 	}
-	sk_loop_recv_resume(c->srv->loop, c->fd);
-	sk_loop_timer_start(c->srv->loop, &c->timer, c->srv->o.body_timeout_ms);
+	after_feed(c);
 }
 
 static struct upload *new_upload(struct http_conn *c)
 {
 	struct upload *up = calloc(1, sizeof *up);
 	if (!up) {
+		http_log_error(c, "out of memory");
 		fail(c, 500, NULL);
 		return NULL;
 	}
-	up->dir_fd = up->fd = -1;
+	up->c = c;
+	up->dir_fd = -1;
+	http_store_init(&up->store, -1);
+	up->store.on_done = on_stored;
+	up->store.ud = up;
 	c->up = up;
 	return up;
 }
@@ -498,9 +566,9 @@ void http_put(struct http_conn *c)
 		return;
 	}
 	up->create_only = wants_create_only(c);
-	up->fd = new_unnamed_file(up->dir_fd);
-	if (up->fd < 0) {
-		fail(c, status_of_errno(up->fd), "cannot create the file");
+	up->store.dir_fd = up->dir_fd;
+	if (http_store_create(&up->store) < 0) {
+		fail(c, 500, NULL);
 		return;
 	}
 	start_body(c);
@@ -535,6 +603,7 @@ void http_post(struct http_conn *c)
 		fail(c, err == -ENOTDIR ? 409 : status_of_errno(err), "POST to a directory's listing");
 		return;
 	}
+	up->store.dir_fd = up->dir_fd;
 	up->multipart = true;
 	/* Back to the listing of the directory posted to: "./" when the URL
 	 * ended in '/', else "name/" (a relative reference either way). */
@@ -553,6 +622,65 @@ void http_post(struct http_conn *c)
 		return;
 	}
 	start_body(c);
+}
+
+/* --- DELETE --- */
+
+/* The unlink and the fsync of the directory, on a worker. */
+struct delete_job {
+	struct sk_work work;
+	struct http_conn *c;
+	int dir_fd;
+	char name[NAME_MAX + 1];
+	int err;
+};
+
+static void run_delete(struct sk_work *w)
+{
+	struct delete_job *job = w->ud;
+	int err = 0;
+	if (unlinkat(job->dir_fd, job->name, 0) < 0) {
+		err = -errno;
+		/* An empty directory may go too; a full one may not. */
+		if (err == -EISDIR && unlinkat(job->dir_fd, job->name, AT_REMOVEDIR) == 0)
+			err = 0;
+		else if (err == -EISDIR)
+			err = -errno;
+	}
+	/* The name is gone for good before the client hears so. */
+	if (err == 0 && fsync(job->dir_fd) < 0)
+		err = -errno;
+	job->err = err;
+}
+
+static void delete_done(struct sk_loop *loop, struct sk_work *w)
+{
+	(void)loop;
+	struct delete_job *job = w->ud;
+	struct http_conn *c = job->c;
+	int err = job->err;
+	close(job->dir_fd);
+	free(job);
+	if (err != -ENOENT)
+		forget_cached(c); /* whatever happened, the cache may not say */
+	if (c->dead) {
+		http_release(c);
+		return;
+	}
+	if (err == -ENOENT)
+		http_error(c, 404, NULL);
+	else if (err == -ENOTEMPTY || err == -EEXIST)
+		http_error(c, 409, "the directory is not empty");
+	else if (err < 0) {
+		if (status_of_errno(err) >= 500)
+			http_log_error(c, "could not delete: %s", sk_strerror(err));
+		http_error(c, status_of_errno(err), NULL);
+	} else {
+		http_begin(c, 204, 0);
+		http_end_head(c);
+		http_send(c);
+	}
+	http_release(c);
 }
 
 void http_delete(struct http_conn *c)
@@ -585,28 +713,25 @@ void http_delete(struct http_conn *c)
 		http_error(c, 412, "the file is not in the state the request expects");
 		return;
 	}
-	if (unlinkat(dir_fd, name, 0) < 0) {
-		err = -errno;
-		/* An empty directory may go too; a full one may not. */
-		if (err == -EISDIR && unlinkat(dir_fd, name, AT_REMOVEDIR) == 0)
-			err = 0;
-		else if (err == -EISDIR)
-			err = -errno;
+	struct delete_job *job = calloc(1, sizeof *job);
+	if (!job) {
+		close(dir_fd);
+		http_error(c, 500, NULL);
+		return;
 	}
-	if (err == 0) {
-		fsync(dir_fd);
-		forget_cached(c);
+	job->c = c;
+	job->dir_fd = dir_fd;
+	snprintf(job->name, sizeof job->name, "%s", name);
+	err = sk_loop_work_start(c->srv->loop, &job->work, run_delete, delete_done, job);
+	if (err < 0) {
+		free(job);
+		close(dir_fd);
+		http_log_error(c, "could not start a worker thread: %s", sk_strerror(err));
+		http_error(c, 500, NULL);
+		return;
 	}
-	close(dir_fd);
-	if (err == -ENOENT)
-		http_error(c, 404, NULL);
-	else if (err == -ENOTEMPTY || err == -EEXIST)
-		http_error(c, 409, "the directory is not empty");
-	else if (err < 0)
-		http_error(c, status_of_errno(err), NULL);
-	else {
-		http_begin(c, 204, 0);
-		http_end_head(c);
-		http_send(c);
-	}
+	/* Nothing is read until the answer; the disk's time is not the client's. */
+	http_hold(c);
+	c->state = WRITE;
+	http_set_timer(c, 0);
 }
