@@ -310,6 +310,87 @@ static bool listing_answered_by_preconditions(struct http_conn *c)
 	return true;
 }
 
+/* A listing is read, sorted and formatted on a worker: 100,000 entries
+ * cost 0.6-0.9 s, which on the loop made every other client wait. The job
+ * reads only what does not change while the server runs (the root fd, the
+ * options) and its own copies of the request's parts. */
+struct listing_job {
+	struct sk_work work;
+	struct http_conn *c;
+	int dir_fd;
+	struct http_path path;     /* query points into query_copy */
+	char query_copy[SK_HTTP_MAX_REQUEST_LINE]; /* the query is part of the request line */
+	struct sk_listing_opts lo;
+	bool json, head_only;
+	struct sk_buf body;
+	int err;
+};
+
+static void build_listing(struct sk_work *w)
+{
+	struct listing_job *job = w->ud;
+	const struct sk_http_server *s = job->c->srv;
+	struct entries e = { 0 };
+	int err = read_dir(s, job->dir_fd, &job->path, &e);
+	if (err == 0) {
+		/* The URL path as the listing shows it: "/" + rel + "/". */
+		char shown[HTTP_PATH_MAX + 2];
+		int shown_len = snprintf(shown, sizeof shown, "/%s%s", job->path.rel,
+		                         job->path.len ? "/" : "");
+		struct sk_slice shown_slice = { shown, (size_t)shown_len };
+		sk_listing_sort(e.v, e.n, &job->lo);
+		err = job->json ? sk_listing_json(&job->body, shown_slice, e.v, e.n)
+		                : sk_listing_html(&job->body, shown_slice, e.v, e.n, &job->lo);
+	}
+	free(e.v);
+	free(e.names);
+	job->err = err;
+}
+
+static void listing_built(struct sk_loop *loop, struct sk_work *w)
+{
+	(void)loop;
+	struct listing_job *job = w->ud;
+	struct http_conn *c = job->c;
+	struct sk_http_server *s = c->srv;
+	s->n_listing_jobs--;
+	close(job->dir_fd);
+	if (c->dead)
+		goto out;
+	if (job->err == SK_ETOOLARGE) {
+		http_error(c, 500, "the listing is too large");
+		goto out;
+	}
+	if (job->err < 0) {
+		http_error(c, 500, "cannot list this directory");
+		goto out;
+	}
+	if (job->body.cap > HTTP_BODY_BUDGET - s->body_bytes && s->body_bytes) {
+		/* Other big listings are still being sent: come back shortly. */
+		http_error(c, 503, "busy sending other large listings; try again");
+		goto out;
+	}
+	http_begin(c, 200, job->body.len);
+	http_header(c, "Content-Type", job->json ? "application/json" : "text/html; charset=utf-8");
+	/* A listing changes whenever the directory does: always revalidate. */
+	http_header(c, "Cache-Control", "no-cache");
+	http_header(c, "Vary", "Accept");
+	http_end_head(c);
+	if (!job->head_only) {
+		/* Sent straight from the job's buffer, which the connection now owns. */
+		c->body = job->body;
+		c->body_off = 0;
+		s->body_bytes += c->body.cap;
+		sk_buf_init(&job->body, 0);
+		c->body_sent = 0;
+	}
+	http_send(c);
+out:
+	sk_buf_fini(&job->body);
+	free(job);
+	http_release(c);
+}
+
 static void serve_listing(struct http_conn *c, int dir_fd, const struct http_path *path, bool head_only)
 {
 	struct sk_http_server *s = c->srv;
@@ -317,48 +398,42 @@ static void serve_listing(struct http_conn *c, int dir_fd, const struct http_pat
 		close(dir_fd);
 		return;
 	}
-	struct entries e = { 0 };
-	int err = read_dir(s, dir_fd, path, &e);
-	close(dir_fd);
-	if (err < 0) {
-		free(e.v);
-		free(e.names);
-		http_error(c, 500, "cannot list this directory");
+	if (s->n_listing_jobs >= HTTP_LISTING_JOBS) {
+		close(dir_fd);
+		http_error(c, 503, "busy building other listings; try again");
 		return;
 	}
-	/* The URL path as the listing shows it: "/" + rel + "/". */
-	char shown[HTTP_PATH_MAX + 2];
-	int shown_len = snprintf(shown, sizeof shown, "/%s%s", path->rel, path->len ? "/" : "");
-	struct sk_listing_opts lo = { 0 };
-	sk_listing_opts_from_query(path->query, &lo);
-	lo.can_upload = s->o.upload;
-	lo.can_delete = s->o.allow_delete;
-	sk_listing_sort(e.v, e.n, &lo);
-	struct sk_buf body;
-	sk_buf_init(&body, HTTP_OUT_MAX - 4096);
-	bool json = wants_json(c, path->query);
-	struct sk_slice shown_slice = { shown, (size_t)shown_len };
-	err = json ? sk_listing_json(&body, shown_slice, e.v, e.n)
-	           : sk_listing_html(&body, shown_slice, e.v, e.n, &lo);
-	free(e.v);
-	free(e.names);
-	if (err < 0) {
-		sk_buf_fini(&body);
-		http_error(c, 500, "the listing is too large");
+	struct listing_job *job = calloc(1, sizeof *job);
+	if (!job) {
+		close(dir_fd);
+		http_error(c, 500, NULL);
 		return;
 	}
-	http_begin(c, 200, body.len);
-	http_header(c, "Content-Type", json ? "application/json" : "text/html; charset=utf-8");
-	/* A listing changes whenever the directory does: always revalidate. */
-	http_header(c, "Cache-Control", "no-cache");
-	http_header(c, "Vary", "Accept");
-	http_end_head(c);
-	if (!head_only) {
-		http_append(c, sk_buf_head(&body), body.len);
-		c->body_sent = body.len;
+	job->c = c;
+	job->dir_fd = dir_fd;
+	job->path = *path;
+	memcpy(job->query_copy, path->query.p, path->query.len);
+	job->path.query = (struct sk_slice){ job->query_copy, path->query.len };
+	job->path.last = (struct sk_slice){ job->path.rel + (path->last.p - path->rel), path->last.len };
+	sk_listing_opts_from_query(job->path.query, &job->lo);
+	job->lo.can_upload = s->o.upload;
+	job->lo.can_delete = s->o.allow_delete;
+	job->json = wants_json(c, path->query);
+	job->head_only = head_only;
+	sk_buf_init(&job->body, HTTP_LISTING_MAX);
+	int err = sk_loop_work_start(s->loop, &job->work, build_listing, listing_built, job);
+	if (err < 0) {
+		close(dir_fd);
+		free(job);
+		http_log_error(c, "could not start a worker thread: %s", sk_strerror(err));
+		http_error(c, 500, NULL);
+		return;
 	}
-	sk_buf_fini(&body);
-	http_send(c);
+	s->n_listing_jobs++;
+	/* Nothing is read until the answer; building is not the client's time. */
+	http_hold(c);
+	c->state = WRITE;
+	http_set_timer(c, 0);
 }
 
 /* "/dir" → "dir/": a relative Location, so no "//evil.example" can ever come

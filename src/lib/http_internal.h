@@ -15,10 +15,22 @@
 /* A connection's input: a whole head plus the start of a body or of
  * pipelined requests. */
 #define HTTP_IN_CAP (SK_HTTP_MAX_HEADER_BYTES + 16384)
-/* Response heads and small bodies (error pages, listings, small files) are
- * built here and sent with one write. Listings of huge directories are the
- * biggest thing it holds. */
-#define HTTP_OUT_MAX (8 * 1024 * 1024)
+/* Response heads and small bodies (error pages, small files) are built
+ * here and sent with one write: a 16 KiB file and its head is the most it
+ * needs; a response that does not fit is a 500, never sent cut. */
+#define HTTP_OUT_MAX (64 * 1024)
+/* After a response, a buffer grown past this is freed: idle keep-alive
+ * connections keep only what a typical response needs. */
+#define HTTP_OUT_KEEP (32 * 1024)
+/* A listing is built on a worker into its own buffer, at most this big
+ * (100,000 entries as HTML are about 30 MB), and sent straight from it. */
+#define HTTP_LISTING_MAX (32 * 1024 * 1024)
+/* Listings built at once (each is CPU and a buffer of up to
+ * HTTP_LISTING_MAX), and the bytes built listings may hold while they are
+ * sent: past either, a listing is a 503 with Retry-After. With these the
+ * server's listings never hold more than 2 x 32 + 64 MiB. */
+#define HTTP_LISTING_JOBS 2
+#define HTTP_BODY_BUDGET (64u * 1024 * 1024)
 /* Files up to this size are read into the response and sent with its head
  * in one write; larger ones go in HTTP_CHUNK pieces. */
 #define HTTP_INLINE_FILE 16384
@@ -69,6 +81,8 @@ struct http_conn {
 	size_t body_in_buf;        /* bytes of in[] after the head that belong to the body */
 	char request_line[512];    /* for the access log, copied before in[] moves */
 	struct sk_buf out;         /* head (and small body) to send */
+	struct sk_buf body;        /* a big body built in memory (a listing), sent after out */
+	size_t body_off;
 	int file_fd;               /* body from a file, -1 if none */
 	uint64_t file_off, file_left;
 	int status;
@@ -111,6 +125,8 @@ struct sk_http_server {
 	struct sk_loop *loop;
 	struct sk_acceptor *acceptor;
 	uint64_t n_refused;        /* 503s at a connection limit */
+	size_t body_bytes;         /* held by connections' body buffers (listings) */
+	unsigned n_listing_jobs;   /* listings being built on workers */
 	int root_fd;
 	struct sk_http_server_opts o;
 	struct http_conn *conns;
@@ -137,7 +153,10 @@ void http_end_head(struct http_conn *c);
  * if given); closes the connection after it for 4xx framing errors. */
 void http_error(struct http_conn *c, int status, const char *why);
 
-/* Sends what c->out holds, then the file part if any, then finishes the
+/* Frees the in-memory body (and its share of the server's budget). */
+void http_drop_body(struct http_conn *c);
+
+/* Sends what c->out holds, then the in-memory body, then the file part if any, then finishes the
  * response (logs it, and goes on to the next request or closes). */
 void http_send(struct http_conn *c);
 
