@@ -179,6 +179,18 @@ int http_discard_start(struct http_conn *c);
  * HTTP_DISCARD_MAX. */
 int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used);
 
+/* --- http_leftovers.c --- */
+
+/* The name an upload is linked under for the moment before it is renamed
+ * over the file it replaces: HTTP_TMP_PREFIX "<pid>-<n>" (http_write.c). */
+#define HTTP_TMP_PREFIX ".sockit-upload-"
+
+/* Removes what interrupted uploads of earlier servers left beneath the
+ * root: regular files named HTTP_TMP_PREFIX "<pid>-<n>" whose process is
+ * gone (bounds and rules in http_leftovers.c). Says how many through
+ * opts.on_error. Blocks: call before serving. */
+void http_remove_leftovers(struct sk_http_server *s);
+
 /* --- http_write.c --- */
 void http_put(struct http_conn *c);
 void http_post(struct http_conn *c);

@@ -725,6 +725,8 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	s->listen_fd = listen_fd;
 	s->root_fd = root_fd;
 	s->o = *opts;
+	if (opts->upload)
+		http_remove_leftovers(s);
 	int err = sk_loop_add_fd(loop, listen_fd, SK_EV_READ, on_accept, s);
 	if (err < 0) {
 		close(root_fd);

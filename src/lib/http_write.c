@@ -123,10 +123,12 @@ static int commit_file(int dir_fd, int fd, const char *name, bool may_replace)
 		if (errno != EEXIST || !may_replace)
 			return -errno;
 		/* Replace: link under a temporary name, then rename over. The
-		 * temporary name starts with '.', so listings never show it. */
+		 * temporary name starts with '.', so listings never show it; a
+		 * server killed between the two leaves it, and the next one
+		 * removes it (http_leftovers.c). */
 		char tmp[NAME_MAX + 1];
 		for (unsigned i = 0;; i++) {
-			snprintf(tmp, sizeof tmp, ".sockit-upload-%d-%u", (int)getpid(), i);
+			snprintf(tmp, sizeof tmp, HTTP_TMP_PREFIX "%d-%u", (int)getpid(), i);
 			if (linkat(AT_FDCWD, proc, dir_fd, tmp, AT_SYMLINK_FOLLOW) == 0)
 				break;
 			if (errno != EEXIST || i > 1000)
