@@ -220,10 +220,7 @@ int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *us
 /* Body bytes an upload may queue for the disk before the connection stops
  * reading (backpressure): a few big writes per batch, and a bounded amount
  * of memory per upload whatever the disk's speed. */
-#define HTTP_STORE_QUEUE_MAX (256 * 1024)
-
-/* Hidden names a replacing upload links its file under before the rename. */
-#define HTTP_UPLOAD_TMP_PREFIX ".sockit-upload-"
+#define HTTP_STORE_QUEUE_MAX (64 * 1024)
 
 enum http_store_op {
 	STORE_CREATE,   /* a new unnamed file in the directory */
@@ -272,6 +269,18 @@ bool http_store_idle(const struct http_store *st);
 /* Hands the queued steps to a worker unless one runs (its end calls
  * on_done, which flushes again) or a step failed. */
 int http_store_flush(struct http_store *st, struct sk_loop *loop);
+
+/* --- http_leftovers.c --- */
+
+/* The name an upload is linked under for the moment before it is renamed
+ * over the file it replaces: HTTP_TMP_PREFIX "<pid>-<n>" (http_write.c). */
+#define HTTP_TMP_PREFIX ".sockit-upload-"
+
+/* Removes what interrupted uploads of earlier servers left beneath the
+ * root: regular files named HTTP_TMP_PREFIX "<pid>-<n>" whose process is
+ * gone (bounds and rules in http_leftovers.c). Says how many through
+ * opts.on_error. Blocks: call before serving. */
+void http_remove_leftovers(struct sk_http_server *s);
 
 /* --- http_write.c --- */
 void http_put(struct http_conn *c);

@@ -831,6 +831,8 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	s->chunk = chunk;
 	s->root_fd = root_fd;
 	s->o = *opts;
+	if (opts->upload)
+		http_remove_leftovers(s);
 	struct sk_acceptor_opts ao;
 	sk_acceptor_opts_init(&ao);
 	ao.max_conns = opts->max_conns;

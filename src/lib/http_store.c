@@ -160,7 +160,7 @@ static int link_file(int dir_fd, int fd, const char *name, bool may_replace, con
 	 * the prefix that a restarted server cleans up (http_leftovers.c). */
 	char tmp[NAME_MAX + 1];
 	for (unsigned i = 0;; i++) {
-		snprintf(tmp, sizeof tmp, HTTP_UPLOAD_TMP_PREFIX "%d-%u", (int)getpid(), i);
+		snprintf(tmp, sizeof tmp, HTTP_TMP_PREFIX "%d-%u", (int)getpid(), i);
 		if (linkat(AT_FDCWD, proc, dir_fd, tmp, AT_SYMLINK_FOLLOW) == 0)
 			break;
 		if (errno != EEXIST || i > 1000)
