@@ -26,15 +26,23 @@ const char http_usage[] =
 	"      --allow-delete    accept DELETE (and show delete buttons)\n"
 	"      --hidden          serve and list names starting with '.'\n"
 	"      --max-body SIZE   largest upload, e.g. 10M, 2G (default 100M)\n"
-	"      --max-conns N     at most N connections (default 1024)\n"
+	"      --max-conns N     at most N connections (default 1024; more get a 503)\n"
+	"      --max-per-client N  at most N connections from one address (default 256)\n"
+	"      --max-parts N     parts in one upload form, fields included (default 1000)\n"
 	"      --header-timeout SECS  a request head must arrive within SECS (default 10)\n"
 	"      --idle-timeout SECS    keep-alive connections wait SECS for a request (default 15)\n"
+	"      --body-timeout SECS    an upload may pause SECS between reads (default 30)\n"
+	"      --send-timeout SECS    a client may take SECS to read more of a response\n"
+	"                             (default 30)\n"
+	"      --stop-timeout SECS    on Ctrl-C, wait SECS for responses in flight (default 10)\n"
 	"      --access-log FILE  write the access log (Common Log Format) to FILE\n"
 	"  -q, --quiet           no access log\n"
 	"  -v, --verbose         the listening address on stderr\n"
 	"      --trace           print each socket call on stderr\n"
 	"\n"
-	"Ctrl-C (SIGINT) or SIGTERM stops it gracefully: responses in flight finish.\n"
+	"Counts and timeouts of 0 mean no limit. Ctrl-C (SIGINT) or SIGTERM stops it\n"
+	"gracefully: responses in flight finish, for at most --stop-timeout; a second\n"
+	"signal stops it at once.\n"
 	"\n"
 	"exit status: 0 after a stop, 2 usage, 4 address in use, 7 DIR not found\n";
 
@@ -42,6 +50,9 @@ struct http_run {
 	struct sk_http_server *server;
 	FILE *log;
 	bool stopping;
+	unsigned stop_ms;          /* --stop-timeout */
+	uint64_t stop_deadline_ms;
+	struct sk_timer stop_timer;
 };
 
 static void on_access(void *ud, const char *line)
@@ -59,18 +70,51 @@ static void on_error_line(void *ud, const char *line)
 	fprintf(stderr, "sockit: http serve: %s\n", line);
 }
 
+/* How often a graceful stop looks whether the last connection is done. */
+#define STOP_CHECK_MS 100
+
+/* During a graceful stop: done when the last connection is, and at the
+ * deadline whatever is left is closed. */
+static void on_stop_check(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	struct http_run *run = ud;
+	size_t n = sk_http_server_n_conns(run->server);
+	if (n == 0)
+		return; /* the loop runs out of work and returns */
+	if (run->stop_ms && sk_loop_now(loop) >= run->stop_deadline_ms) {
+		report("http serve", "--stop-timeout (%g s) reached: closing %zu connection%s", run->stop_ms / 1000.0,
+		       n, n == 1 ? "" : "s");
+		sk_loop_stop(loop);
+		return;
+	}
+	sk_loop_timer_start(loop, t, STOP_CHECK_MS);
+}
+
 static void on_stop(struct sk_loop *loop, int signo, void *ud)
 {
-	(void)loop;
 	(void)signo;
 	struct http_run *run = ud;
-	if (!run->stopping) {
-		run->stopping = true;
-		/* In-flight responses finish; then the loop runs out of work. */
-		sk_http_server_stop(run->server);
-	} else {
-		sk_loop_stop(loop); /* a second signal: now */
+	if (run->stopping) {
+		report("http serve", "second signal: stopping now");
+		sk_loop_stop(loop);
+		return;
 	}
+	run->stopping = true;
+	/* In-flight responses finish; then the loop runs out of work. */
+	sk_http_server_stop(run->server);
+	size_t n = sk_http_server_n_conns(run->server);
+	if (n == 0)
+		return;
+	if (run->stop_ms) {
+		report("http serve", "stopping: waiting up to %g s for %zu connection%s to finish "
+		       "(signal again to stop now)", run->stop_ms / 1000.0, n, n == 1 ? "" : "s");
+		run->stop_deadline_ms = sk_loop_now(loop) + run->stop_ms;
+	} else {
+		report("http serve", "stopping: waiting for %zu connection%s to finish (signal again to "
+		       "stop now)", n, n == 1 ? "" : "s");
+	}
+	sk_timer_init(&run->stop_timer, on_stop_check, run);
+	sk_loop_timer_start(loop, &run->stop_timer, STOP_CHECK_MS);
 }
 
 /* "100", "10K", "2M", "1G" (binary units) → bytes. */
@@ -139,7 +183,8 @@ static void print_urls(int fd, const char *bind_addr)
 }
 
 enum { OPT_UPLOAD = 1000, OPT_DELETE, OPT_HIDDEN, OPT_MAX_BODY, OPT_MAX_CONNS, OPT_HEADER_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_ACCESS_LOG, OPT_TRACE };
+       OPT_IDLE_TIMEOUT, OPT_ACCESS_LOG, OPT_TRACE, OPT_MAX_PER_CLIENT, OPT_MAX_PARTS,
+       OPT_BODY_TIMEOUT, OPT_SEND_TIMEOUT, OPT_STOP_TIMEOUT };
 
 static const struct option serve_options[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -149,6 +194,11 @@ static const struct option serve_options[] = {
 	{ "hidden", no_argument, NULL, OPT_HIDDEN },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT },
+	{ "max-parts", required_argument, NULL, OPT_MAX_PARTS },
+	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
+	{ "send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT },
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "access-log", required_argument, NULL, OPT_ACCESS_LOG },
@@ -165,6 +215,7 @@ static int cmd_http_serve(int argc, char **argv)
 	sk_http_server_opts_init(&o);
 	const char *port = "8000", *bind_addr = NULL, *log_path = NULL;
 	bool quiet = false;
+	unsigned stop_ms = 10000;
 	int ch, st;
 	unsigned long n;
 	char q[QUOTE_MAX];
@@ -184,6 +235,28 @@ static int cmd_http_serve(int argc, char **argv)
 			if ((st = parse_count("http serve", "--max-conns", optarg, 1000000, &n)))
 				return st;
 			o.max_conns = n;
+			break;
+		case OPT_MAX_PER_CLIENT:
+			if ((st = parse_count("http serve", "--max-per-client", optarg, 1000000, &n)))
+				return st;
+			o.max_per_client = n;
+			break;
+		case OPT_MAX_PARTS:
+			if ((st = parse_count("http serve", "--max-parts", optarg, 1000000, &n)))
+				return st;
+			o.max_parts = (unsigned)n;
+			break;
+		case OPT_BODY_TIMEOUT:
+			if ((st = parse_seconds("http serve", "--body-timeout", optarg, &o.body_timeout_ms)))
+				return st;
+			break;
+		case OPT_SEND_TIMEOUT:
+			if ((st = parse_seconds("http serve", "--send-timeout", optarg, &o.send_timeout_ms)))
+				return st;
+			break;
+		case OPT_STOP_TIMEOUT:
+			if ((st = parse_seconds("http serve", "--stop-timeout", optarg, &stop_ms)))
+				return st;
 			break;
 		case OPT_HEADER_TIMEOUT:
 			if ((st = parse_seconds("http serve", "--header-timeout", optarg, &o.header_timeout_ms)))
@@ -205,7 +278,7 @@ static int cmd_http_serve(int argc, char **argv)
 		return usage_error("http serve", "expected at most one directory, got %d", argc - optind);
 	o.root = argc - optind == 1 ? argv[optind] : ".";
 
-	struct http_run run = { NULL, quiet ? NULL : stderr, false };
+	struct http_run run = { .log = quiet ? NULL : stderr, .stop_ms = stop_ms };
 	if (log_path && !quiet) {
 		run.log = fopen(log_path, "a");
 		if (!run.log) {

@@ -425,7 +425,8 @@ static void serve_listing(struct http_conn *c, int dir_fd, const struct http_pat
 	if (err < 0) {
 		close(dir_fd);
 		free(job);
-		http_log_error(c, "could not start a worker thread: %s", sk_strerror(err));
+		char reason[128];
+		http_log_error(c, "could not start a worker thread: %s", http_reason(err, reason, sizeof reason));
 		http_error(c, 500, NULL);
 		return;
 	}

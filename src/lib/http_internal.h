@@ -88,6 +88,7 @@ struct http_conn {
 	int status;
 	uint64_t body_sent;        /* for the log */
 	bool close_after;          /* close once the response is sent */
+	bool out_failed;           /* out[] could not take the whole response */
 	bool peer_eof;             /* the client sent its EOF */
 	bool head_started;         /* the first byte of a request has arrived */
 	bool processing;           /* process_input's loop is running (no recursion) */
@@ -160,7 +161,8 @@ void http_drop_body(struct http_conn *c);
  * response (logs it, and goes on to the next request or closes). */
 void http_send(struct http_conn *c);
 
-/* Appends to c->out; a full buffer turns into a 500. */
+/* Appends to c->out; a response that does not fit is replaced by a 500
+ * when it is sent, never sent cut. */
 void http_append(struct http_conn *c, const void *p, size_t len);
 
 /* A connection held across a callback or a disk step is freed only when
@@ -171,6 +173,9 @@ void http_release(struct http_conn *c);
 /* The connection's one timer: fires ms from now (0: off). What it means
  * depends on the state (on_timer in http_server.c). */
 void http_set_timer(struct http_conn *c, unsigned ms);
+
+/* sk_strerror(err) as messages read it (lowercase), in buf. */
+const char *http_reason(int err, char *buf, size_t cap);
 
 /* A line for the server's error log (opts.on_error), prefixed with the
  * request it concerns: "PUT /a.txt: could not store ...". */

@@ -105,6 +105,15 @@ void http_release(struct http_conn *c)
 		free(c);
 }
 
+const char *http_reason(int err, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", sk_strerror(err));
+	/* Messages read "sockit: http serve: ...: no space left on device". */
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
 void http_log_error(struct http_conn *c, const char *fmt, ...)
 {
 	struct sk_http_server *s = c->srv;
@@ -178,10 +187,28 @@ static bool method_is(const struct http_conn *c, const char *m)
 
 void http_append(struct http_conn *c, const void *p, size_t len)
 {
-	if (sk_buf_append(&c->out, p, len) < 0 && c->status != 500) {
-		/* Out of room for this response: say so instead of a truncated one. */
-		c->status = 500;
-	}
+	if (c->out_failed)
+		return;
+	if (sk_buf_append(&c->out, p, len) < 0)
+		c->out_failed = true; /* http_send sends a 500 instead of a cut response */
+}
+
+/* A response that could not be built whole (over HTTP_OUT_MAX, or out of
+ * memory) is never sent cut: the buffer is dropped and a 500 that needs no
+ * allocation goes out instead, closing the connection. */
+static void replace_with_500(struct http_conn *c)
+{
+	static const char text[] = "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
+	                           "Content-Length: 0\r\n\r\n";
+	sk_buf_fini(&c->out);
+	c->out_failed = false;
+	c->status = 500;
+	c->close_after = true;
+	c->body_sent = 0;
+	c->file_left = 0;
+	http_drop_body(c);
+	if (sk_buf_append(&c->out, text, sizeof text - 1) < 0)
+		c->out.len = 0; /* no memory even for that: the close alone */
 }
 
 static void append_str(struct http_conn *c, const char *s)
@@ -208,6 +235,7 @@ void http_begin(struct http_conn *c, int status, uint64_t body_len)
 	/* Built with memcpy: this runs once per response (bench/http.sh). */
 	char line[256];
 	c->status = status;
+	c->out_failed = false;
 	sk_buf_consume(&c->out, c->out.len);
 	const char *reason = reason_phrase(status);
 	size_t n = 0;
@@ -273,6 +301,8 @@ void http_error(struct http_conn *c, int status, const char *why)
 	http_header(c, "Content-Type", "text/html; charset=utf-8");
 	if (status == 405 || status == 501)
 		http_header(c, "Allow", http_allowed_methods(c->srv));
+	if (status == 503)
+		http_header(c, "Retry-After", "1"); /* RFC 9110 §10.2.3: a busy moment, not an outage */
 	http_end_head(c);
 	if (!method_is(c, "HEAD")) {
 		http_append(c, body, (size_t)n);
@@ -471,6 +501,14 @@ static void on_sent(struct sk_loop *loop, int fd, long n, void *ud)
 void http_send(struct http_conn *c)
 {
 	c->state = WRITE;
+	if (c->out_failed) {
+		http_log_error(c, "the response did not fit its buffer: sent 500 instead");
+		replace_with_500(c);
+		if (!c->out.len) {
+			close_conn(c);
+			return;
+		}
+	}
 	if (c->out.len) {
 		/* A head followed by a file: MSG_MORE lets them share segments. */
 		int more = c->file_left || c->body.len ? MSG_MORE : 0;
@@ -799,11 +837,11 @@ static void on_accept_failed(void *ud, int err)
 	struct sk_http_server *s = ud;
 	if (!s->o.on_error)
 		return;
-	char line[200];
+	char line[256], reason[128];
 	if (err)
 		snprintf(line, sizeof line,
 		         "accept: %s: new connections wait in the backlog until fds are free "
-		         "(raise ulimit -n or lower --max-conns)", sk_strerror(err));
+		         "(raise ulimit -n or lower --max-conns)", http_reason(err, reason, sizeof reason));
 	else
 		snprintf(line, sizeof line, "accept: accepting connections again");
 	s->o.on_error(s->o.ud, line);

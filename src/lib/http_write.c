@@ -289,7 +289,8 @@ static void flush_store(struct http_conn *c)
 	bool was_busy = up->store.busy;
 	int err = http_store_flush(&up->store, c->srv->loop);
 	if (err < 0) {
-		http_log_error(c, "could not start a worker thread: %s", sk_strerror(err));
+		char reason[128];
+		http_log_error(c, "could not start a worker thread: %s", http_reason(err, reason, sizeof reason));
 		fail(c, 500, "the server could not store the file");
 		return;
 	}
@@ -326,8 +327,9 @@ static void on_stored(struct http_store *st, void *ud)
 		} else {
 			/* A failed disk write is the operator's to know: a line in the
 			 * error log, not only a status in the access log. */
+			char reason[128];
 			http_log_error(c, "could not store the upload: %s: %s", st->err_step,
-			               sk_strerror(st->err));
+			               http_reason(st->err, reason, sizeof reason));
 			fail(c, status_of_errno(st->err), why_stored_failed(up));
 		}
 		http_release(c);
@@ -672,8 +674,9 @@ static void delete_done(struct sk_loop *loop, struct sk_work *w)
 	else if (err == -ENOTEMPTY || err == -EEXIST)
 		http_error(c, 409, "the directory is not empty");
 	else if (err < 0) {
+		char reason[128];
 		if (status_of_errno(err) >= 500)
-			http_log_error(c, "could not delete: %s", sk_strerror(err));
+			http_log_error(c, "could not delete: %s", http_reason(err, reason, sizeof reason));
 		http_error(c, status_of_errno(err), NULL);
 	} else {
 		http_begin(c, 204, 0);
@@ -726,7 +729,8 @@ void http_delete(struct http_conn *c)
 	if (err < 0) {
 		free(job);
 		close(dir_fd);
-		http_log_error(c, "could not start a worker thread: %s", sk_strerror(err));
+		char reason[128];
+		http_log_error(c, "could not start a worker thread: %s", http_reason(err, reason, sizeof reason));
 		http_error(c, 500, NULL);
 		return;
 	}

@@ -31,14 +31,15 @@ class Server:
     """`sockit http serve -p 0 -b 127.0.0.1 ARGS ROOT`, past its `serving on` line;
     with tool, `TOOL ARGS ROOT` (a tests/tools driver that prints that line)."""
 
-    def __init__(self, procs, root, *args, tool=None):
+    def __init__(self, procs, root, *args, tool=None, **kw):
+        """kw goes to the process (preexec_fn, for one)."""
         self.procs = procs
         self.root = root
         if tool:
-            self.proc = procs.tool(tool, *args, str(root))
+            self.proc = procs.tool(tool, *args, str(root), **kw)
         else:
             self.proc = procs.sockit("http", "serve", "-p", "0", "-b", "127.0.0.1", *args,
-                                     str(root))
+                                     str(root), **kw)
         m = self.proc.wait_err(SERVING.pattern)
         self.port = int(m.group(1))
         self.url = f"http://127.0.0.1:{self.port}"
