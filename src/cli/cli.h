@@ -82,6 +82,17 @@ struct out {
 };
 
 void out_init(struct out *o, int fd, char *buf, size_t cap);
+
+/* The one writer for stdout: every command prints its data through it, so
+ * one place sees every write error. context ("udp listen") names the writer
+ * in the error line; NULL keeps the last one given. */
+struct out *out_stdout(const char *context);
+
+/* main()'s last step: flushes stdout's writer (and stdio's stdout). If a
+ * write failed, prints "sockit: <context>: stdout: <reason>" and returns
+ * EXIT_FAIL, or status if that already says the run failed. A closed pipe
+ * (EPIPE) is how a reader such as `head -1` ends a pipeline: status, silently. */
+int out_stdout_finish(int status);
 int out_flush(struct out *o);
 void out_write(struct out *o, const void *p, size_t len);
 void out_str(struct out *o, const char *s);

@@ -34,8 +34,8 @@ const char serve_usage[] =
 	"ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
 	"picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
 	"\n"
-	"exit status: 0 after SIGINT or SIGTERM, 2 usage, 3 unknown address, 4 address in use,\n"
-	"7 --root not found\n";
+	"exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
+	"2 usage, 3 unknown address, 4 address in use, 7 --root not found\n";
 
 #define MAX_SERVICES 32
 
@@ -47,6 +47,7 @@ struct service {
 	struct sk_stream_server *tcp;
 	struct sk_dgram_server *udp;
 	struct sk_http_server *http;
+	struct sk_loop *loop;          /* print mode stops it when stdout fails */
 };
 
 struct serve_run {
@@ -134,15 +135,17 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
 	struct service *s = ud;
 	if (s->udp_mode != SK_DGRAM_DELIVER)
 		return;
-	char text[SK_ADDR_STRLEN], buf[4096];
-	struct out o;
-	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	char text[SK_ADDR_STRLEN];
+	struct out *o = out_stdout("serve");
 	sk_addr_format(from, text);
-	out_str(&o, text);
-	out_str(&o, truncated ? ": (truncated) " : ": ");
-	out_escaped(&o, data, len);
-	out_char(&o, '\n');
-	out_flush(&o);
+	out_str(o, text);
+	out_str(o, truncated ? ": (truncated) " : ": ");
+	out_escaped(o, data, len);
+	out_char(o, '\n');
+	/* Datagrams it cannot print are not served silently: the whole process
+	 * stops (main() reports why, or nothing for a reader that has gone). */
+	if (out_flush(o) < 0)
+		sk_loop_stop(s->loop);
 }
 
 static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
@@ -168,6 +171,7 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	if (st)
 		return st;
 	bool tcp = s->proto[0] == 't' || http;
+	s->loop = loop;
 	if (!http &&
 	    (tcp ? sk_stream_mode_parse(mode, &s->tcp_mode) < 0 : sk_dgram_mode_parse(mode, &s->udp_mode) < 0))
 		return usage_error("serve", "%s %s: unknown mode (expected %s)", opt,
@@ -319,7 +323,7 @@ int cmd_serve(int argc, char **argv)
 		err = sk_loop_run(loop);
 		if (err < 0)
 			st = report_err("serve", err);
-		else
+		else if (!out_stdout(NULL)->err)
 			fprintf(stderr, "sockit: serve: stopped\n");
 	}
 	for (int i = 0; i < run->n; i++) {

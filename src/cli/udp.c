@@ -43,9 +43,9 @@ const char udp_usage[] =
 	"  -v, --verbose      print addresses and events on stderr\n"
 	"      --trace        print each socket call on stderr\n"
 	"\n"
-	"exit status: 0 ok, 2 usage, 3 unknown host or interface, 4 refused (ICMP port\n"
-	"unreachable) or unreachable, 5 no reply within --wait, 7 not permitted (a\n"
-	"broadcast address without --broadcast)\n";
+	"exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host or\n"
+	"interface, 4 refused (ICMP port unreachable) or unreachable, 5 no reply within\n"
+	"--wait, 7 not permitted (a broadcast address without --broadcast)\n";
 
 /* Datagram text from stdin: one line per datagram, without its newline. */
 #define MAX_LINE SK_UDP_MAX_PAYLOAD
@@ -65,8 +65,7 @@ struct udp_listen {
 	struct sk_acl acl;
 	const char *groups[16];
 	int n_groups;
-	struct out out;
-	char out_buf[64 * 1024];
+	struct out *out;
 };
 
 static void on_datagram(void *ud, const char *data, size_t len, const struct sk_addr *from,
@@ -81,13 +80,14 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
 			        truncated ? " (truncated)" : "");
 		return;
 	}
-	out_str(&l->out, text);
-	out_str(&l->out, truncated ? ": (truncated) " : ": ");
-	out_escaped(&l->out, data, len);
-	out_char(&l->out, '\n');
+	out_str(l->out, text);
+	out_str(l->out, truncated ? ": (truncated) " : ": ");
+	out_escaped(l->out, data, len);
+	out_char(l->out, '\n');
 	/* One line per datagram, as it arrives: a reader is usually watching.
-	 * When the reader has gone (EPIPE: `| head`), so have we. */
-	if (out_flush(&l->out) < 0)
+	 * A printer that cannot print stops: quietly when the reader has gone
+	 * (EPIPE: `| head -1`), otherwise main() reports why (a full disk). */
+	if (out_flush(l->out) < 0)
 		sk_loop_stop(l->loop);
 }
 
@@ -291,7 +291,7 @@ static int cmd_udp_listen(int argc, char **argv)
 		return report_err("udp listen", SK_ENOMEM);
 	sk_dgram_opts_init(&l->dopts);
 	sk_acl_init(&l->acl);
-	out_init(&l->out, STDOUT_FILENO, l->out_buf, sizeof l->out_buf);
+	l->out = out_stdout("udp listen");
 	const char *bind_addr = NULL;
 	int fd = -1, err;
 	struct sk_loop *loop = NULL;
@@ -331,7 +331,6 @@ static int cmd_udp_listen(int argc, char **argv)
 done:
 	sk_dgram_server_free(server);
 	sk_loop_free(loop);
-	out_flush(&l->out);
 	sk_acl_fini(&l->acl);
 	free(l);
 	return st < 0 ? EXIT_OK : st;
@@ -394,23 +393,21 @@ static int iface_broadcast(const char *name, unsigned port, struct sk_addr *out)
 
 static void print_reply(struct udp_send *s, const char *data, size_t len, const struct sk_addr *from)
 {
-	char buf[4096];
-	struct out o;
-	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	struct out *o = out_stdout(NULL);
 	/* Several hosts may answer a broadcast: then say who answered. */
 	if (!s->connected || s->c.verbose) {
 		char text[SK_ADDR_STRLEN];
 		sk_addr_format(from, text);
-		out_str(&o, text);
-		out_str(&o, ": ");
-		out_escaped(&o, data, len);
-		out_char(&o, '\n');
+		out_str(o, text);
+		out_str(o, ": ");
+		out_escaped(o, data, len);
+		out_char(o, '\n');
 	} else {
-		out_write(&o, data, len);
+		out_write(o, data, len);
 		if (len == 0 || data[len - 1] != '\n')
-			out_char(&o, '\n');
+			out_char(o, '\n');
 	}
-	out_flush(&o);
+	out_flush(o);
 }
 
 static uint64_t now_ms(void)
@@ -623,6 +620,7 @@ static int cmd_udp_send(int argc, char **argv)
 	struct udp_send s;
 	memset(&s, 0, sizeof s);
 	s.fd = -1;
+	out_stdout("udp send");
 	int st = parse_send(argc, argv, &s), next_arg = 0;
 	if (st)
 		return st < 0 ? EXIT_OK : st;
@@ -660,7 +658,8 @@ static int cmd_udp_send(int argc, char **argv)
 			int one = send_one(&s, line, (size_t)n, buf);
 			if (one > st)
 				st = one;
-			if (one == EXIT_NETWORK)
+			/* Replies that cannot be printed end the run (main() says why). */
+			if (one == EXIT_NETWORK || out_stdout(NULL)->err)
 				break;
 		}
 		free(line);

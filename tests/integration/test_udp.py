@@ -1206,4 +1206,4 @@ def test_udp_help(run, args):
     r = run("udp", *args)
     assert (r.status, r.err) == (0, ""), r
     assert r.out.startswith("usage: sockit udp listen [options] [-b ADDR] PORT\n")
-    assert "exit status: 0 ok, 2 usage, 3 unknown host or interface" in r.out
+    assert "exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host" in r.out
