@@ -227,3 +227,42 @@ def test_udp_send_reply_not_printed(servers):
     assert status == 0
     # "ping", then "a" and nothing after it.
     assert re.findall(r": (\d+) bytes$", err, re.M) == ["4", "1"], err
+
+
+def test_http_access_log_on_full_disk(tmp_path):
+    """--access-log on a full disk: reported once, the server goes on, the
+    exit says how many lines were lost."""
+    (tmp_path / "f.txt").write_text("x")
+    proc = subprocess.Popen([SOCKIT, "http", "serve", "-b", "127.0.0.1", "-p", "0",
+                             "--access-log", "/dev/full", str(tmp_path)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        err = b""
+        deadline = time.monotonic() + WAIT
+        while b"serving on" not in err and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 0.05)[0]:
+                err += os.read(proc.stderr.fileno(), 4096)
+        port = int(err.decode().rsplit(":", 1)[1].split("/")[0])
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as c:
+                c.sendall(b"GET /f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                reply = b""
+                while chunk := c.recv(4096):
+                    reply += chunk
+                assert reply.startswith(b"HTTP/1.1 200 ")
+        proc.send_signal(signal.SIGTERM)
+        out, rest = proc.communicate(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    err = (err + rest).decode()
+    assert_no_sanitizer_report(err)
+    assert out == b""
+    assert err.splitlines()[1:] == [
+        f"sockit: http serve: access log '/dev/full': {FULL} (still serving; lines are dropped "
+        "from now on)",
+        f"sockit: http serve: access log '/dev/full': 3 lines not written",
+    ]
+    assert proc.returncode == 1
