@@ -33,6 +33,9 @@ const char serve_usage[] =
 	"\n"
 	"ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
 	"picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
+	"UDP services answer no datagram from their own port, port 0, a multicast or\n"
+	"broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
+	"udp'. -v shows each one, and the counts are shown when they stop.\n"
 	"\n"
 	"exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
 	"2 usage, 3 unknown address, 4 address in use, 7 --root not found\n";
@@ -48,6 +51,8 @@ struct service {
 	struct sk_dgram_server *udp;
 	struct sk_http_server *http;
 	struct sk_loop *loop;          /* print mode stops it when stdout fails */
+	bool verbose;
+	char ctx[SK_ADDR_STRLEN + 16]; /* "serve: udp 127.0.0.1:7852" */
 };
 
 struct serve_run {
@@ -148,6 +153,21 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
 		sk_loop_stop(s->loop);
 }
 
+static void on_drop(void *ud, enum sk_dgram_drop why, const struct sk_addr *from, size_t len)
+{
+	struct service *s = ud;
+	if (s->verbose)
+		report_drop(s->ctx, why, from, len);
+}
+
+/* Says what the UDP service did not answer, then frees it. */
+static void free_udp(struct service *s)
+{
+	report_drop_counts(s->ctx, s->udp);
+	sk_dgram_server_free(s->udp);
+	s->udp = NULL;
+}
+
 static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
 {
 	(void)ud;
@@ -226,7 +246,10 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 		o.mode = s->udp_mode;
 		o.on_datagram = on_datagram;
 		o.on_error = on_dgram_error;
+		o.on_drop = on_drop;
 		o.ud = s;
+		s->verbose = run->verbose;
+		snprintf(s->ctx, sizeof s->ctx, "serve: udp %s", text);
 		o.tracer = run->tracer;
 		err = sk_dgram_server_new(loop, fd, &o, &s->udp);
 	}
@@ -250,8 +273,7 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 	for (int i = 0; i < run->n; i++) {
 		sk_stream_server_free(run->svc[i].tcp);
 		run->svc[i].tcp = NULL;
-		sk_dgram_server_free(run->svc[i].udp);
-		run->svc[i].udp = NULL;
+		free_udp(&run->svc[i]);
 		if (run->svc[i].http)
 			sk_http_server_stop(run->svc[i].http);
 	}
@@ -328,7 +350,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	for (int i = 0; i < run->n; i++) {
 		sk_stream_server_free(run->svc[i].tcp);
-		sk_dgram_server_free(run->svc[i].udp);
+		free_udp(&run->svc[i]);
 		sk_http_server_free(run->svc[i].http);
 	}
 	sk_loop_free(loop);
