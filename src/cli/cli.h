@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sockit/dgram.h>
 #include <sockit/sockit.h>
 
 /* Exit statuses: --help, sockit(1) and tests/integration agree on these. */
@@ -82,6 +83,17 @@ struct out {
 };
 
 void out_init(struct out *o, int fd, char *buf, size_t cap);
+
+/* The one writer for stdout: every command prints its data through it, so
+ * one place sees every write error. context ("udp listen") names the writer
+ * in the error line; NULL keeps the last one given. */
+struct out *out_stdout(const char *context);
+
+/* main()'s last step: flushes stdout's writer (and stdio's stdout). If a
+ * write failed, prints "sockit: <context>: stdout: <reason>" and returns
+ * EXIT_FAIL, or status if that already says the run failed. A closed pipe
+ * (EPIPE) is how a reader such as `head -1` ends a pipeline: status, silently. */
+int out_stdout_finish(int status);
 int out_flush(struct out *o);
 void out_write(struct out *o, const void *p, size_t len);
 void out_str(struct out *o, const char *s);
@@ -133,6 +145,13 @@ int resolve_or_report(const char *command, const char *host, const char *port, i
 /* Which of the resolved addresses a server binds: with no address and no
  * -4/-6 given, the IPv6 wildcard (dual-stack), else the first. */
 size_t pick_listen_addr(const struct sk_addr *addrs, size_t n, const char *bind_addr, int family);
+
+/* The datagram servers' words for what they did not answer: with -v one
+ * line per datagram ("sockit: CONTEXT: ADDR: N bytes not answered: WHY"),
+ * and at exit one line of counts, if any. */
+void report_drop(const char *context, enum sk_dgram_drop why, const struct sk_addr *from,
+                 size_t len);
+void report_drop_counts(const char *context, const struct sk_dgram_server *server);
 
 /* Writes --trace lines to stderr. */
 extern const struct sk_tracer stderr_tracer;

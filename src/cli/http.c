@@ -2,6 +2,7 @@
  * `python3 -m http.server` (this directory, port 8000, every interface). */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -44,24 +45,40 @@ const char http_usage[] =
 	"gracefully: responses in flight finish, for at most --stop-timeout; a second\n"
 	"signal stops it at once.\n"
 	"\n"
-	"exit status: 0 after a stop, 2 usage, 4 address in use, 7 DIR not found\n";
+	"exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
+	"4 address in use, 7 DIR not found\n";
 
 struct http_run {
 	struct sk_http_server *server;
 	FILE *log;
+	const char *log_name;          /* for messages: the --access-log FILE, or "stderr" */
+	int log_err;                   /* the first failed write to the log; then lines are counted */
+	unsigned long long n_lost;     /* access log lines not written */
 	bool stopping;
 	unsigned stop_ms;          /* --stop-timeout */
 	uint64_t stop_deadline_ms;
 	struct sk_timer stop_timer;
 };
 
+/* A log that cannot be written (a full disk) costs its lines, never the
+ * service: the first failure is reported, the rest counted for the exit. */
 static void on_access(void *ud, const char *line)
 {
 	struct http_run *run = ud;
-	if (run->log) {
-		fprintf(run->log, "%s\n", line);
-		fflush(run->log);
+	if (!run->log)
+		return;
+	if (run->log_err == 0) {
+		errno = 0;
+		if (fprintf(run->log, "%s\n", line) >= 0 && fflush(run->log) == 0)
+			return;
+		run->log_err = errno ? -errno : -EIO;
+		char ctx[QUOTE_MAX + 32], q[QUOTE_MAX], reason[128];
+		snprintf(ctx, sizeof ctx, "http serve: access log %s",
+		         quote(run->log_name, strlen(run->log_name), q));
+		report(ctx, "%s (still serving; lines are dropped from now on)",
+		       reason_of(run->log_err, reason, sizeof reason));
 	}
+	run->n_lost++;
 }
 
 static void on_error_line(void *ud, const char *line)
@@ -278,8 +295,9 @@ static int cmd_http_serve(int argc, char **argv)
 		return usage_error("http serve", "expected at most one directory, got %d", argc - optind);
 	o.root = argc - optind == 1 ? argv[optind] : ".";
 
-	struct http_run run = { .log = quiet ? NULL : stderr, .stop_ms = stop_ms };
+	struct http_run run = { .log = quiet ? NULL : stderr, .log_name = "stderr", .stop_ms = stop_ms };
 	if (log_path && !quiet) {
+		run.log_name = log_path;
 		run.log = fopen(log_path, "a");
 		if (!run.log) {
 			snprintf(q, sizeof q, "http serve: %s", log_path);
@@ -329,9 +347,18 @@ static int cmd_http_serve(int argc, char **argv)
 	err = sk_loop_run(loop);
 	sk_http_server_free(run.server);
 	sk_loop_free(loop);
-	if (run.log && run.log != stderr)
-		fclose(run.log);
-	return err < 0 ? report_err("http serve", err) : EXIT_OK;
+	if (run.log && run.log != stderr && fclose(run.log) == EOF && !run.log_err) {
+		run.log_err = -errno;
+		run.n_lost++;
+	}
+	if (err < 0)
+		return report_err("http serve", err);
+	if (run.log_err) {
+		report("http serve", "access log %s: %llu line%s not written",
+		       quote(run.log_name, strlen(run.log_name), q), run.n_lost, run.n_lost == 1 ? "" : "s");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }
 
 int cmd_http(int argc, char **argv)

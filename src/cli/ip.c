@@ -13,7 +13,6 @@
  * (the buffer grows) up to MAX_LINE, past which the line is refused. */
 #define READ_BLOCK (256 * 1024)
 #define MAX_LINE (1024 * 1024)
-#define OUT_BUF (256 * 1024)
 
 struct ip_cmd_opts {
 	bool json, explain, classful;
@@ -282,25 +281,22 @@ int cmd_ip(int argc, char **argv)
 	if (from_stdin && isatty(STDIN_FILENO))
 		return usage_error("ip", "no address given");
 
-	static char out_buf[OUT_BUF];
-	struct out out;
-	out_init(&out, STDOUT_FILENO, out_buf, sizeof out_buf);
-	run.out = &out;
+	struct out *out = out_stdout("ip");
+	run.out = out;
 
 	int status = EXIT_OK;
 	bool printed = false;
 	if (from_stdin) {
 		status = run_batch(&run, &printed);
 	} else {
-		for (int i = optind; i < argc && !out.err; i++) {
+		for (int i = optind; i < argc && !out->err; i++) {
 			int st = strcmp(argv[i], "-") == 0 ? run_batch(&run, &printed)
 			                                   : handle_arg(&run, argv[i], &printed);
 			if (st > status)
 				status = st;
 		}
 	}
-	if (out_flush(&out) < 0 && out.err != -EPIPE)
-		status = report_err("ip: stdout", out.err);
+	/* A write error is main()'s to report (out_stdout_finish). */
 	if (status == EXIT_OK && run.n_failed)
 		status = EXIT_FAIL;
 	return status;

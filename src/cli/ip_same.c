@@ -95,25 +95,22 @@ int cmd_ip_same(int argc, char **argv)
 	sk_ip_format(&net_a, SK_IP_CANONICAL, na);
 	sk_ip_format(&net_b, SK_IP_CANONICAL, nb);
 
-	char buf[8192];
-	struct out o;
-	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	struct out *o = out_stdout("ip same");
 	if (json) {
-		out_printf(&o,
+		out_printf(o,
 		           "{\"a\": \"%s\", \"b\": \"%s\", \"prefix\": %u, \"netmask\": \"%s\", "
 		           "\"network_a\": \"%s\", \"network_b\": \"%s\", \"same\": %s}\n",
 		           sa, sb, prefix, sm, na, nb, same ? "true" : "false");
 	} else {
-		explain_and(&o, &a.addr, prefix);
-		out_char(&o, '\n');
-		explain_and(&o, &b.addr, prefix);
-		out_char(&o, '\n');
+		explain_and(o, &a.addr, prefix);
+		out_char(o, '\n');
+		explain_and(o, &b.addr, prefix);
+		out_char(o, '\n');
 		if (same)
-			out_printf(&o, "same subnet: both AND to %s/%u\n", na, prefix);
+			out_printf(o, "same subnet: both AND to %s/%u\n", na, prefix);
 		else
-			out_printf(&o, "different subnets: %s/%u and %s/%u\n", na, prefix, nb, prefix);
+			out_printf(o, "different subnets: %s/%u and %s/%u\n", na, prefix, nb, prefix);
 	}
-	out_flush(&o);
 	return same ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -159,18 +156,15 @@ int cmd_ip_range(int argc, char **argv)
 		                   sk_strerror(first.version != last.version ? SK_EADDR_FAMILY
 		                                                             : SK_ERANGE_ORDER));
 
-	char buf[64 * 1024];
-	struct out o;
-	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	struct out *o = out_stdout("ip range");
 	bool done = false;
 	struct sk_ip net;
 	unsigned prefix;
-	while (!o.err && sk_ip_range_next(&first, &last, &done, &net, &prefix) > 0) {
+	while (!o->err && sk_ip_range_next(&first, &last, &done, &net, &prefix) > 0) {
 		if (json)
-			print_block_json(&o, &net, prefix);
+			print_block_json(o, &net, prefix);
 		else
-			print_block_text(&o, &net, prefix);
+			print_block_text(o, &net, prefix);
 	}
-	out_flush(&o);
 	return EXIT_OK;
 }

@@ -92,3 +92,40 @@ void loop_prefer_io_uring(struct sk_loop *loop)
 		return;
 	(void)sk_loop_use_io_uring(loop);
 }
+
+void report_drop(const char *context, enum sk_dgram_drop why, const struct sk_addr *from,
+                 size_t len)
+{
+	char text[SK_ADDR_STRLEN], why_text[256];
+	unsigned port = 0;
+	sk_addr_format(from, text);
+	sk_addr_to_ip(from, NULL, &port);
+	const struct sk_dgram_service *svc = sk_dgram_service_port(port);
+	if (why == SK_DGRAM_DROP_SERVICE && svc)
+		snprintf(why_text, sizeof why_text, "from port %u, %s, which %s", port, svc->name, svc->why);
+	else
+		snprintf(why_text, sizeof why_text, "%s", sk_dgram_drop_reason(why));
+	fprintf(stderr, "sockit: %s: %s: %zu byte%s not answered: %s\n", context, text, len,
+	        len == 1 ? "" : "s", why_text);
+}
+
+void report_drop_counts(const char *context, const struct sk_dgram_server *server)
+{
+	if (!server)
+		return;
+	struct sk_dgram_stats st;
+	sk_dgram_server_stats(server, &st);
+	char line[1024];
+	size_t n = 0;
+	for (int why = 0; why < SK_DGRAM_N_DROPS; why++) {
+		unsigned long long k = st.n_dropped[why];
+		if (k == 0 || n >= sizeof line)
+			continue;
+		int w = snprintf(line + n, sizeof line - n, "%s%llu datagram%s %s", n ? "; " : "", k,
+		                 k == 1 ? "" : "s", sk_dgram_drop_reason((enum sk_dgram_drop)why));
+		if (w > 0)
+			n += (size_t)w;
+	}
+	if (n)
+		report(context, "not answered: %s", line);
+}

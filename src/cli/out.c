@@ -9,6 +9,41 @@
 #include <string.h>
 #include <unistd.h>
 
+/* stdout's writer: 256 KiB, the buffer `ip` batch mode had of its own. */
+#define STDOUT_BUF (256 * 1024)
+
+static char stdout_buf[STDOUT_BUF];
+static struct out stdout_out = { .buf = stdout_buf, .cap = STDOUT_BUF, .fd = STDOUT_FILENO };
+static const char *stdout_context; /* who writes: "udp listen"; NULL before any */
+
+struct out *out_stdout(const char *context)
+{
+	if (context)
+		stdout_context = context;
+	return &stdout_out;
+}
+
+int out_stdout_finish(int status)
+{
+	int err = out_flush(&stdout_out);
+	errno = 0;
+	/* Anything printed through stdio (none of ours should be) is checked too:
+	 * fflush reports a failure of its own write, ferror an earlier one. */
+	if (fflush(stdout) == EOF && err == 0)
+		err = errno ? -errno : -EIO;
+	if (ferror(stdout) && err == 0)
+		err = -EIO;
+	/* A reader that closed the pipe (`| head -1`) has all it wanted: that is
+	 * how pipelines end, not a failure to report. */
+	if (err == 0 || err == -EPIPE)
+		return status;
+	char ctx[64];
+	snprintf(ctx, sizeof ctx, "%s%sstdout", stdout_context ? stdout_context : "",
+	         stdout_context ? ": " : "");
+	report_err(ctx, err);
+	return status == EXIT_OK ? EXIT_FAIL : status;
+}
+
 void out_init(struct out *o, int fd, char *buf, size_t cap)
 {
 	o->buf = buf;

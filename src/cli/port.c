@@ -17,7 +17,8 @@ const char port_usage[] =
 	"\n"
 	"  -j, --json   one JSON object per port: port, range, tcp, udp\n"
 	"\n"
-	"exit status: 0 ok, 2 bad number or no port given, 3 unknown service name\n";
+	"exit status: 0 ok, 1 stdout could not be written, 2 bad number or no port given,\n"
+	"3 unknown service name\n";
 
 static const struct option port_options[] = {
 	{ "json", no_argument, NULL, 'j' },
@@ -98,13 +99,12 @@ int cmd_port(int argc, char **argv)
 	if (optind == argc)
 		return usage_error("port", "no port given");
 
-	char buf[16 * 1024];
-	struct out o;
-	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	struct out *o = out_stdout("port");
 	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
+	/* A failed write ends the run: main() reports it. */
+	for (int i = optind; i < argc && !o->err; i++) {
 		unsigned port;
-		out_flush(&o);
+		out_flush(o); /* stdout before a message on stderr, for a reader of both */
 		int st = resolve_port(argv[i], &port);
 		if (st != EXIT_OK) {
 			if (st > status)
@@ -112,9 +112,8 @@ int cmd_port(int argc, char **argv)
 			continue;
 		}
 		if (i > optind && !json)
-			out_char(&o, '\n');
-		print_port(&o, port, json);
+			out_char(o, '\n');
+		print_port(o, port, json);
 	}
-	out_flush(&o);
 	return status;
 }

@@ -130,6 +130,6 @@ bool is_help(const char *arg)
 
 int print_usage(const struct command *cmd)
 {
-	fputs(cmd->usage, stdout);
+	out_str(out_stdout(NULL), cmd->usage);
 	return EXIT_OK;
 }

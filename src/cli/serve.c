@@ -33,9 +33,12 @@ const char serve_usage[] =
 	"\n"
 	"ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
 	"picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
+	"UDP services answer no datagram from their own port, port 0, a multicast or\n"
+	"broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
+	"udp'. -v shows each one, and the counts are shown when they stop.\n"
 	"\n"
-	"exit status: 0 after SIGINT or SIGTERM, 2 usage, 3 unknown address, 4 address in use,\n"
-	"7 --root not found\n";
+	"exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
+	"2 usage, 3 unknown address, 4 address in use, 7 --root not found\n";
 
 #define MAX_SERVICES 32
 
@@ -47,6 +50,9 @@ struct service {
 	struct sk_stream_server *tcp;
 	struct sk_dgram_server *udp;
 	struct sk_http_server *http;
+	struct sk_loop *loop;          /* print mode stops it when stdout fails */
+	bool verbose;
+	char ctx[SK_ADDR_STRLEN + 16]; /* "serve: udp 127.0.0.1:7852" */
 };
 
 struct serve_run {
@@ -134,15 +140,32 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
 	struct service *s = ud;
 	if (s->udp_mode != SK_DGRAM_DELIVER)
 		return;
-	char text[SK_ADDR_STRLEN], buf[4096];
-	struct out o;
-	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	char text[SK_ADDR_STRLEN];
+	struct out *o = out_stdout("serve");
 	sk_addr_format(from, text);
-	out_str(&o, text);
-	out_str(&o, truncated ? ": (truncated) " : ": ");
-	out_escaped(&o, data, len);
-	out_char(&o, '\n');
-	out_flush(&o);
+	out_str(o, text);
+	out_str(o, truncated ? ": (truncated) " : ": ");
+	out_escaped(o, data, len);
+	out_char(o, '\n');
+	/* Datagrams it cannot print are not served silently: the whole process
+	 * stops (main() reports why, or nothing for a reader that has gone). */
+	if (out_flush(o) < 0)
+		sk_loop_stop(s->loop);
+}
+
+static void on_drop(void *ud, enum sk_dgram_drop why, const struct sk_addr *from, size_t len)
+{
+	struct service *s = ud;
+	if (s->verbose)
+		report_drop(s->ctx, why, from, len);
+}
+
+/* Says what the UDP service did not answer, then frees it. */
+static void free_udp(struct service *s)
+{
+	report_drop_counts(s->ctx, s->udp);
+	sk_dgram_server_free(s->udp);
+	s->udp = NULL;
 }
 
 static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
@@ -168,6 +191,7 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	if (st)
 		return st;
 	bool tcp = s->proto[0] == 't' || http;
+	s->loop = loop;
 	if (!http &&
 	    (tcp ? sk_stream_mode_parse(mode, &s->tcp_mode) < 0 : sk_dgram_mode_parse(mode, &s->udp_mode) < 0))
 		return usage_error("serve", "%s %s: unknown mode (expected %s)", opt,
@@ -222,7 +246,10 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 		o.mode = s->udp_mode;
 		o.on_datagram = on_datagram;
 		o.on_error = on_dgram_error;
+		o.on_drop = on_drop;
 		o.ud = s;
+		s->verbose = run->verbose;
+		snprintf(s->ctx, sizeof s->ctx, "serve: udp %s", text);
 		o.tracer = run->tracer;
 		err = sk_dgram_server_new(loop, fd, &o, &s->udp);
 	}
@@ -246,8 +273,7 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 	for (int i = 0; i < run->n; i++) {
 		sk_stream_server_free(run->svc[i].tcp);
 		run->svc[i].tcp = NULL;
-		sk_dgram_server_free(run->svc[i].udp);
-		run->svc[i].udp = NULL;
+		free_udp(&run->svc[i]);
 		if (run->svc[i].http)
 			sk_http_server_stop(run->svc[i].http);
 	}
@@ -319,12 +345,12 @@ int cmd_serve(int argc, char **argv)
 		err = sk_loop_run(loop);
 		if (err < 0)
 			st = report_err("serve", err);
-		else
+		else if (!out_stdout(NULL)->err)
 			fprintf(stderr, "sockit: serve: stopped\n");
 	}
 	for (int i = 0; i < run->n; i++) {
 		sk_stream_server_free(run->svc[i].tcp);
-		sk_dgram_server_free(run->svc[i].udp);
+		free_udp(&run->svc[i]);
 		sk_http_server_free(run->svc[i].http);
 	}
 	sk_loop_free(loop);

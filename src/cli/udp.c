@@ -26,10 +26,21 @@ const char udp_usage[] =
 	"      --echo         send each datagram back to its sender\n"
 	"      --reply        answer \"Received msg: MSG from ('IP', PORT)\"\n"
 	"      --reply-text TEXT   answer TEXT (the notes' server: 'Ich hab keine Hunge')\n"
+	"                     to datagrams at least as long as TEXT\n"
 	"      --discard      drop everything\n"
 	"  -b, --bind ADDR    address to listen on (default: all, IPv4 and IPv6)\n"
 	"      --join GROUP[%IFACE]  join a multicast group (repeatable)\n"
 	"      --allow CIDR, --deny CIDR   drop datagrams from other senders\n"
+	"      --allow-amplify     answer --reply-text to shorter datagrams too\n"
+	"      --allow-service-ports   answer the ports of services that answer too\n"
+	"                     (7 echo, 19 chargen, 53 dns, 123 ntp, 11211 memcached ...)\n"
+	"\n"
+	"A UDP sender can forge its address, so a server answers no datagram from its\n"
+	"own port, port 0, or a multicast or broadcast address (answering would loop),\n"
+	"nor by default from a service port (the two would answer each other for ever);\n"
+	"and --reply-text is never longer than the question: every byte more is one an\n"
+	"attacker aims at a victim for free (amplification). -v shows each datagram not\n"
+	"answered; the counts are shown at exit.\n"
 	"\n"
 	"send: sends MESSAGE as one datagram, or each line of stdin as one datagram.\n"
 	"  -w, --wait SECS    wait up to SECS for a reply to each datagram and print it\n"
@@ -43,9 +54,9 @@ const char udp_usage[] =
 	"  -v, --verbose      print addresses and events on stderr\n"
 	"      --trace        print each socket call on stderr\n"
 	"\n"
-	"exit status: 0 ok, 2 usage, 3 unknown host or interface, 4 refused (ICMP port\n"
-	"unreachable) or unreachable, 5 no reply within --wait, 7 not permitted (a\n"
-	"broadcast address without --broadcast)\n";
+	"exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host or\n"
+	"interface, 4 refused (ICMP port unreachable) or unreachable, 5 no reply within\n"
+	"--wait, 7 not permitted (a broadcast address without --broadcast)\n";
 
 /* Datagram text from stdin: one line per datagram, without its newline. */
 #define MAX_LINE SK_UDP_MAX_PAYLOAD
@@ -65,8 +76,7 @@ struct udp_listen {
 	struct sk_acl acl;
 	const char *groups[16];
 	int n_groups;
-	struct out out;
-	char out_buf[64 * 1024];
+	struct out *out;
 };
 
 static void on_datagram(void *ud, const char *data, size_t len, const struct sk_addr *from,
@@ -77,18 +87,26 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
 	sk_addr_format(from, text);
 	if (l->dopts.mode != SK_DGRAM_DELIVER) {
 		if (l->c.verbose)
-			fprintf(stderr, "sockit: udp listen: %s: %zu bytes%s\n", text, len,
-			        truncated ? " (truncated)" : "");
+			fprintf(stderr, "sockit: udp listen: %s: %zu byte%s%s\n", text, len,
+			        len == 1 ? "" : "s", truncated ? " (truncated)" : "");
 		return;
 	}
-	out_str(&l->out, text);
-	out_str(&l->out, truncated ? ": (truncated) " : ": ");
-	out_escaped(&l->out, data, len);
-	out_char(&l->out, '\n');
+	out_str(l->out, text);
+	out_str(l->out, truncated ? ": (truncated) " : ": ");
+	out_escaped(l->out, data, len);
+	out_char(l->out, '\n');
 	/* One line per datagram, as it arrives: a reader is usually watching.
-	 * When the reader has gone (EPIPE: `| head`), so have we. */
-	if (out_flush(&l->out) < 0)
+	 * A printer that cannot print stops: quietly when the reader has gone
+	 * (EPIPE: `| head -1`), otherwise main() reports why (a full disk). */
+	if (out_flush(l->out) < 0)
 		sk_loop_stop(l->loop);
+}
+
+static void on_drop(void *ud, enum sk_dgram_drop why, const struct sk_addr *from, size_t len)
+{
+	struct udp_listen *l = ud;
+	if (l->c.verbose)
+		report_drop("udp listen", why, from, len);
 }
 
 static void on_dgram_error(void *ud, int err, const struct sk_addr *peer)
@@ -142,7 +160,8 @@ static int parse_group(const char *text, struct sk_ip *group, unsigned *ifindex)
 }
 
 enum { OPT_TRACE = 1000, OPT_ECHO, OPT_REPLY, OPT_REPLY_TEXT, OPT_DISCARD, OPT_JOIN, OPT_ALLOW,
-       OPT_DENY, OPT_RETRIES, OPT_BROADCAST, OPT_IFACE, OPT_TTL };
+       OPT_DENY, OPT_ALLOW_AMPLIFY, OPT_ALLOW_SERVICE_PORTS, OPT_RETRIES, OPT_BROADCAST, OPT_IFACE,
+       OPT_TTL };
 
 static const struct option listen_options[] = {
 	{ "bind", required_argument, NULL, 'b' },
@@ -155,6 +174,8 @@ static const struct option listen_options[] = {
 	{ "join", required_argument, NULL, OPT_JOIN },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "allow-amplify", no_argument, NULL, OPT_ALLOW_AMPLIFY },
+	{ "allow-service-ports", no_argument, NULL, OPT_ALLOW_SERVICE_PORTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -202,6 +223,12 @@ static int parse_listen(int argc, char **argv, struct udp_listen *l, const char 
 			break;
 		case OPT_DISCARD:
 			st = set_mode(l, SK_DGRAM_DISCARD, &mode_set);
+			break;
+		case OPT_ALLOW_AMPLIFY:
+			l->dopts.allow_amplify = true;
+			break;
+		case OPT_ALLOW_SERVICE_PORTS:
+			l->dopts.answer_service_ports = true;
 			break;
 		case OPT_JOIN:
 			if (l->n_groups == 16)
@@ -291,7 +318,7 @@ static int cmd_udp_listen(int argc, char **argv)
 		return report_err("udp listen", SK_ENOMEM);
 	sk_dgram_opts_init(&l->dopts);
 	sk_acl_init(&l->acl);
-	out_init(&l->out, STDOUT_FILENO, l->out_buf, sizeof l->out_buf);
+	l->out = out_stdout("udp listen");
 	const char *bind_addr = NULL;
 	int fd = -1, err;
 	struct sk_loop *loop = NULL;
@@ -320,6 +347,7 @@ static int cmd_udp_listen(int argc, char **argv)
 	l->dopts.acl = l->acl.n_rules ? &l->acl : NULL;
 	l->dopts.on_datagram = on_datagram;
 	l->dopts.on_error = on_dgram_error;
+	l->dopts.on_drop = on_drop;
 	l->dopts.ud = l;
 	l->dopts.tracer = l->c.tracer;
 	if ((err = sk_dgram_server_new(loop, fd, &l->dopts, &server)) < 0) {
@@ -328,10 +356,10 @@ static int cmd_udp_listen(int argc, char **argv)
 	}
 	if ((err = sk_loop_run(loop)) < 0)
 		st = report_err("udp listen", err);
+	report_drop_counts("udp listen", server);
 done:
 	sk_dgram_server_free(server);
 	sk_loop_free(loop);
-	out_flush(&l->out);
 	sk_acl_fini(&l->acl);
 	free(l);
 	return st < 0 ? EXIT_OK : st;
@@ -394,23 +422,21 @@ static int iface_broadcast(const char *name, unsigned port, struct sk_addr *out)
 
 static void print_reply(struct udp_send *s, const char *data, size_t len, const struct sk_addr *from)
 {
-	char buf[4096];
-	struct out o;
-	out_init(&o, STDOUT_FILENO, buf, sizeof buf);
+	struct out *o = out_stdout(NULL);
 	/* Several hosts may answer a broadcast: then say who answered. */
 	if (!s->connected || s->c.verbose) {
 		char text[SK_ADDR_STRLEN];
 		sk_addr_format(from, text);
-		out_str(&o, text);
-		out_str(&o, ": ");
-		out_escaped(&o, data, len);
-		out_char(&o, '\n');
+		out_str(o, text);
+		out_str(o, ": ");
+		out_escaped(o, data, len);
+		out_char(o, '\n');
 	} else {
-		out_write(&o, data, len);
+		out_write(o, data, len);
 		if (len == 0 || data[len - 1] != '\n')
-			out_char(&o, '\n');
+			out_char(o, '\n');
 	}
-	out_flush(&o);
+	out_flush(o);
 }
 
 static uint64_t now_ms(void)
@@ -623,6 +649,7 @@ static int cmd_udp_send(int argc, char **argv)
 	struct udp_send s;
 	memset(&s, 0, sizeof s);
 	s.fd = -1;
+	out_stdout("udp send");
 	int st = parse_send(argc, argv, &s), next_arg = 0;
 	if (st)
 		return st < 0 ? EXIT_OK : st;
@@ -660,7 +687,8 @@ static int cmd_udp_send(int argc, char **argv)
 			int one = send_one(&s, line, (size_t)n, buf);
 			if (one > st)
 				st = one;
-			if (one == EXIT_NETWORK)
+			/* Replies that cannot be printed end the run (main() says why). */
+			if (one == EXIT_NETWORK || out_stdout(NULL)->err)
 				break;
 		}
 		free(line);

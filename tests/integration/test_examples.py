@@ -175,8 +175,9 @@ def udp_server_argv(kind, port=0):
         return [SOCKIT, "serve", "--udp", f"127.0.0.1:{port}:reply",
                 "--tcp", "127.0.0.1:0:reply"], "udp"
     if kind == "sockit udp listen":
+        # The notes' answer (19 bytes) is longer than their message (15).
         return [SOCKIT, "udp", "listen", "-v", "-b", "127.0.0.1", "--reply-text", NOTES_REPLY,
-                port], None
+                "--allow-amplify", port], None
     return [ex(kind), port], None
 
 

@@ -414,7 +414,8 @@ def test_udp_reply_keeps_message_bytes(procs):
 
 
 def test_udp_reply_text(procs):
-    lst = procs.listen("--reply-text", "Ich hab keine Hunge", "0")
+    """The notes' server: its 19 bytes answer anything (--allow-amplify)."""
+    lst = procs.listen("--reply-text", "Ich hab keine Hunge", "--allow-amplify", "0")
     c = v4(procs)
     for msg in (b"Hast du Hunger?", b""):
         c.sendto(msg, ("127.0.0.1", lst.port))
@@ -448,7 +449,8 @@ def test_udp_reply_too_large_is_reported_and_serving_goes_on(procs):
 @pytest.mark.parametrize("mode, expected", [
     (["--echo"], r"hello\n"),
     (["--reply"], r"Received msg: hello from \('127\.0\.0\.1', \d+\)\n"),
-    (["--reply-text", "Ich hab keine Hunge"], r"Ich hab keine Hunge\n"),
+    (["--reply-text", "Ich hab keine Hunge", "--allow-amplify"], r"Ich hab keine Hunge\n"),
+    (["--reply-text", "Ich"], r"Ich\n"),
 ])
 def test_udp_modes_with_sockit_send(procs, run, mode, expected):
     lst = procs.listen(*mode, "0")
@@ -1151,6 +1153,208 @@ def test_udp_multicast_ipv6_reply_across_namespaces(procs, netns):
 
 
 # --------------------------------------------------------------------------
+# Reflection: a forged source never starts a loop or an amplification
+# (issue 8 §4). The forged datagrams are built by hand and sent through a
+# raw socket (IP_HDRINCL; the tests run as root), on loopback only.
+# --------------------------------------------------------------------------
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def forge(src, sport, dst, dport, payload):
+    """Sends one UDP datagram from src:sport (any address, any port) to
+    dst:dport, with a hand-built IPv4 or IPv6 header."""
+    if ":" in dst:
+        s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+        length = 8 + len(payload)
+        pseudo = s6 + d6 + struct.pack("!I3xB", length, socket.IPPROTO_UDP)
+        head = struct.pack("!HHHH", sport, dport, length, 0)
+        udp = struct.pack("!HHHH", sport, dport, length,
+                          checksum(pseudo + head + payload) or 0xFFFF) + payload
+        ip = struct.pack("!IHBB", 6 << 28, length, socket.IPPROTO_UDP, 64) + s6 + d6
+        family = socket.AF_INET6
+    else:
+        # IPv4's UDP checksum may be 0 (none); the kernel fills in the IP one.
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, socket.IPPROTO_UDP,
+                         0, socket.inet_aton(src), socket.inet_aton(dst))
+        family = socket.AF_INET
+    with socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
+        raw.sendto(ip + udp, (dst, 0))
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def seen(proc, addr):
+    """How many datagrams from addr proc has logged with -v."""
+    return len(re.findall(rf"^sockit: udp listen: {re.escape(addr)}: \d+ bytes?$", proc.err, re.M))
+
+
+def assert_idle(proc, secs=1.0):
+    """proc used (almost) no CPU for secs: it is not answering itself."""
+    before = cpu_seconds(proc.popen.pid)
+    time.sleep(secs)
+    used = cpu_seconds(proc.popen.pid) - before
+    assert used < 0.2 * secs, f"{proc.argv} used {used:.2f} s of CPU in {secs} s:\n{proc.err[-2000:]}"
+
+
+def a_loopback_net():
+    """127.N.M.0: addresses of our own in 127/8, so port 7 or a second server
+    on one port cannot collide with another test's."""
+    return f"127.{os.getpid() % 250 + 1}.{int(time.monotonic() * 1000) % 250 + 1}"
+
+
+SELF = "from this server's own port (answering would answer ourselves)"
+
+
+@pytest.mark.parametrize("mode", [["--echo"], ["--reply"], ["--reply-text", "x"]])
+@pytest.mark.parametrize("bind, src, dst", [
+    (["-b", "127.0.0.1"], "127.0.0.1", "127.0.0.1"),
+    ([], "127.0.0.1", "127.0.0.1"),         # dual-stack [::]: seen as ::ffff:127.0.0.1
+    (["-4"], "127.0.0.2", "127.0.0.1"),     # another local address, our port
+    ([], "::1", "::1"),
+])
+def test_udp_forged_datagram_from_the_server_itself_is_not_answered(procs, mode, bind, src, dst):
+    """One datagram from the server's own address and port made it answer
+    itself at 97 % CPU (487,000 answers in 3 s)."""
+    lst = procs.listen(*mode, *bind, "0")
+    forge(src, lst.port, dst, lst.port, b"loop?")
+    me = f"[{src}]:{lst.port}" if ":" in src else f"{src}:{lst.port}"
+    lst.wait_err(rf"^sockit: udp listen: {re.escape(me)}: 5 bytes$")
+    assert_idle(lst)
+    assert seen(lst, me) == 1
+    assert re.search(rf"^sockit: udp listen: {re.escape(me)}: 5 bytes not answered: "
+                     rf"{re.escape(SELF)}$", lst.err, re.M), lst.err
+    # Still serving everyone else.
+    c = v6(procs) if ":" in dst else v4(procs)
+    c.sendto(b"hello", (dst, lst.port))
+    assert c.recvfrom(MAX_V6)[0]
+    assert lst.stop() == 0
+    assert lst.err.endswith(f"sockit: udp listen: not answered: 1 datagram {SELF}\n"), lst.err
+
+
+def test_udp_two_servers_on_one_port_do_not_answer_each_other(procs):
+    """Two echo servers with the same port (one config on two addresses):
+    a datagram forged from one to the other is not answered."""
+    net = a_loopback_net()
+    a = procs.listen("--echo", "-b", f"{net}.1", "0")
+    b = procs.listen("--echo", "-b", f"{net}.2", str(a.port))
+    forge(f"{net}.2", a.port, f"{net}.1", a.port, b"ping-pong")
+    a.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.2:{a.port}: 9 bytes$")
+    assert_idle(a)
+    assert seen(b, f"{net}.1:{a.port}") == 0
+    assert "not answered: " + SELF in a.err
+
+
+def test_udp_echo_servers_aimed_at_each_other_stop_at_once(procs):
+    """The classic loop (CERT CA-1996-01): an echo server on port 7 and
+    another echo server, one forged datagram from each to the other. Each
+    bounce is answered at most once: a datagram from port 7 is not."""
+    net = a_loopback_net()
+    seven = procs.listen("--echo", "-b", f"{net}.1", "7")
+    other = procs.listen("--echo", "-b", f"{net}.2", "0")
+    forge(f"{net}.2", other.port, f"{net}.1", 7, b"from other")
+    forge(f"{net}.1", 7, f"{net}.2", other.port, b"from seven")
+    other.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.1:7: 10 bytes$")
+    assert_idle(seven)
+    assert_idle(other, 0.2)
+    assert seen(seven, f"{net}.2:{other.port}") == 1
+    assert seen(other, f"{net}.1:7") == 2        # the forged one and seven's echo
+    assert other.err.count("not answered: from port 7, echo, which echoes every datagram") == 2
+    assert other.stop() == 0
+    assert other.err.endswith("sockit: udp listen: not answered: 2 datagrams from the port of "
+                              "a service that answers too (a loop)\n"), other.err
+
+
+@pytest.mark.parametrize("src, port", [("127.0.0.1", 0), ("224.0.0.1", 5000),
+                                       ("255.255.255.255", 5000)])
+def test_udp_forged_impossible_source_is_not_answered(procs, src, port):
+    lst = procs.listen("--echo", "-b", "127.0.0.1", "0")
+    forge(src, port, "127.0.0.1", lst.port, b"x")
+    lst.wait_err(rf"^sockit: udp listen: {re.escape(src)}:{port}: 1 byte not answered: from a "
+                 r"source no sender has \(port 0, multicast, broadcast\)$")
+
+
+@pytest.mark.parametrize("port, name", [(7, "echo"), (19, "chargen"), (53, "domain"),
+                                        (123, "ntp"), (11211, "memcache")])
+def test_udp_service_ports_are_not_answered_unless_allowed(procs, port, name):
+    net = a_loopback_net()
+    lst = procs.listen("--echo", "-b", f"{net}.1", "0")
+    c = v4(procs, bind=(f"{net}.3", port))
+    c.sendto(b"hi", (f"{net}.1", lst.port))
+    lst.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.3:{port}: 2 bytes not answered: "
+                 rf"from port {port}, {name}, which ")
+    assert recv_nothing(c, 0.2)
+    allowing = procs.listen("--echo", "--allow-service-ports", "-b", f"{net}.1", "0")
+    c.sendto(b"hi", (f"{net}.1", allowing.port))
+    assert c.recvfrom(MAX_V6)[0] == b"hi"
+
+
+def test_udp_reply_text_is_never_longer_than_the_datagram(procs):
+    """Amplification: a forged sender gets every byte the answer has more
+    than the question for free. Equal or shorter questions are answered."""
+    lst = procs.listen("--reply-text", "0123456789", "-b", "127.0.0.1", "0")
+    c = v4(procs)
+    c.sendto(b"short", ("127.0.0.1", lst.port))
+    lst.wait_err(rf"^sockit: udp listen: 127\.0\.0\.1:{port_of(c)}: 5 bytes not answered: "
+                 r"shorter than the reply \(answering would amplify\)$")
+    assert recv_nothing(c, 0.2)
+    for question in (b"ten bytes!", b"eleven byte"):
+        c.sendto(question, ("127.0.0.1", lst.port))
+        assert c.recvfrom(MAX_V6)[0] == b"0123456789"
+    assert lst.stop() == 0
+    assert lst.err.endswith("sockit: udp listen: not answered: 1 datagram shorter than the "
+                            "reply (answering would amplify)\n"), lst.err
+
+
+def test_udp_reply_text_allow_amplify(procs):
+    lst = procs.listen("--reply-text", "0123456789", "--allow-amplify", "-b", "127.0.0.1", "0")
+    c = v4(procs)
+    c.sendto(b"", ("127.0.0.1", lst.port))
+    assert c.recvfrom(MAX_V6)[0] == b"0123456789"
+
+
+def test_udp_drops_are_counted_quietly_without_verbose(procs):
+    """Without -v nothing is said per datagram (a flood of forged ones
+    would flood stderr too); the count comes at exit."""
+    port = closed_udp_port()
+    lst = procs.sockit("udp", "listen", "--echo", "-b", "127.0.0.1", str(port))
+    wait_udp_bound(port)
+    for _ in range(3):
+        forge("127.0.0.1", port, "127.0.0.1", port, b"loop?")
+    forge("127.0.0.1", 0, "127.0.0.1", port, b"zero")
+    c = v4(procs)
+    c.sendto(b"hello", ("127.0.0.1", port))
+    assert c.recvfrom(MAX_V6)[0] == b"hello"   # after the forged ones: they were read
+    assert lst.err == ""
+    assert lst.stop() == 0
+    assert lst.err == (f"sockit: udp listen: not answered: 3 datagrams {SELF}; 1 datagram from "
+                       "a source no sender has (port 0, multicast, broadcast)\n")
+
+
+def test_udp_serve_echo_is_not_aimed_at_itself(procs):
+    srv = procs.sockit("serve", "-v", "--udp", "127.0.0.1:0:echo")
+    port = int(srv.wait_err(r"^listening on 127\.0\.0\.1:(\d+) \(udp echo\)$").group(1))
+    forge("127.0.0.1", port, "127.0.0.1", port, b"loop?")
+    srv.wait_err(rf"^sockit: serve: udp 127\.0\.0\.1:{port}: 127\.0\.0\.1:{port}: 5 bytes not "
+                 rf"answered: {re.escape(SELF)}$")
+    assert_idle(srv)
+    assert srv.stop() == 0
+    assert srv.err.endswith(f"sockit: serve: udp 127.0.0.1:{port}: not answered: 1 datagram "
+                            f"{SELF}\nsockit: serve: stopped\n"), srv.err
+
+
+# --------------------------------------------------------------------------
 # Usage errors
 # --------------------------------------------------------------------------
 
@@ -1206,4 +1410,4 @@ def test_udp_help(run, args):
     r = run("udp", *args)
     assert (r.status, r.err) == (0, ""), r
     assert r.out.startswith("usage: sockit udp listen [options] [-b ADDR] PORT\n")
-    assert "exit status: 0 ok, 2 usage, 3 unknown host or interface" in r.out
+    assert "exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host" in r.out
