@@ -26,6 +26,9 @@ struct sk_timer;
 #define SK_EV_READ  0x1u
 #define SK_EV_WRITE 0x2u
 #define SK_EV_ERROR 0x4u /* delivered, never requested: EPOLLERR or EPOLLHUP */
+/* Given to sk_loop_add_fd: a watcher that does not keep sk_loop_run()
+ * running (a log waiting for its reader must not hold a stopping server). */
+#define SK_EV_BACKGROUND 0x8u
 
 typedef void sk_io_fn(struct sk_loop *loop, int fd, unsigned events, void *ud);
 typedef void sk_timer_fn(struct sk_loop *loop, struct sk_timer *timer, void *ud);
@@ -136,6 +139,11 @@ int sk_loop_work_start(struct sk_loop *loop, struct sk_work *work, sk_work_fn *f
 
 /* Work started and not yet done. */
 size_t sk_loop_work_pending(const struct sk_loop *loop);
+
+/* Waits for all work in flight and runs each done callback (nothing else
+ * of the loop runs meanwhile): what a server's free does so that no work
+ * outlives it. Blocks. */
+void sk_loop_work_drain(struct sk_loop *loop);
 
 /* Prepares a stopped timer. */
 void sk_timer_init(struct sk_timer *timer, sk_timer_fn *fn, void *ud);

@@ -1,6 +1,9 @@
 /* `sockit http serve`: the HTTP/1.1 file server, with the defaults of
  * `python3 -m http.server` (this directory, port 8000, every interface). */
 #include "cli.h"
+#include "logq.h"
+
+#include <fcntl.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -50,42 +53,32 @@ const char http_usage[] =
 
 struct http_run {
 	struct sk_http_server *server;
-	FILE *log;
-	const char *log_name;          /* for messages: the --access-log FILE, or "stderr" */
-	int log_err;                   /* the first failed write to the log; then lines are counted */
-	unsigned long long n_lost;     /* access log lines not written */
+	/* Neither log ever blocks the server (logq.c): stderr carries the
+	 * error lines, and the access log unless --access-log names a file. */
+	struct logq err_log, file_log;
+	struct logq *access;           /* NULL with -q */
 	bool stopping;
 	unsigned stop_ms;          /* --stop-timeout */
 	uint64_t stop_deadline_ms;
 	struct sk_timer stop_timer;
 };
 
-/* A log that cannot be written (a full disk) costs its lines, never the
- * service: the first failure is reported, the rest counted for the exit. */
 static void on_access(void *ud, const char *line)
 {
 	struct http_run *run = ud;
-	if (!run->log)
-		return;
-	if (run->log_err == 0) {
-		errno = 0;
-		if (fprintf(run->log, "%s\n", line) >= 0 && fflush(run->log) == 0)
-			return;
-		run->log_err = errno ? -errno : -EIO;
-		char ctx[QUOTE_MAX + 32], q[QUOTE_MAX], reason[128];
-		snprintf(ctx, sizeof ctx, "http serve: access log %s",
-		         quote(run->log_name, strlen(run->log_name), q));
-		report(ctx, "%s (still serving; lines are dropped from now on)",
-		       reason_of(run->log_err, reason, sizeof reason));
-	}
-	run->n_lost++;
+	logq_line(run->access, line);
 }
 
 static void on_error_line(void *ud, const char *line)
 {
-	(void)ud;
-	fprintf(stderr, "sockit: http serve: %s\n", line);
+	struct http_run *run = ud;
+	char text[1024];
+	snprintf(text, sizeof text, "sockit: http serve: %s", line);
+	logq_line(&run->err_log, text);
 }
+
+/* At exit, how long the logs may take to write what they still hold. */
+#define LOG_DRAIN_MS 1000
 
 /* How often a graceful stop looks whether the last connection is done. */
 #define STOP_CHECK_MS 100
@@ -96,8 +89,10 @@ static void on_stop_check(struct sk_loop *loop, struct sk_timer *t, void *ud)
 {
 	struct http_run *run = ud;
 	size_t n = sk_http_server_n_conns(run->server);
-	if (n == 0)
-		return; /* the loop runs out of work and returns */
+	if (n == 0) {
+		sk_loop_stop(loop); /* explicitly: a log's watcher may still be waiting */
+		return;
+	}
 	if (run->stop_ms && sk_loop_now(loop) >= run->stop_deadline_ms) {
 		report("http serve", "--stop-timeout (%g s) reached: closing %zu connection%s", run->stop_ms / 1000.0,
 		       n, n == 1 ? "" : "s");
@@ -119,9 +114,12 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 	run->stopping = true;
 	/* In-flight responses finish; then the loop runs out of work. */
 	sk_http_server_stop(run->server);
+	sk_timer_init(&run->stop_timer, on_stop_check, run);
 	size_t n = sk_http_server_n_conns(run->server);
-	if (n == 0)
+	if (n == 0) {
+		sk_loop_stop(loop);
 		return;
+	}
 	if (run->stop_ms) {
 		report("http serve", "stopping: waiting up to %g s for %zu connection%s to finish "
 		       "(signal again to stop now)", run->stop_ms / 1000.0, n, n == 1 ? "" : "s");
@@ -130,7 +128,6 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 		report("http serve", "stopping: waiting for %zu connection%s to finish (signal again to "
 		       "stop now)", n, n == 1 ? "" : "s");
 	}
-	sk_timer_init(&run->stop_timer, on_stop_check, run);
 	sk_loop_timer_start(loop, &run->stop_timer, STOP_CHECK_MS);
 }
 
@@ -295,11 +292,13 @@ static int cmd_http_serve(int argc, char **argv)
 		return usage_error("http serve", "expected at most one directory, got %d", argc - optind);
 	o.root = argc - optind == 1 ? argv[optind] : ".";
 
-	struct http_run run = { .log = quiet ? NULL : stderr, .log_name = "stderr", .stop_ms = stop_ms };
+	struct http_run run = { .stop_ms = stop_ms };
+	logq_init(&run.err_log, "http serve", "access log", "stderr");
+	logq_init(&run.file_log, "http serve", "access log", log_path);
+	int log_fd = -1;
 	if (log_path && !quiet) {
-		run.log_name = log_path;
-		run.log = fopen(log_path, "a");
-		if (!run.log) {
+		log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (log_fd < 0) {
 			snprintf(q, sizeof q, "http serve: %s", log_path);
 			return report_err(q, -errno);
 		}
@@ -321,6 +320,8 @@ static int cmd_http_serve(int argc, char **argv)
 		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
 		sk_addr_format(&addrs[pick], text);
 		snprintf(ctx, sizeof ctx, "http serve: %s", text);
+		if (log_fd >= 0)
+			close(log_fd);
 		return report_err(ctx, fd);
 	}
 
@@ -328,11 +329,24 @@ static int cmd_http_serve(int argc, char **argv)
 	int err = sk_loop_new(&loop);
 	if (err < 0) {
 		close(fd);
+		if (log_fd >= 0)
+			close(log_fd);
 		return report_err("http serve", err);
 	}
 	loop_prefer_io_uring(loop);
+	err = logq_open(&run.err_log, loop, STDERR_FILENO);
+	if (err == 0 && log_fd >= 0)
+		err = logq_open(&run.file_log, loop, log_fd);
+	if (log_fd >= 0)
+		close(log_fd);
+	if (err < 0) {
+		close(fd);
+		sk_loop_free(loop);
+		return report_err("http serve: access log", err);
+	}
+	run.access = quiet ? NULL : log_fd >= 0 ? &run.file_log : &run.err_log;
 	/* -q: no access log at all, not lines formatted and thrown away. */
-	o.on_access = run.log ? on_access : NULL;
+	o.on_access = run.access ? on_access : NULL;
 	o.on_error = on_error_line;
 	o.ud = &run;
 	err = sk_http_server_new(loop, fd, &o, &run.server);
@@ -346,19 +360,13 @@ static int cmd_http_serve(int argc, char **argv)
 	print_urls(fd, bind_addr);
 	err = sk_loop_run(loop);
 	sk_http_server_free(run.server);
+	/* What the logs still hold gets a moment, not forever. */
+	int lost = logq_close(&run.file_log, LOG_DRAIN_MS);
+	lost |= logq_close(&run.err_log, LOG_DRAIN_MS);
 	sk_loop_free(loop);
-	if (run.log && run.log != stderr && fclose(run.log) == EOF && !run.log_err) {
-		run.log_err = -errno;
-		run.n_lost++;
-	}
 	if (err < 0)
 		return report_err("http serve", err);
-	if (run.log_err) {
-		report("http serve", "access log %s: %llu line%s not written",
-		       quote(run.log_name, strlen(run.log_name), q), run.n_lost, run.n_lost == 1 ? "" : "s");
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return lost ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_http(int argc, char **argv)

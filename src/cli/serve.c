@@ -2,6 +2,7 @@
  * servers, and any other stream or datagram service — in one process on one
  * event loop. */
 #include "cli.h"
+#include "logq.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -60,6 +61,9 @@ struct serve_run {
 	int n;
 	bool verbose;
 	bool stopping;
+	struct logq log;               /* HTTP's lines on stderr, never blocking the loop */
+	struct sk_timer stop_timer;    /* a stop waits STOP_TIMEOUT_MS for HTTP responses */
+	uint64_t stop_deadline_ms;
 	const char *root;
 	const struct sk_tracer *tracer;
 };
@@ -131,7 +135,15 @@ static void on_http_access(void *ud, const char *line)
 {
 	struct serve_run *run = ud;
 	if (run->verbose)
-		fprintf(stderr, "%s\n", line);
+		logq_line(&run->log, line);
+}
+
+static void on_http_error(void *ud, const char *line)
+{
+	struct serve_run *run = ud;
+	char text[1024];
+	snprintf(text, sizeof text, "sockit: serve: http: %s", line);
+	logq_line(&run->log, text);
 }
 
 static void on_datagram(void *ud, const char *data, size_t len, const struct sk_addr *from,
@@ -222,6 +234,7 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 		sk_http_server_opts_init(&o);
 		o.root = run->root;
 		o.on_access = on_http_access;
+		o.on_error = on_http_error;
 		o.ud = run;
 		o.tracer = run->tracer;
 		err = sk_http_server_new(loop, fd, &o, &s->http);
@@ -259,13 +272,43 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	return 0;
 }
 
+/* A stop waits this long for HTTP responses in flight (as http serve's
+ * default --stop-timeout), checking every STOP_CHECK_MS. */
+#define STOP_TIMEOUT_MS 10000
+#define STOP_CHECK_MS 100
+
+static size_t http_conns(const struct serve_run *run)
+{
+	size_t n = 0;
+	for (int i = 0; i < run->n; i++)
+		if (run->svc[i].http)
+			n += sk_http_server_n_conns(run->svc[i].http);
+	return n;
+}
+
+static void on_stop_check(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	struct serve_run *run = ud;
+	size_t n = http_conns(run);
+	if (n && sk_loop_now(loop) >= run->stop_deadline_ms) {
+		report("serve", "stop timeout (%d s) reached: closing %zu connection%s",
+		       STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
+		n = 0;
+	}
+	if (n == 0)
+		sk_loop_stop(loop);
+	else
+		sk_loop_timer_start(loop, t, STOP_CHECK_MS);
+}
+
 static void on_stop(struct sk_loop *loop, int signo, void *ud)
 {
 	(void)signo;
 	struct serve_run *run = ud;
-	/* HTTP responses in flight may finish: stop the others now and let the
-	 * loop run out; a second signal stops everything at once. */
+	/* HTTP responses in flight may finish, for a while: stop the others
+	 * now; a second signal stops everything at once. */
 	if (run->stopping) {
+		report("serve", "second signal: stopping now");
 		sk_loop_stop(loop);
 		return;
 	}
@@ -277,6 +320,13 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 		if (run->svc[i].http)
 			sk_http_server_stop(run->svc[i].http);
 	}
+	size_t n = http_conns(run);
+	if (n)
+		report("serve", "stopping: waiting up to %d s for %zu HTTP connection%s to finish "
+		       "(signal again to stop now)", STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
+	run->stop_deadline_ms = sk_loop_now(loop) + STOP_TIMEOUT_MS;
+	sk_timer_init(&run->stop_timer, on_stop_check, run);
+	sk_loop_timer_start(loop, &run->stop_timer, n ? STOP_CHECK_MS : 0);
 }
 
 enum { OPT_TCP = 1000, OPT_UDP, OPT_HTTP, OPT_ROOT, OPT_TRACE };
@@ -337,6 +387,12 @@ int cmd_serve(int argc, char **argv)
 		return report_err("serve", err);
 	}
 	loop_prefer_io_uring(loop);
+	logq_init(&run->log, "serve", "log", "stderr");
+	if ((err = logq_open(&run->log, loop, STDERR_FILENO)) < 0) {
+		sk_loop_free(loop);
+		free(run);
+		return report_err("serve: stderr", err);
+	}
 	sk_loop_add_signal(loop, SIGINT, on_stop, run);
 	sk_loop_add_signal(loop, SIGTERM, on_stop, run);
 	for (int i = 0; i < run->n && st == 0; i++)
@@ -353,6 +409,8 @@ int cmd_serve(int argc, char **argv)
 		free_udp(&run->svc[i]);
 		sk_http_server_free(run->svc[i].http);
 	}
+	if (logq_close(&run->log, 1000) && st == 0)
+		st = EXIT_FAIL;
 	sk_loop_free(loop);
 	free(run);
 	return st;

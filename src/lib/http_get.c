@@ -412,7 +412,8 @@ static void serve_listing(struct http_conn *c, int dir_fd, const struct http_pat
 	job->c = c;
 	job->dir_fd = dir_fd;
 	job->path = *path;
-	memcpy(job->query_copy, path->query.p, path->query.len);
+	if (path->query.len)
+		memcpy(job->query_copy, path->query.p, path->query.len);
 	job->path.query = (struct sk_slice){ job->query_copy, path->query.len };
 	job->path.last = (struct sk_slice){ job->path.rel + (path->last.p - path->rel), path->last.len };
 	sk_listing_opts_from_query(job->path.query, &job->lo);

@@ -225,7 +225,7 @@ int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *us
 /* Body bytes an upload may queue for the disk before the connection stops
  * reading (backpressure): a few big writes per batch, and a bounded amount
  * of memory per upload whatever the disk's speed. */
-#define HTTP_STORE_QUEUE_MAX (64 * 1024)
+#define HTTP_STORE_QUEUE_MAX (32 * 1024)
 
 enum http_store_op {
 	STORE_CREATE,   /* a new unnamed file in the directory */

@@ -918,6 +918,9 @@ void sk_http_server_free(struct sk_http_server *s)
 		return;
 	while (s->conns)
 		close_conn(s->conns);
+	/* Disk work still running for closed connections ends here, so that
+	 * what it holds (an upload, a listing, the connection) is freed. */
+	sk_loop_work_drain(s->loop);
 	sk_acceptor_free(s->acceptor);
 	close(s->root_fd);
 	http_cache_clear(s);

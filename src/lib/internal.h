@@ -88,6 +88,8 @@ int sk__pool_new(struct sk__pool **out, int wake_fd);
 int sk__pool_submit(struct sk__pool *p, struct sk_work *w);
 /* The work finished since the last call, oldest first (linked by next). */
 struct sk_work *sk__pool_take_done(struct sk__pool *p);
+/* The same, waiting until there is some. */
+struct sk_work *sk__pool_wait_done(struct sk__pool *p);
 /* Joins the threads: running work finishes, queued work is dropped. */
 void sk__pool_free(struct sk__pool *p);
 

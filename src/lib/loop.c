@@ -26,7 +26,7 @@ struct watcher {
 	unsigned armed;   /* what epoll watches: events, plus the loop's own needs */
 	uint32_t gen;   /* bumped on every add, so a stale event for a reused fd is dropped */
 	bool in_use;
-	bool internal;  /* the loop's own signalfd/eventfd: not counted as work */
+	bool internal;  /* the loop's own fds, or SK_EV_BACKGROUND: not counted as work */
 	bool busy;      /* counted in n_busy_fds */
 	/* Receiving (sk_loop_recv_start). */
 	sk_recv_fn *recv_fn;
@@ -88,6 +88,16 @@ static uint64_t pack(int fd, uint32_t gen)
 	return (uint64_t)gen << 32 | (uint32_t)fd;
 }
 
+static void run_done(struct sk_loop *loop, struct sk_work *w)
+{
+	while (w) {
+		struct sk_work *next = w->next;
+		loop->n_work--;
+		w->done(loop, w);
+		w = next;
+	}
+}
+
 static void on_wakeup(struct sk_loop *loop, int fd, unsigned events, void *ud)
 {
 	(void)events;
@@ -97,15 +107,14 @@ static void on_wakeup(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	while (read(fd, &count, sizeof count) < 0 && errno == EINTR)
 		;
 	/* Workers write the same eventfd when work is done. */
-	if (!loop->pool)
-		return;
-	struct sk_work *w = sk__pool_take_done(loop->pool);
-	while (w) {
-		struct sk_work *next = w->next;
-		loop->n_work--;
-		w->done(loop, w);
-		w = next;
-	}
+	if (loop->pool)
+		run_done(loop, sk__pool_take_done(loop->pool));
+}
+
+void sk_loop_work_drain(struct sk_loop *loop)
+{
+	while (loop->n_work)
+		run_done(loop, sk__pool_wait_done(loop->pool));
 }
 
 int sk_loop_work_start(struct sk_loop *loop, struct sk_work *work, sk_work_fn *fn,
@@ -274,7 +283,8 @@ void sk_loop_free(struct sk_loop *loop)
 
 int sk_loop_add_fd(struct sk_loop *loop, int fd, unsigned events, sk_io_fn *fn, void *ud)
 {
-	return add_watcher(loop, fd, events & (SK_EV_READ | SK_EV_WRITE), fn, ud, false);
+	return add_watcher(loop, fd, events & (SK_EV_READ | SK_EV_WRITE), fn, ud,
+	                   (events & SK_EV_BACKGROUND) != 0);
 }
 
 static struct watcher *find_watcher(const struct sk_loop *loop, int fd)

@@ -17,6 +17,7 @@
 struct sk__pool {
 	pthread_mutex_t mu;
 	pthread_cond_t ready;       /* work queued, or quitting */
+	pthread_cond_t done_cv;     /* work done (sk__pool_wait_done) */
 	struct sk_work *queue, *queue_tail;
 	struct sk_work *done, *done_tail;
 	pthread_t threads[SK_LOOP_WORKERS];
@@ -56,6 +57,7 @@ static void *worker(void *arg)
 		w->fn(w);
 		pthread_mutex_lock(&p->mu);
 		push(&p->done, &p->done_tail, w);
+		pthread_cond_broadcast(&p->done_cv);
 		uint64_t one = 1;
 		ssize_t n = write(p->wake_fd, &one, sizeof one);
 		(void)n; /* EAGAIN: the counter is already non-zero */
@@ -71,6 +73,7 @@ int sk__pool_new(struct sk__pool **out, int wake_fd)
 		return SK_ENOMEM;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->ready, NULL);
+	pthread_cond_init(&p->done_cv, NULL);
 	p->wake_fd = wake_fd;
 	*out = p;
 	return 0;
@@ -109,6 +112,17 @@ int sk__pool_submit(struct sk__pool *p, struct sk_work *w)
 	return 0;
 }
 
+struct sk_work *sk__pool_wait_done(struct sk__pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (!p->done)
+		pthread_cond_wait(&p->done_cv, &p->mu);
+	struct sk_work *list = p->done;
+	p->done = p->done_tail = NULL;
+	pthread_mutex_unlock(&p->mu);
+	return list;
+}
+
 struct sk_work *sk__pool_take_done(struct sk__pool *p)
 {
 	pthread_mutex_lock(&p->mu);
@@ -130,6 +144,7 @@ void sk__pool_free(struct sk__pool *p)
 	for (size_t i = 0; i < p->n_threads; i++)
 		pthread_join(p->threads[i], NULL);
 	pthread_cond_destroy(&p->ready);
+	pthread_cond_destroy(&p->done_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }

@@ -23,6 +23,13 @@ WAIT = 5.0
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error")
 
+
+def is_sanitized(path):
+    """True for a binary built with AddressSanitizer (make asan): its
+    memory use (shadow, quarantine) and speed are not the real program's."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
 LISTENING = re.compile(r"^listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)$", re.M)
 
 

@@ -53,7 +53,6 @@ SEE_HELP = "sockit: see 'sockit help http'"
 IO_MODES = ["io_uring", "epoll"]
 
 # The HTTP server with a send timeout the CLI does not expose (tests/tools).
-TIMEOUT_SERVER = Path(SOCKIT).parent / "tests" / "http_serve_timeout"
 
 
 @pytest.fixture(params=IO_MODES)
@@ -1232,7 +1231,7 @@ def test_a_client_that_never_reads_is_dropped_at_the_send_timeout(procs, tree, w
     file's are closed, and the socket is let go for good (an io_uring send
     still queued would keep it open, and the client would then receive the
     whole response instead of an early end). A 10 MiB file goes out in
-    pread+send pieces; a listing of several MiB is one sk_loop_send."""
+    pread+send pieces; a listing of several MiB straight from its buffer."""
     if what == "file":
         (tree / "big.bin").write_bytes(os.urandom(10 * MIB))
         target, size = "/big.bin", 10 * MIB
@@ -1245,7 +1244,7 @@ def test_a_client_that_never_reads_is_dropped_at_the_send_timeout(procs, tree, w
         with open("/proc/sys/net/ipv4/tcp_wmem") as f:
             if int(f.read().split()[2]) >= size - MIB:
                 pytest.skip("the server's socket buffer may take the whole listing")
-    srv = Server(procs, tree, "1000", tool=TIMEOUT_SERVER)
+    srv = Server(procs, tree, "--send-timeout", "1")
     baseline = nu.open_fds(srv.proc.pid)
     s = procs.track(socket.socket())
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)

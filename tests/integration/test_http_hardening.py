@@ -22,16 +22,19 @@ Every test runs on both of the loop's I/O paths, as test_http.py's do.
 """
 import json
 import os
+import re
 import resource
 import signal
 import socket
 import statistics
+import subprocess
 import threading
 import time
 
 import pytest
 
 import netutil as nu
+from conftest import SOCKIT
 from httputil import Conn, Server, build
 
 HELLO = b"hello, world\n"
@@ -424,6 +427,12 @@ def test_the_file_cache_is_checked_after_a_long_sleep(procs, root):
 # Memory
 # ==========================================================================
 
+ASAN = nu.is_sanitized(SOCKIT)
+no_asan = pytest.mark.skipif(ASAN, reason="ASan's shadow memory and quarantine are not the "
+                                          "program's memory (make test runs this)")
+
+
+@no_asan
 def test_memory_comes_back_after_big_listings(procs, root):
     big = root / "many"
     big.mkdir()
@@ -444,3 +453,116 @@ def test_memory_comes_back_after_big_listings(procs, root):
     assert grew < 40 * 1024, f"RSS grew {grew} KiB"
     for c in conns:
         c.sock.close()
+
+
+# ==========================================================================
+# The access log
+# ==========================================================================
+
+def test_an_access_log_nobody_reads_never_blocks_the_server(io_mode, root):
+    """stderr on a pipe nobody drains: every client hung after 912 requests
+    when the server wrote its log there directly."""
+    env = dict(os.environ)
+    if io_mode == "epoll":
+        env["SOCKIT_IO_URING"] = "0"
+    r, w = os.pipe()
+    import fcntl
+    fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: the smallest pipe, filled at once
+    proc = subprocess.Popen([SOCKIT, "http", "serve", "-b", "127.0.0.1", "-p", "0", str(root)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w, env=env)
+    os.close(w)
+    try:
+        head = b""
+        deadline = time.monotonic() + 10
+        while b"serving on http://127.0.0.1:" not in head and time.monotonic() < deadline:
+            head += os.read(r, 200)  # the URL line only; nothing more is read
+        port = int(re.search(rb"127\.0\.0\.1:(\d+)/", head).group(1))
+        # 20,000 requests, pipelined 500 at a time: far more lines than the
+        # pipe and the log's buffer hold.
+        n_ok = 0
+        t = time.monotonic()
+        for _ in range(40):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                c = Conn(s)
+                c.send(build("GET", "/hello.txt") * 499 + build("GET", "/hello.txt", close=True))
+                for _ in range(500):
+                    n_ok += c.response(timeout=10).status == 200
+        assert n_ok == 20000
+        assert time.monotonic() - t < 60
+        proc.send_signal(signal.SIGTERM)
+        err = b""
+        while chunk := os.read(r, 65536):  # now the reader comes back
+            err += chunk
+        assert proc.wait(timeout=10) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(r)
+    m = re.search(rb"sockit: http serve: access log 'stderr': (\d+) lines dropped "
+                  rb"\(its reader could not keep up\)", err)
+    assert m and int(m.group(1)) > 0, err[-500:]
+
+
+@no_asan
+def test_a_thousand_hostile_connections_stay_under_256_mib(procs, root):
+    """With default settings the server stays under 256 MiB whatever its
+    clients send: 1,000 connections from four addresses that upload and
+    stall, ask for big files and listings and never read, pipeline
+    requests without reading, or trickle heads."""
+    (root / "big.bin").write_bytes(os.urandom(8 << 20))
+    many = root / "many"
+    many.mkdir()
+    fd = os.open(many, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in range(20000):
+            os.close(os.open(f"a-long-enough-name-for-a-big-listing-{i:06d}", os.O_CREAT | os.O_WRONLY,
+                             0o644, dir_fd=fd))
+    finally:
+        os.close(fd)
+    srv = Server(procs, root, "-q", "--upload")
+    socks = []
+
+    def open_from(i):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.bind((f"127.0.0.{2 + i % 4}", 0))
+        s.connect(("127.0.0.1", srv.port))
+        s.setblocking(False)
+        socks.append(s)
+        return s
+
+    def send_some(s, data):
+        try:
+            s.send(data)
+        except (BlockingIOError, ConnectionError):
+            pass
+
+    chunk = b"u" * 65536
+    listing_reqs = build("GET", "/many/") * 8
+    for i in range(1000):
+        s = open_from(i)
+        kind = i % 4
+        if kind == 0:    # an upload that stalls after a while
+            send_some(s, b"PUT /up%d.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 104857600\r\n\r\n" % i)
+            for _ in range(4):
+                send_some(s, chunk)
+        elif kind == 1:  # a big file, never read
+            send_some(s, build("GET", "/big.bin"))
+        elif kind == 2:  # listings, pipelined, never read
+            send_some(s, listing_reqs)
+        else:            # a head that never ends
+            send_some(s, b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+    peak = 0
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        peak = max(peak, nu.rss_kib(srv.proc.pid))
+        time.sleep(0.1)
+    for s in socks:
+        s.close()
+    assert srv.proc.running()
+    print(f"peak RSS {peak // 1024} MiB")
+    assert peak < 256 * 1024, f"peak RSS {peak // 1024} MiB"
+    r = srv.get("/hello.txt")
+    assert r.status == 200

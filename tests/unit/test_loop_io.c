@@ -906,6 +906,25 @@ static void test_loop_free_with_work_in_flight(void **state)
 	assert_int_equal(n_done, 0);
 }
 
+/* Draining runs every done callback without running the loop. */
+static void test_loop_work_drain_runs_every_done(void **state)
+{
+	struct sk_loop *loop = mode_loop(state);
+	int n_done = 0;
+	struct job jobs[6];
+	memset(jobs, 0, sizeof jobs);
+	for (int i = 0; i < 6; i++) {
+		jobs[i].sleep_ms = 10 * (unsigned)i;
+		jobs[i].n_done = &n_done;
+		assert_int_equal(sk_loop_work_start(loop, &jobs[i].work, job_run, job_done, &jobs[i]), 0);
+	}
+	sk_loop_work_drain(loop);
+	assert_int_equal(n_done, 6);
+	assert_int_equal(sk_loop_work_pending(loop), 0);
+	sk_loop_work_drain(loop); /* nothing in flight: returns at once */
+	sk_loop_free(loop);
+}
+
 /* A completion-based I/O test, once on epoll and once on io_uring. */
 #define BOTH_MODES(f) \
 	{ #f "/epoll", f, NULL, NULL, (void *)&epoll_mode }, \
@@ -927,6 +946,7 @@ int main(void)
 		BOTH_MODES(test_loop_work_runs_off_the_loop),
 		BOTH_MODES(test_loop_work_does_not_stall_io),
 		BOTH_MODES(test_loop_free_with_work_in_flight),
+		BOTH_MODES(test_loop_work_drain_runs_every_done),
 	};
 	/* Every wait in these tests is bounded; this is the backstop (valgrind
 	 * included). */
