@@ -215,9 +215,13 @@ static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer
 		free_client(cl);
 		return;
 	}
+	/* on_open sends (daytime, chargen), and a send that fails closes the
+	 * client: hold it so the mode can go on looking at it. */
 	const struct stream_mode_ops *ops = sk__stream_mode_ops(s->o.mode);
+	enter(cl);
 	if (ops->on_open)
 		ops->on_open(cl);
+	leave_client(cl);
 }
 
 static void on_retry(struct sk_loop *loop, struct sk_timer *t, void *ud)
