@@ -74,22 +74,48 @@ struct connect_run {
 	unsigned idle_ms;
 };
 
+int report_relay_net_err(const char *ctx, int err, const struct sk_relay_stats *st)
+{
+	/* Linux reports a reset that arrives after the peer's FIN (CLOSE_WAIT)
+	 * as EPIPE on the next send (tcp_reset()): to the user it is a reset. */
+	if (err == -EPIPE)
+		err = -ECONNRESET;
+	char reason[128];
+	reason_of(err, reason, sizeof reason);
+	if (st->a_eof && st->a_to_b_sent == st->a_to_b)
+		report(ctx, "%s", reason);
+	else
+		report(ctx, "%s: only %llu byte%s of stdin %s sent", reason,
+		       (unsigned long long)st->a_to_b_sent, st->a_to_b_sent == 1 ? "" : "s",
+		       st->a_to_b_sent == 1 ? "was" : "were");
+	return exit_status_of(err);
+}
+
+int report_stdio_err(const char *command, int err, const struct sk_relay_stats *st)
+{
+	if (err == -EPIPE && st->err_writing)
+		return EXIT_OK;
+	char ctx[64];
+	snprintf(ctx, sizeof ctx, "%s: %s", command, st->err_writing ? "stdout" : "stdin");
+	return report_err(ctx, err);
+}
+
 static void on_relay_done(void *ud, int err, char side, const struct sk_relay_stats *stats)
 {
 	struct connect_run *run = ud;
 	if (run->verbose)
 		fprintf(stderr, "sockit: tcp connect: sent %llu bytes, received %llu bytes\n",
-		        (unsigned long long)(stats->a_to_b + run->sent_text),
+		        (unsigned long long)(stats->a_to_b_sent + run->sent_text),
 		        (unsigned long long)stats->b_to_a);
-	if (err == -ETIMEDOUT && side == 'b') {
+	if (!err)
+		return;
+	if (side == 'a') {
+		run->status = report_stdio_err("tcp connect", err, stats);
+	} else if (err == -ETIMEDOUT) {
 		report("tcp connect", "no data either way for %u ms (-i): closed", run->idle_ms);
 		run->status = EXIT_TIMEOUT;
-		return;
-	}
-	if (err) {
-		/* A closed stdout (EPIPE on side a) ends a pipeline early: not ours to report. */
-		if (!(side == 'a' && err == -EPIPE))
-			run->status = report_err(side == 'a' ? "tcp connect: stdout" : "tcp connect", err);
+	} else {
+		run->status = report_relay_net_err("tcp connect", err, stats);
 	}
 }
 
@@ -209,7 +235,6 @@ static int cmd_tcp_connect(int argc, char **argv)
 	struct connect_run run = { EXIT_OK, verbose, send_text ? strlen(send_text) : 0, idle_ms };
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
-	ro.finish_on_b_eof = true;
 	ro.a_silent = no_stdin && !send_text;
 	ro.b.idle_ms = idle_ms;
 	ro.b.tracer = tracer;

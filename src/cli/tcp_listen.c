@@ -14,6 +14,7 @@ struct listen_run {
 	struct sk_loop *loop;
 	struct sk_stream_server *server;
 	struct sk_relay *relay;      /* the relay-mode session, while one runs */
+	struct sk_addr peer;         /* its client */
 	struct sk_stream_opts so;
 	struct sk_acl acl;
 	bool verbose, keep_open, relay_busy, stdin_done, no_stdin;
@@ -119,9 +120,22 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 	/* -k: the next client gets the rest of stdin, unless stdin has ended. */
 	if (stats->a_eof)
 		run->stdin_done = true;
-	if (err && !(side == 'a' && err == -EPIPE) && err != -ECONNRESET)
-		run->status = report_err(side == 'a' ? "tcp listen: stdio" : "tcp listen", err);
-	if (side == 'a' || !run->keep_open) {
+	if (err && side == 'a') {
+		run->status = report_stdio_err("tcp listen", err, stats);
+		sk_loop_stop(run->loop);
+		return;
+	}
+	if (err) {
+		char peer[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 16];
+		sk_addr_format(&run->peer, peer);
+		snprintf(ctx, sizeof ctx, "tcp listen: %s", peer);
+		/* With -k one client's failure does not stop the server, but the
+		 * exit status still says that a session failed: what stdin sent it
+		 * may not have arrived. */
+		run->status = err == -ETIMEDOUT ? report_err(ctx, err)
+		                                : report_relay_net_err(ctx, err, stats);
+	}
+	if (!run->keep_open) {
 		sk_loop_stop(run->loop);
 		return;
 	}
@@ -130,16 +144,19 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 
 static void on_handoff(void *ud, int fd, const struct sk_addr *peer)
 {
-	(void)peer;
 	struct listen_run *run = ud;
 	if (run->keep_open)
 		sk_stream_server_pause_accepting(run->server);
 	else
 		sk_stream_server_stop_accepting(run->server);
 	run->relay_busy = true;
+	run->peer = *peer;
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
-	ro.finish_on_b_eof = true;
+	/* -k hands the rest of stdin to the next client, so a client's EOF ends
+	 * its session (nc -lk); alone, a client's FIN ends only what it sends,
+	 * and stdin goes on to it until stdin ends. */
+	ro.finish_on_b_eof = run->keep_open;
 	ro.a_silent = run->no_stdin;
 	ro.b.idle_ms = run->so.idle_ms;
 	ro.b.tracer = run->tracer;

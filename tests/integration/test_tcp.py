@@ -557,6 +557,8 @@ def test_connect_idle_timeout_spares_an_active_session(procs):
         c.close()
     port = procs.py_server(handler)
     p = procs.sockit("tcp", "connect", "-i", "0.3", "127.0.0.1", str(port), keep_stdin=True)
+    p.wait_out(b"." * 8)
+    p.close_stdin()  # the server's FIN ends only its direction: stdin's EOF ends ours
     assert p.wait() == 0, p.err
     assert p.out == b"." * 8
 
@@ -578,7 +580,7 @@ def test_connect_reset_by_peer(procs):
     p = procs.sockit("tcp", "connect", "127.0.0.1", str(port), keep_stdin=True)
     p.write_stdin(b"x")
     assert p.wait() == 4
-    assert p.err == "sockit: tcp connect: connection reset by peer\n"
+    assert p.err == "sockit: tcp connect: connection reset by peer: only 1 byte of stdin was sent\n"
 
 
 def test_connect_wait_timeout(procs):
@@ -699,9 +701,11 @@ def test_interop_socat_exec_server(procs):
 
 def test_interop_nc_openbsd_server_half_close(procs):
     """nc -N shuts down its sending side at the end of its stdin: sockit
-    writes out what came before the EOF and exits 0, as ncat does when the
-    peer closes. (Debian's nc quits when it reads EOF itself, so the other
-    order is covered by socat and the Python servers.)"""
+    writes out what came before the EOF, and its FIN ends only that
+    direction: what sockit's stdin says afterwards still reaches nc, and
+    sockit's own EOF ends the session (both exit 0). (Debian's nc quits when
+    it reads EOF itself, so the other order is covered by socat and the
+    Python servers.)"""
     port = nu.free_port()
     n = procs.spawn("nc.openbsd", "-N", "-l", "127.0.0.1", str(port), keep_stdin=True)
     nu.wait_listening(port, n)
@@ -711,16 +715,22 @@ def test_interop_nc_openbsd_server_half_close(procs):
     n.write_stdin(b"from nc\n")
     p.wait_out(b"from nc\n")
     n.close_stdin()
+    time.sleep(0.2)  # nc's FIN is in
+    assert p.running()
+    p.write_stdin(b"after your FIN\n")
+    n.wait_out(b"after your FIN\n")
+    p.close_stdin()
     assert p.wait() == 0, p.err
     assert n.wait() == 0, n.err
     assert p.out == b"from nc\n"
-    assert n.out == b"to nc\n"
+    assert n.out == b"to nc\nafter your FIN\n"
 
 
 @pytest.mark.parametrize("client", ["nc.openbsd", "socat"])
 def test_interop_relay_listener_with_half_closing_client(procs, client):
     """The client's last words and its shutdown: the relay listener writes
-    them out and exits 0."""
+    them out, goes on sending its stdin to the client (a FIN ends only the
+    client's direction), and exits 0 at the end of its stdin."""
     srv = procs.listen("0", keep_stdin=True)
     c = procs.spawn(*CLIENTS[client]("127.0.0.1", srv.port), keep_stdin=True)
     srv.wait_err("connection from")
@@ -728,9 +738,13 @@ def test_interop_relay_listener_with_half_closing_client(procs, client):
     c.wait_out(b"from sockit\n")
     c.write_stdin(b"from client\n")
     c.close_stdin()
+    srv.wait_out(b"from client\n")
+    srv.write_stdin(b"after your FIN\n")
+    c.wait_out(b"after your FIN\n")
+    srv.close_stdin()
     assert srv.wait() == 0, srv.err
     assert c.wait() == 0, c.err
-    assert c.out == b"from sockit\n"
+    assert c.out == b"from sockit\nafter your FIN\n"
     assert srv.out == b"from client\n"
 
 
@@ -852,6 +866,202 @@ def test_dual_stack_shows_plain_ipv4(procs):
     srv.wait_err(rf"^sockit: tcp listen: connection from 127\.0\.0\.1:{local_port(v4)}$")
     srv.wait_err(rf"^sockit: tcp listen: connection from \[::1\]:{local_port(v6)}$")
     assert "::ffff:" not in srv.err
+
+
+# --------------------------------------------------------------------------
+# 6b. Relays never crash, never lose bytes silently, and exit truthfully
+#     (issue 8 §1: each case is the command that found it, repeated)
+# --------------------------------------------------------------------------
+
+def bash(procs, script, **kw):
+    """A bash pipeline around sockit ($S), for what Popen cannot express
+    (`| head`); its stderr is checked for sanitizer reports like sockit's."""
+    return procs.spawn("bash", "-c", script, env={**os.environ, "S": SOCKIT}, **kw)
+
+
+def pipeline_status(p):
+    """The statuses bash printed as its last stdout line (PIPESTATUS)."""
+    assert p.wait(30) == 0, p.err
+    nu.assert_no_sanitizer_report(p.err)
+    return [int(x) for x in p.out.split(b"\n")[-2].split()]
+
+
+RESET_LINE = r"connection reset by peer: only \d+ bytes? of stdin (was|were) sent"
+
+
+def test_connect_big_stdin_to_daytime_never_crashes(procs):
+    """`head -c 100000000 /dev/zero | sockit tcp connect` against a daytime
+    server: the server closes unread, our next send fails inside the relay's
+    data callback (that failure used to free the relay under it, a segfault
+    in about half the runs). Now: exit 4 and one line, every time."""
+    srv = procs.listen("--daytime", "0")
+    for _ in range(15):
+        p = bash(procs, f'head -c 100000000 /dev/zero | "$S" tcp connect 127.0.0.1 {srv.port} '
+                        f'>/dev/null; echo "${{PIPESTATUS[@]}}"')
+        assert pipeline_status(p)[1] == 4, p.err
+        assert re.fullmatch(rf"sockit: tcp connect: {RESET_LINE}\n", p.err), p.err
+
+
+def test_connect_output_into_a_closed_pipe(procs):
+    """`… | sockit tcp connect … | head -c 100` against chargen: stdout's
+    reader leaves; that is how pipelines end: no message, exit 0, no crash."""
+    srv = procs.listen("--chargen", "0")
+    for _ in range(15):
+        p = bash(procs, f'head -c 100000000 /dev/zero | "$S" tcp connect 127.0.0.1 {srv.port} '
+                        f'| head -c 100 >/dev/null; echo "${{PIPESTATUS[@]}}"')
+        assert pipeline_status(p)[1:] == [0, 0], p.err  # head -c 1e8 may die of SIGPIPE
+        assert p.err == ""
+
+
+def test_listen_output_into_a_closed_pipe(procs):
+    """The same for the relay listener: `sockit tcp listen P < /dev/zero |
+    head -c 100` with a client that sends a lot."""
+    for _ in range(8):
+        srv = bash(procs, '"$S" tcp listen -v 0 </dev/zero | head -c 100 >/dev/null; '
+                          'echo "${PIPESTATUS[@]}"')
+        port = int(srv.wait_err(nu.LISTENING.pattern).group(2))
+        c = procs.connect(port)
+        sender(c, b"y" * (8 * MIB))
+        assert pipeline_status(srv) == [0, 0], srv.err
+        assert srv.err.splitlines()[1:] == [
+            f"sockit: tcp listen: connection from 127.0.0.1:{local_port(c)}"]
+
+
+def test_connect_keeps_sending_after_the_peer_half_closes_socat(procs):
+    """`socat TCP-LISTEN:P STDIO </dev/null` shuts down its side at once; all
+    5,000,000 bytes must still arrive (0 did), and both exit 0."""
+    port = nu.free_port()
+    s = procs.spawn("socat", "-t", "10", f"TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1", "STDIO")
+    nu.wait_listening(port, s)
+    data = random.Random(8).randbytes(5_000_000)
+    p = procs.sockit("tcp", "connect", "127.0.0.1", str(port), stdin_data=data)
+    assert p.wait(30) == 0, p.err
+    assert s.wait(30) == 0, s.err
+    assert len(s.out) == len(data) and s.out == data
+    assert p.err == ""
+
+
+def test_connect_keeps_sending_after_the_peer_half_closes_sockit(procs):
+    """The same against `sockit tcp listen P </dev/null` (0 of 50 MB once)."""
+    srv = procs.listen("0")
+    data = random.Random(9).randbytes(5_000_000)
+    p = procs.sockit("tcp", "connect", "127.0.0.1", str(srv.port), stdin_data=data)
+    assert p.wait(30) == 0, p.err
+    assert srv.wait(30) == 0, srv.err
+    assert len(srv.out) == len(data) and srv.out == data
+
+
+def test_listen_keeps_sending_after_the_client_half_closes(procs):
+    """The relay listener's side of it: a client that sends nothing and
+    half-closes at once (`sockit tcp connect … </dev/null`) still gets all of
+    the listener's stdin."""
+    data = random.Random(10).randbytes(5_000_000)
+    srv = procs.listen("0", stdin_data=data)
+    p = procs.sockit("tcp", "connect", "127.0.0.1", str(srv.port))
+    assert p.wait(30) == 0, p.err
+    assert srv.wait(30) == 0, srv.err
+    assert len(p.out) == len(data) and p.out == data
+
+
+def reset_after(n):
+    """A Python server that reads n bytes, then resets the connection."""
+    def handler(c):
+        recv_exact(c, n)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    return handler
+
+
+def test_connect_reset_mid_send_exits_4(procs):
+    """The peer resets after 64 KiB of 10 MB: not "sent 65536 bytes" and
+    exit 0, but exit 4 and how much got out."""
+    port = procs.py_server(reset_after(65536))
+    p = procs.sockit("tcp", "connect", "-v", "127.0.0.1", str(port), stdin_data=b"r" * 10_000_000)
+    assert p.wait(30) == 4
+    lines = p.err.splitlines()
+    assert re.fullmatch(rf"sockit: tcp connect: {RESET_LINE}", lines[-1]), p.err
+    sent = int(re.search(r"only (\d+)", lines[-1]).group(1))
+    assert 65536 <= sent < 10_000_000
+    assert re.fullmatch(rf"sockit: tcp connect: sent {sent} bytes, received 0 bytes", lines[-2])
+
+
+def test_listen_relay_client_resets_mid_send_exits_4(procs):
+    data = b"L" * 10_000_000
+    srv = procs.listen("0", stdin_data=data)
+    s = procs.connect(srv.port)
+    recv_exact(s, 65536)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = local_port(s)
+    s.close()
+    assert srv.wait(30) == 4
+    assert re.fullmatch(rf"sockit: tcp listen: 127\.0\.0\.1:{port}: {RESET_LINE}",
+                        srv.err.splitlines()[-1]), srv.err
+
+
+def test_listen_keep_open_client_reset_is_logged_and_serving_goes_on(procs):
+    """-k: one client's reset does not stop the server; it is said, the next
+    client gets what stdin says next, and the exit status keeps the failure."""
+    srv = procs.listen("-k", "0", keep_stdin=True)
+    s = procs.connect(srv.port)
+    srv.wait_err("connection from", count=1)
+    srv.write_stdin(b"k" * 1000)
+    recv_exact(s, 1000)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = local_port(s)
+    s.close()
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{port}: {RESET_LINE}$")
+    t = procs.connect(srv.port)
+    srv.wait_err("connection from", count=2)
+    srv.write_stdin(b"next\n")
+    assert recv_until(t, b"\n") == b"next\n"
+    assert srv.stop() == 4
+
+
+def test_connect_stdout_full(procs):
+    """stdout on /dev/full: one line, exit 1 (it used to exit 0 silently)."""
+    port = procs.py_server(lambda c: (recv_all(c), c.sendall(b"x" * 100_000)))
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([SOCKIT, "tcp", "connect", "127.0.0.1", str(port)],
+                           stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                           timeout=WAIT * 2)
+    err = p.stderr.decode()
+    nu.assert_no_sanitizer_report(err)
+    assert p.returncode == 1
+    assert err == "sockit: tcp connect: stdout: no space left on device\n"
+
+
+def test_listen_relay_stdout_full(procs):
+    with open("/dev/full", "wb") as full:
+        p = subprocess.Popen([SOCKIT, "tcp", "listen", "-v", "0"], stdin=subprocess.DEVNULL,
+                             stdout=full, stderr=subprocess.PIPE)
+    try:
+        line = p.stderr.readline().decode()
+        port = int(nu.LISTENING.match(line).group(2))
+        s = procs.connect(port)
+        s.sendall(b"to stdout")
+        s.shutdown(socket.SHUT_WR)
+        assert p.wait(WAIT) == 1
+        err = line + p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stderr.close()
+    nu.assert_no_sanitizer_report(err)
+    assert err.splitlines()[1:] == [f"sockit: tcp listen: connection from 127.0.0.1:{local_port(s)}",
+                                    "sockit: tcp listen: stdout: no space left on device"]
+
+
+def test_connect_stdin_unreadable(procs, tmp_path):
+    """stdin that cannot be read (a directory): one line naming stdin, exit 7."""
+    port = procs.py_server(lambda c: recv_all(c))
+    d = os.open(tmp_path, os.O_RDONLY)
+    try:
+        p = procs.sockit("tcp", "connect", "127.0.0.1", str(port), stdin=d)
+    finally:
+        os.close(d)
+    assert p.wait() == 7
+    assert p.err == "sockit: tcp connect: stdin: is a directory\n"
 
 
 # --------------------------------------------------------------------------
