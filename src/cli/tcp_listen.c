@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@ struct listen_run {
 	struct sk_stream_opts so;
 	struct sk_acl acl;
 	bool verbose, keep_open, relay_busy, stdin_done, no_stdin;
+	bool max_msg_set, exec_timeout_set; /* for the usage check of the mode */
 	const struct sk_tracer *tracer;
 	int status;
 };
@@ -32,8 +34,8 @@ static const struct {
 };
 
 enum {
-	OPT_TRACE = 1000, OPT_FRAME, OPT_MAX_CONNS, OPT_MAX_PER_CLIENT, OPT_IDLE, OPT_ALLOW,
-	OPT_DENY, OPT_EXEC, OPT_MODE /* + index into mode_flags */
+	OPT_TRACE = 1000, OPT_FRAME, OPT_MAX_CONNS, OPT_MAX_PER_CLIENT, OPT_MAX_MSG, OPT_IDLE,
+	OPT_ALLOW, OPT_DENY, OPT_EXEC, OPT_EXEC_TIMEOUT, OPT_MODE /* + index into mode_flags */
 };
 
 static const struct option listen_options[] = {
@@ -45,10 +47,12 @@ static const struct option listen_options[] = {
 	{ "frame", required_argument, NULL, OPT_FRAME },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT },
+	{ "max-msg", required_argument, NULL, OPT_MAX_MSG },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
 	{ "echo", no_argument, NULL, OPT_MODE + 0 },
 	{ "discard", no_argument, NULL, OPT_MODE + 1 },
 	{ "chargen", no_argument, NULL, OPT_MODE + 2 },
@@ -102,8 +106,11 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 		log_peer("", peer, " closed: message over the size limit");
 		break;
 	case SK_STREAM_CLOSED:
-		log_peer("", peer,
-		         err == -ETIMEDOUT ? " closed: idle timeout" : err ? " closed: error" : " closed");
+		if (err == -ETIMEDOUT && run->so.mode == SK_STREAM_EXEC)
+			log_peer("", peer, " closed: command killed after --exec-timeout");
+		else
+			log_peer("", peer, err == -ETIMEDOUT ? " closed: idle timeout"
+			                   : err ? " closed: error" : " closed");
 		break;
 	default:
 		break;
@@ -233,12 +240,31 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 			}
 			break;
 		case OPT_MAX_CONNS:
-		case OPT_MAX_PER_CLIENT:
-			if ((st = parse_count("tcp listen",
-			                      ch == OPT_MAX_CONNS ? "--max-conns" : "--max-per-client",
-			                      optarg, 1000000, &n)))
+			if ((st = parse_count("tcp listen", "--max-conns", optarg, 1000000, &n)))
 				return st;
-			*(ch == OPT_MAX_CONNS ? &run->so.max_conns : &run->so.max_per_client) = n;
+			run->so.max_conns = n ? n : SIZE_MAX; /* 0: no limit */
+			break;
+		case OPT_MAX_PER_CLIENT:
+			if ((st = parse_count("tcp listen", "--max-per-client", optarg, 1000000, &n)))
+				return st;
+			run->so.max_per_client = n;
+			break;
+		case OPT_MAX_MSG:
+			if ((st = parse_count("tcp listen", "--max-msg", optarg, SK_FRAME_MAX, &n)))
+				return st;
+			if (n == 0) {
+				char q[QUOTE_MAX];
+				return usage_error("tcp listen", "--max-msg %s: a message needs at least 1 byte",
+				                   quote(optarg, strlen(optarg), q));
+			}
+			run->so.max_msg = n;
+			run->max_msg_set = true;
+			break;
+		case OPT_EXEC_TIMEOUT:
+			if ((st = parse_seconds("tcp listen", "--exec-timeout", optarg,
+			                        &run->so.exec_timeout_ms)))
+				return st;
+			run->exec_timeout_set = true;
 			break;
 		case OPT_IDLE:
 			if ((st = parse_seconds("tcp listen", "--idle-timeout", optarg, &run->so.idle_ms)))
@@ -269,6 +295,11 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 	if ((run->keep_open || run->no_stdin) && mode_set)
 		return usage_error("tcp listen", "%s is for the relay mode; the other modes keep serving",
 		                   run->keep_open ? "-k" : "-d");
+	bool framed = run->so.mode == SK_STREAM_REPLY || run->so.mode == SK_STREAM_CHAT;
+	if (run->max_msg_set && !framed)
+		return usage_error("tcp listen", "--max-msg is for --reply and --chat");
+	if (run->exec_timeout_set && run->so.mode != SK_STREAM_EXEC)
+		return usage_error("tcp listen", "--exec-timeout is for --exec");
 	if (argc - optind != 1)
 		return usage_error("tcp listen", "expected PORT, got %d argument%s", argc - optind,
 		                   argc - optind == 1 ? "" : "s");

@@ -193,6 +193,8 @@ static void handle_messages(struct client *cl, void (*handle)(struct client *, c
 		}
 	}
 	cl->in_handle = false;
+	if (!cl->dead)
+		sk_framer_release(&cl->framer); /* every whole message is answered */
 }
 
 /* Feeds bytes through the framer and handles each whole message. */

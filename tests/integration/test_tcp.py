@@ -239,25 +239,40 @@ def test_reply_pipelining_client_gets_every_answer(procs):
     assert "dropped" not in srv.err
 
 
-def test_reply_message_of_the_largest_size(procs):
-    """A message of exactly 1 MiB is within the framer's limit ("a message
-    longer than 1 MiB closes its connection"), so it gets its answer."""
-    srv = procs.listen("--reply", "0")
+@pytest.mark.parametrize("args, size", [([], 16 * 1024), (["--max-msg", str(MIB)], MIB)],
+                         ids=["default", "max-msg"])
+def test_reply_message_of_the_largest_size(procs, args, size):
+    """A message of exactly the limit (16 KiB by default, --max-msg up to
+    1 MiB) gets its answer."""
+    srv = procs.listen("--reply", *args, "0")
     s = procs.connect(srv.port)
-    msg = b"a" * MIB
+    msg = b"a" * size
     sender(s, msg + b"\n")
     want = reply_line(msg, local_port(s)) + b"\n"
     assert recv_exact(s, len(want), timeout=10) == want
     assert "dropped" not in srv.err
 
 
-def test_reply_message_over_the_limit_closes(procs):
-    srv = procs.listen("--reply", "0")
+@pytest.mark.parametrize("args, size", [([], 16 * 1024), (["--max-msg", "100"], 100),
+                                        (["--max-msg", str(MIB)], MIB)],
+                         ids=["default", "100", "1MiB"])
+def test_reply_message_over_the_limit_closes(procs, args, size):
+    srv = procs.listen("--reply", *args, "0")
     s = procs.connect(srv.port)
-    sender(s, b"a" * (MIB + 10))
+    sender(s, b"a" * (size + 1))
     assert closed_by_peer(s)
     srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
                  r"closed: message over the size limit$")
+
+
+def test_len32_header_over_the_limit_closes_at_once(procs):
+    """A len32 header announcing more than --max-msg is refused before its
+    body arrives."""
+    srv = procs.listen("--reply", "--frame", "len32", "0")
+    s = procs.connect(srv.port)
+    s.sendall(struct.pack(">I", 16 * 1024 + 1))
+    assert closed_by_peer(s)
+    srv.wait_err(r"closed: message over the size limit$")
 
 
 def test_chat_three_clients(procs):
@@ -329,24 +344,110 @@ def test_exec_cat_two_clients_at_once(procs):
     assert recv_exact(a, 6) == b"again\n"
 
 
-def test_exec_sigterm_with_a_command_running(procs):
-    """SIGTERM stops the server (exit 0) while a command still runs. Whether
-    the command outlives it is not asserted: ncat leaves its children be."""
-    srv = procs.listen("--exec", "sleep 20", "0")
-    procs.connect(srv.port)
-    srv.wait_err("connection from")
-    deadline = time.monotonic() + WAIT
+def exec_tree(srv, name, timeout=WAIT):
+    """The server's descendants once one runs `name`."""
+    deadline = time.monotonic() + timeout
     tree = []
-    while not any("sleep" in _cmdline(p) for p in tree) and time.monotonic() < deadline:
+    while not any(name in _cmdline(p) for p in tree) and time.monotonic() < deadline:
         time.sleep(0.02)
         tree = nu.descendants(srv.pid)
     assert tree, "no child started"
+    return tree
+
+
+def kill_all(pids):
+    for p in pids:  # ours: started by a server this test started
+        if nu.alive(p):
+            os.kill(p, signal.SIGKILL)
+
+
+def wait_gone(pids, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while any(nu.alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [p for p in pids if nu.alive(p)]
+
+
+def test_exec_sigterm_with_a_command_running(procs):
+    """SIGTERM stops the server (exit 0) while a command still runs, and the
+    command's process group gets SIGTERM too."""
+    srv = procs.listen("--exec", "sleep 20", "0")
+    procs.connect(srv.port)
+    srv.wait_err("connection from")
+    tree = exec_tree(srv, "sleep")
     try:
         assert srv.stop(signal.SIGTERM) == 0
+        assert wait_gone(tree) == []
     finally:
-        for p in tree:  # ours: started by the server this test started
-            if nu.alive(p):
-                os.kill(p, signal.SIGKILL)
+        kill_all(tree)
+
+
+def test_exec_sigterm_stops_a_whole_pipeline(procs):
+    """`--exec 'cat | cat'`: after SIGTERM the cats went on serving the
+    client, because only sh was signalled. Each child now leads a process
+    group and the group is signalled: the client sees the end."""
+    srv = procs.listen("--exec", "cat | cat", "0")
+    s = procs.connect(srv.port)
+    s.sendall(b"ping\n")
+    assert recv_exact(s, 5) == b"ping\n"
+    tree = exec_tree(srv, "cat")
+    try:
+        assert srv.stop(signal.SIGTERM) == 0
+        assert wait_gone(tree) == []
+        assert closed_by_peer(s)
+    finally:
+        kill_all(tree)
+
+
+def test_exec_timeout_kills_the_group(procs):
+    srv = procs.listen("--exec", "cat | cat", "--exec-timeout", "0.5", "0")
+    s = procs.connect(srv.port)
+    t0 = time.monotonic()
+    s.sendall(b"ping\n")
+    assert recv_exact(s, 5) == b"ping\n"
+    tree = exec_tree(srv, "cat")
+    try:
+        assert closed_by_peer(s)
+        assert 0.4 < time.monotonic() - t0 < 3
+        srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
+                     r"closed: command killed after --exec-timeout$")
+        assert wait_gone(tree) == []
+        assert srv.running()
+    finally:
+        kill_all(tree)
+
+
+def test_exec_timeout_sigkill_for_a_command_that_ignores_sigterm(procs):
+    srv = procs.listen("--exec", "trap '' TERM; sleep 30", "--exec-timeout", "0.3", "0")
+    s = procs.connect(srv.port)
+    tree = exec_tree(srv, "sleep")
+    try:
+        t0 = time.monotonic()
+        srv.wait_err(r"closed: command killed after --exec-timeout$", timeout=10)
+        assert 2.0 < time.monotonic() - t0 < 6  # SIGTERM ignored, SIGKILL 2 s later
+        assert wait_gone(tree) == []
+        assert closed_by_peer(s)
+    finally:
+        kill_all(tree)
+
+
+def test_exec_leftovers_of_a_finished_command_are_stopped(procs):
+    """The shell exits but left a process holding the socket: the client is
+    counted as gone, so the leftover is told to stop and the client sees the
+    end."""
+    srv = procs.listen("--exec", "sleep 30 & echo started", "0")
+    s = procs.connect(srv.port)
+    assert recv_until(s, b"\n") == b"started\n"
+    srv.wait_err(rf"127\.0\.0\.1:{local_port(s)} closed$")
+    assert closed_by_peer(s)
+
+
+def test_exec_timeout_zero_is_no_timeout(procs):
+    srv = procs.listen("--exec", "cat", "--exec-timeout", "0", "0")
+    s = procs.connect(srv.port)
+    time.sleep(0.5)
+    s.sendall(b"still here\n")
+    assert recv_exact(s, 11) == b"still here\n"
 
 
 def _cmdline(pid):
@@ -829,6 +930,93 @@ def test_allow_only_ipv6_loopback(procs):
     assert recv_exact(v6, 3) == b"six"
 
 
+def raise_fd_limit(n=4096):
+    """preexec_fn: an fd limit above --max-conns, so that the limit is what
+    refuses clients, not accept(2) failing."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n if hard == resource.RLIM_INFINITY else min(n, hard)
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def fd_room(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < n + 64:
+        pytest.skip(f"hard fd limit {hard} is below {n + 64}")
+    if soft < n + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, hard))
+
+
+def test_default_max_conns(procs):
+    """With no flag a server serves 1024 clients at once and refuses the
+    next ones before reading a byte (it used to have no limit)."""
+    fd_room(1030)
+    srv = procs.listen("--discard", "0", preexec_fn=raise_fd_limit())
+    socks = [procs.connect(srv.port) for _ in range(1030)]
+    srv.wait_err(r"refused: --max-conns reached$", count=6, timeout=20)
+    assert srv.err.count("connection from") == 1024
+    socks[0].close()
+    srv.wait_err(r"closed$")
+    late = procs.connect(srv.port)
+    srv.wait_err(rf"connection from 127\.0\.0\.1:{local_port(late)}$")
+
+
+def test_exec_default_max_conns_is_smaller(procs):
+    fd_room(70)
+    srv = procs.listen("--exec", "cat", "0", preexec_fn=raise_fd_limit())
+    socks = [procs.connect(srv.port) for _ in range(66)]
+    srv.wait_err(r"refused: --max-conns reached$", count=2, timeout=20)
+    assert srv.err.count("connection from") == 64
+    del socks
+
+
+def test_max_conns_zero_means_no_limit(procs):
+    fd_room(1100)
+    srv = procs.listen("--discard", "--max-conns", "0", "0", preexec_fn=raise_fd_limit())
+    socks = [procs.connect(srv.port) for _ in range(1030)]
+    srv.wait_err("connection from", count=1030, timeout=20)
+    assert "refused" not in srv.err
+    del socks
+
+
+def test_unfinished_huge_lines_keep_memory_bounded(procs):
+    """Issue 8 §4: clients that send a line without its end. 300 send a huge
+    one (up to 1 MiB each: each is closed at the 16 KiB limit), 300 keep one
+    just under the limit open; the server stays small (it held up to 1 MiB
+    per client: 2,000 clients cost 2.07 GB)."""
+    fd_room(700)
+    srv = procs.listen("--reply", "0", preexec_fn=raise_fd_limit())
+    huge, held = [], []
+    for i in range(600):
+        s = procs.connect(srv.port)
+        s.setblocking(False)
+        (huge if i % 2 else held).append(s)
+    line = b"h" * MIB
+    sent = {s: 0 for s in huge}
+    deadline = time.monotonic() + 20
+    while sent and time.monotonic() < deadline:
+        for s in list(sent):
+            try:
+                sent[s] += s.send(line[sent[s]:])
+            except BlockingIOError:
+                continue
+            except OSError:
+                del sent[s]  # closed by the server: the limit at work
+                continue
+            if sent[s] == len(line):
+                del sent[s]
+    for s in held:
+        s.setblocking(True)
+        s.sendall(b"p" * (16 * 1024 - 1))
+    srv.wait_err(r"closed: message over the size limit$", count=300, timeout=20)
+    time.sleep(0.3)
+    assert nu.rss_kib(srv.pid) < RSS_LIMIT_KIB
+    # The held ones are still served: the end of the line gets its answer.
+    s = held[0]
+    s.sendall(b"\n")
+    want = reply_line(b"p" * (16 * 1024 - 1), local_port(s)) + b"\n"
+    assert recv_exact(s, len(want)) == want
+
+
 # --------------------------------------------------------------------------
 # 6. IPv6 and the dual-stack listener
 # --------------------------------------------------------------------------
@@ -1269,6 +1457,18 @@ USAGE_ERRORS = [
     (["tcp", "listen", "--deny", "10.0.0.0/33", "0"],
      "sockit: tcp listen: --deny '10.0.0.0/33': prefix length out of range: '33'"),
     (["tcp", "listen", "--frame"], "sockit: tcp listen: option '--frame' needs a value"),
+    (["tcp", "listen", "--reply", "--max-msg", "x", "0"],
+     "sockit: tcp listen: --max-msg 'x': not a whole number (0-1048576)"),
+    (["tcp", "listen", "--reply", "--max-msg", "1048577", "0"],
+     "sockit: tcp listen: --max-msg '1048577': not a whole number (0-1048576)"),
+    (["tcp", "listen", "--reply", "--max-msg", "0", "0"],
+     "sockit: tcp listen: --max-msg '0': a message needs at least 1 byte"),
+    (["tcp", "listen", "--echo", "--max-msg", "100", "0"],
+     "sockit: tcp listen: --max-msg is for --reply and --chat"),
+    (["tcp", "listen", "--exec", "cat", "--exec-timeout", "abc", "0"],
+     "sockit: tcp listen: --exec-timeout 'abc': not a number of seconds (0-86400)"),
+    (["tcp", "listen", "--echo", "--exec-timeout", "5", "0"],
+     "sockit: tcp listen: --exec-timeout is for --exec"),
     (["tcp", "connect", "--bogus", "h", "1"], "sockit: tcp connect: unknown option '--bogus'"),
     (["tcp", "connect", "-w", "abc", "127.0.0.1", "1"],
      "sockit: tcp connect: -w 'abc': not a number of seconds (0-86400)"),
