@@ -1017,6 +1017,32 @@ def test_unfinished_huge_lines_keep_memory_bounded(procs):
     assert recv_exact(s, len(want)) == want
 
 
+@pytest.mark.parametrize("rule", ["::ffff:127.0.0.1", "::ffff:0:0/96", "::ffff:127.0.0.0/104",
+                                  "::FFFF:7f00:1"])
+def test_deny_ipv4_mapped_rule_matches_ipv4_peers(procs, rule):
+    """Issue 8 §4: a deny in IPv4-mapped form was accepted and never matched
+    (peers are compared as plain IPv4): a deny that failed open."""
+    srv = procs.listen("--echo", "--deny", rule, "0")
+    v4 = procs.connect(srv.port)
+    assert closed_by_peer(v4)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+                 r"refused: denied by --allow/--deny$")
+    v6 = procs.connect(srv.port, "::1")
+    v6.sendall(b"six")
+    assert recv_exact(v6, 3) == b"six"
+
+
+def test_allow_ipv4_mapped_rule_admits_ipv4_peers(procs):
+    srv = procs.listen("--echo", "--allow", "::ffff:0:0/96", "0")
+    v4 = procs.connect(srv.port)
+    v4.sendall(b"four")
+    assert recv_exact(v4, 4) == b"four"
+    v6 = procs.connect(srv.port, "::1")
+    assert closed_by_peer(v6)
+    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{local_port(v6)} "
+                 r"refused: denied by --allow/--deny$")
+
+
 # --------------------------------------------------------------------------
 # 6. IPv6 and the dual-stack listener
 # --------------------------------------------------------------------------
@@ -1456,6 +1482,8 @@ USAGE_ERRORS = [
      "sockit: tcp listen: --allow '300.1.1.1': octet is greater than 255: '300'"),
     (["tcp", "listen", "--deny", "10.0.0.0/33", "0"],
      "sockit: tcp listen: --deny '10.0.0.0/33': prefix length out of range: '33'"),
+    (["tcp", "listen", "--deny", "::ffff:10.0.0.0/129", "0"],
+     "sockit: tcp listen: --deny '::ffff:10.0.0.0/129': prefix length out of range: '129'"),
     (["tcp", "listen", "--frame"], "sockit: tcp listen: option '--frame' needs a value"),
     (["tcp", "listen", "--reply", "--max-msg", "x", "0"],
      "sockit: tcp listen: --max-msg 'x': not a whole number (0-1048576)"),
