@@ -51,10 +51,10 @@ enum sk_stream_event {
 };
 
 /* Default limits. With them no stream server grows past 256 MiB whatever
- * its clients send: the worst case of a client is about 130 KiB (a framer
- * of SK_STREAM_MAX_MSG plus one read, a queue of SK_STREAM_OUT_MAX), times
- * SK_STREAM_MAX_CONNS is 130 MiB (README, "sockit tcp", measured with
- * bench/tcp_memory.sh). */
+ * its clients send: a client costs at most about 150 KiB (a framer buffer
+ * of SK_STREAM_MAX_MSG + SK_FRAME_CHUNK + 4, a queue of SK_STREAM_OUT_MAX,
+ * the structs), times SK_STREAM_MAX_CONNS is 150 MiB; bench/tcp_memory.sh
+ * measured at most 67 MiB (README, "sockit tcp"). */
 
 /* Clients at once. 1024 is the usual soft limit on open files, so past it
  * accept(2) would fail anyway; it is also what keeps memory bounded. */
