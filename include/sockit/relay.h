@@ -31,8 +31,8 @@ struct sk_relay;
 
 struct sk_relay_stats {
 	uint64_t a_to_b, b_to_a;           /* bytes read from a (for b) and from b (for a) */
-	uint64_t a_to_b_sent, b_to_a_sent; /* of those, bytes written to the other side's fd;
-	                                      the rest was dropped by the error that ended the relay */
+	uint64_t a_to_b_sent, b_to_a_sent; /* of those, bytes written to the other side's fd; the
+	                                      rest was dropped by the error that ended the relay */
 	bool a_eof, b_eof;                 /* each side reached the end of its input */
 	bool err_writing;                  /* the error came from writing to its side (stdout
 	                                      full, a reset seen by send), not from reading it */

@@ -51,8 +51,9 @@ static void client_conn_opts(const struct sk_stream_opts *o, struct sk_conn_opts
 {
 	sk_conn_opts_init(co);
 	size_t need = 2 * SK_STREAM_READ_SIZE;
-	if (o->mode == SK_STREAM_REPLY || o->mode == SK_STREAM_CHAT)
-		need = 2 * (o->max_msg + MSG_OVERHEAD) > need ? 2 * (o->max_msg + MSG_OVERHEAD) : need;
+	size_t msg_need = 2 * (o->max_msg + MSG_OVERHEAD);
+	if ((o->mode == SK_STREAM_REPLY || o->mode == SK_STREAM_CHAT) && msg_need > need)
+		need = msg_need;
 	co->out_max = o->out_max > need ? o->out_max : need;
 	co->high_water = co->out_max / 2;
 	co->low_water = co->out_max / 8;
@@ -432,8 +433,10 @@ int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_st
 	s->loop = loop;
 	s->listen_fd = listen_fd;
 	s->o = *opts;
+	if (!s->o.max_conns && s->o.mode == SK_STREAM_EXEC)
+		s->o.max_conns = SK_STREAM_EXEC_MAX_CONNS;
 	if (!s->o.max_conns)
-		s->o.max_conns = s->o.mode == SK_STREAM_EXEC ? SK_STREAM_EXEC_MAX_CONNS : SK_STREAM_MAX_CONNS;
+		s->o.max_conns = SK_STREAM_MAX_CONNS;
 	if (!s->o.max_msg)
 		s->o.max_msg = SK_STREAM_MAX_MSG;
 	if (s->o.max_msg > SK_FRAME_MAX) {
