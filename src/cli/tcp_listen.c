@@ -139,8 +139,13 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 		/* With -k one client's failure does not stop the server, but the
 		 * exit status still says that a session failed: what stdin sent it
 		 * may not have arrived. */
-		run->status = err == -ETIMEDOUT ? report_err(ctx, err)
-		                                : report_relay_net_err(ctx, err, stats);
+		if (err == -ETIMEDOUT) {
+			report(ctx, "no data either way for %u ms (--idle-timeout): closed",
+			       run->so.idle_ms);
+			run->status = EXIT_TIMEOUT;
+		} else {
+			run->status = report_relay_net_err(ctx, err, stats);
+		}
 	}
 	if (!run->keep_open) {
 		sk_loop_stop(run->loop);

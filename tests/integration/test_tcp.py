@@ -1231,6 +1231,16 @@ def test_listen_keep_open_client_reset_is_logged_and_serving_goes_on(procs):
     assert srv.stop() == 4
 
 
+def test_listen_relay_idle_timeout(procs):
+    """A relay client that neither sends nor reads: the session ends with
+    one line naming the client, exit 5."""
+    srv = procs.listen("--idle-timeout", "0.3", "0", keep_stdin=True)
+    s = procs.connect(srv.port)
+    assert srv.wait() == 5
+    assert srv.err.splitlines()[-1] == (f"sockit: tcp listen: 127.0.0.1:{local_port(s)}: "
+                                        "no data either way for 300 ms (--idle-timeout): closed")
+
+
 def test_connect_stdout_full(procs):
     """stdout on /dev/full: one line, exit 1 (it used to exit 0 silently)."""
     port = procs.py_server(lambda c: (recv_all(c), c.sendall(b"x" * 100_000)))
