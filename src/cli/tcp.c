@@ -124,7 +124,7 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 		return;
 	if (side == 'a') {
 		run->status = report_stdio_err("tcp connect", err, stats);
-	} else if (err == -ETIMEDOUT) {
+	} else if (err == -ETIMEDOUT && run->idle_ms) {
 		report("tcp connect", "no data either way for %u ms (-i): closed", run->idle_ms);
 		run->status = EXIT_TIMEOUT;
 	} else {

@@ -139,7 +139,7 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 		/* With -k one client's failure does not stop the server, but the
 		 * exit status still says that a session failed: what stdin sent it
 		 * may not have arrived. */
-		if (err == -ETIMEDOUT) {
+		if (err == -ETIMEDOUT && run->so.idle_ms) {
 			report(ctx, "no data either way for %u ms (--idle-timeout): closed",
 			       run->so.idle_ms);
 			run->status = EXIT_TIMEOUT;
