@@ -167,7 +167,9 @@ def rss_kib(pid):
 
 def idle_rss(sockit, loadgen, n=10000):
     port = free_port()
-    srv = start_server([sockit, "tcp", "listen", "--echo", "-b", "127.0.0.1", str(port)])
+    # Above the default --max-conns (1024), which would refuse most of them.
+    srv = start_server([sockit, "tcp", "listen", "--echo", "--max-conns", str(n), "-b",
+                        "127.0.0.1", str(port)])
     try:
         wait_port(port)
         held = subprocess.Popen(["taskset", "-c", CLIENT_CPU, loadgen, "idle", "127.0.0.1",

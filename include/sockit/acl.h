@@ -3,7 +3,10 @@
  * A peer is refused if any deny rule matches it; otherwise, if there are
  * allow rules, it must match one of them. (Deny wins, as in ncat and nginx
  * order-independent use.) Peers are compared as plain addresses: an IPv4
- * client of a dual-stack listener is IPv4 here (sk_addr_to_ip unmaps it). */
+ * client of a dual-stack listener is IPv4 here (sk_addr_to_ip unmaps it),
+ * and so are rules: an IPv4-mapped rule, ::ffff:0:0/96+n, is the IPv4
+ * rule /n ("::ffff:10.0.0.0/104" is 10.0.0.0/8, "::ffff:0:0/96" every IPv4
+ * address). An IPv6 rule shorter than /96 matches IPv6 peers only. */
 #ifndef SOCKIT_ACL_H
 #define SOCKIT_ACL_H
 
@@ -33,7 +36,8 @@ void sk_acl_fini(struct sk_acl *acl);
  * error (with *bad as sk_ip_parse_cidr sets it), or SK_ENOMEM. */
 int sk_acl_add(struct sk_acl *acl, const char *cidr, size_t len, bool allow, struct sk_slice *bad);
 
-/* Whether peer may connect under the rules. An empty list permits all. */
+/* Whether peer may connect under the rules (an IPv4-mapped peer counts as
+ * its IPv4 address). An empty list permits all. */
 bool sk_acl_permits(const struct sk_acl *acl, const struct sk_ip *peer);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sockit/loop.h>
 #include <sockit/sock.h>
@@ -109,6 +110,12 @@ void sk_conn_set_idle(struct sk_conn *c, unsigned idle_ms);
 
 bool sk_conn_read_closed(const struct sk_conn *c);  /* on_eof has been called */
 bool sk_conn_write_closed(const struct sk_conn *c); /* the write side is shut */
+/* Bytes written to the write fd so far (queued bytes not counted). Still
+ * valid in on_close. */
+uint64_t sk_conn_bytes_written(const struct sk_conn *c);
+/* In on_close: the error came from writing (a reset seen by send, EPIPE,
+ * ENOSPC…), not from reading, the idle timer or the owner. */
+bool sk_conn_write_failed(const struct sk_conn *c);
 int sk_conn_rfd(const struct sk_conn *c);
 void *sk_conn_ud(const struct sk_conn *c);
 void sk_conn_set_ud(struct sk_conn *c, void *ud);

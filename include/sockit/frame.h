@@ -40,8 +40,10 @@ const char *sk_frame_mode_name(enum sk_frame_mode mode);
 void sk_framer_init(struct sk_framer *f, enum sk_frame_mode mode, size_t max_msg);
 void sk_framer_fini(struct sk_framer *f);
 
-/* One push may bring this many bytes: a read's worth, many messages. */
-#define SK_FRAME_CHUNK (1024 * 1024)
+/* One push may bring this many bytes: a read's worth (a conn reads at most
+ * 64 KiB at a time, conn.h), many messages. It sizes the framer's buffer
+ * ceiling, max_msg + 4 + SK_FRAME_CHUNK: a partial message and one push. */
+#define SK_FRAME_CHUNK (64 * 1024)
 
 /* Adds received bytes: at most SK_FRAME_CHUNK per push, and call
  * sk_framer_next() until it returns 0 before pushing again (so the framer
@@ -57,6 +59,11 @@ int sk_framer_next(struct sk_framer *f, struct sk_slice *msg);
 
 /* Drops whatever is held (after using a partial line at EOF). */
 void sk_framer_consume_all(struct sk_framer *f);
+
+/* Gives the buffer's memory back if it holds nothing (between bursts, so an
+ * idle client costs no buffer); messages from sk_framer_next are invalid
+ * after it. Holding a partial message, it does nothing. */
+void sk_framer_release(struct sk_framer *f);
 
 /* Bytes held that do not yet form a message (a line without its LF at EOF). */
 size_t sk_framer_pending(const struct sk_framer *f);

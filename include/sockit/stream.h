@@ -7,7 +7,10 @@
  *            the client's reading                      (RFC 867)
  *   reply    each message answered with "Received msg: MSG from ('IP', PORT)"
  *   chat     each message sent to every other client, prefixed "IP:PORT: "
- *   exec     /bin/sh -c CMD with the socket as its stdin and stdout
+ *   exec     /bin/sh -c CMD with the socket as its stdin and stdout, in a
+ *            process group of its own: the group is killed after
+ *            exec_timeout_ms, and told to stop (SIGTERM) when the server
+ *            is freed or the shell exits
  *   handoff  the accepted fd is given to the caller (the CLI's relay mode)
  *
  * reply and chat read messages with a framer (line, len32 or raw). What the
@@ -40,11 +43,48 @@ enum sk_stream_event {
 	SK_STREAM_ACCEPTED,     /* a client is being served */
 	SK_STREAM_DENIED,       /* refused by the access list */
 	SK_STREAM_OVER_LIMIT,   /* refused: --max-conns or --max-per-client (err says which) */
-	SK_STREAM_CLOSED,       /* a client left; err is why (0, -ECONNRESET, -ETIMEDOUT idle …) */
+	SK_STREAM_CLOSED,       /* a client left; err is why (0, -ECONNRESET, -ETIMEDOUT idle,
+	                           or for exec the command killed by exec_timeout_ms …) */
 	SK_STREAM_DROPPED_SLOW, /* chat: a client too slow to keep up was dropped */
 	SK_STREAM_ACCEPT_FAILED,/* accept(2) failed (EMFILE …); reported once until it recovers */
 	SK_STREAM_BAD_DATA,     /* a message over the framer's limit: the client is closed */
 };
+
+/* Default limits. With them no stream server grows past 256 MiB whatever
+ * its clients send: a client costs at most about 150 KiB (a framer buffer
+ * of SK_STREAM_MAX_MSG + SK_FRAME_CHUNK + 4, a queue of SK_STREAM_OUT_MAX,
+ * the structs), times SK_STREAM_MAX_CONNS is 150 MiB; bench/tcp_memory.sh
+ * measured at most 67 MiB (README, "sockit tcp"). */
+
+/* Clients at once. 1024 is the usual soft limit on open files, so past it
+ * accept(2) would fail anyway; it is also what keeps memory bounded. */
+#define SK_STREAM_MAX_CONNS 1024
+
+/* Exec clients at once: each is at least a /bin/sh and its command (about
+ * 1 MiB of the machine's memory and a process slot each), so fewer. */
+#define SK_STREAM_EXEC_MAX_CONNS 64
+
+/* How long an exec child may run before its process group is killed: a
+ * command that never exits would hold its slot for ever. Ten minutes leaves
+ * room for an interactive session. */
+#define SK_STREAM_EXEC_TIMEOUT_MS (600 * 1000)
+
+/* After SIGTERM, how long a timed-out exec child's group has before
+ * SIGKILL. */
+#define SK_STREAM_EXEC_KILL_GRACE_MS 2000
+
+/* Largest reply or chat message: a line of chat or a request to answer is
+ * far shorter; 16 KiB keeps a client that never ends its line at one small
+ * buffer (SK_FRAME_MAX, 1 MiB, made 2,000 such clients cost 2 GB). */
+#define SK_STREAM_MAX_MSG (16 * 1024)
+
+/* Per-client outbound queue: the kernel's socket buffer (hundreds of KiB
+ * on loopback) does the bulk of the buffering, so this only smooths. */
+#define SK_STREAM_OUT_MAX (64 * 1024)
+
+/* Bytes read from a client at a time: half the queue, so an echo of one
+ * read always fits above the high-water mark (out_max / 2). */
+#define SK_STREAM_READ_SIZE (32 * 1024)
 
 /* err on SK_STREAM_OVER_LIMIT: which limit. */
 #define SK_STREAM_LIMIT_TOTAL 1
@@ -59,16 +99,22 @@ typedef void sk_stream_handoff_fn(void *ud, int fd, const struct sk_addr *peer);
 struct sk_stream_opts {
 	enum sk_stream_mode mode;
 	enum sk_frame_mode frame;     /* reply, chat */
-	size_t max_conns;             /* 0: unlimited */
+	size_t max_conns;             /* 0: the mode's default (SK_STREAM_MAX_CONNS, exec
+	                                 SK_STREAM_EXEC_MAX_CONNS); SIZE_MAX: no limit */
 	size_t max_per_client;        /* 0: unlimited */
+	size_t max_msg;               /* reply, chat: longest message (SK_STREAM_MAX_MSG);
+	                                 at most SK_FRAME_MAX */
 	unsigned idle_ms;             /* 0: never */
 	const struct sk_acl *acl;     /* borrowed; NULL permits all */
 	const char *exec_cmd;         /* SK_STREAM_EXEC; borrowed */
+	unsigned exec_timeout_ms;     /* kill an exec child's process group after this long
+	                                 (SK_STREAM_EXEC_TIMEOUT_MS); 0: never */
 	sk_stream_handoff_fn *on_handoff;
 	sk_stream_event_fn *on_event; /* may be NULL */
 	void *ud;                     /* for both callbacks */
 	const struct sk_tracer *tracer;
-	size_t out_max;               /* per-client queue ceiling (chat drops above it) */
+	size_t out_max;               /* per-client queue ceiling (chat drops above it);
+	                                 raised to what one read or one message needs */
 };
 
 /* "echo", "discard", "chargen", "daytime", "reply", "chat" → mode; SK_EINVAL
@@ -76,8 +122,8 @@ struct sk_stream_opts {
 int sk_stream_mode_parse(const char *name, enum sk_stream_mode *mode);
 const char *sk_stream_mode_name(enum sk_stream_mode mode);
 
-/* mode echo, frame line, no limits, no acl, no callbacks, out_max
- * SK_CONN_OUT_MAX. */
+/* mode echo, frame line, the default limits above (max_conns 0: the
+ * mode's), no per-client limit, no idle timeout, no acl, no callbacks. */
 void sk_stream_opts_init(struct sk_stream_opts *opts);
 
 /* Serves on listen_fd (from sk_tcp_listen; the server takes ownership and
@@ -95,7 +141,8 @@ void sk_stream_server_resume_accepting(struct sk_stream_server *s);
 /* Clients being served now (exec children included). */
 size_t sk_stream_server_n_clients(const struct sk_stream_server *s);
 
-/* Closes every client and the listener, and frees the server. Accepts NULL. */
+/* Closes every client and the listener, and frees the server; exec
+ * children's process groups get SIGTERM. Accepts NULL. */
 void sk_stream_server_free(struct sk_stream_server *s);
 
 #endif

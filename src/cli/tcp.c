@@ -13,7 +13,8 @@ const char tcp_usage[] =
 	"       sockit tcp listen [options] [-b ADDR] PORT\n"
 	"\n"
 	"connect: relays stdin to the socket and the socket to stdout. At the end of stdin\n"
-	"it shuts down its sending side and keeps reading until the peer closes.\n"
+	"it shuts down its sending side and keeps reading until the peer closes; the\n"
+	"peer's FIN ends only what the peer sends: stdin is still sent to its end.\n"
 	"  -4, -6             IPv4 or IPv6 only\n"
 	"  -w, --wait SECS    connect timeout (default: the kernel's, about 2 minutes)\n"
 	"  -i, --idle SECS    close after SECS with no data either way\n"
@@ -23,9 +24,11 @@ const char tcp_usage[] =
 	"      --trace        print each socket call on stderr\n"
 	"\n"
 	"listen: serves on PORT (0 picks a free port; -v prints it). Without a mode it\n"
-	"relays with the first client over stdin/stdout, like 'nc -l'.\n"
+	"relays with the first client over stdin/stdout, like 'nc -l', until both the\n"
+	"client and stdin have ended.\n"
 	"  -b, --bind ADDR    address to listen on (default: all, IPv4 and IPv6)\n"
-	"  -k, --keep-open    relay mode: after a client leaves, accept the next\n"
+	"  -k, --keep-open    relay mode: a client's EOF ends its session, and the next\n"
+	"                     client gets the rest of stdin\n"
 	"  -d, --no-stdin     relay mode: do not read stdin, only print what clients send\n"
 	"      --echo         send every byte back (RFC 862)\n"
 	"      --discard      read and drop everything (RFC 863)\n"
@@ -35,15 +38,25 @@ const char tcp_usage[] =
 	"      --chat         send each message to every other client, prefixed with the sender\n"
 	"      --exec CMD     run /bin/sh -c CMD per connection, the socket as its stdin/stdout\n"
 	"      --frame MODE   messages for --reply and --chat: line (default), len32, raw\n"
-	"      --max-conns N        at most N clients at once\n"
+	"      --max-msg BYTES      longest message of --reply and --chat (default 16384,\n"
+	"                           at most 1048576); a longer one closes its client\n"
+	"      --max-conns N        at most N clients at once (default 1024, --exec 64;\n"
+	"                           0: no limit)\n"
 	"      --max-per-client N   at most N connections from one address\n"
 	"      --idle-timeout SECS  close a client idle for SECS\n"
+	"      --exec-timeout SECS  kill an --exec command (its process group) after SECS\n"
+	"                           (default 600; 0: never)\n"
 	"      --allow CIDR   serve only these networks (repeatable)\n"
-	"      --deny CIDR    never serve these networks (repeatable; deny wins)\n"
+	"      --deny CIDR    never serve these networks (repeatable; deny wins; IPv4-mapped\n"
+	"                     ::ffff:a.b.c.d rules are IPv4 rules)\n"
 	"  -4, -6, -v, --trace  as for connect\n"
 	"\n"
-	"exit status: 0 ok, 2 usage, 3 unknown host, 4 refused, unreachable, reset or\n"
-	"address in use, 5 connect or idle timeout\n";
+	"With the default limits no server grows past 256 MiB, whatever its clients send.\n"
+	"\n"
+	"exit status: 0 ok, 1 stdout or stdin failed (\"stdout: no space left on device\"),\n"
+	"2 usage, 3 unknown host, 4 refused, unreachable, reset (stdin not all sent) or\n"
+	"address in use, 5 connect or idle timeout, 7 stdin unreadable. A closed stdout\n"
+	"pipe (| head) ends the run silently with status 0.\n";
 
 /* Writes all of text to fd (a connected socket, non-blocking), waiting for
  * room when the socket is full. */
@@ -74,22 +87,48 @@ struct connect_run {
 	unsigned idle_ms;
 };
 
+int report_relay_net_err(const char *ctx, int err, const struct sk_relay_stats *st)
+{
+	/* Linux reports a reset that arrives after the peer's FIN (CLOSE_WAIT)
+	 * as EPIPE on the next send (tcp_reset()): to the user it is a reset. */
+	if (err == -EPIPE)
+		err = -ECONNRESET;
+	char reason[128];
+	reason_of(err, reason, sizeof reason);
+	if (st->a_eof && st->a_to_b_sent == st->a_to_b)
+		report(ctx, "%s", reason);
+	else
+		report(ctx, "%s: only %llu byte%s of stdin %s sent", reason,
+		       (unsigned long long)st->a_to_b_sent, st->a_to_b_sent == 1 ? "" : "s",
+		       st->a_to_b_sent == 1 ? "was" : "were");
+	return exit_status_of(err);
+}
+
+int report_stdio_err(const char *command, int err, const struct sk_relay_stats *st)
+{
+	if (err == -EPIPE && st->err_writing)
+		return EXIT_OK;
+	char ctx[64];
+	snprintf(ctx, sizeof ctx, "%s: %s", command, st->err_writing ? "stdout" : "stdin");
+	return report_err(ctx, err);
+}
+
 static void on_relay_done(void *ud, int err, char side, const struct sk_relay_stats *stats)
 {
 	struct connect_run *run = ud;
 	if (run->verbose)
 		fprintf(stderr, "sockit: tcp connect: sent %llu bytes, received %llu bytes\n",
-		        (unsigned long long)(stats->a_to_b + run->sent_text),
+		        (unsigned long long)(stats->a_to_b_sent + run->sent_text),
 		        (unsigned long long)stats->b_to_a);
-	if (err == -ETIMEDOUT && side == 'b') {
+	if (!err)
+		return;
+	if (side == 'a') {
+		run->status = report_stdio_err("tcp connect", err, stats);
+	} else if (err == -ETIMEDOUT && run->idle_ms) {
 		report("tcp connect", "no data either way for %u ms (-i): closed", run->idle_ms);
 		run->status = EXIT_TIMEOUT;
-		return;
-	}
-	if (err) {
-		/* A closed stdout (EPIPE on side a) ends a pipeline early: not ours to report. */
-		if (!(side == 'a' && err == -EPIPE))
-			run->status = report_err(side == 'a' ? "tcp connect: stdout" : "tcp connect", err);
+	} else {
+		run->status = report_relay_net_err("tcp connect", err, stats);
 	}
 }
 
@@ -209,7 +248,6 @@ static int cmd_tcp_connect(int argc, char **argv)
 	struct connect_run run = { EXIT_OK, verbose, send_text ? strlen(send_text) : 0, idle_ms };
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
-	ro.finish_on_b_eof = true;
 	ro.a_silent = no_stdin && !send_text;
 	ro.b.idle_ms = idle_ms;
 	ro.b.tracer = tracer;

@@ -11,4 +11,14 @@
 
 int cmd_tcp_listen(int argc, char **argv);
 
+/* A relay session that failed on the network side (b): one line, saying how
+ * much of stdin got out when some of it did not. Returns the exit status. */
+int report_relay_net_err(const char *ctx, int err, const struct sk_relay_stats *st);
+
+/* A relay session that failed on stdin or stdout (a): one line naming which,
+ * except for a closed stdout pipe (EPIPE: `| head` has what it wanted), how
+ * pipelines end, which says nothing and exits 0 as a writer killed by SIGPIPE
+ * would have stopped silently. Returns the exit status. */
+int report_stdio_err(const char *command, int err, const struct sk_relay_stats *st);
+
 #endif

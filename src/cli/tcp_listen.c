@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,9 +15,11 @@ struct listen_run {
 	struct sk_loop *loop;
 	struct sk_stream_server *server;
 	struct sk_relay *relay;      /* the relay-mode session, while one runs */
+	struct sk_addr peer;         /* its client */
 	struct sk_stream_opts so;
 	struct sk_acl acl;
 	bool verbose, keep_open, relay_busy, stdin_done, no_stdin;
+	bool max_msg_set, exec_timeout_set; /* for the usage check of the mode */
 	const struct sk_tracer *tracer;
 	int status;
 };
@@ -31,8 +34,8 @@ static const struct {
 };
 
 enum {
-	OPT_TRACE = 1000, OPT_FRAME, OPT_MAX_CONNS, OPT_MAX_PER_CLIENT, OPT_IDLE, OPT_ALLOW,
-	OPT_DENY, OPT_EXEC, OPT_MODE /* + index into mode_flags */
+	OPT_TRACE = 1000, OPT_FRAME, OPT_MAX_CONNS, OPT_MAX_PER_CLIENT, OPT_MAX_MSG, OPT_IDLE,
+	OPT_ALLOW, OPT_DENY, OPT_EXEC, OPT_EXEC_TIMEOUT, OPT_MODE /* + index into mode_flags */
 };
 
 static const struct option listen_options[] = {
@@ -44,10 +47,12 @@ static const struct option listen_options[] = {
 	{ "frame", required_argument, NULL, OPT_FRAME },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT },
+	{ "max-msg", required_argument, NULL, OPT_MAX_MSG },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
 	{ "echo", no_argument, NULL, OPT_MODE + 0 },
 	{ "discard", no_argument, NULL, OPT_MODE + 1 },
 	{ "chargen", no_argument, NULL, OPT_MODE + 2 },
@@ -101,8 +106,11 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 		log_peer("", peer, " closed: message over the size limit");
 		break;
 	case SK_STREAM_CLOSED:
-		log_peer("", peer,
-		         err == -ETIMEDOUT ? " closed: idle timeout" : err ? " closed: error" : " closed");
+		if (err == -ETIMEDOUT && run->so.mode == SK_STREAM_EXEC)
+			log_peer("", peer, " closed: command killed after --exec-timeout");
+		else
+			log_peer("", peer, err == -ETIMEDOUT ? " closed: idle timeout"
+			                   : err ? " closed: error" : " closed");
 		break;
 	default:
 		break;
@@ -119,9 +127,27 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 	/* -k: the next client gets the rest of stdin, unless stdin has ended. */
 	if (stats->a_eof)
 		run->stdin_done = true;
-	if (err && !(side == 'a' && err == -EPIPE) && err != -ECONNRESET)
-		run->status = report_err(side == 'a' ? "tcp listen: stdio" : "tcp listen", err);
-	if (side == 'a' || !run->keep_open) {
+	if (err && side == 'a') {
+		run->status = report_stdio_err("tcp listen", err, stats);
+		sk_loop_stop(run->loop);
+		return;
+	}
+	if (err) {
+		char peer[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 16];
+		sk_addr_format(&run->peer, peer);
+		snprintf(ctx, sizeof ctx, "tcp listen: %s", peer);
+		/* With -k one client's failure does not stop the server, but the
+		 * exit status still says that a session failed: what stdin sent it
+		 * may not have arrived. */
+		if (err == -ETIMEDOUT && run->so.idle_ms) {
+			report(ctx, "no data either way for %u ms (--idle-timeout): closed",
+			       run->so.idle_ms);
+			run->status = EXIT_TIMEOUT;
+		} else {
+			run->status = report_relay_net_err(ctx, err, stats);
+		}
+	}
+	if (!run->keep_open) {
 		sk_loop_stop(run->loop);
 		return;
 	}
@@ -130,16 +156,19 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 
 static void on_handoff(void *ud, int fd, const struct sk_addr *peer)
 {
-	(void)peer;
 	struct listen_run *run = ud;
 	if (run->keep_open)
 		sk_stream_server_pause_accepting(run->server);
 	else
 		sk_stream_server_stop_accepting(run->server);
 	run->relay_busy = true;
+	run->peer = *peer;
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
-	ro.finish_on_b_eof = true;
+	/* -k hands the rest of stdin to the next client, so a client's EOF ends
+	 * its session (nc -lk); alone, a client's FIN ends only what it sends,
+	 * and stdin goes on to it until stdin ends. */
+	ro.finish_on_b_eof = run->keep_open;
 	ro.a_silent = run->no_stdin;
 	ro.b.idle_ms = run->so.idle_ms;
 	ro.b.tracer = run->tracer;
@@ -216,12 +245,31 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 			}
 			break;
 		case OPT_MAX_CONNS:
-		case OPT_MAX_PER_CLIENT:
-			if ((st = parse_count("tcp listen",
-			                      ch == OPT_MAX_CONNS ? "--max-conns" : "--max-per-client",
-			                      optarg, 1000000, &n)))
+			if ((st = parse_count("tcp listen", "--max-conns", optarg, 1000000, &n)))
 				return st;
-			*(ch == OPT_MAX_CONNS ? &run->so.max_conns : &run->so.max_per_client) = n;
+			run->so.max_conns = n ? n : SIZE_MAX; /* 0: no limit */
+			break;
+		case OPT_MAX_PER_CLIENT:
+			if ((st = parse_count("tcp listen", "--max-per-client", optarg, 1000000, &n)))
+				return st;
+			run->so.max_per_client = n;
+			break;
+		case OPT_MAX_MSG:
+			if ((st = parse_count("tcp listen", "--max-msg", optarg, SK_FRAME_MAX, &n)))
+				return st;
+			if (n == 0) {
+				char q[QUOTE_MAX];
+				return usage_error("tcp listen", "--max-msg %s: a message needs at least 1 byte",
+				                   quote(optarg, strlen(optarg), q));
+			}
+			run->so.max_msg = n;
+			run->max_msg_set = true;
+			break;
+		case OPT_EXEC_TIMEOUT:
+			if ((st = parse_seconds("tcp listen", "--exec-timeout", optarg,
+			                        &run->so.exec_timeout_ms)))
+				return st;
+			run->exec_timeout_set = true;
 			break;
 		case OPT_IDLE:
 			if ((st = parse_seconds("tcp listen", "--idle-timeout", optarg, &run->so.idle_ms)))
@@ -252,6 +300,11 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 	if ((run->keep_open || run->no_stdin) && mode_set)
 		return usage_error("tcp listen", "%s is for the relay mode; the other modes keep serving",
 		                   run->keep_open ? "-k" : "-d");
+	bool framed = run->so.mode == SK_STREAM_REPLY || run->so.mode == SK_STREAM_CHAT;
+	if (run->max_msg_set && !framed)
+		return usage_error("tcp listen", "--max-msg is for --reply and --chat");
+	if (run->exec_timeout_set && run->so.mode != SK_STREAM_EXEC)
+		return usage_error("tcp listen", "--exec-timeout is for --exec");
 	if (argc - optind != 1)
 		return usage_error("tcp listen", "expected PORT, got %d argument%s", argc - optind,
 		                   argc - optind == 1 ? "" : "s");

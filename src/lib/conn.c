@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,10 +30,12 @@ struct sk_conn {
 	int r_flags, w_flags;      /* O_* flags before we set O_NONBLOCK, restored at close */
 	bool read_closed, write_closed, want_shutdown, want_close, is_full;
 	bool closed;               /* on_close delivered; free when depth drops to 0 */
+	bool write_failed;         /* the error that closed us came from writing */
 	unsigned n_paused;
 	unsigned n_corked;         /* sends only queue while > 0 (sk_conn_cork) */
 	unsigned depth;            /* callbacks in progress */
 	struct sk_buf out;
+	uint64_t n_written;        /* bytes written to wfd */
 	struct sk_timer read_timer; /* drives reads from a regular file */
 	struct sk_timer idle_timer;
 	uint64_t last_active_ms;
@@ -186,6 +189,16 @@ static ssize_t write_some(struct sk_conn *c, const char *p, size_t len)
 	return n;
 }
 
+/* An empty queue gives its memory back: a connection that once had a
+ * burst queued costs only its struct while idle (10,000 idle connections
+ * would otherwise keep up to out_max each). The next queued byte costs a
+ * malloc, small next to the write(2) that could not take it. */
+static void release_if_empty(struct sk_conn *c)
+{
+	if (c->out.len == 0 && c->out.data)
+		sk_buf_fini(&c->out);
+}
+
 /* Writes queued bytes; closes the conn on a write error. Returns the error. */
 static int flush(struct sk_conn *c)
 {
@@ -194,12 +207,15 @@ static int flush(struct sk_conn *c)
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
+			c->write_failed = true;
 			sk_conn_close(c, (int)n);
 			return (int)n;
 		}
 		sk_buf_consume(&c->out, (size_t)n);
+		c->n_written += (uint64_t)n;
 		touch(c);
 	}
+	release_if_empty(c);
 	return 0;
 }
 
@@ -233,12 +249,14 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 			if (n == -EAGAIN)
 				break;
 			if (n < 0) {
+				c->write_failed = true;
 				sk_conn_close(c, (int)n);
 				leave(c);
 				return (int)n;
 			}
 			bytes += n;
 			len -= (size_t)n;
+			c->n_written += (uint64_t)n;
 			touch(c);
 		}
 	}
@@ -301,6 +319,7 @@ static void on_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 		socklen_t len = sizeof so_error;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) < 0 || so_error == 0)
 			so_error = EPIPE;
+		c->write_failed = fd == c->wfd;
 		sk_conn_close(c, -so_error);
 	}
 	leave(c);
@@ -476,6 +495,16 @@ bool sk_conn_read_closed(const struct sk_conn *c)
 bool sk_conn_write_closed(const struct sk_conn *c)
 {
 	return c->write_closed;
+}
+
+uint64_t sk_conn_bytes_written(const struct sk_conn *c)
+{
+	return c->n_written;
+}
+
+bool sk_conn_write_failed(const struct sk_conn *c)
+{
+	return c->write_failed;
 }
 
 int sk_conn_rfd(const struct sk_conn *c)

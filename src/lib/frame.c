@@ -110,6 +110,12 @@ void sk_framer_consume_all(struct sk_framer *f)
 	f->scanned = 0;
 }
 
+void sk_framer_release(struct sk_framer *f)
+{
+	if (f->buf.len == 0)
+		sk_buf_fini(&f->buf);
+}
+
 size_t sk_framer_pending(const struct sk_framer *f)
 {
 	return f->buf.len;

@@ -23,8 +23,10 @@ struct client {
 	bool dead;                  /* closed while busy */
 	bool eof_seen;              /* the client has sent everything */
 	bool in_handle;             /* handle_messages is running */
-	pid_t child;                /* exec: the child, 0 once reaped */
+	pid_t child;                /* exec: the child, also its process group; 0 once reaped */
 	int pidfd;                  /* exec: readable when the child exits; -1 if none */
+	struct sk_timer exec_timer; /* exec: exec_timeout_ms, then the SIGKILL grace */
+	bool killed;                /* exec: the timeout sent SIGTERM to the group */
 	struct client *prev, *next;
 };
 
@@ -39,6 +41,7 @@ struct sk_stream_server {
 	struct sk_timer retry_timer;
 	struct sk_timer reap_timer; /* exec children without a pidfd */
 	struct sk_buf scratch;      /* one framed message being sent to clients */
+	struct sk_conn_opts conn_opts; /* every client's, from the server's opts */
 };
 
 /* What a mode does; any hook may be NULL. */

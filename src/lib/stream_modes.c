@@ -81,8 +81,8 @@ static void daytime_open(struct client *cl)
 	size_t n = strftime(text, sizeof text - 2, "%A, %B %d, %Y %H:%M:%S %Z", &tm);
 	text[n++] = '\r';
 	text[n++] = '\n';
-	sk_conn_send(cl->conn, text, n);
-	close_after_flush(cl);
+	if (sk_conn_send(cl->conn, text, n) == 0)
+		close_after_flush(cl);
 }
 
 /* --- reply and chat: message modes --- */
@@ -193,6 +193,8 @@ static void handle_messages(struct client *cl, void (*handle)(struct client *, c
 		}
 	}
 	cl->in_handle = false;
+	if (!cl->dead)
+		sk_framer_release(&cl->framer); /* every whole message is answered */
 }
 
 /* Feeds bytes through the framer and handles each whole message. */

@@ -28,12 +28,38 @@ extern char **environ;
 /* Exec children are reaped by polling when the kernel has no pidfd_open. */
 #define REAP_POLL_MS 200
 
+/* What a reply or chat message adds to the client's text: "Received msg: "
+ * and " from ('IP', PORT)", or the chat prefix "IP:PORT: ", and a len32
+ * header or LF. Generous: it only sizes the queue. */
+#define MSG_OVERHEAD 1024
+
 void sk_stream_opts_init(struct sk_stream_opts *opts)
 {
 	memset(opts, 0, sizeof *opts);
 	opts->mode = SK_STREAM_ECHO;
 	opts->frame = SK_FRAME_LINE;
-	opts->out_max = SK_CONN_OUT_MAX;
+	opts->max_conns = 0;
+	opts->max_msg = SK_STREAM_MAX_MSG;
+	opts->exec_timeout_ms = SK_STREAM_EXEC_TIMEOUT_MS;
+	opts->out_max = SK_STREAM_OUT_MAX;
+}
+
+/* Every client's conn options. The queue must take one read above high
+ * water (echo sends what it read), and in the message modes one whole
+ * answer: a send refused for size would drop it. */
+static void client_conn_opts(const struct sk_stream_opts *o, struct sk_conn_opts *co)
+{
+	sk_conn_opts_init(co);
+	size_t need = 2 * SK_STREAM_READ_SIZE;
+	size_t msg_need = 2 * (o->max_msg + MSG_OVERHEAD);
+	if ((o->mode == SK_STREAM_REPLY || o->mode == SK_STREAM_CHAT) && msg_need > need)
+		need = msg_need;
+	co->out_max = o->out_max > need ? o->out_max : need;
+	co->high_water = co->out_max / 2;
+	co->low_water = co->out_max / 8;
+	co->read_size = SK_STREAM_READ_SIZE;
+	co->idle_ms = o->idle_ms;
+	co->tracer = o->tracer;
 }
 
 void sk__stream_event(struct sk_stream_server *s, enum sk_stream_event ev,
@@ -65,6 +91,7 @@ static void unlink_client(struct sk_stream_server *s, struct client *cl)
 
 static void free_client(struct client *cl)
 {
+	sk_loop_timer_stop(cl->srv->loop, &cl->exec_timer);
 	sk_framer_fini(&cl->framer);
 	free(cl);
 }
@@ -140,6 +167,8 @@ static const struct sk_conn_handler client_handler = {
 	.on_close = on_close,
 };
 
+static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud);
+
 /* --- admission --- */
 
 static size_t count_from(const struct sk_stream_server *s, const struct sk_ip *ip)
@@ -157,7 +186,7 @@ static int refusal(const struct sk_stream_server *s, const struct sk_ip *ip, int
 {
 	if (s->o.acl && !sk_acl_permits(s->o.acl, ip))
 		return SK_STREAM_DENIED;
-	if (s->o.max_conns && s->n_clients >= s->o.max_conns) {
+	if (s->n_clients >= s->o.max_conns) {
 		*limit = SK_STREAM_LIMIT_TOTAL;
 		return SK_STREAM_OVER_LIMIT;
 	}
@@ -187,7 +216,8 @@ static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer
 	cl->ip = *ip;
 	cl->port = port;
 	cl->pidfd = -1;
-	sk_framer_init(&cl->framer, s->o.frame, SK_FRAME_MAX);
+	sk_timer_init(&cl->exec_timer, on_exec_timer, cl);
+	sk_framer_init(&cl->framer, s->o.frame, s->o.max_msg);
 	link_client(s, cl);
 	sk__stream_event(s, SK_STREAM_ACCEPTED, peer, 0);
 	if (s->o.mode == SK_STREAM_EXEC) {
@@ -196,28 +226,20 @@ static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer
 			sk__stream_client_done(cl, err);
 		return;
 	}
-	struct sk_conn_opts co;
-	sk_conn_opts_init(&co);
-	co.out_max = s->o.out_max;
-	/* A reply or chat message may be SK_FRAME_MAX long plus its prefix:
-	 * an empty queue must always take one. */
-	if ((s->o.mode == SK_STREAM_REPLY || s->o.mode == SK_STREAM_CHAT) &&
-	    co.out_max < 2 * (SK_FRAME_MAX + 1024))
-		co.out_max = 2 * (SK_FRAME_MAX + 1024);
-	co.high_water = co.out_max / 2;
-	co.low_water = co.out_max / 8;
-	co.idle_ms = s->o.idle_ms;
-	co.tracer = s->o.tracer;
-	int err = sk_conn_new(s->loop, fd, fd, &co, &client_handler, cl, &cl->conn);
+	int err = sk_conn_new(s->loop, fd, fd, &s->conn_opts, &client_handler, cl, &cl->conn);
 	if (err < 0) {
 		unlink_client(s, cl);
 		sk__stream_event(s, SK_STREAM_CLOSED, peer, err);
 		free_client(cl);
 		return;
 	}
+	/* on_open sends (daytime, chargen), and a send that fails closes the
+	 * client: hold it so the mode can go on looking at it. */
 	const struct stream_mode_ops *ops = sk__stream_mode_ops(s->o.mode);
+	enter(cl);
 	if (ops->on_open)
 		ops->on_open(cl);
+	leave_client(cl);
 }
 
 static void on_retry(struct sk_loop *loop, struct sk_timer *t, void *ud)
@@ -264,17 +286,37 @@ static void on_listen_ready(struct sk_loop *loop, int fd, unsigned events, void 
 	}
 }
 
-/* --- exec children --- */
+/* --- exec children ---
+ * Each child leads a process group of its own, so a signal reaches the
+ * whole pipeline `sh -c 'cat | cat'` starts, not only the shell: after
+ * SIGTERM to sh alone, the cats went on serving the client. */
 
 static void on_child_exit(struct sk_loop *loop, int fd, unsigned events, void *ud);
 
+/* Signals the child's group. Only while the child is not yet reaped: its
+ * pid, which is the group's id, cannot have been reused before. */
+static void signal_group(const struct client *cl, int sig)
+{
+	if (cl->child > 0)
+		kill(-cl->child, sig);
+}
+
 static void reap(struct client *cl)
 {
+	siginfo_t info;
+	info.si_pid = 0;
+	if (cl->child <= 0 ||
+	    waitid(P_PID, (id_t)cl->child, &info, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    info.si_pid == 0)
+		return;
+	/* The shell has exited (a zombie still holds its pid): what it left
+	 * running in its group would go on serving a client we no longer
+	 * count, so it is told to stop. */
+	signal_group(cl, SIGTERM);
 	int status;
-	if (cl->child > 0 && waitpid(cl->child, &status, WNOHANG) == cl->child) {
-		cl->child = 0;
-		sk__stream_client_done(cl, 0);
-	}
+	waitpid(cl->child, &status, 0);
+	cl->child = 0;
+	sk__stream_client_done(cl, cl->killed ? -ETIMEDOUT : 0);
 }
 
 static void on_reap_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
@@ -301,6 +343,19 @@ static void on_child_exit(struct sk_loop *loop, int fd, unsigned events, void *u
 	reap(ud);
 }
 
+/* exec_timeout_ms has passed: SIGTERM to the group, and SIGKILL after a
+ * grace period if the shell has still not exited. */
+static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	struct client *cl = ud;
+	if (cl->child <= 0)
+		return;
+	signal_group(cl, cl->killed ? SIGKILL : SIGTERM);
+	if (!cl->killed)
+		sk_loop_timer_start(loop, t, SK_STREAM_EXEC_KILL_GRACE_MS);
+	cl->killed = true;
+}
+
 void sk__stream_client_done(struct client *cl, int err)
 {
 	struct sk_stream_server *s = cl->srv;
@@ -316,8 +371,9 @@ void sk__stream_client_done(struct client *cl, int err)
 int sk__stream_spawn(struct sk_stream_server *s, struct client *cl, int fd)
 {
 	/* The child gets a plain blocking socket on 0 and 1, default signal
-	 * handling (we ignore SIGPIPE, and ignored signals survive exec) and an
-	 * empty signal mask (the loop blocks the signals it reads by signalfd). */
+	 * handling (we ignore SIGPIPE, and ignored signals survive exec), an
+	 * empty signal mask (the loop blocks the signals it reads by signalfd)
+	 * and a process group of its own. */
 	int flags = fcntl(fd, F_GETFL);
 	if (flags >= 0)
 		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -337,7 +393,9 @@ int sk__stream_spawn(struct sk_stream_server *s, struct client *cl, int fd)
 	sigaddset(&defaults, SIGHUP);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &defaults);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	                                POSIX_SPAWN_SETPGROUP);
 	char *const argv[] = { "/bin/sh", "-c", (char *)s->o.exec_cmd, NULL };
 	pid_t pid;
 	int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
@@ -348,6 +406,8 @@ int sk__stream_spawn(struct sk_stream_server *s, struct client *cl, int fd)
 		return -rc;
 	sk_trace(s->o.tracer, "spawn(/bin/sh -c ...) = %d", (int)pid);
 	cl->child = pid;
+	if (s->o.exec_timeout_ms)
+		sk_loop_timer_start(s->loop, &cl->exec_timer, s->o.exec_timeout_ms);
 	/* A pidfd becomes readable when the child exits: no SIGCHLD handler,
 	 * no polling (Linux 5.3). */
 	cl->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -373,7 +433,19 @@ int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_st
 	s->loop = loop;
 	s->listen_fd = listen_fd;
 	s->o = *opts;
-	sk_buf_init(&s->scratch, SK_FRAME_MAX + SK_ADDR_STRLEN + 64);
+	if (!s->o.max_conns && s->o.mode == SK_STREAM_EXEC)
+		s->o.max_conns = SK_STREAM_EXEC_MAX_CONNS;
+	if (!s->o.max_conns)
+		s->o.max_conns = SK_STREAM_MAX_CONNS;
+	if (!s->o.max_msg)
+		s->o.max_msg = SK_STREAM_MAX_MSG;
+	if (s->o.max_msg > SK_FRAME_MAX) {
+		close(listen_fd);
+		free(s);
+		return SK_EINVAL;
+	}
+	client_conn_opts(&s->o, &s->conn_opts);
+	sk_buf_init(&s->scratch, s->o.max_msg + MSG_OVERHEAD);
 	sk_timer_init(&s->retry_timer, on_retry, s);
 	sk_timer_init(&s->reap_timer, on_reap_timer, s);
 	int err = sk_loop_add_fd(loop, listen_fd, SK_EV_READ, on_listen_ready, s);
@@ -432,8 +504,7 @@ void sk_stream_server_free(struct sk_stream_server *s)
 		if (cl->conn) {
 			sk_conn_close(cl->conn, 0); /* unlinks and frees cl */
 		} else {
-			if (cl->child > 0)
-				kill(cl->child, SIGTERM);
+			signal_group(cl, SIGTERM);
 			sk__stream_client_done(cl, 0);
 		}
 	}

@@ -239,25 +239,40 @@ def test_reply_pipelining_client_gets_every_answer(procs):
     assert "dropped" not in srv.err
 
 
-def test_reply_message_of_the_largest_size(procs):
-    """A message of exactly 1 MiB is within the framer's limit ("a message
-    longer than 1 MiB closes its connection"), so it gets its answer."""
-    srv = procs.listen("--reply", "0")
+@pytest.mark.parametrize("args, size", [([], 16 * 1024), (["--max-msg", str(MIB)], MIB)],
+                         ids=["default", "max-msg"])
+def test_reply_message_of_the_largest_size(procs, args, size):
+    """A message of exactly the limit (16 KiB by default, --max-msg up to
+    1 MiB) gets its answer."""
+    srv = procs.listen("--reply", *args, "0")
     s = procs.connect(srv.port)
-    msg = b"a" * MIB
+    msg = b"a" * size
     sender(s, msg + b"\n")
     want = reply_line(msg, local_port(s)) + b"\n"
     assert recv_exact(s, len(want), timeout=10) == want
     assert "dropped" not in srv.err
 
 
-def test_reply_message_over_the_limit_closes(procs):
-    srv = procs.listen("--reply", "0")
+@pytest.mark.parametrize("args, size", [([], 16 * 1024), (["--max-msg", "100"], 100),
+                                        (["--max-msg", str(MIB)], MIB)],
+                         ids=["default", "100", "1MiB"])
+def test_reply_message_over_the_limit_closes(procs, args, size):
+    srv = procs.listen("--reply", *args, "0")
     s = procs.connect(srv.port)
-    sender(s, b"a" * (MIB + 10))
+    sender(s, b"a" * (size + 1))
     assert closed_by_peer(s)
     srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
                  r"closed: message over the size limit$")
+
+
+def test_len32_header_over_the_limit_closes_at_once(procs):
+    """A len32 header announcing more than --max-msg is refused before its
+    body arrives."""
+    srv = procs.listen("--reply", "--frame", "len32", "0")
+    s = procs.connect(srv.port)
+    s.sendall(struct.pack(">I", 16 * 1024 + 1))
+    assert closed_by_peer(s)
+    srv.wait_err(r"closed: message over the size limit$")
 
 
 def test_chat_three_clients(procs):
@@ -329,24 +344,110 @@ def test_exec_cat_two_clients_at_once(procs):
     assert recv_exact(a, 6) == b"again\n"
 
 
-def test_exec_sigterm_with_a_command_running(procs):
-    """SIGTERM stops the server (exit 0) while a command still runs. Whether
-    the command outlives it is not asserted: ncat leaves its children be."""
-    srv = procs.listen("--exec", "sleep 20", "0")
-    procs.connect(srv.port)
-    srv.wait_err("connection from")
-    deadline = time.monotonic() + WAIT
+def exec_tree(srv, name, timeout=WAIT):
+    """The server's descendants once one runs `name`."""
+    deadline = time.monotonic() + timeout
     tree = []
-    while not any("sleep" in _cmdline(p) for p in tree) and time.monotonic() < deadline:
+    while not any(name in _cmdline(p) for p in tree) and time.monotonic() < deadline:
         time.sleep(0.02)
         tree = nu.descendants(srv.pid)
     assert tree, "no child started"
+    return tree
+
+
+def kill_all(pids):
+    for p in pids:  # ours: started by a server this test started
+        if nu.alive(p):
+            os.kill(p, signal.SIGKILL)
+
+
+def wait_gone(pids, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while any(nu.alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [p for p in pids if nu.alive(p)]
+
+
+def test_exec_sigterm_with_a_command_running(procs):
+    """SIGTERM stops the server (exit 0) while a command still runs, and the
+    command's process group gets SIGTERM too."""
+    srv = procs.listen("--exec", "sleep 20", "0")
+    procs.connect(srv.port)
+    srv.wait_err("connection from")
+    tree = exec_tree(srv, "sleep")
     try:
         assert srv.stop(signal.SIGTERM) == 0
+        assert wait_gone(tree) == []
     finally:
-        for p in tree:  # ours: started by the server this test started
-            if nu.alive(p):
-                os.kill(p, signal.SIGKILL)
+        kill_all(tree)
+
+
+def test_exec_sigterm_stops_a_whole_pipeline(procs):
+    """`--exec 'cat | cat'`: after SIGTERM the cats went on serving the
+    client, because only sh was signalled. Each child now leads a process
+    group and the group is signalled: the client sees the end."""
+    srv = procs.listen("--exec", "cat | cat", "0")
+    s = procs.connect(srv.port)
+    s.sendall(b"ping\n")
+    assert recv_exact(s, 5) == b"ping\n"
+    tree = exec_tree(srv, "cat")
+    try:
+        assert srv.stop(signal.SIGTERM) == 0
+        assert wait_gone(tree) == []
+        assert closed_by_peer(s)
+    finally:
+        kill_all(tree)
+
+
+def test_exec_timeout_kills_the_group(procs):
+    srv = procs.listen("--exec", "cat | cat", "--exec-timeout", "0.5", "0")
+    s = procs.connect(srv.port)
+    t0 = time.monotonic()
+    s.sendall(b"ping\n")
+    assert recv_exact(s, 5) == b"ping\n"
+    tree = exec_tree(srv, "cat")
+    try:
+        assert closed_by_peer(s)
+        assert 0.4 < time.monotonic() - t0 < 3
+        srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
+                     r"closed: command killed after --exec-timeout$")
+        assert wait_gone(tree) == []
+        assert srv.running()
+    finally:
+        kill_all(tree)
+
+
+def test_exec_timeout_sigkill_for_a_command_that_ignores_sigterm(procs):
+    srv = procs.listen("--exec", "trap '' TERM; sleep 30", "--exec-timeout", "0.3", "0")
+    s = procs.connect(srv.port)
+    tree = exec_tree(srv, "sleep")
+    try:
+        t0 = time.monotonic()
+        srv.wait_err(r"closed: command killed after --exec-timeout$", timeout=10)
+        assert 2.0 < time.monotonic() - t0 < 6  # SIGTERM ignored, SIGKILL 2 s later
+        assert wait_gone(tree) == []
+        assert closed_by_peer(s)
+    finally:
+        kill_all(tree)
+
+
+def test_exec_leftovers_of_a_finished_command_are_stopped(procs):
+    """The shell exits but left a process holding the socket: the client is
+    counted as gone, so the leftover is told to stop and the client sees the
+    end."""
+    srv = procs.listen("--exec", "sleep 30 & echo started", "0")
+    s = procs.connect(srv.port)
+    assert recv_until(s, b"\n") == b"started\n"
+    srv.wait_err(rf"127\.0\.0\.1:{local_port(s)} closed$")
+    assert closed_by_peer(s)
+
+
+def test_exec_timeout_zero_is_no_timeout(procs):
+    srv = procs.listen("--exec", "cat", "--exec-timeout", "0", "0")
+    s = procs.connect(srv.port)
+    time.sleep(0.5)
+    s.sendall(b"still here\n")
+    assert recv_exact(s, 11) == b"still here\n"
 
 
 def _cmdline(pid):
@@ -557,6 +658,8 @@ def test_connect_idle_timeout_spares_an_active_session(procs):
         c.close()
     port = procs.py_server(handler)
     p = procs.sockit("tcp", "connect", "-i", "0.3", "127.0.0.1", str(port), keep_stdin=True)
+    p.wait_out(b"." * 8)
+    p.close_stdin()  # the server's FIN ends only its direction: stdin's EOF ends ours
     assert p.wait() == 0, p.err
     assert p.out == b"." * 8
 
@@ -578,7 +681,7 @@ def test_connect_reset_by_peer(procs):
     p = procs.sockit("tcp", "connect", "127.0.0.1", str(port), keep_stdin=True)
     p.write_stdin(b"x")
     assert p.wait() == 4
-    assert p.err == "sockit: tcp connect: connection reset by peer\n"
+    assert p.err == "sockit: tcp connect: connection reset by peer: only 1 byte of stdin was sent\n"
 
 
 def test_connect_wait_timeout(procs):
@@ -699,9 +802,11 @@ def test_interop_socat_exec_server(procs):
 
 def test_interop_nc_openbsd_server_half_close(procs):
     """nc -N shuts down its sending side at the end of its stdin: sockit
-    writes out what came before the EOF and exits 0, as ncat does when the
-    peer closes. (Debian's nc quits when it reads EOF itself, so the other
-    order is covered by socat and the Python servers.)"""
+    writes out what came before the EOF, and its FIN ends only that
+    direction: what sockit's stdin says afterwards still reaches nc, and
+    sockit's own EOF ends the session (both exit 0). (Debian's nc quits when
+    it reads EOF itself, so the other order is covered by socat and the
+    Python servers.)"""
     port = nu.free_port()
     n = procs.spawn("nc.openbsd", "-N", "-l", "127.0.0.1", str(port), keep_stdin=True)
     nu.wait_listening(port, n)
@@ -711,16 +816,22 @@ def test_interop_nc_openbsd_server_half_close(procs):
     n.write_stdin(b"from nc\n")
     p.wait_out(b"from nc\n")
     n.close_stdin()
+    time.sleep(0.2)  # nc's FIN is in
+    assert p.running()
+    p.write_stdin(b"after your FIN\n")
+    n.wait_out(b"after your FIN\n")
+    p.close_stdin()
     assert p.wait() == 0, p.err
     assert n.wait() == 0, n.err
     assert p.out == b"from nc\n"
-    assert n.out == b"to nc\n"
+    assert n.out == b"to nc\nafter your FIN\n"
 
 
 @pytest.mark.parametrize("client", ["nc.openbsd", "socat"])
 def test_interop_relay_listener_with_half_closing_client(procs, client):
     """The client's last words and its shutdown: the relay listener writes
-    them out and exits 0."""
+    them out, goes on sending its stdin to the client (a FIN ends only the
+    client's direction), and exits 0 at the end of its stdin."""
     srv = procs.listen("0", keep_stdin=True)
     c = procs.spawn(*CLIENTS[client]("127.0.0.1", srv.port), keep_stdin=True)
     srv.wait_err("connection from")
@@ -728,9 +839,13 @@ def test_interop_relay_listener_with_half_closing_client(procs, client):
     c.wait_out(b"from sockit\n")
     c.write_stdin(b"from client\n")
     c.close_stdin()
+    srv.wait_out(b"from client\n")
+    srv.write_stdin(b"after your FIN\n")
+    c.wait_out(b"after your FIN\n")
+    srv.close_stdin()
     assert srv.wait() == 0, srv.err
     assert c.wait() == 0, c.err
-    assert c.out == b"from sockit\n"
+    assert c.out == b"from sockit\nafter your FIN\n"
     assert srv.out == b"from client\n"
 
 
@@ -815,6 +930,119 @@ def test_allow_only_ipv6_loopback(procs):
     assert recv_exact(v6, 3) == b"six"
 
 
+def raise_fd_limit(n=4096):
+    """preexec_fn: an fd limit above --max-conns, so that the limit is what
+    refuses clients, not accept(2) failing."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n if hard == resource.RLIM_INFINITY else min(n, hard)
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def fd_room(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < n + 64:
+        pytest.skip(f"hard fd limit {hard} is below {n + 64}")
+    if soft < n + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, hard))
+
+
+def test_default_max_conns(procs):
+    """With no flag a server serves 1024 clients at once and refuses the
+    next ones before reading a byte (it used to have no limit)."""
+    fd_room(1030)
+    srv = procs.listen("--discard", "0", preexec_fn=raise_fd_limit())
+    socks = [procs.connect(srv.port) for _ in range(1030)]
+    srv.wait_err(r"refused: --max-conns reached$", count=6, timeout=20)
+    assert srv.err.count("connection from") == 1024
+    socks[0].close()
+    srv.wait_err(r"closed$")
+    late = procs.connect(srv.port)
+    srv.wait_err(rf"connection from 127\.0\.0\.1:{local_port(late)}$")
+
+
+def test_exec_default_max_conns_is_smaller(procs):
+    fd_room(70)
+    srv = procs.listen("--exec", "cat", "0", preexec_fn=raise_fd_limit())
+    socks = [procs.connect(srv.port) for _ in range(66)]
+    srv.wait_err(r"refused: --max-conns reached$", count=2, timeout=20)
+    assert srv.err.count("connection from") == 64
+    del socks
+
+
+def test_max_conns_zero_means_no_limit(procs):
+    fd_room(1100)
+    srv = procs.listen("--discard", "--max-conns", "0", "0", preexec_fn=raise_fd_limit())
+    socks = [procs.connect(srv.port) for _ in range(1030)]
+    srv.wait_err("connection from", count=1030, timeout=20)
+    assert "refused" not in srv.err
+    del socks
+
+
+def test_unfinished_huge_lines_keep_memory_bounded(procs):
+    """Issue 8 §4: clients that send a line without its end. 300 send a huge
+    one (up to 1 MiB each: each is closed at the 16 KiB limit), 300 keep one
+    just under the limit open; the server stays small (it held up to 1 MiB
+    per client: 2,000 clients cost 2.07 GB)."""
+    fd_room(700)
+    srv = procs.listen("--reply", "0", preexec_fn=raise_fd_limit())
+    huge, held = [], []
+    for i in range(600):
+        s = procs.connect(srv.port)
+        s.setblocking(False)
+        (huge if i % 2 else held).append(s)
+    line = b"h" * MIB
+    sent = {s: 0 for s in huge}
+    deadline = time.monotonic() + 20
+    while sent and time.monotonic() < deadline:
+        for s in list(sent):
+            try:
+                sent[s] += s.send(line[sent[s]:])
+            except BlockingIOError:
+                continue
+            except OSError:
+                del sent[s]  # closed by the server: the limit at work
+                continue
+            if sent[s] == len(line):
+                del sent[s]
+    for s in held:
+        s.setblocking(True)
+        s.sendall(b"p" * (16 * 1024 - 1))
+    srv.wait_err(r"closed: message over the size limit$", count=300, timeout=20)
+    time.sleep(0.3)
+    assert nu.rss_kib(srv.pid) < RSS_LIMIT_KIB
+    # The held ones are still served: the end of the line gets its answer.
+    s = held[0]
+    s.sendall(b"\n")
+    want = reply_line(b"p" * (16 * 1024 - 1), local_port(s)) + b"\n"
+    assert recv_exact(s, len(want)) == want
+
+
+@pytest.mark.parametrize("rule", ["::ffff:127.0.0.1", "::ffff:0:0/96", "::ffff:127.0.0.0/104",
+                                  "::FFFF:7f00:1"])
+def test_deny_ipv4_mapped_rule_matches_ipv4_peers(procs, rule):
+    """Issue 8 §4: a deny in IPv4-mapped form was accepted and never matched
+    (peers are compared as plain IPv4): a deny that failed open."""
+    srv = procs.listen("--echo", "--deny", rule, "0")
+    v4 = procs.connect(srv.port)
+    assert closed_by_peer(v4)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+                 r"refused: denied by --allow/--deny$")
+    v6 = procs.connect(srv.port, "::1")
+    v6.sendall(b"six")
+    assert recv_exact(v6, 3) == b"six"
+
+
+def test_allow_ipv4_mapped_rule_admits_ipv4_peers(procs):
+    srv = procs.listen("--echo", "--allow", "::ffff:0:0/96", "0")
+    v4 = procs.connect(srv.port)
+    v4.sendall(b"four")
+    assert recv_exact(v4, 4) == b"four"
+    v6 = procs.connect(srv.port, "::1")
+    assert closed_by_peer(v6)
+    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{local_port(v6)} "
+                 r"refused: denied by --allow/--deny$")
+
+
 # --------------------------------------------------------------------------
 # 6. IPv6 and the dual-stack listener
 # --------------------------------------------------------------------------
@@ -852,6 +1080,212 @@ def test_dual_stack_shows_plain_ipv4(procs):
     srv.wait_err(rf"^sockit: tcp listen: connection from 127\.0\.0\.1:{local_port(v4)}$")
     srv.wait_err(rf"^sockit: tcp listen: connection from \[::1\]:{local_port(v6)}$")
     assert "::ffff:" not in srv.err
+
+
+# --------------------------------------------------------------------------
+# 6b. Relays never crash, never lose bytes silently, and exit truthfully
+#     (issue 8 §1: each case is the command that found it, repeated)
+# --------------------------------------------------------------------------
+
+def bash(procs, script, **kw):
+    """A bash pipeline around sockit ($S), for what Popen cannot express
+    (`| head`); its stderr is checked for sanitizer reports like sockit's."""
+    return procs.spawn("bash", "-c", script, env={**os.environ, "S": SOCKIT}, **kw)
+
+
+def pipeline_status(p):
+    """The statuses bash printed as its last stdout line (PIPESTATUS)."""
+    assert p.wait(30) == 0, p.err
+    nu.assert_no_sanitizer_report(p.err)
+    return [int(x) for x in p.out.split(b"\n")[-2].split()]
+
+
+RESET_LINE = r"connection reset by peer: only \d+ bytes? of stdin (was|were) sent"
+
+
+def test_connect_big_stdin_to_daytime_never_crashes(procs):
+    """`head -c 100000000 /dev/zero | sockit tcp connect` against a daytime
+    server: the server closes unread, our next send fails inside the relay's
+    data callback (that failure used to free the relay under it, a segfault
+    in about half the runs). Now: exit 4 and one line, every time."""
+    srv = procs.listen("--daytime", "0")
+    for _ in range(15):
+        p = bash(procs, f'head -c 100000000 /dev/zero | "$S" tcp connect 127.0.0.1 {srv.port} '
+                        f'>/dev/null; echo "${{PIPESTATUS[@]}}"')
+        assert pipeline_status(p)[1] == 4, p.err
+        assert re.fullmatch(rf"sockit: tcp connect: {RESET_LINE}\n", p.err), p.err
+
+
+def test_connect_output_into_a_closed_pipe(procs):
+    """`… | sockit tcp connect … | head -c 100` against chargen: stdout's
+    reader leaves; that is how pipelines end: no message, exit 0, no crash."""
+    srv = procs.listen("--chargen", "0")
+    for _ in range(15):
+        p = bash(procs, f'head -c 100000000 /dev/zero | "$S" tcp connect 127.0.0.1 {srv.port} '
+                        f'| head -c 100 >/dev/null; echo "${{PIPESTATUS[@]}}"')
+        assert pipeline_status(p)[1:] == [0, 0], p.err  # head -c 1e8 may die of SIGPIPE
+        assert p.err == ""
+
+
+def test_listen_output_into_a_closed_pipe(procs):
+    """The same for the relay listener: `sockit tcp listen P < /dev/zero |
+    head -c 100` with a client that sends a lot."""
+    for _ in range(8):
+        srv = bash(procs, '"$S" tcp listen -v 0 </dev/zero | head -c 100 >/dev/null; '
+                          'echo "${PIPESTATUS[@]}"')
+        port = int(srv.wait_err(nu.LISTENING.pattern).group(2))
+        c = procs.connect(port)
+        sender(c, b"y" * (8 * MIB))
+        assert pipeline_status(srv) == [0, 0], srv.err
+        assert srv.err.splitlines()[1:] == [
+            f"sockit: tcp listen: connection from 127.0.0.1:{local_port(c)}"]
+
+
+def test_connect_keeps_sending_after_the_peer_half_closes_socat(procs):
+    """`socat TCP-LISTEN:P STDIO </dev/null` shuts down its side at once; all
+    5,000,000 bytes must still arrive (0 did), and both exit 0."""
+    port = nu.free_port()
+    s = procs.spawn("socat", "-t", "10", f"TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1", "STDIO")
+    nu.wait_listening(port, s)
+    data = random.Random(8).randbytes(5_000_000)
+    p = procs.sockit("tcp", "connect", "127.0.0.1", str(port), stdin_data=data)
+    assert p.wait(30) == 0, p.err
+    assert s.wait(30) == 0, s.err
+    assert len(s.out) == len(data) and s.out == data
+    assert p.err == ""
+
+
+def test_connect_keeps_sending_after_the_peer_half_closes_sockit(procs):
+    """The same against `sockit tcp listen P </dev/null` (0 of 50 MB once)."""
+    srv = procs.listen("0")
+    data = random.Random(9).randbytes(5_000_000)
+    p = procs.sockit("tcp", "connect", "127.0.0.1", str(srv.port), stdin_data=data)
+    assert p.wait(30) == 0, p.err
+    assert srv.wait(30) == 0, srv.err
+    assert len(srv.out) == len(data) and srv.out == data
+
+
+def test_listen_keeps_sending_after_the_client_half_closes(procs):
+    """The relay listener's side of it: a client that sends nothing and
+    half-closes at once (`sockit tcp connect … </dev/null`) still gets all of
+    the listener's stdin."""
+    data = random.Random(10).randbytes(5_000_000)
+    srv = procs.listen("0", stdin_data=data)
+    p = procs.sockit("tcp", "connect", "127.0.0.1", str(srv.port))
+    assert p.wait(30) == 0, p.err
+    assert srv.wait(30) == 0, srv.err
+    assert len(p.out) == len(data) and p.out == data
+
+
+def reset_after(n):
+    """A Python server that reads n bytes, then resets the connection."""
+    def handler(c):
+        recv_exact(c, n)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    return handler
+
+
+def test_connect_reset_mid_send_exits_4(procs):
+    """The peer resets after 64 KiB of 10 MB: not "sent 65536 bytes" and
+    exit 0, but exit 4 and how much got out."""
+    port = procs.py_server(reset_after(65536))
+    p = procs.sockit("tcp", "connect", "-v", "127.0.0.1", str(port), stdin_data=b"r" * 10_000_000)
+    assert p.wait(30) == 4
+    lines = p.err.splitlines()
+    assert re.fullmatch(rf"sockit: tcp connect: {RESET_LINE}", lines[-1]), p.err
+    sent = int(re.search(r"only (\d+)", lines[-1]).group(1))
+    assert 65536 <= sent < 10_000_000
+    assert re.fullmatch(rf"sockit: tcp connect: sent {sent} bytes, received 0 bytes", lines[-2])
+
+
+def test_listen_relay_client_resets_mid_send_exits_4(procs):
+    data = b"L" * 10_000_000
+    srv = procs.listen("0", stdin_data=data)
+    s = procs.connect(srv.port)
+    recv_exact(s, 65536)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = local_port(s)
+    s.close()
+    assert srv.wait(30) == 4
+    assert re.fullmatch(rf"sockit: tcp listen: 127\.0\.0\.1:{port}: {RESET_LINE}",
+                        srv.err.splitlines()[-1]), srv.err
+
+
+def test_listen_keep_open_client_reset_is_logged_and_serving_goes_on(procs):
+    """-k: one client's reset does not stop the server; it is said, the next
+    client gets what stdin says next, and the exit status keeps the failure."""
+    srv = procs.listen("-k", "0", keep_stdin=True)
+    s = procs.connect(srv.port)
+    srv.wait_err("connection from", count=1)
+    srv.write_stdin(b"k" * 1000)
+    recv_exact(s, 1000)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = local_port(s)
+    s.close()
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{port}: {RESET_LINE}$")
+    t = procs.connect(srv.port)
+    srv.wait_err("connection from", count=2)
+    srv.write_stdin(b"next\n")
+    assert recv_until(t, b"\n") == b"next\n"
+    assert srv.stop() == 4
+
+
+def test_listen_relay_idle_timeout(procs):
+    """A relay client that neither sends nor reads: the session ends with
+    one line naming the client, exit 5."""
+    srv = procs.listen("--idle-timeout", "0.3", "0", keep_stdin=True)
+    s = procs.connect(srv.port)
+    assert srv.wait() == 5
+    assert srv.err.splitlines()[-1] == (f"sockit: tcp listen: 127.0.0.1:{local_port(s)}: "
+                                        "no data either way for 300 ms (--idle-timeout): closed")
+
+
+def test_connect_stdout_full(procs):
+    """stdout on /dev/full: one line, exit 1 (it used to exit 0 silently)."""
+    port = procs.py_server(lambda c: (recv_all(c), c.sendall(b"x" * 100_000)))
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([SOCKIT, "tcp", "connect", "127.0.0.1", str(port)],
+                           stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                           timeout=WAIT * 2)
+    err = p.stderr.decode()
+    nu.assert_no_sanitizer_report(err)
+    assert p.returncode == 1
+    assert err == "sockit: tcp connect: stdout: no space left on device\n"
+
+
+def test_listen_relay_stdout_full(procs):
+    with open("/dev/full", "wb") as full:
+        p = subprocess.Popen([SOCKIT, "tcp", "listen", "-v", "0"], stdin=subprocess.DEVNULL,
+                             stdout=full, stderr=subprocess.PIPE)
+    try:
+        line = p.stderr.readline().decode()
+        port = int(nu.LISTENING.match(line).group(2))
+        s = procs.connect(port)
+        s.sendall(b"to stdout")
+        s.shutdown(socket.SHUT_WR)
+        assert p.wait(WAIT) == 1
+        err = line + p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stderr.close()
+    nu.assert_no_sanitizer_report(err)
+    assert err.splitlines()[1:] == [f"sockit: tcp listen: connection from 127.0.0.1:{local_port(s)}",
+                                    "sockit: tcp listen: stdout: no space left on device"]
+
+
+def test_connect_stdin_unreadable(procs, tmp_path):
+    """stdin that cannot be read (a directory): one line naming stdin, exit 7."""
+    port = procs.py_server(lambda c: recv_all(c))
+    d = os.open(tmp_path, os.O_RDONLY)
+    try:
+        p = procs.sockit("tcp", "connect", "127.0.0.1", str(port), stdin=d)
+    finally:
+        os.close(d)
+    assert p.wait() == 7
+    assert p.err == "sockit: tcp connect: stdin: is a directory\n"
 
 
 # --------------------------------------------------------------------------
@@ -1058,7 +1492,21 @@ USAGE_ERRORS = [
      "sockit: tcp listen: --allow '300.1.1.1': octet is greater than 255: '300'"),
     (["tcp", "listen", "--deny", "10.0.0.0/33", "0"],
      "sockit: tcp listen: --deny '10.0.0.0/33': prefix length out of range: '33'"),
+    (["tcp", "listen", "--deny", "::ffff:10.0.0.0/129", "0"],
+     "sockit: tcp listen: --deny '::ffff:10.0.0.0/129': prefix length out of range: '129'"),
     (["tcp", "listen", "--frame"], "sockit: tcp listen: option '--frame' needs a value"),
+    (["tcp", "listen", "--reply", "--max-msg", "x", "0"],
+     "sockit: tcp listen: --max-msg 'x': not a whole number (0-1048576)"),
+    (["tcp", "listen", "--reply", "--max-msg", "1048577", "0"],
+     "sockit: tcp listen: --max-msg '1048577': not a whole number (0-1048576)"),
+    (["tcp", "listen", "--reply", "--max-msg", "0", "0"],
+     "sockit: tcp listen: --max-msg '0': a message needs at least 1 byte"),
+    (["tcp", "listen", "--echo", "--max-msg", "100", "0"],
+     "sockit: tcp listen: --max-msg is for --reply and --chat"),
+    (["tcp", "listen", "--exec", "cat", "--exec-timeout", "abc", "0"],
+     "sockit: tcp listen: --exec-timeout 'abc': not a number of seconds (0-86400)"),
+    (["tcp", "listen", "--echo", "--exec-timeout", "5", "0"],
+     "sockit: tcp listen: --exec-timeout is for --exec"),
     (["tcp", "connect", "--bogus", "h", "1"], "sockit: tcp connect: unknown option '--bogus'"),
     (["tcp", "connect", "-w", "abc", "127.0.0.1", "1"],
      "sockit: tcp connect: -w 'abc': not a number of seconds (0-86400)"),

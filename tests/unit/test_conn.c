@@ -77,6 +77,8 @@ struct rec {
 	bool wrong_args;      /* a callback got another conn or ud */
 	size_t pending_at_drain;
 	bool full_at_drain;
+	bool write_failed;    /* sk_conn_write_failed in on_close */
+	uint64_t written;     /* sk_conn_bytes_written in on_close */
 	/* actions */
 	bool echo;
 	int close_in_data;    /* nonzero: sk_conn_close(c, this) from on_data */
@@ -138,6 +140,8 @@ static void h_close(struct sk_conn *c, int err, void *ud)
 	check_args(r, c, ud);
 	r->n_close++;
 	r->close_err = err;
+	r->write_failed = sk_conn_write_failed(c);
+	r->written = sk_conn_bytes_written(c);
 	if (r->close_again_in_close)
 		sk_conn_close(c, -EIO);
 	r->c = NULL;
@@ -602,6 +606,8 @@ static void test_conn_send_to_a_closed_socket_fails_with_epipe(void **state)
 	assert_int_equal(sk_conn_send(r->c, "x", 1), SK_EPIPE);
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, SK_EPIPE);
+	assert_true(r->write_failed);
+	assert_int_equal(r->written, 0);
 	assert_null(r->c);
 	rec_free(r);
 	sk_loop_free(loop);
@@ -622,6 +628,44 @@ static void test_conn_send_to_a_closed_pipe_fails_with_epipe(void **state)
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, SK_EPIPE);
 	signal(SIGPIPE, old);
+	rec_free(r);
+	sk_loop_free(loop);
+}
+
+/* Every byte that reached the fd is counted, queued ones once the loop
+ * writes them; the queue's memory goes back when it empties (seen through
+ * the count of bytes written on close, the public view of it). */
+static void test_conn_counts_bytes_written(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	struct rec *r = rec_new();
+	int sv[2];
+	pair(sv);
+	small_sndbuf(sv[0]);
+	struct sk_conn *c = conn_new(loop, sv[0], sv[0], NULL, r);
+	assert_int_equal(sk_conn_send(c, "hello", 5), 0);
+	assert_int_equal(sk_conn_bytes_written(c), 5);
+	size_t sent = 5 + fill_until_queued(c, 5, 4096);
+	assert_true(sk_conn_bytes_written(c) < sent);
+	set_nonblock(sv[1]);
+	char *buf = malloc(sent + 1);
+	assert_non_null(buf);
+	size_t got = 0;
+	RUN_UNTIL(loop, (peer_read(sv[1], buf, sent + 1, &got), got == sent), 2000);
+	assert_int_equal(got, sent);
+	assert_int_equal(sk_conn_pending(c), 0);
+	assert_int_equal(sk_conn_bytes_written(c), sent);
+	/* A queue emptied and filled again works as before. */
+	assert_int_equal(sk_conn_send(c, "again", 5), 0);
+	got = 0;
+	RUN_UNTIL(loop, (peer_read(sv[1], buf, sent + 1, &got), got == 5), 2000);
+	assert_memory_equal(buf, "again", 5);
+	sk_conn_close(c, 0);
+	assert_int_equal(r->written, sent + 5);
+	assert_false(r->write_failed);
+	free(buf);
+	close(sv[1]);
 	rec_free(r);
 	sk_loop_free(loop);
 }
@@ -1375,6 +1419,7 @@ int main(void)
 		cmocka_unit_test(test_conn_send_refuses_past_out_max),
 		cmocka_unit_test(test_conn_send_to_a_closed_socket_fails_with_epipe),
 		cmocka_unit_test(test_conn_send_to_a_closed_pipe_fails_with_epipe),
+		cmocka_unit_test(test_conn_counts_bytes_written),
 		cmocka_unit_test(test_conn_shutdown_half_closes),
 		cmocka_unit_test(test_conn_close_after_flush_delivers_the_queue),
 		cmocka_unit_test(test_conn_close_after_flush_with_empty_queue_closes_at_once),

@@ -279,6 +279,35 @@ static void test_frame_next_before_any_push(void **state)
 	}
 }
 
+/* An emptied framer gives its buffer back; one holding a partial message
+ * keeps it (the bytes are needed). */
+static void test_frame_release_returns_an_empty_buffer(void **state)
+{
+	(void)state;
+	struct sk_framer f;
+	sk_framer_init(&f, SK_FRAME_LINE, 1024);
+	struct sk_slice msg;
+	assert_int_equal(sk_framer_push(&f, "one\ntw", 6), 0);
+	assert_int_equal(sk_framer_next(&f, &msg), 1);
+	assert_int_equal(sk_framer_next(&f, &msg), 0);
+	sk_framer_release(&f);
+	assert_non_null(f.buf.data); /* "tw" is still held */
+	assert_int_equal(sk_framer_pending(&f), 2);
+	assert_int_equal(sk_framer_push(&f, "o\n", 2), 0);
+	assert_int_equal(sk_framer_next(&f, &msg), 1);
+	assert_int_equal(msg.len, 3);
+	assert_memory_equal(msg.p, "two", 3);
+	assert_int_equal(sk_framer_next(&f, &msg), 0);
+	sk_framer_release(&f);
+	assert_null(f.buf.data);
+	assert_int_equal(f.buf.cap, 0);
+	/* And it works on after a release. */
+	assert_int_equal(sk_framer_push(&f, "three\n", 6), 0);
+	assert_int_equal(sk_framer_next(&f, &msg), 1);
+	assert_memory_equal(msg.p, "three", 5);
+	sk_framer_fini(&f);
+}
+
 static void test_frame_line_too_long_without_lf(void **state)
 {
 	(void)state;
@@ -487,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_frame_header_round_trips_through_the_framer),
 		/* Last: under UBSan its failure ends the process. */
 		cmocka_unit_test(test_frame_next_before_any_push),
+		cmocka_unit_test(test_frame_release_returns_an_empty_buffer),
 	};
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
 }
