@@ -30,15 +30,14 @@ struct client {
 	struct client *prev, *next;
 };
 
+struct sk_acceptor;
+
 struct sk_stream_server {
 	struct sk_loop *loop;
-	int listen_fd;
+	struct sk_acceptor *acceptor; /* the listener, the access list and the limits */
 	struct sk_stream_opts o;
 	struct client *clients;
 	size_t n_clients;
-	bool accepting;             /* the listener is watched */
-	bool accept_failing;        /* ACCEPT_FAILED reported; quiet until an accept works */
-	struct sk_timer retry_timer;
 	struct sk_timer reap_timer; /* exec children without a pidfd */
 	struct sk_buf scratch;      /* one framed message being sent to clients */
 	struct sk_conn_opts conn_opts; /* every client's, from the server's opts */

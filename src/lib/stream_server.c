@@ -1,6 +1,7 @@
 /* The stream server: the listener, the accept path (access list and limits
  * checked before a byte is read), the client list, and exec children. What a
  * mode does with bytes is in stream_modes.c. */
+#include <sockit/accept.h>
 #include <sockit/err.h>
 #include <sockit/stream.h>
 
@@ -17,13 +18,6 @@
 #include "stream_internal.h"
 
 extern char **environ;
-
-/* After accept(2) fails for want of fds, wait this long before trying again:
- * the listener stays readable, and retrying at once would spin a core. */
-#define ACCEPT_RETRY_MS 100
-
-/* Accepts per wakeup, so one busy listener cannot starve other fds. */
-#define ACCEPT_BATCH 64
 
 /* Exec children are reaped by polling when the kernel has no pidfd_open. */
 #define REAP_POLL_MS 200
@@ -87,6 +81,7 @@ static void unlink_client(struct sk_stream_server *s, struct client *cl)
 	if (cl->next)
 		cl->next->prev = cl->prev;
 	s->n_clients--;
+	sk_acceptor_release(s->acceptor, &cl->ip);
 }
 
 static void free_client(struct client *cl)
@@ -169,38 +164,18 @@ static const struct sk_conn_handler client_handler = {
 
 static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud);
 
-/* --- admission --- */
+/* --- admission: the acceptor (accept.c) checks the access list and the
+ * limits before a byte is read --- */
 
-static size_t count_from(const struct sk_stream_server *s, const struct sk_ip *ip)
+static void serve(void *ud, int fd, const struct sk_addr *peer, const struct sk_ip *ip)
 {
-	/* O(clients) per accept, and only when --max-per-client is set: 10,000
-	 * clients cost microseconds (bench/tcp.sh idle test). */
-	size_t n = 0;
-	for (const struct client *cl = s->clients; cl; cl = cl->next)
-		n += sk_ip_cmp(&cl->ip, ip) == 0;
-	return n;
-}
-
-/* Why a new peer may not be served, as an event, or -1 if it may. */
-static int refusal(const struct sk_stream_server *s, const struct sk_ip *ip, int *limit)
-{
-	if (s->o.acl && !sk_acl_permits(s->o.acl, ip))
-		return SK_STREAM_DENIED;
-	if (s->n_clients >= s->o.max_conns) {
-		*limit = SK_STREAM_LIMIT_TOTAL;
-		return SK_STREAM_OVER_LIMIT;
-	}
-	if (s->o.max_per_client && count_from(s, ip) >= s->o.max_per_client) {
-		*limit = SK_STREAM_LIMIT_PER_CLIENT;
-		return SK_STREAM_OVER_LIMIT;
-	}
-	return -1;
-}
-
-static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer,
-                  const struct sk_ip *ip, unsigned port)
-{
+	struct sk_stream_server *s = ud;
+	unsigned port = 0;
+	struct sk_ip unused;
+	sk_addr_to_ip(peer, &unused, &port);
 	if (s->o.mode == SK_STREAM_HANDOFF) {
+		/* The caller owns it now, and counts it if it wants. */
+		sk_acceptor_release(s->acceptor, ip);
 		sk__stream_event(s, SK_STREAM_ACCEPTED, peer, 0);
 		s->o.on_handoff(s->o.ud, fd, peer);
 		return;
@@ -208,6 +183,7 @@ static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer
 	struct client *cl = calloc(1, sizeof *cl);
 	if (!cl) {
 		sk_sock_close(fd, s->o.tracer);
+		sk_acceptor_release(s->acceptor, ip);
 		sk__stream_event(s, SK_STREAM_CLOSED, peer, SK_ENOMEM);
 		return;
 	}
@@ -242,48 +218,24 @@ static void serve(struct sk_stream_server *s, int fd, const struct sk_addr *peer
 	leave_client(cl);
 }
 
-static void on_retry(struct sk_loop *loop, struct sk_timer *t, void *ud)
+/* Closed before a byte is read: a refused peer costs nothing. */
+static void on_refused(void *ud, int fd, const struct sk_addr *peer, enum sk_accept_refusal why)
 {
-	(void)loop;
-	(void)t;
+	(void)fd;
 	struct sk_stream_server *s = ud;
-	if (s->accepting && s->listen_fd >= 0)
-		sk_loop_mod_fd(s->loop, s->listen_fd, SK_EV_READ);
+	if (why == SK_ACCEPT_DENIED)
+		sk__stream_event(s, SK_STREAM_DENIED, peer, 0);
+	else
+		sk__stream_event(s, SK_STREAM_OVER_LIMIT, peer,
+		                 why == SK_ACCEPT_MAX_CONNS ? SK_STREAM_LIMIT_TOTAL : SK_STREAM_LIMIT_PER_CLIENT);
 }
 
-static void on_listen_ready(struct sk_loop *loop, int fd, unsigned events, void *ud)
+/* EMFILE and friends: reported once until an accept works again. */
+static void on_accept_failed(void *ud, int err)
 {
-	(void)events;
 	struct sk_stream_server *s = ud;
-	for (int i = 0; i < ACCEPT_BATCH && s->accepting; i++) {
-		struct sk_addr peer;
-		int cfd = sk_tcp_accept(fd, &peer, s->o.tracer);
-		if (cfd == -EAGAIN || cfd == -ECONNABORTED)
-			return;
-		if (cfd < 0) {
-			/* EMFILE, ENFILE, ENOBUFS: report once, then stop looking at
-			 * the listener for a moment instead of spinning on it. */
-			if (!s->accept_failing)
-				sk__stream_event(s, SK_STREAM_ACCEPT_FAILED, NULL, cfd);
-			s->accept_failing = true;
-			sk_loop_mod_fd(loop, fd, 0);
-			sk_loop_timer_start(loop, &s->retry_timer, ACCEPT_RETRY_MS);
-			return;
-		}
-		s->accept_failing = false;
-		struct sk_ip ip;
-		unsigned port = 0;
-		sk_addr_to_ip(&peer, &ip, &port);
-		int limit = 0;
-		int why = refusal(s, &ip, &limit);
-		if (why >= 0) {
-			/* Closed before a byte is read: a refused peer costs nothing. */
-			sk_sock_close(cfd, s->o.tracer);
-			sk__stream_event(s, (enum sk_stream_event)why, &peer, limit);
-			continue;
-		}
-		serve(s, cfd, &peer, &ip, port);
-	}
+	if (err)
+		sk__stream_event(s, SK_STREAM_ACCEPT_FAILED, NULL, err);
 }
 
 /* --- exec children ---
@@ -431,7 +383,6 @@ int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_st
 		return SK_ENOMEM;
 	}
 	s->loop = loop;
-	s->listen_fd = listen_fd;
 	s->o = *opts;
 	if (!s->o.max_conns && s->o.mode == SK_STREAM_EXEC)
 		s->o.max_conns = SK_STREAM_EXEC_MAX_CONNS;
@@ -446,46 +397,40 @@ int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_st
 	}
 	client_conn_opts(&s->o, &s->conn_opts);
 	sk_buf_init(&s->scratch, s->o.max_msg + MSG_OVERHEAD);
-	sk_timer_init(&s->retry_timer, on_retry, s);
 	sk_timer_init(&s->reap_timer, on_reap_timer, s);
-	int err = sk_loop_add_fd(loop, listen_fd, SK_EV_READ, on_listen_ready, s);
+	struct sk_acceptor_opts ao;
+	sk_acceptor_opts_init(&ao);
+	ao.max_conns = s->o.max_conns;
+	ao.max_per_client = s->o.max_per_client;
+	ao.acl = s->o.acl;
+	ao.on_accept = serve;
+	ao.on_refused = on_refused;
+	ao.on_failed = on_accept_failed;
+	ao.ud = s;
+	ao.tracer = s->o.tracer;
+	int err = sk_acceptor_new(loop, listen_fd, &ao, &s->acceptor);
 	if (err < 0) {
-		close(listen_fd);
 		sk_buf_fini(&s->scratch);
 		free(s);
 		return err;
 	}
-	s->accepting = true;
 	*out = s;
 	return 0;
 }
 
 void sk_stream_server_pause_accepting(struct sk_stream_server *s)
 {
-	if (!s->accepting || s->listen_fd < 0)
-		return;
-	s->accepting = false;
-	sk_loop_mod_fd(s->loop, s->listen_fd, 0);
-	sk_loop_timer_stop(s->loop, &s->retry_timer);
+	sk_acceptor_pause(s->acceptor);
 }
 
 void sk_stream_server_resume_accepting(struct sk_stream_server *s)
 {
-	if (s->accepting || s->listen_fd < 0)
-		return;
-	s->accepting = true;
-	sk_loop_mod_fd(s->loop, s->listen_fd, SK_EV_READ);
+	sk_acceptor_resume(s->acceptor);
 }
 
 void sk_stream_server_stop_accepting(struct sk_stream_server *s)
 {
-	if (s->listen_fd < 0)
-		return;
-	s->accepting = false;
-	sk_loop_timer_stop(s->loop, &s->retry_timer);
-	sk_loop_del_fd(s->loop, s->listen_fd);
-	sk_sock_close(s->listen_fd, s->o.tracer);
-	s->listen_fd = -1;
+	sk_acceptor_close(s->acceptor);
 }
 
 size_t sk_stream_server_n_clients(const struct sk_stream_server *s)
@@ -509,6 +454,7 @@ void sk_stream_server_free(struct sk_stream_server *s)
 		}
 	}
 	sk_loop_timer_stop(s->loop, &s->reap_timer);
+	sk_acceptor_free(s->acceptor);
 	sk_buf_fini(&s->scratch);
 	free(s);
 }

@@ -566,3 +566,36 @@ def test_a_thousand_hostile_connections_stay_under_256_mib(procs, root):
     assert peak < 256 * 1024, f"peak RSS {peak // 1024} MiB"
     r = srv.get("/hello.txt")
     assert r.status == 200
+
+
+# ==========================================================================
+# Failures of the disk reach the error log
+# ==========================================================================
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs: a full disk on demand (needs root to mount)."""
+    d = tmp_path / "small"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(d)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {r.stderr.decode().strip()}")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+def test_a_full_disk_is_507_and_a_line_in_the_error_log(procs, small_disk):
+    (small_disk / "hello.txt").write_bytes(HELLO)
+    srv = Server(procs, small_disk, "--upload", "-q")
+    c = srv.conn()
+    body = b"x" * (1 << 20)
+    c.send(build("PUT", "/big.bin", body=body, close=True))
+    r = c.response(timeout=20)
+    assert r.status == 507 and b"no space left to store the file" in r.body
+    srv.proc.wait_err(r"^sockit: http serve: PUT /big\.bin: could not store the upload: "
+                      r"write: no space left on device$")
+    assert not (small_disk / "big.bin").exists()
+    assert srv.get("/hello.txt").body == HELLO  # still serving
