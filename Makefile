@@ -9,6 +9,10 @@ PYTHON   ?= /usr/bin/python3
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
+# One spelling per build directory: an absolute BUILD inside the tree (as
+# tests/integration/test_install.py passes it) would write dependency files
+# for other target names, and a later `make` would miss header changes.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 SANITIZE ?=
 VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/sockit.h)
 

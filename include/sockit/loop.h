@@ -38,6 +38,7 @@ typedef void sk_signal_fn(struct sk_loop *loop, int signo, void *ud);
  * and must stay put while it is started. Fields are the loop's. */
 struct sk_timer {
 	uint64_t due_ms;
+	uint64_t seq;      /* when it was started, in the loop's count: orders timers due at once */
 	size_t heap_index; /* SIZE_MAX when stopped */
 	sk_timer_fn *fn;
 	void *ud;

@@ -67,6 +67,7 @@ struct sk_loop {
 	struct sk_timer *overdue; /* timers the heap had no room for */
 	struct sk_timer *firing;  /* the overdue ones run_timers is firing now */
 	struct sk__pool *pool;    /* worker threads, started on first use */
+	uint64_t timer_seq;       /* timers started so far */
 	size_t n_work;            /* work started, done not yet called */
 	uint64_t now_ms;
 	bool stopping;
@@ -696,6 +697,7 @@ void sk_loop_timer_start(struct sk_loop *loop, struct sk_timer *timer, uint64_t 
 {
 	sk_loop_timer_stop(loop, timer);
 	timer->due_ms = loop->now_ms + after_ms;
+	timer->seq = loop->timer_seq++;
 	/* The heap grows by doubling; if even that fails the timer fires on
 	 * the next iteration rather than never, so a connection cannot outlive
 	 * its timeout. Not now: a callback that restarts its timer would
@@ -787,7 +789,11 @@ static int run_timers(struct sk_loop *loop)
 		t->next_overdue = loop->overdue;
 		loop->overdue = t;
 	}
-	while ((t = sk__heap_top(&loop->timers)) && t->due_ms <= now) {
+	/* Only timers started before this pass: one restarted from its own
+	 * callback for 0 ms fires on the next iteration, so a busy timer
+	 * cannot starve I/O. */
+	uint64_t started_before = loop->timer_seq;
+	while ((t = sk__heap_top(&loop->timers)) && t->due_ms <= now && t->seq < started_before) {
 		sk__heap_remove(&loop->timers, t);
 		t->fn(loop, t, t->ud);
 		n++;

@@ -2,10 +2,18 @@
 #include <sockit/loop.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "internal.h"
+
+/* Due first, and among timers due at once, the one started first: a timer
+ * restarted from its own callback queues behind those already due. */
+static bool earlier(const struct sk_timer *a, const struct sk_timer *b)
+{
+	return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->seq < b->seq);
+}
 
 static void place(struct sk__heap *h, size_t i, struct sk_timer *t)
 {
@@ -18,7 +26,7 @@ static void sift_up(struct sk__heap *h, size_t i)
 	struct sk_timer *t = h->items[i];
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
-		if (h->items[parent]->due_ms <= t->due_ms)
+		if (!earlier(t, h->items[parent]))
 			break;
 		place(h, i, h->items[parent]);
 		i = parent;
@@ -33,9 +41,9 @@ static void sift_down(struct sk__heap *h, size_t i)
 		size_t child = 2 * i + 1;
 		if (child >= h->len)
 			break;
-		if (child + 1 < h->len && h->items[child + 1]->due_ms < h->items[child]->due_ms)
+		if (child + 1 < h->len && earlier(h->items[child + 1], h->items[child]))
 			child++;
-		if (t->due_ms <= h->items[child]->due_ms)
+		if (!earlier(h->items[child], t))
 			break;
 		place(h, i, h->items[child]);
 		i = child;
