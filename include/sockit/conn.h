@@ -56,6 +56,10 @@ struct sk_conn_opts {
 	size_t low_water;    /* on_drain when the queue falls to this */
 	size_t read_size;    /* bytes read per read(2), at most 64 KiB */
 	unsigned idle_ms;    /* close after this long with no byte in or out; 0: never */
+	bool defer_sends;    /* with io_uring, queue every send for the ring's next
+	                        pass (one system call for many conns) instead of
+	                        trying the socket at once; lower CPU for servers of
+	                        many small responses, a loop pass of latency */
 	const struct sk_tracer *tracer; /* recv/send/close lines; borrowed, may be NULL */
 };
 
@@ -116,6 +120,11 @@ uint64_t sk_conn_bytes_written(const struct sk_conn *c);
 /* In on_close: the error came from writing (a reset seen by send, EPIPE,
  * ENOSPC…), not from reading, the idle timer or the owner. */
 bool sk_conn_write_failed(const struct sk_conn *c);
+/* Bytes handed to on_data so far. */
+uint64_t sk_conn_bytes_read(const struct sk_conn *c);
+/* The transport moving this conn's bytes: "sock" (a socket, through the
+ * loop's completion I/O) or "fd" (pipes, terminals, files). */
+const char *sk_conn_transport_name(const struct sk_conn *c);
 int sk_conn_rfd(const struct sk_conn *c);
 void *sk_conn_ud(const struct sk_conn *c);
 void sk_conn_set_ud(struct sk_conn *c, void *ud);

@@ -146,6 +146,16 @@ size_t sk_loop_work_pending(const struct sk_loop *loop);
  * outlives it. Blocks. */
 void sk_loop_work_drain(struct sk_loop *loop);
 
+/* Sends b's bytes, all of them, like sk_loop_send, without copying what
+ * must wait: the loop takes b's storage for as long as the send needs it
+ * (the kernel may read it until the end is reported, even after
+ * sk_loop_del_fd) and frees it. On return b is empty, still usable, and
+ * keeps its max; when everything went out at once it keeps its storage
+ * too. Returns as sk_loop_send. */
+struct sk_buf;
+long sk_loop_send_buf(struct sk_loop *loop, int fd, struct sk_buf *b, int flags, sk_sent_fn *fn,
+                      void *ud);
+
 /* Prepares a stopped timer. */
 void sk_timer_init(struct sk_timer *timer, sk_timer_fn *fn, void *ud);
 

@@ -245,6 +245,7 @@ static int cmd_tcp_connect(int argc, char **argv)
 		close(fd);
 		return report_err("tcp connect", err);
 	}
+	loop_prefer_io_uring(loop);
 	struct connect_run run = { EXIT_OK, verbose, send_text ? strlen(send_text) : 0, idle_ms };
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);

@@ -366,6 +366,7 @@ int cmd_tcp_listen(int argc, char **argv)
 		sk_acl_fini(&run.acl);
 		return report_err("tcp listen", err);
 	}
+	loop_prefer_io_uring(run.loop);
 	sk_loop_add_signal(run.loop, SIGINT, on_stop_signal, NULL);
 	sk_loop_add_signal(run.loop, SIGTERM, on_stop_signal, NULL);
 	if (run.verbose) {

@@ -35,6 +35,14 @@ int sk__backend_wait(struct sk__backend *b, struct sk__event *events, int max, i
 struct sk__ring;
 struct sk__op;
 
+/* Sends of up to this many bytes (a response head with a small file) are
+ * copied into the op; larger ones allocate, or hand their storage over. */
+#define SK__RING_SEND_INLINE 2048
+
+/* Storage a watcher keeps for a send's unsent rest between sends (epoll);
+ * more is freed when the send is done. */
+#define SK__UNSENT_KEEP 16384
+
 /* How long a wait for a batch of completions may hold a lone one back. */
 #define SK__RING_COALESCE_US 50
 
@@ -55,6 +63,11 @@ int sk__ring_recv(struct sk__ring *r, int fd, uint64_t key, struct sk__op **out)
 /* Sends a copy of buf[0..len) whole (short sends are continued). */
 int sk__ring_send(struct sk__ring *r, int fd, uint64_t key, const void *buf, size_t len, int flags,
                   struct sk__op **out);
+/* The same without the copy: p[0..len) lies inside storage, which the op
+ * now owns (the kernel may read it until the completion, even after a
+ * cancel) and frees with free(). */
+int sk__ring_send_owned(struct sk__ring *r, int fd, uint64_t key, char *storage, const char *p,
+                        size_t len, int flags, struct sk__op **out);
 /* Asks the kernel to stop a receive or a send; its end follows (a receive
  * may deliver data before: on_recv_end(-ECANCELED) closes it). */
 void sk__ring_cancel(struct sk__ring *r, struct sk__op *op);

@@ -550,7 +550,12 @@ static void send_done(struct sk_loop *loop, int fd, struct watcher *w, long n)
 {
 	w->sending = false;
 	w->send_op = NULL;
-	sk_buf_consume(&w->unsent, w->unsent.len);
+	/* Storage handed over by sk_loop_send_buf, or grown for a big copy:
+	 * not kept for a connection that may stay idle. */
+	if (w->unsent.cap > SK__UNSENT_KEEP)
+		sk_buf_fini(&w->unsent);
+	else
+		sk_buf_consume(&w->unsent, w->unsent.len);
 	sync_watcher(loop, fd, w);
 	w->sent_fn(loop, fd, n, w->sent_ud);
 }
@@ -602,6 +607,58 @@ long sk_loop_send(struct sk_loop *loop, int fd, const void *buf, size_t len, int
 		/* The socket is full: keep the rest and finish on POLLOUT. */
 		if (sk_buf_append(&w->unsent, (const char *)buf + off, len - off) < 0)
 			return SK_ENOMEM;
+		w->send_len = len;
+		w->send_flags = flags;
+	}
+	w->sent_fn = fn;
+	w->sent_ud = ud;
+	w->sending = true;
+	sync_watcher(loop, fd, w);
+	return SK_EINPROGRESS;
+}
+
+long sk_loop_send_buf(struct sk_loop *loop, int fd, struct sk_buf *b, int flags, sk_sent_fn *fn,
+                      void *ud)
+{
+	struct watcher *w = find_watcher(loop, fd);
+	if (!w)
+		return -ENOENT;
+	if (w->sending)
+		return -EBUSY;
+	size_t len = b->len;
+	if (loop->ring) {
+		/* Small sends are copied into the op (b keeps its storage for the
+		 * next ones); big ones hand their storage over: no copy. */
+		if (len <= SK__RING_SEND_INLINE) {
+			long n = sk_loop_send(loop, fd, sk_buf_head(b), len, flags, fn, ud);
+			if (n >= 0 || n == SK_EINPROGRESS)
+				sk_buf_consume(b, len);
+			return n;
+		}
+		int err = sk__ring_send_owned(loop->ring, fd, pack(fd, w->gen), b->data, sk_buf_head(b), len,
+		                              flags, &w->send_op);
+		if (err < 0)
+			return err;
+		sk_buf_init(b, b->max);
+	} else {
+		size_t off = 0;
+		while (off < len) {
+			ssize_t n = send(fd, sk_buf_head(b) + off, len - off, MSG_NOSIGNAL | flags);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				break;
+			if (n < 0)
+				return -errno;
+			off += (size_t)n;
+		}
+		sk_buf_consume(b, off);
+		if (off == len)
+			return (long)len;
+		/* The socket is full: the rest's storage becomes the loop's. */
+		sk_buf_fini(&w->unsent);
+		w->unsent = *b;
+		sk_buf_init(b, b->max);
 		w->send_len = len;
 		w->send_flags = flags;
 	}

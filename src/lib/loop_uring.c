@@ -35,7 +35,7 @@
 
 /* Sends of up to this many bytes (a response head with a small file) keep
  * their copy inside the op; larger ones allocate. */
-#define SEND_INLINE 2048
+#define SEND_INLINE SK__RING_SEND_INLINE
 
 #define SQ_ENTRIES 1024
 #define CQ_ENTRIES 8192
@@ -55,6 +55,7 @@ struct sk__op {
 	unsigned deferred;     /* DEFER_* requests that found no SQE yet */
 	struct sk__op *next_deferred;
 	/* sends */
+	char *owned;           /* storage handed over with the send (sk__ring_send_owned): freed with the op */
 	char *buf;
 	size_t len, off;
 	int flags;
@@ -93,6 +94,7 @@ static struct sk__op *op_new(struct sk__ring *r, enum op_kind kind, uint64_t key
 	op->in_kernel = false;
 	op->deferred = 0;
 	op->next_deferred = NULL;
+	op->owned = NULL;
 	op->buf = NULL;
 	op->len = op->off = 0;
 	op->flags = 0;
@@ -126,8 +128,11 @@ static void op_free(struct sk__ring *r, struct sk__op *op)
 		r->live = op->next;
 	if (op->next)
 		op->next->prev = op->prev;
-	if (op->buf && op->buf != op->inline_buf)
+	if (op->owned)
+		free(op->owned);
+	else if (op->buf && op->buf != op->inline_buf)
 		free(op->buf);
+	op->owned = NULL;
 	op->buf = NULL;
 	op->next = r->free_ops;
 	r->free_ops = op;
@@ -296,6 +301,22 @@ int sk__ring_send(struct sk__ring *r, int fd, uint64_t key, const void *buf, siz
 		return SK_ENOMEM;
 	}
 	memcpy(op->buf, buf, len);
+	op->len = len;
+	op->flags = flags;
+	submit_send(r, op);
+	r->n_send++;
+	*out = op;
+	return 0;
+}
+
+int sk__ring_send_owned(struct sk__ring *r, int fd, uint64_t key, char *storage, const char *p,
+                        size_t len, int flags, struct sk__op **out)
+{
+	struct sk__op *op = op_new(r, OP_SEND, key, fd);
+	if (!op)
+		return SK_ENOMEM;
+	op->owned = storage;
+	op->buf = (char *)p;
 	op->len = len;
 	op->flags = flags;
 	submit_send(r, op);

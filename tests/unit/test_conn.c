@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,14 +169,22 @@ static void rec_free(struct rec *r)
 	free(r);
 }
 
+/* The suite runs three times (main): on epoll; with the loop's completion
+ * I/O on io_uring, which conns over sockets then use; and on io_uring with
+ * every send deferred to the ring (defer_sends: queued, sent by the loop's
+ * next pass, as the HTTP server does). */
+static bool use_io_uring, defer_sends;
+
 static struct sk_conn *conn_new(struct sk_loop *loop, int rfd, int wfd,
                                 const struct sk_conn_opts *opts, struct rec *r)
 {
-	struct sk_conn_opts defaults;
-	if (!opts) {
-		sk_conn_opts_init(&defaults);
-		opts = &defaults;
-	}
+	struct sk_conn_opts o;
+	if (opts)
+		o = *opts;
+	else
+		sk_conn_opts_init(&o);
+	o.defer_sends = defer_sends;
+	opts = &o;
 	struct sk_conn *c = NULL;
 	int err = sk_conn_new(loop, rfd, wfd, opts, &handler, r, &c);
 	if (err)
@@ -185,10 +194,16 @@ static struct sk_conn *conn_new(struct sk_loop *loop, int rfd, int wfd,
 	return c;
 }
 
+/* The loop fill_until_queued runs between sends: the last one made. */
+static struct sk_loop *loop_of_fill;
+
 static struct sk_loop *loop_new(void)
 {
 	struct sk_loop *loop;
 	assert_int_equal(sk_loop_new(&loop), 0);
+	if (use_io_uring)
+		assert_int_equal(sk_loop_use_io_uring(loop), 0);
+	loop_of_fill = loop;
 	return loop;
 }
 
@@ -216,6 +231,33 @@ static bool fd_is_open(int fd)
 	return fcntl(fd, F_GETFD) >= 0;
 }
 
+/* Lets the loop finish what it started: with io_uring a send, and the
+ * kernel's hold on a closed socket, end when the loop next runs. */
+static void settle(struct sk_loop *loop)
+{
+	run_for(loop, 10);
+}
+
+/* Reads exactly n bytes from the peer end, running the loop meanwhile (with
+ * io_uring the conn's bytes go out when the loop runs). */
+static void peer_expect(struct sk_loop *loop, int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	uint64_t end = now_ms() + 2000;
+	while (got < n && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 0) == 1) {
+			ssize_t k = read(fd, buf + got, n - got);
+			if (k <= 0)
+				break;
+			got += (size_t)k;
+			continue;
+		}
+		assert_true(sk_loop_run_once(loop, 10) >= 0);
+	}
+	assert_int_equal(got, n);
+}
+
 /* Reads what the peer end has now into buf at *len. Returns the last read's
  * result: >0 more may come, 0 EOF, -1 with errno (EAGAIN: nothing now). */
 static ssize_t peer_read(int fd, char *buf, size_t cap, size_t *len)
@@ -237,7 +279,14 @@ static size_t fill_until_queued(struct sk_conn *c, size_t offset, size_t chunk)
 	char *buf = malloc(chunk);
 	assert_non_null(buf);
 	size_t sent = 0;
-	for (int i = 0; sk_conn_pending(c) == 0; i++) {
+	for (int i = 0;; i++) {
+		if (sk_conn_pending(c)) {
+			/* With io_uring a send is pending until the loop runs: queued
+			 * for good only if it stays so. */
+			run_for(loop_of_fill, 5);
+			if (sk_conn_pending(c))
+				break;
+		}
 		if (i > 100000)
 			fail_msg("the kernel never pushed back");
 		fill(buf, chunk, offset + sent);
@@ -302,6 +351,7 @@ static void test_conn_delivers_peer_bytes(void **state)
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, 0);
 	assert_false(fd_is_open(sv[0]));
+	settle(loop);
 	char b;
 	assert_int_equal(read(sv[1], &b, 1), 0);
 	close(sv[1]);
@@ -390,11 +440,12 @@ static void test_conn_writes_after_peer_half_closes(void **state)
 	assert_int_equal(r->in_len, 7);
 	/* on_eof sent "reply": writing still works after the peer's EOF. */
 	char buf[16];
-	assert_int_equal(read(sv[1], buf, sizeof buf), 5);
+	peer_expect(loop, sv[1], buf, 5);
 	assert_memory_equal(buf, "reply", 5);
 	assert_int_equal(sk_conn_send(c, "more", 4), 0);
-	assert_int_equal(read(sv[1], buf, sizeof buf), 4);
+	peer_expect(loop, sv[1], buf, 4);
 	sk_conn_close(c, 0);
+	settle(loop);
 	assert_int_equal(read(sv[1], buf, sizeof buf), 0);
 	close(sv[1]);
 	rec_free(r);
@@ -412,9 +463,12 @@ static void test_conn_send_writes_at_once(void **state)
 	pair(sv);
 	struct sk_conn *c = conn_new(loop, sv[0], sv[0], NULL, r);
 	assert_int_equal(sk_conn_send(c, "ping", 4), 0);
+	/* Written before the loop ran at all; deferred, the loop's next pass
+	 * sends it, with every other conn's. */
+	if (defer_sends)
+		RUN_UNTIL(loop, sk_conn_pending(c) == 0, 2000);
 	assert_int_equal(sk_conn_pending(c), 0);
 	assert_false(sk_conn_is_full(c));
-	/* Written before the loop ran at all. */
 	char buf[8];
 	assert_int_equal(recv(sv[1], buf, sizeof buf, MSG_DONTWAIT), 4);
 	assert_memory_equal(buf, "ping", 4);
@@ -526,12 +580,15 @@ static void test_conn_drain_when_the_loop_empties_the_queue(void **state)
 	char got_small[8];
 	assert_int_equal(sk_conn_send(c, "now", 3), 0);
 	run_for(loop, 20);
-	assert_int_equal(r->n_drain, 0);
+	/* Deferred, every send is queued and emptied by the loop. */
+	assert_int_equal(r->n_drain, defer_sends ? 1 : 0);
 	assert_int_equal(read(sv[1], got_small, sizeof got_small), 3);
+	r->n_drain = 0;
 
 	size_t sent = fill_until_queued(c, 0, 1000);
 	assert_true(sk_conn_pending(c) > 0);
 	assert_false(sk_conn_is_full(c));
+	r->n_drain = 0; /* with io_uring, filling emptied the queue on each pass */
 	char *got = malloc(sent + 1);
 	assert_non_null(got);
 	size_t got_len = 0;
@@ -581,10 +638,7 @@ static void test_conn_send_refuses_past_out_max(void **state)
 	assert_int_equal(errno, EAGAIN);
 	/* Exactly out_max is fine. */
 	assert_int_equal(sk_conn_send(c, buf, 1000), 0);
-	size_t got_len = 0;
-	set_nonblock(sv[1]);
-	assert_int_equal(peer_read(sv[1], got, sizeof got, &got_len), -1);
-	assert_int_equal(got_len, 1000);
+	peer_expect(loop, sv[1], got, 1000);
 	assert_pattern(got, 1000, 0);
 	assert_int_equal(r->n_close, 0);
 	sk_conn_close(c, 0);
@@ -603,7 +657,10 @@ static void test_conn_send_to_a_closed_socket_fails_with_epipe(void **state)
 	pair(sv);
 	conn_new(loop, sv[0], sv[0], NULL, r);
 	close(sv[1]);
-	assert_int_equal(sk_conn_send(r->c, "x", 1), SK_EPIPE);
+	/* Deferred, the send is the ring's: its failure closes the conn when
+	 * the loop runs. */
+	assert_int_equal(sk_conn_send(r->c, "x", 1), defer_sends ? 0 : SK_EPIPE);
+	RUN_UNTIL(loop, r->n_close, 2000);
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, SK_EPIPE);
 	assert_true(r->write_failed);
@@ -645,6 +702,7 @@ static void test_conn_counts_bytes_written(void **state)
 	small_sndbuf(sv[0]);
 	struct sk_conn *c = conn_new(loop, sv[0], sv[0], NULL, r);
 	assert_int_equal(sk_conn_send(c, "hello", 5), 0);
+	RUN_UNTIL(loop, sk_conn_bytes_written(c) == 5, 2000); /* at once with epoll */
 	assert_int_equal(sk_conn_bytes_written(c), 5);
 	size_t sent = 5 + fill_until_queued(c, 5, 4096);
 	assert_true(sk_conn_bytes_written(c) < sent);
@@ -779,8 +837,13 @@ static void test_conn_close_after_flush_with_empty_queue_closes_at_once(void **s
 	struct sk_conn *c = conn_new(loop, sv[0], sv[0], NULL, r);
 	assert_int_equal(sk_conn_send(c, "last", 4), 0);
 	sk_conn_close_after_flush(c);
+	/* At once (the send went out in sk_conn_send); deferred, once the
+	 * ring has sent it. */
+	if (defer_sends)
+		RUN_UNTIL(loop, r->n_close, 2000);
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, 0);
+	settle(loop);
 	char buf[8];
 	assert_int_equal(read(sv[1], buf, sizeof buf), 4);
 	assert_int_equal(read(sv[1], buf, sizeof buf), 0);
@@ -802,6 +865,8 @@ static void test_conn_close_after_flush_after_shutdown(void **state)
 	struct sk_conn *c = conn_new(loop, sv[0], sv[0], NULL, r);
 	assert_int_equal(sk_conn_send(c, "q", 1), 0);
 	sk_conn_shutdown(c);
+	if (defer_sends)
+		RUN_UNTIL(loop, sk_conn_write_closed(c), 2000);
 	assert_true(sk_conn_write_closed(c));
 	char buf[4];
 	assert_int_equal(read(sv[1], buf, sizeof buf), 1);
@@ -976,6 +1041,7 @@ static void test_conn_idle_timeout_closes(void **state)
 	assert_int_equal(r->close_err, -ETIMEDOUT);
 	if (took < 45 || took > 500)
 		fail_msg("closed after %llu ms, want about 50", (unsigned long long)took);
+	settle(loop);
 	char b;
 	assert_int_equal(read(sv[1], &b, 1), 0);
 	close(sv[1]);
@@ -1003,7 +1069,7 @@ static void test_conn_activity_postpones_idle(void **state)
 		} else {
 			assert_int_equal(sk_conn_send(c, "y", 1), 0);
 			char b[8];
-			assert_int_equal(read(sv[1], b, sizeof b), 1);
+			peer_expect(loop, sv[1], b, 1);
 		}
 		last = now_ms();
 		run_for(loop, 30);
@@ -1387,6 +1453,7 @@ static void test_conn_traces_its_calls(void **state)
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
 	RUN_UNTIL(loop, r->n_eof, 2000);
 	assert_int_equal(sk_conn_send(c, "xy", 2), 0);
+	RUN_UNTIL(loop, sk_conn_pending(c) == 0, 2000);
 	sk_conn_shutdown(c);
 	sk_conn_close(c, 0);
 	char want[64];
@@ -1441,6 +1508,22 @@ int main(void)
 		cmocka_unit_test(test_conn_traces_its_calls),
 	};
 	/* Every wait in these tests is bounded; this is the backstop. */
-	alarm(60);
-	return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
+	alarm(120);
+	int failed = cmocka_run_group_tests_name("conn/epoll", tests, NULL, NULL);
+	/* io_uring: skipped when SOCKIT_IO_URING=0 (make valgrind: valgrind
+	 * cannot see the kernel fill io_uring's buffers) or the kernel refuses. */
+	const char *env = getenv("SOCKIT_IO_URING");
+	struct sk_loop *probe;
+	if ((env && strcmp(env, "0") == 0) || sk_loop_new(&probe) < 0)
+		return failed;
+	bool has = sk_loop_use_io_uring(probe) == 0;
+	sk_loop_free(probe);
+	if (!has) {
+		print_message("note: io_uring unavailable: conn/io_uring not run\n");
+		return failed;
+	}
+	use_io_uring = true;
+	failed += cmocka_run_group_tests_name("conn/io_uring", tests, NULL, NULL);
+	defer_sends = true;
+	return failed + cmocka_run_group_tests_name("conn/io_uring+defer_sends", tests, NULL, NULL);
 }

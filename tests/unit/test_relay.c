@@ -26,6 +26,19 @@
 #include <sockit/loop.h>
 #include <sockit/relay.h>
 
+
+/* The suite runs on epoll, then with io_uring under the sockets (main). */
+static bool use_io_uring;
+
+static struct sk_loop *new_loop(void)
+{
+	struct sk_loop *loop;
+	assert_int_equal(sk_loop_new(&loop), 0);
+	if (use_io_uring)
+		assert_int_equal(sk_loop_use_io_uring(loop), 0);
+	return loop;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -107,7 +120,7 @@ static void tcp_pair(int *ours, int *theirs)
 static void rig_start(struct rig *g, const struct sk_relay_opts *opts_in, bool tcp)
 {
 	memset(g, 0, sizeof *g);
-	assert_int_equal(sk_loop_new(&g->loop), 0);
+	g->loop = new_loop();
 	int in[2], out[2], sv[2];
 	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
@@ -233,7 +246,7 @@ static void test_relay_stdout_full(void **state)
 {
 	(void)state;
 	struct sk_loop *loop;
-	assert_int_equal(sk_loop_new(&loop), 0);
+	loop = new_loop();
 	int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
 	if (full < 0) {
 		sk_loop_free(loop);
@@ -453,7 +466,7 @@ static void test_relay_start_refuses_a_queue_too_small(void **state)
 {
 	(void)state;
 	struct sk_loop *loop;
-	assert_int_equal(sk_loop_new(&loop), 0);
+	loop = new_loop();
 	int sv[2], p[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -483,5 +496,15 @@ int main(void)
 		cmocka_unit_test(test_relay_start_refuses_a_queue_too_small),
 	};
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("relay/epoll", tests, NULL, NULL);
+	const char *env = getenv("SOCKIT_IO_URING");
+	struct sk_loop *probe;
+	if ((env && strcmp(env, "0") == 0) || sk_loop_new(&probe) < 0)
+		return failed;
+	bool has = sk_loop_use_io_uring(probe) == 0;
+	sk_loop_free(probe);
+	if (!has)
+		return failed;
+	use_io_uring = true;
+	return failed + cmocka_run_group_tests_name("relay/io_uring", tests, NULL, NULL);
 }
