@@ -33,6 +33,7 @@ struct reader {
 	struct token tok[SK_DNS_ZONE_MAX_FIELDS];
 	size_t n_tok;
 	bool leading_blank;
+	bool hosts;     /* '#' starts a comment, as in hosts(5), not ';' */
 	unsigned char rdata[SK_DNS_MSG_MAX];
 	size_t rdlen;
 	size_t first_rec;
@@ -78,7 +79,7 @@ static int next_entry(struct reader *r)
 			r->p++;
 			continue;
 		}
-		if (c == ';') {
+		if (c == (r->hosts ? '#' : ';')) {
 			while (r->p < r->end && *r->p != '\n')
 				r->p++;
 			continue;
@@ -562,6 +563,7 @@ static bool looks_like_hosts(struct reader *r)
 {
 	struct reader probe = *r;
 	probe.err = &(struct sk_dns_zone_error){ 0 };
+	probe.hosts = true;
 	if (next_entry(&probe) != 1 || probe.tok[0].len >= 64)
 		return false;
 	char text[64];
@@ -592,7 +594,7 @@ int sk_dns_zones_load(struct sk_dns_zones *z, const char *text, size_t len,
 	if (memchr(text, 0, len))
 		rc = fail(r, 0, "a NUL byte: not a text file");
 	else
-		rc = looks_like_hosts(r) ? load_hosts(r) : load_master(r);
+		rc = (r->hosts = looks_like_hosts(r)) ? load_hosts(r) : load_master(r);
 	if (rc < 0)
 		z->n_recs = r->first_rec; /* the file is taken whole or not at all */
 	if (rc < 0 && r->zone != SK__DNS_HOSTS)
