@@ -111,7 +111,7 @@ static void put_rdata(struct sk_dns_writer *w, uint16_t type, const unsigned cha
 	const char *shape = sk__dns_type_shape(type);
 	bool compressible = shape && type <= SK_DNS_TXT && strchr(shape, 'n');
 	if (!compressible) {
-		if (room(w, rdlen)) {
+		if (room(w, rdlen) && rdlen) {
 			memcpy(w->p + w->len, rdata, rdlen);
 			w->len += rdlen;
 		}
