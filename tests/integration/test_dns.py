@@ -634,3 +634,27 @@ def test_query_agrees_with_dig_against_dnsmasq(dnsmasq, name, qtype):
     assert dp[0] == sp[0] and dp[1] == sp[1]
     assert sorted(dp[2]) == sorted(sp[2]) and sorted(dp[3]) == sorted(sp[3])
     assert s.returncode == {"NOERROR": 0 if sp[2] else 1, "NXDOMAIN": 3}.get(sp[0], 6)
+
+
+def test_query_tcp_norecurse_and_ipv6(procs, zonefiles, server):
+    res = query(server, "www.example.test", "--tcp", "--norecurse", "--trace")
+    assert res.returncode == 0, res
+    assert "SERVER: 127.0.0.1#%d (TCP)" % server in res.stdout
+    assert re.search(r"^;; flags: qr aa;", res.stdout, re.M)  # no rd asked, none echoed
+    assert re.search(r"^socket\(AF_INET, SOCK_STREAM\) = \d+$", res.stderr, re.M)
+    assert "query to 127.0.0.1#%d (TCP)" % server in res.stderr
+    p = procs.sockit("dns", "serve", "-v", "-p", "0", "-b", "::1", *zonefiles)
+    port = int(p.wait_err(r"^listening on \[::1\]:(\d+)$").group(1))
+    res = run([SOCKIT, "dns", "query", f"@[::1]:{port}", "www.example.test", "AAAA", "--short"])
+    assert res.returncode == 0, res
+    assert res.stdout == "2001:db8::10\n"
+    res = run([SOCKIT, "dns", "query", "@::1", "-p", str(port), "www.example.test", "--json"])
+    assert json.loads(res.stdout)["answerRRs"][0]["rdataA"] == "192.0.2.10"
+
+
+def test_serve_logs_each_query_with_v(procs, zonefiles):
+    p, port = serve(procs, zonefiles)
+    query(port, "nope.example.test")
+    p.wait_err(r"^sockit: dns serve: udp 127\.0\.0\.1:\d+: nope\.example\.test\. A: NXDOMAIN$")
+    assert p.stop() == 0
+    assert re.search(r"answered 1 over UDP \(0 truncated\), 0 over TCP; 0 dropped", p.err)

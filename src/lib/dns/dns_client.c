@@ -140,9 +140,13 @@ static void finish(struct sk_dns_client *c, struct query *q, int err, const unsi
 	sk_dns_done_fn *done = q->done;
 	void *ud = q->ud;
 	size_t tag = q->tag;
-	/* The slot is free before done runs, so done may query again. */
+	/* The slot is free before done runs, so done may query again; a TCP
+	 * response lives in the query's buffer, kept until done returns. */
+	unsigned char *buf = q->buf;
+	q->buf = NULL;
 	release(c, q, slot_of(q));
 	done(ud, tag, &r);
+	free(buf);
 }
 
 /* Whether a message answers q: its question is q's. Returns an
