@@ -132,6 +132,13 @@ def main():
     table("server queries/s (median)", "queries/s",
           [("sockit dns serve", med["sockit"], f"{mcpu['sockit']:.1f} us CPU/query"),
            ("dnsmasq 2.90", med["dnsmasq"], f"{mcpu['dnsmasq']:.1f} us CPU/query")], med["sockit"])
+    # One dnsperf thread tops out near 60-70k queries/s on this host, below
+    # what either server can do: what a server core could answer is
+    # 1 / (its CPU time per query).
+    cap = {k: 1e6 / v for k, v in mcpu.items()}
+    table("server capacity: queries/s per core (1 / CPU per query)", "queries/s",
+          [("sockit dns serve", cap["sockit"], ""), ("dnsmasq 2.90", cap["dnsmasq"], "")],
+          cap["sockit"])
 
     # 2. clients, against the faster server
     fast = max(med, key=med.get)
