@@ -261,6 +261,11 @@ static void test_dns_types_and_codes(void **state)
 	assert_null(sk_dns_rcode_name(40));
 	assert_string_equal(sk_dns_class_name(1), "IN");
 	assert_string_equal(sk_strerror(SK_EDNS_POINTER), "compression pointer loop (a pointer not backwards)");
+	/* Every code has a name and a text of its own (err.c's table). */
+	for (int code = SK_EDNS_SYNTAX; code <= SK_EDNS_TRUNCATED; code++) {
+		assert_true(strncmp(sk_errname(code), "SK_EDNS_", 8) == 0);
+		assert_string_not_equal(sk_strerror(code), "unknown error");
+	}
 	assert_true(SK_EDNS_IS_MALFORMED(SK_EDNS_LABEL));
 	assert_false(SK_EDNS_IS_MALFORMED(SK_EDNS_NAME));
 }
