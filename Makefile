@@ -37,7 +37,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c))
+LIB_SRC  := $(sort $(wildcard src/lib/*.c)) $(sort $(wildcard src/lib/dns/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
@@ -143,11 +143,29 @@ $(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(wildcard src/lib/*.h incl
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LDLIBS)
 
-fuzz: $(FUZZ_BIN)
+# The DNS message parser and the zone-file reader have targets of their own
+# (tests/fuzz/fuzz_dns_*.c, seeds in tests/fuzz/corpus_dns_*); FUZZ_SECS is
+# shared out between the three targets.
+FUZZ_DNS := $(BUILD)/fuzz/fuzz_dns_msg $(BUILD)/fuzz/fuzz_dns_zone
+FUZZ_EACH = $(shell expr $(FUZZ_SECS) / 3 + 1)
+
+$(BUILD)/fuzz/fuzz_dns_%: tests/fuzz/fuzz_dns_%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/*/*.h include/sockit/*.h)
+	@scripts/deps.sh fuzz
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_DNS)
 	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
 	@cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) -max_len=20000 -timeout=10 -print_final_stats=1 \
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
+	@set -e; for t in dns_msg dns_zone; do \
+		rm -rf $(BUILD)/fuzz/corpus_$$t && mkdir -p $(BUILD)/fuzz/corpus_$$t; \
+		cp tests/fuzz/corpus_$$t/* $(BUILD)/fuzz/corpus_$$t/; \
+		echo "$(BUILD)/fuzz/fuzz_$$t"; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus_$$t; \
+	done
 
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

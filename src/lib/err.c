@@ -1,4 +1,5 @@
 /* One table gives both the text and the name of every sockit error code. */
+#include <sockit/dns.h>
 #include <sockit/err.h>
 #include <sockit/http_parse.h>
 
@@ -44,6 +45,18 @@ static const struct err_entry sockit_errors[] = {
 	{ SK_EHTTP_NOT_IMPLEMENTED, "SK_EHTTP_NOT_IMPLEMENTED", "transfer coding not implemented" },
 	{ SK_EHTTP_VERSION, "SK_EHTTP_VERSION", "HTTP version not supported" },
 	{ SK_EHTTP_BODY_TOO_BIG, "SK_EHTTP_BODY_TOO_BIG", "request body too large" },
+	{ SK_EDNS_TRUNCATED, "SK_EDNS_TRUNCATED", "message ends inside a part its header counts" },
+	{ SK_EDNS_LABEL, "SK_EDNS_LABEL", "bad label length byte" },
+	{ SK_EDNS_POINTER, "SK_EDNS_POINTER", "compression pointer loop (a pointer not backwards)" },
+	{ SK_EDNS_NAME_LONG, "SK_EDNS_NAME_LONG", "name longer than 255 bytes" },
+	{ SK_EDNS_RDATA, "SK_EDNS_RDATA", "record data does not match its type" },
+	{ SK_EDNS_TRAILING, "SK_EDNS_TRAILING", "bytes after the last record" },
+	{ SK_EDNS_QDCOUNT, "SK_EDNS_QDCOUNT", "more than one question" },
+	{ SK_EDNS_TOO_MANY, "SK_EDNS_TOO_MANY", "too many records" },
+	{ SK_EDNS_NAME, "SK_EDNS_NAME", "not a domain name" },
+	{ SK_EDNS_TYPE, "SK_EDNS_TYPE", "not a record type" },
+	{ SK_EDNS_ID, "SK_EDNS_ID", "response does not match the query" },
+	{ SK_EDNS_SYNTAX, "SK_EDNS_SYNTAX", "record data does not parse" },
 };
 
 static const struct err_entry *find_entry(int err)
