@@ -13,6 +13,8 @@ static const struct command commands[] = {
 	{ "udp", cmd_udp, "UDP sender and servers: print, echo, reply; broadcast, multicast", udp_usage },
 	{ "http", cmd_http, "HTTP/1.1 file server: browse, download, upload, delete", http_usage },
 	{ "serve", cmd_serve, "the notes' UDP and TCP servers (or any services) in one process", serve_usage },
+	{ "ifaces", cmd_ifaces, "network interfaces, their addresses and counters", ifaces_usage },
+	{ "arp", cmd_arp, "the neighbour table (ARP, NDP); an address's MAC", arp_usage },
 	{ "help", cmd_help, "show help for a command", help_usage },
 };
 
