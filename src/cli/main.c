@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "the notes' UDP and TCP servers (or any services) in one process", serve_usage },
 	{ "ifaces", cmd_ifaces, "network interfaces, their addresses and counters", ifaces_usage },
 	{ "arp", cmd_arp, "the neighbour table (ARP, NDP); an address's MAC", arp_usage },
+	{ "ping", cmd_ping, "ICMP echo to hosts and networks, iputils' statistics", ping_usage },
 	{ "help", cmd_help, "show help for a command", help_usage },
 };
 
