@@ -117,7 +117,9 @@ static void nudge(const struct arp_run *run)
 	sk_addr_from_ip(&run->ip, 9, &to);
 	if (run->ip.version == SK_IP_V6)
 		to.u.in6.sin6_scope_id = run->zone_index;
-	int fd = sk_udp_open(NULL, to.u.sa.sa_family, NULL);
+	struct sk_sock_opts so;
+	sk_sock_opts_init(&so);
+	int fd = sk_udp_open(NULL, to.u.sa.sa_family, &so);
 	if (fd < 0)
 		return;
 	(void)sendto(fd, "", 0, 0, &to.u.sa, to.len);

@@ -45,7 +45,8 @@ extern const char ip_usage[], port_usage[], help_usage[], tcp_usage[], udp_usage
 int cmd_ifaces(int argc, char **argv);
 int cmd_arp(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
-extern const char ifaces_usage[], arp_usage[], ping_usage[];
+int cmd_scan(int argc, char **argv);
+extern const char ifaces_usage[], arp_usage[], ping_usage[], scan_usage[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 
