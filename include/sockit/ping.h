@@ -51,7 +51,9 @@ double sk_probe_stats_loss(const struct sk_probe_stats *s);
 enum sk_ping_event {
 	SK_PING_REPLY,       /* an echo reply */
 	SK_PING_ICMP_ERROR,  /* an ICMP error about one of our probes (unreachable, time exceeded) */
-	SK_PING_SEND_ERROR,  /* the kernel refused to send a probe */
+	SK_PING_SEND_ERROR,  /* the kernel refused to send a probe (tcp ping: the connect
+	                        failed otherwise than refused, unreachable for instance) */
+	SK_PING_TIMEOUT,     /* tcp ping: no answer within timeout_ms, a loss */
 };
 
 struct sk_ping_result {
@@ -63,6 +65,7 @@ struct sk_ping_result {
 	int ttl;               /* REPLY: the reply's TTL or hop limit; -1 unknown */
 	double rtt_ms;         /* REPLY: round trip; < 0 when the data is too short to time it */
 	bool is_dup, is_late;  /* REPLY: a repeated answer; an answer after timeout_ms */
+	bool is_refused;       /* REPLY, tcp ping: the answer was a RST (host up, port closed) */
 	int err;               /* ICMP_ERROR, SEND_ERROR: a negative errno (-EHOSTUNREACH ...) */
 	unsigned icmp_type, icmp_code; /* ICMP_ERROR from the network: what the router sent */
 };
@@ -124,5 +127,29 @@ const char *sk_ping_error_text(const struct sk_ping_result *r);
 
 /* Closes the sockets and frees; accepts NULL. Not from inside on_result. */
 void sk_ping_free(struct sk_ping *p);
+
+/* --- tcp ping -----------------------------------------------------------------
+ * Connect round trips to one address and port, with ping's schedule and
+ * statistics: a completed handshake and a refusal (RST: the host is up, the
+ * port closed) are replies, a connect with no answer within timeout_ms is a
+ * loss. Each connection is closed as soon as it is made. */
+
+/* Connects in flight at most (a probe every interval, each waiting up to
+ * timeout_ms); a probe due while all are busy waits for one. */
+#define SK_TCP_PING_SLOTS 64
+
+struct sk_tcp_ping;
+
+/* opts as for ping (count, interval_us, timeout_ms, deadline_ms, on_result,
+ * on_done, ud; size, gap and ttl are not used); to is copied. Results come
+ * with target 0. Returns 0 and *out, SK_EINVAL or SK_ENOMEM. */
+int sk_tcp_ping_new(struct sk_loop *loop, const struct sk_ping_opts *opts,
+                    const struct sk_addr *to, struct sk_tcp_ping **out);
+void sk_tcp_ping_start(struct sk_tcp_ping *p);
+void sk_tcp_ping_stop(struct sk_tcp_ping *p);
+void sk_tcp_ping_stats(const struct sk_tcp_ping *p, struct sk_probe_stats *out);
+uint64_t sk_tcp_ping_elapsed_us(const struct sk_tcp_ping *p);
+/* Closes the connects in flight and frees; accepts NULL. */
+void sk_tcp_ping_free(struct sk_tcp_ping *p);
 
 #endif
