@@ -218,7 +218,7 @@ int cmd_ifaces(int argc, char **argv)
 		}
 	}
 	if (argc - optind > 1)
-		return usage_error("ifaces", "expected at most one interface NAME, got %d arguments",
+		return usage_error("ifaces", "expected at most one interface name, got %d arguments",
 		                   argc - optind);
 	const char *name = optind < argc ? argv[optind] : NULL;
 	struct sk_iface_list *list;

@@ -434,7 +434,7 @@ int cmd_ping(int argc, char **argv)
 	if (st)
 		return st < 0 ? EXIT_OK : st;
 	if (optind == argc)
-		return usage_error("ping", "expected at least one TARGET");
+		return usage_error("ping", "expected at least one target");
 	for (int i = optind; i < argc && st == EXIT_OK; i++)
 		st = add_arg(&run, argv[i]);
 	if (st == EXIT_OK)

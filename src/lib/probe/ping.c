@@ -104,16 +104,14 @@ static bool is_settled(const struct target *t)
 	return t->st.received + t->st.errors >= t->st.transmitted;
 }
 
-/* After the last probe: how long a target may still answer. iputils waits
- * twice the longest round trip for a target that has answered, and -W for
- * one that has not. */
+/* After the last probe: how long a target may still answer. As iputils:
+ * twice the longest round trip for a target that has answered (timeout_ms
+ * then only marks replies late), timeout_ms for one that has not. */
 static uint64_t linger_us(const struct sk_ping *p, const struct target *t)
 {
-	uint64_t w = (uint64_t)p->o.timeout_ms * 1000u;
 	if (!t->st.rtt.n)
-		return w;
-	uint64_t two_rtt = (uint64_t)(t->st.rtt.max_ms * 2000.0) + 1000u;
-	return two_rtt < w ? two_rtt : w;
+		return (uint64_t)p->o.timeout_ms * 1000u;
+	return (uint64_t)(t->st.rtt.max_ms * 2000.0) + 1000u;
 }
 
 /* Once everything is sent: ends the run when every target has settled,
