@@ -718,3 +718,22 @@ def test_help_lists_the_commands():
         assert re.search(rf"^  {cmd}\s", out, re.M), cmd
         assert sk("help", cmd).stdout.startswith(f"usage: sockit {cmd}")
     assert "sockit tcp ping [options] HOST PORT" in sk("tcp", "--help").stdout
+
+
+def test_ping_stops_on_ctrl_c():
+    """SIGINT ends a ping without -c with its summary (exit 0: it answered),
+    as iputils does."""
+    p = subprocess.Popen([SOCKIT, "ping", "-i", "0.1", "127.0.0.1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        p.send_signal(2)
+        out, err = p.communicate(timeout=10)
+    finally:
+        p.kill()
+    assert p.returncode == 0, (out, err)
+    s = summary_of(out)
+    # The last probe may still be on its way when the signal comes.
+    assert s["tx"] >= 3 and s["rx"] >= s["tx"] - 1
+    assert "--- 127.0.0.1 ping statistics ---" in out
+    assert_no_sanitizer_report(err)
