@@ -140,7 +140,7 @@ def main():
     print("|---|---|---|---|---|")
     print(f"| scan 127.0.0.1, all 65,535 ports | {scan_t['sockit']:.2f} s | "
           f"{scan_t['nmap']:.2f} s | {scan_t['nc']:.2f} s | — |")
-    print(f"| ping a /24 (253 answer), 1 probe each, 1 ms apart | {ping_t['sockit']:.2f} s | "
+    print(f"| ping a /24 (254 hosts answer), 1 probe each, 1 ms apart | {ping_t['sockit']:.2f} s | "
           f"— | — | {ping_t['fping']:.2f} s |")
     ours, nmap, nc = scan_open_sets["sockit"], scan_open_sets["nmap"], scan_open_sets["nc"]
     # nc -z counts a connection that met itself (source port = the port

@@ -422,12 +422,9 @@ static int open_family(struct sk_ping *p, int family, int *fd_out, enum sk__icmp
 			return -EPERM;
 		return fd;
 	}
-	if (p->o.ttl > 0 && sk_sock_set_ttl(fd, family, p->o.ttl, NULL) < 0) {
-		int err = -errno;
-		close(fd);
-		return err ? err : SK_EINVAL;
-	}
-	int err = sk_loop_add_fd(p->loop, fd, SK_EV_READ, on_io, p);
+	int err = p->o.ttl > 0 ? sk_sock_set_ttl(fd, family, p->o.ttl, NULL) : 0;
+	if (err == 0)
+		err = sk_loop_add_fd(p->loop, fd, SK_EV_READ, on_io, p);
 	if (err < 0) {
 		close(fd);
 		return err;
