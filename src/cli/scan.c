@@ -180,8 +180,9 @@ static int run_scan(struct scan_run *run, struct sk_scan_opts *so, const struct 
 	if (so->max_in_flight > backlog)
 		so->max_in_flight = backlog;
 	if (run->verbose)
-		report("scan", "%zu connections in flight at most (open-file limit %llu, "
-		       "netdev_max_backlog %zu)", so->max_in_flight, (unsigned long long)limit, backlog);
+		report("scan", "%zu connection%s in flight at most (open-file limit %llu, "
+		       "netdev_max_backlog %zu)", so->max_in_flight, so->max_in_flight == 1 ? "" : "s",
+		       (unsigned long long)limit, backlog);
 	int err = sk_loop_new(&run->loop);
 	if (err < 0)
 		return report_err("scan", err);
