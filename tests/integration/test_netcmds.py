@@ -743,3 +743,19 @@ def test_ping_stops_on_ctrl_c():
     assert s["tx"] >= 3 and s["rx"] >= s["tx"] - 1
     assert "--- 127.0.0.1 ping statistics ---" in out
     assert_no_sanitizer_report(err)
+
+
+def test_link_local_targets_with_a_zone(net):
+    info = json.loads(run_ok("ip", "-j", "-6", "addr", "show", "dev", net.if_b, ns=net.ns_b).stdout)
+    ll = next(a["local"] for a in info[0]["addr_info"] if a["local"].startswith("fe80:"))
+    target = f"{ll}%{net.if_a}"
+    res = sk("ping", "-c", "2", "-i", "0.2", target, ns=net.ns_a)
+    assert res.returncode == 0, res
+    assert summary_of(res.stdout)["rx"] == 2
+    res = sk("arp", "--json", target, ns=net.ns_a, user=True)
+    assert res.returncode == 0, res
+    assert jlines(res.stdout)[0]["mac"] == net.mac(net.ns_b, net.if_b)
+    res = sk("tcp", "ping", "-c", "1", target, "22", ns=net.ns_a)
+    assert res.returncode == 0 and "(port closed)" in res.stdout, res
+    res = sk("arp", f"{ll}%nosuch0", ns=net.ns_a)
+    assert res.returncode == 3 and res.stderr == "sockit: arp: 'nosuch0': no such interface\n"
