@@ -22,8 +22,8 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
 # liburing: the loop's io_uring path (src/lib/loop_uring.c); threads: the
-# loop's workers (src/lib/loop_work.c).
-LDLIBS   := -luring -pthread
+# loop's workers (src/lib/loop_work.c); libm: sqrt for ping's mdev.
+LDLIBS   := -luring -pthread -lm
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
@@ -37,7 +37,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c)) $(sort $(wildcard src/lib/dns/*.c))
+LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/net/*.c src/lib/probe/*.c)) $(sort $(wildcard src/lib/dns/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))

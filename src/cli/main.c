@@ -18,6 +18,10 @@ static const struct command commands[] = {
 	{ "dns", cmd_dns, "DNS on the wire: query a server like dig, serve zones with faults",
 	  dns_usage },
 	{ "serve", cmd_serve, "the notes' UDP and TCP servers (or any services) in one process", serve_usage },
+	{ "ifaces", cmd_ifaces, "network interfaces, their addresses and counters", ifaces_usage },
+	{ "arp", cmd_arp, "the neighbour table (ARP, NDP); an address's MAC", arp_usage },
+	{ "ping", cmd_ping, "ICMP echo to hosts and networks, iputils' statistics", ping_usage },
+	{ "scan", cmd_scan, "TCP connect scan: which ports are open, closed, filtered", scan_usage },
 	{ "help", cmd_help, "show help for a command", help_usage },
 };
 
