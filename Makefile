@@ -147,19 +147,27 @@ $(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(wildcard src/lib/*.h incl
 # (tests/fuzz/fuzz_dns_*.c, seeds in tests/fuzz/corpus_dns_*); FUZZ_SECS is
 # shared out between the three targets.
 FUZZ_DNS := $(BUILD)/fuzz/fuzz_dns_msg $(BUILD)/fuzz/fuzz_dns_zone
-FUZZ_EACH = $(shell expr $(FUZZ_SECS) / 3 + 1)
+# What ping, arp and ifaces read (ICMP replies, ARP packets, netlink
+# attributes): tests/fuzz/fuzz_probe.c, seeds in tests/fuzz/corpus_probe.
+FUZZ_PROBE := $(BUILD)/fuzz/fuzz_probe
+FUZZ_EACH = $(shell expr $(FUZZ_SECS) / 4 + 1)
 
 $(BUILD)/fuzz/fuzz_dns_%: tests/fuzz/fuzz_dns_%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/*/*.h include/sockit/*.h)
 	@scripts/deps.sh fuzz
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
-fuzz: $(FUZZ_BIN) $(FUZZ_DNS)
+$(FUZZ_PROBE): tests/fuzz/fuzz_probe.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/*/*.h include/sockit/*.h)
+	@scripts/deps.sh fuzz
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_DNS) $(FUZZ_PROBE)
 	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
 	@cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
-	@set -e; for t in dns_msg dns_zone; do \
+	@set -e; for t in dns_msg dns_zone probe; do \
 		rm -rf $(BUILD)/fuzz/corpus_$$t && mkdir -p $(BUILD)/fuzz/corpus_$$t; \
 		cp tests/fuzz/corpus_$$t/* $(BUILD)/fuzz/corpus_$$t/; \
 		echo "$(BUILD)/fuzz/fuzz_$$t"; \

@@ -89,3 +89,27 @@ uint16_t sk__icmp_checksum(const void *data, size_t len)
 	memcpy(&r, out, 2);
 	return r;
 }
+
+/* ICMP_HDR: type, code, checksum, identifier, sequence. */
+#define ECHO_HDR 8
+
+long sk__icmp_echo_reply(const unsigned char *buf, size_t len, int family, enum sk__icmp_kind kind,
+                         size_t *icmp_len, int *ttl)
+{
+	size_t off = 0;
+	if (family == AF_INET && kind == SK__ICMP_RAW) {
+		/* Raw IPv4 sockets receive the IP header too. */
+		if (len < 20)
+			return -1;
+		size_t ihl = (size_t)(buf[0] & 0xf) * 4;
+		if ((buf[0] >> 4) != 4 || ihl < 20 || len < ihl)
+			return -1;
+		*ttl = buf[8];
+		off = ihl;
+	}
+	unsigned want = family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+	if (len - off < ECHO_HDR || buf[off] != want)
+		return -1;
+	*icmp_len = len - off;
+	return (long)off;
+}

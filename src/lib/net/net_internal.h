@@ -71,4 +71,13 @@ int sk__icmp_open(int family, enum sk__icmp_kind *kind_out, int *raw_err_out);
 /* The Internet checksum (RFC 1071) of len bytes. */
 uint16_t sk__icmp_checksum(const void *data, size_t len);
 
+/* An echo reply as an ICMP socket of kind hands it over (a raw IPv4 socket
+ * with the IP header first): the offset of the ICMP header in buf, its
+ * length in *icmp_len and the IP header's TTL in *ttl (left alone when
+ * there is none); -1 for anything that is not a whole echo reply of family
+ * (a bad IP header length, a short packet, another type). Bytes from the
+ * network: checked, never trusted (tests/fuzz/fuzz_probe.c). */
+long sk__icmp_echo_reply(const unsigned char *buf, size_t len, int family, enum sk__icmp_kind kind,
+                         size_t *icmp_len, int *ttl);
+
 #endif

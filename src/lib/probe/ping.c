@@ -312,18 +312,11 @@ static void read_reply(struct sk_ping *p, int family, const unsigned char *buf, 
                        const struct sk_addr *from, struct msghdr *m, uint64_t now)
 {
 	struct sk_ping_result r = { .event = SK_PING_REPLY, .ttl = cmsg_ttl(m) };
-	const unsigned char *icmp = buf;
-	if (family == AF_INET && p->kind4 == SK__ICMP_RAW) {
-		/* Raw IPv4 sockets receive the IP header too. */
-		size_t ihl = (size_t)(buf[0] & 0xf) * 4;
-		if (len < 20 || ihl < 20 || len < ihl)
-			return;
-		r.ttl = buf[8];
-		icmp += ihl;
-		len -= ihl;
-	}
-	if (len < ICMP_HDR || icmp[0] != (family == AF_INET ? ECHO_REPLY_V4 : ECHO_REPLY_V6))
+	enum sk__icmp_kind kind = family == AF_INET ? p->kind4 : p->kind6;
+	long off = sk__icmp_echo_reply(buf, len, family, kind, &len, &r.ttl);
+	if (off < 0)
 		return;
+	const unsigned char *icmp = buf + off;
 	if (sk_addr_to_ip(from, &r.from, NULL) < 0 || !is_ours(p, family, icmp, len, now, &r))
 		return;
 	r.target = find_target(p, &r.from);
