@@ -10,15 +10,15 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 SANITIZE ?=
-VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/sockit.h)
+VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/version.h)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
-# liburing: the loop's io_uring path (src/lib/loop_uring.c); threads: the
-# loop's workers (src/lib/loop_work.c).
+# liburing: the loop's io_uring path (src/lib/loop/loop_uring.c); threads:
+# the loop's workers (src/lib/loop/loop_work.c).
 LDLIBS   := -luring -pthread
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -33,7 +33,12 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c))
+# libsockit's layers, lowest first (src/lib/<layer>/, STYLE.md "Layout"): a
+# file includes headers of its own layer and those below, never above, and
+# reaches upward only through callbacks. `make check-layers` checks it.
+LAYERS   := base ip net loop stream http
+LIB_SRC  := $(foreach l,$(LAYERS),$(sort $(wildcard src/lib/$(l)/*.c)))
+LIB_HDR  := $(foreach l,$(LAYERS),$(wildcard src/lib/$(l)/*.h))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
@@ -62,6 +67,11 @@ FORCE:
 $(BUILD)/%.o: %.c $(FLAGS_FILE) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Library files name internal headers by layer: "loop/loop_internal.h".
+$(BUILD)/src/lib/%.o: src/lib/%.c $(FLAGS_FILE) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -131,10 +141,10 @@ bench: $(BIN)
 # did it is left in $(BUILD)/fuzz/crash-* (rerun: $(FUZZ_BIN) FILE).
 FUZZ_SECS ?= 60
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_http_parse
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -g -O1 \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc/lib -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(wildcard src/lib/*.h include/sockit/*.h)
+$(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LIB_HDR) $(wildcard include/sockit/*.h)
 	@scripts/deps.sh fuzz
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LDLIBS)

@@ -1,5 +1,5 @@
 /* Unit tests for http_util.c: request paths (the traversal defences),
- * ranges, dates, validators, media types. Internal API: src/lib/http_util.h. */
+ * ranges, dates, validators, media types. Internal API: src/lib/http/http_internal.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <sockit/err.h>
 #include <sockit/http_parse.h>
 
-#include "http_util.h"
+#include "http/http_internal.h"
 
 static struct sk_slice sl(const char *s)
 {

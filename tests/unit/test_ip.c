@@ -13,7 +13,7 @@
 #include <sockit/err.h>
 #include <sockit/ip.h>
 
-#include "internal.h"
+#include "ip/ip_internal.h"
 
 static struct sk_ip ip_of(const char *text)
 {

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http_internal.h"
+#include "http/http_internal.h"
 
 #define CACHE_VALID_MS 1000
 

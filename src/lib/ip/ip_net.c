@@ -3,7 +3,7 @@
 #include <sockit/err.h>
 #include <sockit/ip.h>
 
-#include "u128.h"
+#include "base/base_internal.h"
 
 static struct u128 to_u128(const struct sk_ip *ip)
 {

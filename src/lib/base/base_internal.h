@@ -1,8 +1,11 @@
-/* Internal 128-bit unsigned arithmetic on struct sk_ip's (hi, lo) pair.
+/* Internals of the base layer (src/lib/base/), for the layers above: never
+ * installed, never in include/.
+ *
+ * 128-bit unsigned arithmetic on struct sk_ip's (hi, lo) pair.
  * Portable C instead of unsigned __int128, which -std=c11 compilers need not
  * have; every helper is a few instructions and inlines away. */
-#ifndef SOCKIT_U128_H
-#define SOCKIT_U128_H
+#ifndef SOCKIT_BASE_INTERNAL_H
+#define SOCKIT_BASE_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "stream_internal.h"
+#include "stream/stream_internal.h"
 
 static void pause_if_full(struct client *cl)
 {

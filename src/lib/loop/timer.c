@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "loop/loop_internal.h"
 
 static void place(struct sk__heap *h, size_t i, struct sk_timer *t)
 {

@@ -23,7 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "http_internal.h"
+#include "http/http_internal.h"
 
 struct upload {
 	struct http_conn *c;

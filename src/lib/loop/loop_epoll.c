@@ -6,7 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "loop/loop_internal.h"
 
 /* epoll_wait fills at most this many events per call; more wait for the next
  * iteration, which costs nothing with level-triggered watchers. */

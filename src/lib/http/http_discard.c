@@ -12,7 +12,7 @@
 
 #include <sys/socket.h>
 
-#include "http_internal.h"
+#include "http/http_internal.h"
 
 int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used)
 {

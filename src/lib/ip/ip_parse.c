@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "u128.h"
+#include "base/base_internal.h"
 
 /* Python splits on ':' and accepts at most 8 colons: 9 parts. */
 #define V6_MAX_PARTS 9

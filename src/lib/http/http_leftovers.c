@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http_internal.h"
+#include "http/http_internal.h"
 
 /* Deeper than uploads into real trees go; each level holds one fd. */
 #define SWEEP_MAX_DEPTH 16

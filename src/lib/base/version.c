@@ -1,4 +1,4 @@
-#include <sockit/sockit.h>
+#include <sockit/version.h>
 
 const char *sk_version(void)
 {

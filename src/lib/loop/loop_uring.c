@@ -24,7 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "internal.h"
+#include "loop/loop_internal.h"
 
 /* Receive buffers handed to the kernel: a multishot recv takes one per
  * completion. 256 x 16 KiB: a request head fits one, an upload streams in

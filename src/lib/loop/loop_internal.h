@@ -1,12 +1,7 @@
-/* Internals shared between libsockit's files; never installed, never in include/. */
-#ifndef SOCKIT_INTERNAL_H
-#define SOCKIT_INTERNAL_H
-
-/* Checks that every numeric row of the classification tables in ip_special.c
- * equals the CIDR text written beside it, and that every registry row is a
- * network address. Returns the text of the first bad row, or NULL. For tests. */
-const char *sk__ip_check_tables(void);
-
+/* Internals of the loop layer (src/lib/loop/), shared between its files;
+ * never installed, never in include/. */
+#ifndef SOCKIT_LOOP_INTERNAL_H
+#define SOCKIT_LOOP_INTERNAL_H
 
 /* --- The poll backend seam (loop_epoll.c) ------------------------------------
  * loop.c speaks only through these calls, so a poll(2) backend could replace

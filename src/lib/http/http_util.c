@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_util.h"
+#include "http/http_internal.h"
 
 static const char *const day_names[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",

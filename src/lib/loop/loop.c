@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "loop/loop_internal.h"
 
 /* Linux signal numbers, real-time ones included, stay below 65. */
 #define SK_NSIG 65

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "internal.h"
+#include "ip/ip_internal.h"
 
 /* A network as numbers, with its text beside it so a reader (and
  * sk__ip_check_tables()) can check it. */

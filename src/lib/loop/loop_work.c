@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "loop/loop_internal.h"
 
 struct sk__pool {
 	pthread_mutex_t mu;

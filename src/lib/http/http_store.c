@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http_internal.h"
+#include "http/http_internal.h"
 
 void http_store_init(struct http_store *st, int dir_fd)
 {

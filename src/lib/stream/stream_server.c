@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "stream_internal.h"
+#include "stream/stream_internal.h"
 
 extern char **environ;
 

@@ -9,7 +9,7 @@
 #include <sockit/accept.h>
 #include <sockit/err.h>
 #include <sockit/http_server.h>
-#include <sockit/sockit.h>
+#include <sockit/version.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http_internal.h"
+#include "http/http_internal.h"
 
 void sk_http_server_opts_init(struct sk_http_server_opts *opts)
 {

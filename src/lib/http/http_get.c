@@ -15,7 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "http_internal.h"
+#include "http/http_internal.h"
 
 /* Listing a directory with more entries than this answers 500: a page of
  * a million rows helps nobody and costs the server its memory. */
