@@ -52,8 +52,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
 
-.PHONY: all run test unit integration asan valgrind bench fuzz install uninstall clean help deps-build deps-test \
-	deps-browser
+.PHONY: all run test check check-errors unit integration asan valgrind bench fuzz install uninstall \
+	clean help deps-build deps-test deps-browser
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
@@ -108,7 +108,17 @@ deps-browser:
 run: $(BIN)
 	@scripts/demo.sh $(BIN)
 
-test: unit integration
+test: check unit integration
+
+# Checks of the tree itself, first in `make test`:
+#   check-errors  every SK_E* code that a header, source file, comment or doc
+#                 names is defined in include/sockit/err.h, and nowhere else;
+#                 err.c's one table gives each sockit code its text and name
+#                 (scripts/check_errors.sh)
+check: check-errors
+
+check-errors:
+	@sh scripts/check_errors.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -174,7 +184,7 @@ clean:
 	rm -rf build
 
 help:
-	@echo 'targets: all run test unit integration asan valgrind bench fuzz install uninstall clean'
+	@echo 'targets: all run test check unit integration asan valgrind bench fuzz install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage FUZZ_SECS=60'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)

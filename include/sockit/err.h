@@ -1,4 +1,6 @@
 /* sockit error codes: every library function that can fail returns one.
+ * Every SK_E* code is defined here, and nowhere else; src/lib/base/err.c
+ * gives each its text and name (scripts/check_errors.sh checks both).
  *
  * Convention: a return value >= 0 is success (a count, an fd, bytes consumed);
  * a negative value is an SK_E* code. System failures are the negative errno
@@ -17,6 +19,9 @@
 #define SK_ERANGE        (-ERANGE)
 #define SK_ENOSPC        (-ENOSPC)
 #define SK_EPIPE         (-EPIPE)
+#define SK_ENOENT        (-ENOENT)
+#define SK_EEXIST        (-EEXIST)
+#define SK_ECONNREFUSED  (-ECONNREFUSED)
 #define SK_EINPROGRESS   (-EINPROGRESS) /* started; a callback reports the end */
 #define SK_ETOOLARGE     (-EMSGSIZE) /* a buffer or message would pass its limit */
 
@@ -45,6 +50,18 @@
 #define SK_EPORT_SYNTAX         (-1030) /* not a decimal number */
 #define SK_EPORT_RANGE          (-1031) /* above 65535 */
 #define SK_ENONAME              (-1032) /* no such service or host name */
+
+/* Incremental parsers (http_parse.h) */
+#define SK_EINCOMPLETE          (-1100) /* need more bytes: not a failure */
+
+/* HTTP requests (http_parse.h): sk_http_error_status() gives the status
+ * that answers each. */
+#define SK_EHTTP_BAD_REQUEST    (-1101) /* 400 */
+#define SK_EHTTP_URI_TOO_LONG   (-1102) /* 414 */
+#define SK_EHTTP_FIELDS_TOO_BIG (-1103) /* 431 */
+#define SK_EHTTP_NOT_IMPLEMENTED (-1104) /* 501: a transfer coding we do not know */
+#define SK_EHTTP_VERSION        (-1105) /* 505: not HTTP/1.x */
+#define SK_EHTTP_BODY_TOO_BIG   (-1106) /* 413: set by servers, not the parser */
 
 /* A short, lowercase, stable description of err. Never NULL, never allocates;
  * unknown codes get a generic text. */

@@ -1,6 +1,5 @@
 /* One table gives both the text and the name of every sockit error code. */
 #include <sockit/err.h>
-#include <sockit/http_parse.h>
 
 #include <stddef.h>
 #include <string.h>
