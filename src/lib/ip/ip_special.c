@@ -173,16 +173,6 @@ unsigned sk_ip_flags(const struct sk_ip *ip)
 	return ip->version == SK_IP_V4 ? v4_flags(ip) : v6_flags(ip);
 }
 
-bool sk_ip_ipv4_mapped(const struct sk_ip *ip, struct sk_ip *v4_out)
-{
-	if (ip->version != SK_IP_V6 || ip->hi != 0 || ip->lo >> 32 != 0xffff)
-		return false;
-	v4_out->hi = 0;
-	v4_out->lo = ip->lo & 0xffffffffu;
-	v4_out->version = SK_IP_V4;
-	return true;
-}
-
 char sk_ip_class(const struct sk_ip *ip)
 {
 	if (ip->version != SK_IP_V4)
