@@ -1,5 +1,9 @@
-/* Internals of the stream server shared by stream_server.c (listener,
- * clients, limits) and stream_modes.c (what each mode does with bytes). */
+/* Internals of the stream layer (src/lib/stream/), shared between its
+ * files: the stream server's stream_server.c (listener, clients, exec
+ * children) and stream_modes.c (what each mode does with bytes). The server
+ * uses the modes, never the reverse: it takes its mode's table of
+ * operations once (sk__stream_mode_ops), and a mode reaches the server only
+ * through the structs below and the inline helpers here. */
 #ifndef SOCKIT_STREAM_INTERNAL_H
 #define SOCKIT_STREAM_INTERNAL_H
 
@@ -31,11 +35,13 @@ struct client {
 };
 
 struct sk_acceptor;
+struct stream_mode_ops;
 
 struct sk_stream_server {
 	struct sk_loop *loop;
 	struct sk_acceptor *acceptor; /* the listener, the access list and the limits */
 	struct sk_stream_opts o;
+	const struct stream_mode_ops *mode; /* what o.mode does: sk__stream_mode_ops(o.mode) */
 	struct client *clients;
 	size_t n_clients;
 	struct sk_timer reap_timer; /* exec children without a pidfd */
@@ -43,24 +49,25 @@ struct sk_stream_server {
 	struct sk_conn_opts conn_opts; /* every client's, from the server's opts */
 };
 
-/* What a mode does; any hook may be NULL. */
+/* What a mode does; any hook may be NULL. The server calls them with the
+ * client held: a hook may close its client (a send fails) and go on looking
+ * at it, and it is freed after the hook returns. */
 struct stream_mode_ops {
-	void (*on_open)(struct client *cl);
+	void (*on_open)(struct client *cl);  /* a client was accepted */
 	void (*on_data)(struct client *cl, const char *p, size_t len);
-	void (*on_eof)(struct client *cl);
-	void (*on_drain)(struct client *cl);
+	void (*on_eof)(struct client *cl);   /* NULL: close once the queue is written */
+	void (*on_drain)(struct client *cl); /* the client's queue fell to its low-water mark */
 };
 
+/* The table of operations of mode (stream_modes.c). */
 const struct stream_mode_ops *sk__stream_mode_ops(enum sk_stream_mode mode);
 
 /* Reports an event through the server's callback. */
-void sk__stream_event(struct sk_stream_server *s, enum sk_stream_event ev,
-                      const struct sk_addr *peer, int err);
-
-/* Starts an exec client's child; returns 0 or an error (fd is consumed). */
-int sk__stream_spawn(struct sk_stream_server *s, struct client *cl, int fd);
-
-/* Forgets a finished exec child. */
-void sk__stream_client_done(struct client *cl, int err);
+static inline void sk__stream_event(struct sk_stream_server *s, enum sk_stream_event ev,
+                                    const struct sk_addr *peer, int err)
+{
+	if (s->o.on_event)
+		s->o.on_event(s->o.ud, ev, peer, err);
+}
 
 #endif

@@ -56,13 +56,6 @@ static void client_conn_opts(const struct sk_stream_opts *o, struct sk_conn_opts
 	co->tracer = o->tracer;
 }
 
-void sk__stream_event(struct sk_stream_server *s, enum sk_stream_event ev,
-                      const struct sk_addr *peer, int err)
-{
-	if (s->o.on_event)
-		s->o.on_event(s->o.ud, ev, peer, err);
-}
-
 static void link_client(struct sk_stream_server *s, struct client *cl)
 {
 	cl->next = s->clients;
@@ -110,7 +103,7 @@ static void on_data(struct sk_conn *c, const char *p, size_t len, void *ud)
 {
 	(void)c;
 	struct client *cl = ud;
-	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	const struct stream_mode_ops *ops = cl->srv->mode;
 	enter(cl);
 	if (ops->on_data)
 		ops->on_data(cl, p, len);
@@ -121,7 +114,7 @@ static void on_eof(struct sk_conn *c, void *ud)
 {
 	(void)c;
 	struct client *cl = ud;
-	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	const struct stream_mode_ops *ops = cl->srv->mode;
 	enter(cl);
 	if (ops->on_eof)
 		ops->on_eof(cl);
@@ -134,7 +127,7 @@ static void on_drain(struct sk_conn *c, void *ud)
 {
 	(void)c;
 	struct client *cl = ud;
-	const struct stream_mode_ops *ops = sk__stream_mode_ops(cl->srv->o.mode);
+	const struct stream_mode_ops *ops = cl->srv->mode;
 	enter(cl);
 	if (ops->on_drain)
 		ops->on_drain(cl);
@@ -163,6 +156,8 @@ static const struct sk_conn_handler client_handler = {
 };
 
 static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud);
+static int spawn(struct sk_stream_server *s, struct client *cl, int fd);
+static void client_done(struct client *cl, int err);
 
 /* --- admission: the acceptor (accept.c) checks the access list and the
  * limits before a byte is read --- */
@@ -197,9 +192,9 @@ static void serve(void *ud, int fd, const struct sk_addr *peer, const struct sk_
 	link_client(s, cl);
 	sk__stream_event(s, SK_STREAM_ACCEPTED, peer, 0);
 	if (s->o.mode == SK_STREAM_EXEC) {
-		int err = sk__stream_spawn(s, cl, fd);
+		int err = spawn(s, cl, fd);
 		if (err < 0)
-			sk__stream_client_done(cl, err);
+			client_done(cl, err);
 		return;
 	}
 	int err = sk_conn_new(s->loop, fd, fd, &s->conn_opts, &client_handler, cl, &cl->conn);
@@ -211,7 +206,7 @@ static void serve(void *ud, int fd, const struct sk_addr *peer, const struct sk_
 	}
 	/* on_open sends (daytime, chargen), and a send that fails closes the
 	 * client: hold it so the mode can go on looking at it. */
-	const struct stream_mode_ops *ops = sk__stream_mode_ops(s->o.mode);
+	const struct stream_mode_ops *ops = s->mode;
 	enter(cl);
 	if (ops->on_open)
 		ops->on_open(cl);
@@ -268,7 +263,7 @@ static void reap(struct client *cl)
 	int status;
 	waitpid(cl->child, &status, 0);
 	cl->child = 0;
-	sk__stream_client_done(cl, cl->killed ? -ETIMEDOUT : 0);
+	client_done(cl, cl->killed ? -ETIMEDOUT : 0);
 }
 
 static void on_reap_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
@@ -308,7 +303,7 @@ static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 	cl->killed = true;
 }
 
-void sk__stream_client_done(struct client *cl, int err)
+static void client_done(struct client *cl, int err)
 {
 	struct sk_stream_server *s = cl->srv;
 	if (cl->pidfd >= 0) {
@@ -320,7 +315,7 @@ void sk__stream_client_done(struct client *cl, int err)
 	free_client(cl);
 }
 
-int sk__stream_spawn(struct sk_stream_server *s, struct client *cl, int fd)
+static int spawn(struct sk_stream_server *s, struct client *cl, int fd)
 {
 	/* The child gets a plain blocking socket on 0 and 1, default signal
 	 * handling (we ignore SIGPIPE, and ignored signals survive exec), an
@@ -384,6 +379,7 @@ int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_st
 	}
 	s->loop = loop;
 	s->o = *opts;
+	s->mode = sk__stream_mode_ops(opts->mode);
 	if (!s->o.max_conns && s->o.mode == SK_STREAM_EXEC)
 		s->o.max_conns = SK_STREAM_EXEC_MAX_CONNS;
 	if (!s->o.max_conns)
@@ -450,7 +446,7 @@ void sk_stream_server_free(struct sk_stream_server *s)
 			sk_conn_close(cl->conn, 0); /* unlinks and frees cl */
 		} else {
 			signal_group(cl, SIGTERM);
-			sk__stream_client_done(cl, 0);
+			client_done(cl, 0);
 		}
 	}
 	sk_loop_timer_stop(s->loop, &s->reap_timer);
