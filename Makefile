@@ -52,7 +52,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
 
-.PHONY: all run test check check-errors unit integration asan valgrind bench fuzz install uninstall \
+.PHONY: all run test check check-errors check-symbols unit integration asan valgrind bench fuzz install uninstall \
 	clean help deps-build deps-test deps-browser
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
@@ -115,10 +115,16 @@ test: check unit integration
 #                 names is defined in include/sockit/err.h, and nowhere else;
 #                 err.c's one table gives each sockit code its text and name
 #                 (scripts/check_errors.sh)
-check: check-errors
+#   check-symbols every external symbol of libsockit.a starts with sk_ (public)
+#                 or sk__ (internal), so a program can name its own functions
+#                 freely (scripts/check_symbols.sh, nm on the archive)
+check: check-errors check-symbols
 
 check-errors:
 	@sh scripts/check_errors.sh
+
+check-symbols: $(LIB)
+	@sh scripts/check_symbols.sh $(LIB)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -39,7 +39,7 @@ static void drop(struct cache_entry *e)
 	memset(e, 0, sizeof *e);
 }
 
-void http_cache_clear(struct sk_http_server *s)
+void sk__http_cache_clear(struct sk_http_server *s)
 {
 	for (size_t i = 0; i < HTTP_CACHE_SLOTS; i++)
 		if (s->cache[i].rel)
@@ -53,7 +53,7 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mode == b->st_mode;
 }
 
-const struct cache_entry *http_cache_get(struct sk_http_server *s, const char *rel, size_t len)
+const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const char *rel, size_t len)
 {
 	uint64_t h = hash_path(rel, len);
 	struct cache_entry *e = &s->cache[h & (HTTP_CACHE_SLOTS - 1)];
@@ -63,7 +63,7 @@ const struct cache_entry *http_cache_get(struct sk_http_server *s, const char *r
 	if (now - e->checked_ms < CACHE_VALID_MS)
 		return e;
 	/* Old enough to check: the same path, opened the same safe way. */
-	int fd = http_open_beneath(s, e->rel, O_RDONLY | O_NONBLOCK);
+	int fd = sk__http_open_beneath(s, e->rel, O_RDONLY | O_NONBLOCK);
 	struct stat st;
 	bool fresh = fd >= 0 && fstat(fd, &st) == 0 && same_file(&st, &e->st);
 	if (fd >= 0)
@@ -76,7 +76,7 @@ const struct cache_entry *http_cache_get(struct sk_http_server *s, const char *r
 	return e;
 }
 
-const struct cache_entry *http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
+const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
                                          int fd, const struct stat *st, const char *type)
 {
 	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size > HTTP_INLINE_FILE)
@@ -106,8 +106,8 @@ const struct cache_entry *http_cache_put(struct sk_http_server *s, const char *r
 	e->content = content;
 	e->checked_ms = sk_loop_now(s->loop);
 	char etag[sizeof e->etag], modified[sizeof e->modified];
-	http_format_etag(st, etag);
-	http_format_date(st->st_mtime, modified);
+	sk__http_format_etag(st, etag);
+	sk__http_format_date(st->st_mtime, modified);
 	memcpy(e->etag, etag, sizeof etag);
 	memcpy(e->modified, modified, sizeof modified);
 	int n = snprintf(e->headers, sizeof e->headers,

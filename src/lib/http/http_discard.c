@@ -14,7 +14,7 @@
 
 #include "http/http_internal.h"
 
-int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used)
+int sk__http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used)
 {
 	struct discard *d = &c->discard;
 	*used = 0;
@@ -41,7 +41,7 @@ int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *us
 	return rc;
 }
 
-int http_discard_start(struct http_conn *c)
+int sk__http_discard_start(struct http_conn *c)
 {
 	const struct sk_http_request *req = &c->req;
 	size_t in_buf = c->in_len - c->head_len;
@@ -59,7 +59,7 @@ int http_discard_start(struct http_conn *c)
 	};
 	sk_http_chunked_init(&c->discard.chunk);
 	size_t used = 0;
-	int rc = http_discard_data(c, c->in + c->head_len, in_buf, &used);
+	int rc = sk__http_discard_data(c, c->in + c->head_len, in_buf, &used);
 	c->body_in_buf = used;
 	if (rc == 0)
 		c->state = DISCARD_BODY;

@@ -21,7 +21,7 @@
  * a million rows helps nobody and costs the server its memory. */
 #define MAX_LISTING_ENTRIES 100000
 
-const char *http_allowed_methods(const struct sk_http_server *s)
+const char *sk__http_allowed_methods(const struct sk_http_server *s)
 {
 	if (s->o.upload && s->o.allow_delete)
 		return "GET, HEAD, OPTIONS, PUT, POST, DELETE";
@@ -32,7 +32,7 @@ const char *http_allowed_methods(const struct sk_http_server *s)
 	return "GET, HEAD, OPTIONS";
 }
 
-int http_open_beneath(const struct sk_http_server *s, const char *rel, int flags)
+int sk__http_open_beneath(const struct sk_http_server *s, const char *rel, int flags)
 {
 	/* RESOLVE_BENEATH: every component, symlinks included, must stay under
 	 * the root fd, checked by the kernel as it walks (Linux 5.6). */
@@ -80,7 +80,7 @@ static bool range_still_valid(const struct http_conn *c, const struct stat *st, 
 	if (ir->value.len && ir->value.p[0] == '"')
 		return ir->value.len == strlen(etag) && memcmp(ir->value.p, etag, ir->value.len) == 0;
 	time_t when;
-	return http_parse_date(ir->value, &when) && when == st->st_mtime;
+	return sk__http_parse_date(ir->value, &when) && when == st->st_mtime;
 }
 
 /* RFC 9110 §13.2.2: answers 304 or 412 if the request's preconditions say
@@ -89,18 +89,18 @@ static bool answered_by_preconditions(struct http_conn *c, const struct stat *st
                                       const char *modified)
 {
 	struct http_validators v = { true, etag, true, st->st_mtime };
-	int status = http_preconditions(&c->req, true, &v);
+	int status = sk__http_preconditions(&c->req, true, &v);
 	if (status == 412) {
-		http_error(c, 412, "the file is not in the state the request expects");
+		sk__http_error(c, 412, "the file is not in the state the request expects");
 		return true;
 	}
 	if (status != 304)
 		return false;
-	http_begin(c, 304, 0);
-	http_header(c, "ETag", etag);
-	http_header(c, "Last-Modified", modified);
-	http_end_head(c);
-	http_send(c);
+	sk__http_begin(c, 304, 0);
+	sk__http_header(c, "ETag", etag);
+	sk__http_header(c, "Last-Modified", modified);
+	sk__http_end_head(c);
+	sk__http_send(c);
 	return true;
 }
 
@@ -111,22 +111,22 @@ static void serve_cached(struct http_conn *c, const struct cache_entry *e, bool 
 	if (answered_by_preconditions(c, &e->st, e->etag, e->modified))
 		return;
 	uint64_t size = (uint64_t)e->st.st_size;
-	http_begin(c, 200, size);
-	http_append(c, e->headers, e->headers_len);
-	http_end_head(c);
+	sk__http_begin(c, 200, size);
+	sk__http_append(c, e->headers, e->headers_len);
+	sk__http_end_head(c);
 	if (!head_only && size) {
-		http_append(c, e->content, (size_t)size);
+		sk__http_append(c, e->content, (size_t)size);
 		c->body_sent = size;
 	}
-	http_send(c);
+	sk__http_send(c);
 }
 
 static void serve_file(struct http_conn *c, int fd, const struct stat *st, const char *name,
                        size_t name_len, bool head_only)
 {
 	char etag[48], modified[HTTP_DATE_LEN], range[96];
-	http_format_etag(st, etag);
-	http_format_date(st->st_mtime, modified);
+	sk__http_format_etag(st, etag);
+	sk__http_format_date(st->st_mtime, modified);
 	uint64_t size = (uint64_t)st->st_size, first = 0, last = size ? size - 1 : 0;
 	int status = 200;
 
@@ -136,30 +136,30 @@ static void serve_file(struct http_conn *c, int fd, const struct stat *st, const
 	}
 	const struct sk_http_header *rh = find(c, "Range");
 	if (rh && range_still_valid(c, st, etag)) {
-		int r = http_parse_range(rh->value, size, &first, &last);
+		int r = sk__http_parse_range(rh->value, size, &first, &last);
 		if (r < 0) {
 			close(fd);
 			snprintf(range, sizeof range, "bytes */%" PRIu64, size);
-			http_begin(c, 416, 0);
-			http_header(c, "Content-Range", range);
-			http_end_head(c);
-			http_send(c);
+			sk__http_begin(c, 416, 0);
+			sk__http_header(c, "Content-Range", range);
+			sk__http_end_head(c);
+			sk__http_send(c);
 			return;
 		}
 		if (r == 1)
 			status = 206;
 	}
 	uint64_t len = size ? last - first + 1 : 0;
-	http_begin(c, status, len);
-	http_header(c, "Content-Type", http_content_type(name, name_len));
-	http_header(c, "Last-Modified", modified);
-	http_header(c, "ETag", etag);
-	http_header(c, "Accept-Ranges", "bytes");
+	sk__http_begin(c, status, len);
+	sk__http_header(c, "Content-Type", sk__http_content_type(name, name_len));
+	sk__http_header(c, "Last-Modified", modified);
+	sk__http_header(c, "ETag", etag);
+	sk__http_header(c, "Accept-Ranges", "bytes");
 	if (status == 206) {
 		snprintf(range, sizeof range, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
-		http_header(c, "Content-Range", range);
+		sk__http_header(c, "Content-Range", range);
 	}
-	http_end_head(c);
+	sk__http_end_head(c);
 	if (head_only || len == 0) {
 		close(fd);
 	} else if (len <= HTTP_INLINE_FILE) {
@@ -168,17 +168,17 @@ static void serve_file(struct http_conn *c, int fd, const struct stat *st, const
 		ssize_t n = pread(fd, buf, (size_t)len, (off_t)first);
 		close(fd);
 		if (n != (ssize_t)len) {
-			http_error(c, 500, "the file changed while it was read");
+			sk__http_error(c, 500, "the file changed while it was read");
 			return;
 		}
-		http_append(c, buf, (size_t)len);
+		sk__http_append(c, buf, (size_t)len);
 		c->body_sent = len;
 	} else {
 		c->file_fd = fd;
 		c->file_off = first;
 		c->file_left = len;
 	}
-	http_send(c);
+	sk__http_send(c);
 }
 
 /* --- directories --- */
@@ -235,7 +235,7 @@ static int stat_link_beneath(const struct sk_http_server *s, const struct http_p
 	int n = snprintf(rel, sizeof rel, "%s%s%s", dir->rel, dir->len ? "/" : "", name);
 	if (n < 0 || (size_t)n >= sizeof rel)
 		return -ENAMETOOLONG;
-	int fd = http_open_beneath(s, rel, O_PATH);
+	int fd = sk__http_open_beneath(s, rel, O_PATH);
 	if (fd < 0)
 		return fd;
 	int err = fstat(fd, st) < 0 ? -errno : 0;
@@ -294,19 +294,19 @@ static bool wants_json(const struct http_conn *c, struct sk_slice query)
 static bool listing_answered_by_preconditions(struct http_conn *c)
 {
 	struct http_validators v = { .exists = true };
-	int status = http_preconditions(&c->req, true, &v);
+	int status = sk__http_preconditions(&c->req, true, &v);
 	if (status == 412) {
-		http_error(c, 412, "a listing has no entity tag");
+		sk__http_error(c, 412, "a listing has no entity tag");
 		return true;
 	}
 	if (status != 304)
 		return false;
 	/* RFC 9110 §15.4.5: the 304 carries the 200's Cache-Control and Vary. */
-	http_begin(c, 304, 0);
-	http_header(c, "Cache-Control", "no-cache");
-	http_header(c, "Vary", "Accept");
-	http_end_head(c);
-	http_send(c);
+	sk__http_begin(c, 304, 0);
+	sk__http_header(c, "Cache-Control", "no-cache");
+	sk__http_header(c, "Vary", "Accept");
+	sk__http_end_head(c);
+	sk__http_send(c);
 	return true;
 }
 
@@ -358,24 +358,24 @@ static void listing_built(struct sk_loop *loop, struct sk_work *w)
 	if (c->dead)
 		goto out;
 	if (job->err == SK_ETOOLARGE) {
-		http_error(c, 500, "the listing is too large");
+		sk__http_error(c, 500, "the listing is too large");
 		goto out;
 	}
 	if (job->err < 0) {
-		http_error(c, 500, "cannot list this directory");
+		sk__http_error(c, 500, "cannot list this directory");
 		goto out;
 	}
 	if (job->body.cap > HTTP_BODY_BUDGET - s->body_bytes && s->body_bytes) {
 		/* Other big listings are still being sent: come back shortly. */
-		http_error(c, 503, "busy sending other large listings; try again");
+		sk__http_error(c, 503, "busy sending other large listings; try again");
 		goto out;
 	}
-	http_begin(c, 200, job->body.len);
-	http_header(c, "Content-Type", job->json ? "application/json" : "text/html; charset=utf-8");
+	sk__http_begin(c, 200, job->body.len);
+	sk__http_header(c, "Content-Type", job->json ? "application/json" : "text/html; charset=utf-8");
 	/* A listing changes whenever the directory does: always revalidate. */
-	http_header(c, "Cache-Control", "no-cache");
-	http_header(c, "Vary", "Accept");
-	http_end_head(c);
+	sk__http_header(c, "Cache-Control", "no-cache");
+	sk__http_header(c, "Vary", "Accept");
+	sk__http_end_head(c);
 	if (!job->head_only) {
 		/* Sent straight from the job's buffer, which the connection now owns. */
 		c->body = job->body;
@@ -384,11 +384,11 @@ static void listing_built(struct sk_loop *loop, struct sk_work *w)
 		sk_buf_init(&job->body, 0);
 		c->body_sent = 0;
 	}
-	http_send(c);
+	sk__http_send(c);
 out:
 	sk_buf_fini(&job->body);
 	free(job);
-	http_release(c);
+	sk__http_release(c);
 }
 
 static void serve_listing(struct http_conn *c, int dir_fd, const struct http_path *path, bool head_only)
@@ -400,13 +400,13 @@ static void serve_listing(struct http_conn *c, int dir_fd, const struct http_pat
 	}
 	if (s->n_listing_jobs >= HTTP_LISTING_JOBS) {
 		close(dir_fd);
-		http_error(c, 503, "busy building other listings; try again");
+		sk__http_error(c, 503, "busy building other listings; try again");
 		return;
 	}
 	struct listing_job *job = calloc(1, sizeof *job);
 	if (!job) {
 		close(dir_fd);
-		http_error(c, 500, NULL);
+		sk__http_error(c, 500, NULL);
 		return;
 	}
 	job->c = c;
@@ -427,15 +427,16 @@ static void serve_listing(struct http_conn *c, int dir_fd, const struct http_pat
 		close(dir_fd);
 		free(job);
 		char reason[128];
-		http_log_error(c, "could not start a worker thread: %s", http_reason(err, reason, sizeof reason));
-		http_error(c, 500, NULL);
+		sk__http_log_error(c, "could not start a worker thread: %s",
+		                   sk__http_reason(err, reason, sizeof reason));
+		sk__http_error(c, 500, NULL);
 		return;
 	}
 	s->n_listing_jobs++;
 	/* Nothing is read until the answer; building is not the client's time. */
-	http_hold(c);
+	sk__http_hold(c);
 	c->state = WRITE;
-	http_set_timer(c, 0);
+	sk__http_set_timer(c, 0);
 }
 
 /* "/dir" → "dir/": a relative Location, so no "//evil.example" can ever come
@@ -456,62 +457,62 @@ static void redirect_to_slash(struct http_conn *c, const struct http_path *path)
 		err = sk_buf_append(&loc, "", 1);
 	if (err < 0) {
 		sk_buf_fini(&loc);
-		http_error(c, 414, "path too long");
+		sk__http_error(c, 414, "path too long");
 		return;
 	}
-	http_begin(c, 301, 0);
-	http_header(c, "Location", sk_buf_head(&loc));
-	http_end_head(c);
+	sk__http_begin(c, 301, 0);
+	sk__http_header(c, "Location", sk_buf_head(&loc));
+	sk__http_end_head(c);
 	sk_buf_fini(&loc);
-	http_send(c);
+	sk__http_send(c);
 }
 
-void http_get(struct http_conn *c, bool head_only)
+void sk__http_get(struct http_conn *c, bool head_only)
 {
 	struct sk_http_server *s = c->srv;
 	struct http_path path;
 	const char *why = NULL;
 	if (c->req.target.len == 1 && c->req.target.p[0] == '*') {
-		http_error(c, 400, "'*' is only for OPTIONS");
+		sk__http_error(c, 400, "'*' is only for OPTIONS");
 		return;
 	}
-	int rc = http_decode_path(c->req.target, &path, &why);
+	int rc = sk__http_decode_path(c->req.target, &path, &why);
 	if (rc < 0) {
-		http_error(c, sk_http_error_status(rc), why);
+		sk__http_error(c, sk_http_error_status(rc), why);
 		return;
 	}
 	if (path.has_dot_segment && !s->o.hidden) {
-		http_error(c, 404, NULL); /* hidden files do not exist, as far as clients know */
+		sk__http_error(c, 404, NULL); /* hidden files do not exist, as far as clients know */
 		return;
 	}
 	if (path.len && !path.trailing_slash && !find(c, "Range")) {
-		const struct cache_entry *e = http_cache_get(s, path.rel, path.len);
+		const struct cache_entry *e = sk__http_cache_get(s, path.rel, path.len);
 		if (e) {
 			serve_cached(c, e, head_only);
 			return;
 		}
 	}
-	int fd = http_open_beneath(s, path.rel, O_RDONLY | O_NONBLOCK);
+	int fd = sk__http_open_beneath(s, path.rel, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
-		http_error(c, status_of_open_error(fd), NULL);
+		sk__http_error(c, status_of_open_error(fd), NULL);
 		return;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
-		http_error(c, 500, NULL);
+		sk__http_error(c, 500, NULL);
 		return;
 	}
 	if (S_ISREG(st.st_mode)) {
 		if (path.trailing_slash) {
 			close(fd);
-			http_error(c, 404, NULL); /* "file.txt/" names a directory that is not there */
+			sk__http_error(c, 404, NULL); /* "file.txt/" names a directory that is not there */
 			return;
 		}
 		const struct cache_entry *e = NULL;
 		if (!find(c, "Range"))
-			e = http_cache_put(s, path.rel, path.len, fd, &st,
-			                   http_content_type(path.last.p, path.last.len));
+			e = sk__http_cache_put(s, path.rel, path.len, fd, &st,
+			                   sk__http_content_type(path.last.p, path.last.len));
 		if (e) {
 			close(fd);
 			serve_cached(c, e, head_only);
@@ -522,7 +523,7 @@ void http_get(struct http_conn *c, bool head_only)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		close(fd);
-		http_error(c, 403, "not a regular file");
+		sk__http_error(c, 403, "not a regular file");
 		return;
 	}
 	if (path.len && !path.trailing_slash) {
@@ -544,10 +545,10 @@ void http_get(struct http_conn *c, bool head_only)
 	serve_listing(c, fd, &path, head_only);
 }
 
-void http_options(struct http_conn *c)
+void sk__http_options(struct http_conn *c)
 {
-	http_begin(c, 204, 0);
-	http_header(c, "Allow", http_allowed_methods(c->srv));
-	http_end_head(c);
-	http_send(c);
+	sk__http_begin(c, 204, 0);
+	sk__http_header(c, "Allow", sk__http_allowed_methods(c->srv));
+	sk__http_end_head(c);
+	sk__http_send(c);
 }

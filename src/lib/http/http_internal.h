@@ -24,15 +24,15 @@
 #define HTTP_DATE_LEN 40 /* 29 used; room for the compiler to see no truncation */
 
 /* Writes t as an IMF-fixdate into buf (HTTP_DATE_LEN bytes). */
-void http_format_date(time_t t, char *buf);
+void sk__http_format_date(time_t t, char *buf);
 
 /* Reads an HTTP date in any of the three forms RFC 9110 §5.6.7 says a
  * recipient must accept. Returns false if it is none of them. */
-bool http_parse_date(struct sk_slice s, time_t *out);
+bool sk__http_parse_date(struct sk_slice s, time_t *out);
 
 /* The media type for a file name, with "; charset=utf-8" on text types;
  * application/octet-stream when the extension is unknown. */
-const char *http_content_type(const char *name, size_t len);
+const char *sk__http_content_type(const char *name, size_t len);
 
 /* Longest decoded path we accept: PATH_MAX less room for the root. */
 #define HTTP_PATH_MAX 3072
@@ -53,17 +53,17 @@ struct http_path {
  * resolves ".." ones. Returns 0; SK_EHTTP_BAD_REQUEST (with *why) for a
  * malformed escape, an encoded NUL or '/', or a path that climbs above the
  * root; SK_EHTTP_URI_TOO_LONG for one longer than HTTP_PATH_MAX. */
-int http_decode_path(struct sk_slice target, struct http_path *out, const char **why);
+int sk__http_decode_path(struct sk_slice target, struct http_path *out, const char **why);
 
 /* A Range header for a representation of size bytes (RFC 9110 §14).
  * Returns 1 with [*first, *last] for one satisfiable range, 0 to ignore the
  * header (not "bytes", several ranges, or malformed: send the whole), or -1
  * when unsatisfiable (416). */
-int http_parse_range(struct sk_slice value, uint64_t size, uint64_t *first, uint64_t *last);
+int sk__http_parse_range(struct sk_slice value, uint64_t size, uint64_t *first, uint64_t *last);
 
 /* The strong validator we give a file: "\"<mtime ns hex>-<size hex>\"" +
  * NUL; buf holds 48 bytes. */
-size_t http_format_etag(const struct stat *st, char *buf);
+size_t sk__http_format_etag(const struct stat *st, char *buf);
 
 /* What preconditions are evaluated against: the target's current
  * representation, if it has one. */
@@ -84,7 +84,7 @@ struct sk_http_request;
  * ignored, as are date conditions on a target without a modification time.
  * Returns 0 to go on with the request, 304 (only when is_get_or_head) or
  * 412. Call it only where the answer would otherwise be 2xx (§13.2.1). */
-int http_preconditions(const struct sk_http_request *req, bool is_get_or_head,
+int sk__http_preconditions(const struct sk_http_request *req, bool is_get_or_head,
                        const struct http_validators *v);
 
 
@@ -221,62 +221,63 @@ struct sk_http_server {
 
 /* Starts a response: status line, Date, Server, Connection and
  * Content-Length (body_len) into c->out. More headers may follow with
- * http_header(); http_end_head() ends the head. */
-void http_begin(struct http_conn *c, int status, uint64_t body_len);
-void http_header(struct http_conn *c, const char *name, const char *value);
-void http_end_head(struct http_conn *c);
+ * sk__http_header(); sk__http_end_head() ends the head. */
+void sk__http_begin(struct http_conn *c, int status, uint64_t body_len);
+void sk__http_header(struct http_conn *c, const char *name, const char *value);
+void sk__http_end_head(struct http_conn *c);
 
 /* A complete response with a small HTML body explaining status (and why,
  * if given); closes the connection after it for 4xx framing errors. */
-void http_error(struct http_conn *c, int status, const char *why);
+void sk__http_error(struct http_conn *c, int status, const char *why);
 
 /* Frees the in-memory body (and its share of the server's budget). */
-void http_drop_body(struct http_conn *c);
+void sk__http_drop_body(struct http_conn *c);
 
 /* Sends what c->out holds, then the in-memory body, then the file part if any, then finishes the
  * response (logs it, and goes on to the next request or closes). */
-void http_send(struct http_conn *c);
+void sk__http_send(struct http_conn *c);
 
 /* Appends to c->out; a response that does not fit is replaced by a 500
  * when it is sent, never sent cut. */
-void http_append(struct http_conn *c, const void *p, size_t len);
+void sk__http_append(struct http_conn *c, const void *p, size_t len);
 
 /* A connection held across a callback or a disk step is freed only when
  * the last holder lets go (a close meanwhile just marks it dead). */
-void http_hold(struct http_conn *c);
-void http_release(struct http_conn *c);
+void sk__http_hold(struct http_conn *c);
+void sk__http_release(struct http_conn *c);
 
 /* The connection's one timer: fires ms from now (0: off). What it means
  * depends on the state (on_timer in http_server.c). */
-void http_set_timer(struct http_conn *c, unsigned ms);
+void sk__http_set_timer(struct http_conn *c, unsigned ms);
 
 /* sk_strerror(err) as messages read it (lowercase), in buf. */
-const char *http_reason(int err, char *buf, size_t cap);
+const char *sk__http_reason(int err, char *buf, size_t cap);
 
 /* A line for the server's error log (opts.on_error), prefixed with the
  * request it concerns: "PUT /a.txt: could not store ...". */
-void http_log_error(struct http_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sk__http_log_error(struct http_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* --- http_cache.c --- */
 
 /* A fresh entry for rel, or NULL (not cached, or changed on disk). */
-const struct cache_entry *http_cache_get(struct sk_http_server *s, const char *rel, size_t len);
+const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const char *rel, size_t len);
 /* Caches the small regular file open on fd; NULL if it does not qualify. */
-const struct cache_entry *http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
+const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
                                          int fd, const struct stat *st, const char *type);
 /* Forgets everything (after a write through this server). */
-void http_cache_clear(struct sk_http_server *s);
+void sk__http_cache_clear(struct sk_http_server *s);
 
 /* --- http_get.c --- */
-void http_get(struct http_conn *c, bool head_only);
-void http_options(struct http_conn *c);
+void sk__http_get(struct http_conn *c, bool head_only);
+void sk__http_options(struct http_conn *c);
 
 /* The methods this server answers, for Allow headers. */
-const char *http_allowed_methods(const struct sk_http_server *s);
+const char *sk__http_allowed_methods(const struct sk_http_server *s);
 
 /* Opens a decoded path beneath the root (openat2 RESOLVE_BENEATH). Returns
  * the fd or a negative errno (-EXDEV for a symlink that leads out). */
-int http_open_beneath(const struct sk_http_server *s, const char *rel, int flags);
+int sk__http_open_beneath(const struct sk_http_server *s, const char *rel, int flags);
 
 /* --- http_discard.c --- */
 
@@ -284,17 +285,17 @@ int http_open_beneath(const struct sk_http_server *s, const char *rel, int flags
  * holds after the head (they count in body_in_buf); sends 100 (Continue) if
  * the client waits for it. Returns 1 when the whole body was there (answer
  * now), 0 when more is to come (state DISCARD_BODY: feed it to
- * http_discard_data), SK_EHTTP_BODY_TOO_BIG for a Content-Length over
+ * sk__http_discard_data), SK_EHTTP_BODY_TOO_BIG for a Content-Length over
  * HTTP_DISCARD_MAX (nothing read: answer and close), or
  * SK_EHTTP_BAD_REQUEST for broken chunked framing. */
-int http_discard_start(struct http_conn *c);
+int sk__http_discard_start(struct http_conn *c);
 
 /* Drops body bytes from p[0..len); *used is how many belonged to the
  * body (what follows is the next request). Returns 1 when the body is
  * complete, 0 when more is to come, SK_EHTTP_BAD_REQUEST for broken
  * chunked framing, SK_EHTTP_BODY_TOO_BIG once a chunked body passes
  * HTTP_DISCARD_MAX. */
-int http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used);
+int sk__http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used);
 
 /* --- http_store.c: the disk side of uploads, on the loop's workers --- */
 
@@ -336,20 +337,20 @@ struct http_store {
 	void *ud;
 };
 
-void http_store_init(struct http_store *st, int dir_fd);
+void sk__http_store_init(struct http_store *st, int dir_fd);
 /* Closes the file if one is open; only when !busy. */
-void http_store_fini(struct http_store *st);
+void sk__http_store_fini(struct http_store *st);
 /* Queue steps; SK_ENOMEM if they cannot be. */
-int http_store_create(struct http_store *st);
-int http_store_append(struct http_store *st, const char *p, size_t len);
-int http_store_commit(struct http_store *st, const char *name, bool may_replace);
+int sk__http_store_create(struct http_store *st);
+int sk__http_store_append(struct http_store *st, const char *p, size_t len);
+int sk__http_store_commit(struct http_store *st, const char *name, bool may_replace);
 /* Bytes queued and not yet handed to a worker. */
-size_t http_store_queued(const struct http_store *st);
+size_t sk__http_store_queued(const struct http_store *st);
 /* Nothing queued, nothing running. */
-bool http_store_idle(const struct http_store *st);
+bool sk__http_store_idle(const struct http_store *st);
 /* Hands the queued steps to a worker unless one runs (its end calls
  * on_done, which flushes again) or a step failed. */
-int http_store_flush(struct http_store *st, struct sk_loop *loop);
+int sk__http_store_flush(struct http_store *st, struct sk_loop *loop);
 
 /* --- http_leftovers.c --- */
 
@@ -361,18 +362,18 @@ int http_store_flush(struct http_store *st, struct sk_loop *loop);
  * root: regular files named HTTP_TMP_PREFIX "<pid>-<n>" whose process is
  * gone (bounds and rules in http_leftovers.c). Says how many through
  * opts.on_error. Blocks: call before serving. */
-void http_remove_leftovers(struct sk_http_server *s);
+void sk__http_remove_leftovers(struct sk_http_server *s);
 
 /* --- http_write.c --- */
-void http_put(struct http_conn *c);
-void http_post(struct http_conn *c);
-void http_delete(struct http_conn *c);
+void sk__http_put(struct http_conn *c);
+void sk__http_post(struct http_conn *c);
+void sk__http_delete(struct http_conn *c);
 
 /* Body bytes for the upload in progress: returns how many it took. Fewer
  * than len: the disk is behind, stop reading (the loop holds the rest and
  * http_write.c resumes it). */
-size_t http_upload_data(struct http_conn *c, const char *p, size_t len);
+size_t sk__http_upload_data(struct http_conn *c, const char *p, size_t len);
 /* Frees an upload (aborting it if unfinished: the unnamed file vanishes). */
-void http_upload_free(struct http_conn *c);
+void sk__http_upload_free(struct http_conn *c);
 
 #endif

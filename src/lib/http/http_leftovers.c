@@ -108,7 +108,7 @@ static void sweep_dir(struct sweep *sw, int dir_fd, unsigned depth)
 	closedir(d);
 }
 
-void http_remove_leftovers(struct sk_http_server *s)
+void sk__http_remove_leftovers(struct sk_http_server *s)
 {
 	struct sweep sw = { .hidden = s->o.hidden, .entries_left = SWEEP_MAX_ENTRIES };
 	int fd = dup(s->root_fd);

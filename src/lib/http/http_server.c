@@ -94,18 +94,18 @@ static void unlink_conn(struct sk_http_server *s, struct http_conn *c)
 
 /* Entry points from the loop hold the connection; a close inside them frees
  * it only when the outermost one lets go. */
-void http_hold(struct http_conn *c)
+void sk__http_hold(struct http_conn *c)
 {
 	c->busy++;
 }
 
-void http_release(struct http_conn *c)
+void sk__http_release(struct http_conn *c)
 {
 	if (--c->busy == 0 && c->dead)
 		free(c);
 }
 
-const char *http_reason(int err, char *buf, size_t cap)
+const char *sk__http_reason(int err, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s", sk_strerror(err));
 	/* Messages read "sockit: http serve: ...: no space left on device". */
@@ -114,7 +114,7 @@ const char *http_reason(int err, char *buf, size_t cap)
 	return buf;
 }
 
-void http_log_error(struct http_conn *c, const char *fmt, ...)
+void sk__http_log_error(struct http_conn *c, const char *fmt, ...)
 {
 	struct sk_http_server *s = c->srv;
 	if (!s->o.on_error)
@@ -147,8 +147,8 @@ static void close_conn(struct http_conn *c)
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
-	http_drop_body(c);
-	http_upload_free(c);
+	sk__http_drop_body(c);
+	sk__http_upload_free(c);
 	sk_buf_fini(&c->out);
 	unlink_conn(s, c);
 	c->dead = true;
@@ -159,7 +159,7 @@ static void close_conn(struct http_conn *c)
 /* Deadlines move on every request; the heap is touched only when the new
  * deadline is earlier than the armed one. A timer that fires early re-arms
  * for what is left (on_timer). */
-void http_set_timer(struct http_conn *c, unsigned ms)
+void sk__http_set_timer(struct http_conn *c, unsigned ms)
 {
 	struct sk_loop *loop = c->srv->loop;
 	if (!ms) {
@@ -185,12 +185,12 @@ static bool method_is(const struct http_conn *c, const char *m)
 	return c->req.method.len == n && memcmp(c->req.method.p, m, n) == 0;
 }
 
-void http_append(struct http_conn *c, const void *p, size_t len)
+void sk__http_append(struct http_conn *c, const void *p, size_t len)
 {
 	if (c->out_failed)
 		return;
 	if (sk_buf_append(&c->out, p, len) < 0)
-		c->out_failed = true; /* http_send sends a 500 instead of a cut response */
+		c->out_failed = true; /* sk__http_send sends a 500 instead of a cut response */
 }
 
 /* A response that could not be built whole (over HTTP_OUT_MAX, or out of
@@ -206,14 +206,14 @@ static void replace_with_500(struct http_conn *c)
 	c->close_after = true;
 	c->body_sent = 0;
 	c->file_left = 0;
-	http_drop_body(c);
+	sk__http_drop_body(c);
 	if (sk_buf_append(&c->out, text, sizeof text - 1) < 0)
 		c->out.len = 0; /* no memory even for that: the close alone */
 }
 
 static void append_str(struct http_conn *c, const char *s)
 {
-	http_append(c, s, strlen(s));
+	sk__http_append(c, s, strlen(s));
 }
 
 /* The Date and Server lines, formatted once a second. */
@@ -222,7 +222,7 @@ static const char *current_date(struct sk_http_server *s)
 	time_t now = time(NULL);
 	if (now != s->date_sec) {
 		s->date_sec = now;
-		http_format_date(now, s->date);
+		sk__http_format_date(now, s->date);
 		int n = snprintf(s->date_lines, sizeof s->date_lines, "Date: %s\r\nServer: sockit/%s\r\n",
 		                 s->date, SOCKIT_VERSION);
 		s->date_lines_len = n > 0 ? (size_t)n : 0;
@@ -230,7 +230,7 @@ static const char *current_date(struct sk_http_server *s)
 	return s->date;
 }
 
-void http_begin(struct http_conn *c, int status, uint64_t body_len)
+void sk__http_begin(struct http_conn *c, int status, uint64_t body_len)
 {
 	/* Built with memcpy: this runs once per response (bench/http.sh). */
 	char line[256];
@@ -250,14 +250,14 @@ void http_begin(struct http_conn *c, int status, uint64_t body_len)
 	n += rl;
 	memcpy(line + n, "\r\n", 2);
 	n += 2;
-	http_append(c, line, n);
+	sk__http_append(c, line, n);
 	const char *date = current_date(c->srv);
-	http_append(c, c->srv->date_lines, c->srv->date_lines_len);
+	sk__http_append(c, c->srv->date_lines, c->srv->date_lines_len);
 	(void)date;
 	if (c->close_after)
-		http_append(c, "Connection: close\r\n", 19);
+		sk__http_append(c, "Connection: close\r\n", 19);
 	else if (c->req.minor == 0)
-		http_append(c, "Connection: keep-alive\r\n", 24);
+		sk__http_append(c, "Connection: keep-alive\r\n", 24);
 	/* RFC 9110 §6.4.1: 1xx, 204 and 304 have no Content-Length body. */
 	if (status != 204 && status != 304 && status >= 200) {
 		char digits[24];
@@ -266,13 +266,13 @@ void http_begin(struct http_conn *c, int status, uint64_t body_len)
 		do
 			digits[--d] = (char)('0' + v % 10);
 		while ((v /= 10));
-		http_append(c, "Content-Length: ", 16);
-		http_append(c, digits + d, sizeof digits - d);
-		http_append(c, "\r\n", 2);
+		sk__http_append(c, "Content-Length: ", 16);
+		sk__http_append(c, digits + d, sizeof digits - d);
+		sk__http_append(c, "\r\n", 2);
 	}
 }
 
-void http_header(struct http_conn *c, const char *name, const char *value)
+void sk__http_header(struct http_conn *c, const char *name, const char *value)
 {
 	append_str(c, name);
 	append_str(c, ": ");
@@ -280,12 +280,12 @@ void http_header(struct http_conn *c, const char *name, const char *value)
 	append_str(c, "\r\n");
 }
 
-void http_end_head(struct http_conn *c)
+void sk__http_end_head(struct http_conn *c)
 {
 	append_str(c, "\r\n");
 }
 
-void http_error(struct http_conn *c, int status, const char *why)
+void sk__http_error(struct http_conn *c, int status, const char *why)
 {
 	char body[512];
 	int n = snprintf(body, sizeof body,
@@ -297,18 +297,18 @@ void http_error(struct http_conn *c, int status, const char *why)
 	if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
 	    status == 501 || status == 505)
 		c->close_after = true;
-	http_begin(c, status, (uint64_t)n);
-	http_header(c, "Content-Type", "text/html; charset=utf-8");
+	sk__http_begin(c, status, (uint64_t)n);
+	sk__http_header(c, "Content-Type", "text/html; charset=utf-8");
 	if (status == 405 || status == 501)
-		http_header(c, "Allow", http_allowed_methods(c->srv));
+		sk__http_header(c, "Allow", sk__http_allowed_methods(c->srv));
 	if (status == 503)
-		http_header(c, "Retry-After", "1"); /* RFC 9110 §10.2.3: a busy moment, not an outage */
-	http_end_head(c);
+		sk__http_header(c, "Retry-After", "1"); /* RFC 9110 §10.2.3: a busy moment, not an outage */
+	sk__http_end_head(c);
 	if (!method_is(c, "HEAD")) {
-		http_append(c, body, (size_t)n);
+		sk__http_append(c, body, (size_t)n);
 		c->body_sent = (uint64_t)n;
 	}
-	http_send(c);
+	sk__http_send(c);
 }
 
 /* One Common Log Format line per response. */
@@ -373,7 +373,7 @@ static void finish_response(struct http_conn *c)
 		close(c->file_fd);
 		c->file_fd = -1;
 	}
-	http_drop_body(c);
+	sk__http_drop_body(c);
 	/* Memory comes back after a big response: an idle keep-alive
 	 * connection keeps no more than a small response needs (200 idle
 	 * connections after a 4.7 MB listing held 645 MB when it did). */
@@ -389,7 +389,7 @@ static void finish_response(struct http_conn *c)
 		if (c->peer_eof)
 			close_conn(c);
 		else
-			http_set_timer(c, HTTP_LINGER_MS);
+			sk__http_set_timer(c, HTTP_LINGER_MS);
 		return;
 	}
 	/* Drop this request's bytes; pipelined ones move to the front. */
@@ -402,7 +402,7 @@ static void finish_response(struct http_conn *c)
 	sk_http_request_init(&c->req);
 	c->state = READ_HEAD;
 	sk_loop_recv_resume(s->loop, c->fd); /* if in[] was full */
-	http_set_timer(c, c->in_len ? s->o.header_timeout_ms : s->o.idle_ms);
+	sk__http_set_timer(c, c->in_len ? s->o.header_timeout_ms : s->o.idle_ms);
 	if (c->in_len)
 		process_input(c);
 	close_if_peer_done(c);
@@ -412,7 +412,7 @@ static void finish_response(struct http_conn *c)
  * (Linux 6.1) copying moved 1.25 GB/s where sendfile moved 0.64
  * (bench/http.sh, 10 MiB). What the socket does not take is read again
  * when it is writable. */
-void http_drop_body(struct http_conn *c)
+void sk__http_drop_body(struct http_conn *c)
 {
 	if (!c->body.cap)
 		return;
@@ -435,7 +435,7 @@ static bool send_body_part(struct http_conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			watch(c, SK_EV_WRITE);
-			http_set_timer(c, s->o.send_timeout_ms);
+			sk__http_set_timer(c, s->o.send_timeout_ms);
 			return false;
 		}
 		if (n <= 0) {
@@ -446,7 +446,7 @@ static bool send_body_part(struct http_conn *c)
 		c->body_off += (size_t)n;
 		c->body_sent += (uint64_t)n;
 	}
-	http_drop_body(c);
+	sk__http_drop_body(c);
 	return true;
 }
 
@@ -468,7 +468,7 @@ static void send_file_part(struct http_conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			watch(c, SK_EV_WRITE);
-			http_set_timer(c, s->o.send_timeout_ms);
+			sk__http_set_timer(c, s->o.send_timeout_ms);
 			return;
 		}
 		if (n <= 0) {
@@ -488,21 +488,21 @@ static void on_sent(struct sk_loop *loop, int fd, long n, void *ud)
 	(void)loop;
 	(void)fd;
 	struct http_conn *c = ud;
-	http_hold(c);
+	sk__http_hold(c);
 	if (n < 0) {
 		close_conn(c);
 	} else {
 		sk_trace(c->srv->o.tracer, "send(%d, %ld)", c->fd, n);
 		send_file_part(c);
 	}
-	http_release(c);
+	sk__http_release(c);
 }
 
-void http_send(struct http_conn *c)
+void sk__http_send(struct http_conn *c)
 {
 	c->state = WRITE;
 	if (c->out_failed) {
-		http_log_error(c, "the response did not fit its buffer: sent 500 instead");
+		sk__http_log_error(c, "the response did not fit its buffer: sent 500 instead");
 		replace_with_500(c);
 		if (!c->out.len) {
 			close_conn(c);
@@ -516,7 +516,7 @@ void http_send(struct http_conn *c)
 		                      c);
 		sk_buf_consume(&c->out, c->out.len); /* sent, or copied by the loop */
 		if (n == SK_EINPROGRESS) {
-			http_set_timer(c, c->srv->o.send_timeout_ms);
+			sk__http_set_timer(c, c->srv->o.send_timeout_ms);
 			return;
 		}
 		if (n < 0) {
@@ -536,22 +536,22 @@ static void route(struct http_conn *c)
 	struct sk_http_server *s = c->srv;
 	bool is_put = method_is(c, "PUT"), is_post = method_is(c, "POST");
 	if (method_is(c, "GET"))
-		http_get(c, false);
+		sk__http_get(c, false);
 	else if (method_is(c, "HEAD"))
-		http_get(c, true);
+		sk__http_get(c, true);
 	else if (method_is(c, "OPTIONS"))
-		http_options(c);
+		sk__http_options(c);
 	else if (is_put && s->o.upload)
-		http_put(c);
+		sk__http_put(c);
 	else if (is_post && s->o.upload)
-		http_post(c);
+		sk__http_post(c);
 	else if (method_is(c, "DELETE") && s->o.allow_delete)
-		http_delete(c);
+		sk__http_delete(c);
 	else if (is_put || is_post || method_is(c, "DELETE") || method_is(c, "CONNECT") ||
 	         method_is(c, "TRACE") || method_is(c, "PATCH"))
-		http_error(c, 405, "this method is not enabled on this server");
+		sk__http_error(c, 405, "this method is not enabled on this server");
 	else
-		http_error(c, 501, "unknown method");
+		sk__http_error(c, 501, "unknown method");
 }
 
 static void dispatch(struct http_conn *c)
@@ -559,25 +559,25 @@ static void dispatch(struct http_conn *c)
 	struct sk_http_server *s = c->srv;
 	keep_request_line(c);
 	if (sk_http_check_request(&c->req) < 0) {
-		http_error(c, 400, c->req.why);
+		sk__http_error(c, 400, c->req.why);
 		return;
 	}
 	c->close_after = !c->req.keep_alive || s->stopping;
 	if (c->req.has_other_coding) {
 		/* gzip or deflate before chunked: we could not decode the body. */
-		http_error(c, 501, "transfer codings other than chunked are not supported");
+		sk__http_error(c, 501, "transfer codings other than chunked are not supported");
 		return;
 	}
 	bool is_upload = (method_is(c, "PUT") || method_is(c, "POST")) && s->o.upload;
 	if (c->req.body != SK_HTTP_BODY_NONE && !is_upload && !c->close_after) {
 		/* A body no method uses: dropped before the answer (http_discard.c). */
-		int rc = http_discard_start(c);
+		int rc = sk__http_discard_start(c);
 		if (rc == 0) {
-			http_set_timer(c, s->o.body_timeout_ms);
+			sk__http_set_timer(c, s->o.body_timeout_ms);
 			return; /* take_input routes it once the body is in */
 		}
 		if (rc == SK_EHTTP_BAD_REQUEST) {
-			http_error(c, 400, "malformed chunked body");
+			sk__http_error(c, 400, "malformed chunked body");
 			return;
 		}
 		if (rc < 0)
@@ -594,13 +594,13 @@ static void serve_one(struct http_conn *c)
 	if (rc == SK_EINCOMPLETE) {
 		if (c->in_len == sizeof c->in) {
 			/* Cannot happen within the parser's limits; refuse anyway. */
-			http_error(c, 431, "request head too large");
+			sk__http_error(c, 431, "request head too large");
 		}
 		return;
 	}
 	if (rc < 0) {
 		keep_request_line(c);
-		http_error(c, sk_http_error_status(rc), c->req.why);
+		sk__http_error(c, sk_http_error_status(rc), c->req.why);
 		return;
 	}
 	c->head_len = (size_t)rc;
@@ -617,7 +617,7 @@ static void process_input(struct http_conn *c)
 		c->more_input = true;
 		return;
 	}
-	http_hold(c);
+	sk__http_hold(c);
 	c->processing = true;
 	do {
 		c->more_input = false;
@@ -627,7 +627,7 @@ static void process_input(struct http_conn *c)
 	} while (c->more_input && !c->dead);
 	c->processing = false;
 	close_if_peer_done(c);
-	http_release(c);
+	sk__http_release(c);
 }
 
 static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
@@ -641,7 +641,7 @@ static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 		sk_loop_timer_start(c->srv->loop, &c->timer, c->deadline_ms - now);
 		return;
 	}
-	http_hold(c);
+	sk__http_hold(c);
 	switch (c->state) {
 	case READ_HEAD:
 		if (!c->head_started) {
@@ -649,19 +649,19 @@ static void on_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 			break;
 		}
 		keep_request_line(c);
-		http_error(c, 408, "the request took too long to arrive");
+		sk__http_error(c, 408, "the request took too long to arrive");
 		break;
 	case READ_BODY:
 	case DISCARD_BODY:
 		c->close_after = true;
-		http_upload_free(c);
-		http_error(c, 408, "the request body stopped arriving");
+		sk__http_upload_free(c);
+		sk__http_error(c, 408, "the request body stopped arriving");
 		break;
 	default:
 		close_conn(c); /* a client that does not read, or a lingering one */
 		break;
 	}
-	http_release(c);
+	sk__http_release(c);
 }
 
 /* Bytes from the client. Returns how many were taken: fewer pauses
@@ -676,8 +676,8 @@ static size_t take_input(struct http_conn *c, const char *data, size_t n)
 		if (c->state == LINGER || (c->state == WRITE && c->close_after))
 			return n; /* dropped: nothing after this response is read */
 		if (c->state == READ_BODY) {
-			http_set_timer(c, s->o.body_timeout_ms);
-			took += http_upload_data(c, data + took, n - took);
+			sk__http_set_timer(c, s->o.body_timeout_ms);
+			took += sk__http_upload_data(c, data + took, n - took);
 			/* Fewer taken: the disk is behind; reading resumes when it
 			 * catches up. */
 			return c->dead ? n : took;
@@ -685,11 +685,11 @@ static size_t take_input(struct http_conn *c, const char *data, size_t n)
 		if (c->state == DISCARD_BODY) {
 			/* What follows the body is the next request: the loop goes on. */
 			size_t used;
-			http_set_timer(c, s->o.body_timeout_ms);
-			int rc = http_discard_data(c, data + took, n - took, &used);
+			sk__http_set_timer(c, s->o.body_timeout_ms);
+			int rc = sk__http_discard_data(c, data + took, n - took, &used);
 			took += used;
 			if (rc == SK_EHTTP_BAD_REQUEST) {
-				http_error(c, 400, "malformed chunked body");
+				sk__http_error(c, 400, "malformed chunked body");
 			} else if (rc != 0) {
 				c->close_after = c->close_after || rc < 0;
 				route(c);
@@ -701,7 +701,7 @@ static size_t take_input(struct http_conn *c, const char *data, size_t n)
 			 * not extended by later ones: a byte every few seconds does not
 			 * keep a connection forever (slowloris). */
 			c->head_started = true;
-			http_set_timer(c, s->o.header_timeout_ms);
+			sk__http_set_timer(c, s->o.header_timeout_ms);
 		}
 		/* A head, or pipelined requests waiting for the current response. */
 		size_t room = sizeof c->in - c->in_len;
@@ -724,9 +724,9 @@ static size_t on_data(struct sk_loop *loop, int fd, const char *data, size_t n, 
 	(void)fd;
 	struct http_conn *c = ud;
 	sk_trace(c->srv->o.tracer, "recv(%d) = %zu", c->fd, n);
-	http_hold(c);
+	sk__http_hold(c);
 	size_t took = c->dead ? n : take_input(c, data, n);
-	http_release(c);
+	sk__http_release(c);
 	return took;
 }
 
@@ -735,7 +735,7 @@ static void on_data_end(struct sk_loop *loop, int fd, int err, void *ud)
 	(void)loop;
 	(void)fd;
 	struct http_conn *c = ud;
-	http_hold(c);
+	sk__http_hold(c);
 	if (err == 0 && c->state == WRITE) {
 		/* EOF after requests: their answers still go out (a client may
 		 * half-close once it has sent everything), then the close, with
@@ -746,7 +746,7 @@ static void on_data_end(struct sk_loop *loop, int fd, int err, void *ud)
 		 * the middle of a body (the upload vanishes) or lingering. */
 		close_conn(c);
 	}
-	http_release(c);
+	sk__http_release(c);
 }
 
 /* The socket takes more of a file. */
@@ -755,7 +755,7 @@ static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	(void)loop;
 	(void)fd;
 	struct http_conn *c = ud;
-	http_hold(c);
+	sk__http_hold(c);
 	/* Watched for WRITE only while send_file_part waits for room. */
 	if (events & SK_EV_ERROR) {
 		close_conn(c);
@@ -763,7 +763,7 @@ static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 		watch(c, 0);
 		send_file_part(c);
 	}
-	http_release(c);
+	sk__http_release(c);
 }
 
 /* A connection the acceptor admitted. */
@@ -807,7 +807,7 @@ static void on_accept(void *ud, int cfd, const struct sk_addr *peer, const struc
 	link_conn(s, c);
 	/* A connection that never sends a byte is closed at the header timeout. */
 	c->head_started = false;
-	http_set_timer(c, s->o.header_timeout_ms);
+	sk__http_set_timer(c, s->o.header_timeout_ms);
 }
 
 /* Over a limit: one write of a whole 503 (RFC 9110 §15.6.4) tells a
@@ -841,7 +841,7 @@ static void on_accept_failed(void *ud, int err)
 	if (err)
 		snprintf(line, sizeof line,
 		         "accept: %s: new connections wait in the backlog until fds are free "
-		         "(raise ulimit -n or lower --max-conns)", http_reason(err, reason, sizeof reason));
+		         "(raise ulimit -n or lower --max-conns)", sk__http_reason(err, reason, sizeof reason));
 	else
 		snprintf(line, sizeof line, "accept: accepting connections again");
 	s->o.on_error(s->o.ud, line);
@@ -870,7 +870,7 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	s->root_fd = root_fd;
 	s->o = *opts;
 	if (opts->upload)
-		http_remove_leftovers(s);
+		sk__http_remove_leftovers(s);
 	struct sk_acceptor_opts ao;
 	sk_acceptor_opts_init(&ao);
 	ao.max_conns = opts->max_conns;
@@ -923,7 +923,7 @@ void sk_http_server_free(struct sk_http_server *s)
 	sk_loop_work_drain(s->loop);
 	sk_acceptor_free(s->acceptor);
 	close(s->root_fd);
-	http_cache_clear(s);
+	sk__http_cache_clear(s);
 	free(s->chunk);
 	free(s);
 }

@@ -25,7 +25,7 @@
 
 #include "http/http_internal.h"
 
-void http_store_init(struct http_store *st, int dir_fd)
+void sk__http_store_init(struct http_store *st, int dir_fd)
 {
 	memset(st, 0, sizeof *st);
 	st->dir_fd = dir_fd;
@@ -51,7 +51,7 @@ static void batch_fini(struct http_store_batch *b)
 	sk_buf_fini(&b->data);
 }
 
-void http_store_fini(struct http_store *st)
+void sk__http_store_fini(struct http_store *st)
 {
 	/* Only when no batch runs: the worker owns fd meanwhile. An unnamed
 	 * file that was never committed vanishes with its fd. */
@@ -78,12 +78,12 @@ static struct http_store_step *add_step(struct http_store_batch *b, enum http_st
 	return s;
 }
 
-int http_store_create(struct http_store *st)
+int sk__http_store_create(struct http_store *st)
 {
 	return add_step(&st->queued, STORE_CREATE) ? 0 : SK_ENOMEM;
 }
 
-int http_store_append(struct http_store *st, const char *p, size_t len)
+int sk__http_store_append(struct http_store *st, const char *p, size_t len)
 {
 	struct http_store_batch *b = &st->queued;
 	struct http_store_step *last = b->n ? &b->steps[b->n - 1] : NULL;
@@ -99,7 +99,7 @@ int http_store_append(struct http_store *st, const char *p, size_t len)
 	return 0;
 }
 
-int http_store_commit(struct http_store *st, const char *name, bool may_replace)
+int sk__http_store_commit(struct http_store *st, const char *name, bool may_replace)
 {
 	char *copy = strdup(name);
 	if (!copy)
@@ -114,12 +114,12 @@ int http_store_commit(struct http_store *st, const char *name, bool may_replace)
 	return 0;
 }
 
-size_t http_store_queued(const struct http_store *st)
+size_t sk__http_store_queued(const struct http_store *st)
 {
 	return st->queued.data.len;
 }
 
-bool http_store_idle(const struct http_store *st)
+bool sk__http_store_idle(const struct http_store *st)
 {
 	return !st->busy && st->queued.n == 0;
 }
@@ -235,7 +235,7 @@ static void batch_done(struct sk_loop *loop, struct sk_work *w)
 	st->on_done(st, st->ud);
 }
 
-int http_store_flush(struct http_store *st, struct sk_loop *loop)
+int sk__http_store_flush(struct http_store *st, struct sk_loop *loop)
 {
 	if (st->busy || st->queued.n == 0 || st->err)
 		return 0;

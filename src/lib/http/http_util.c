@@ -14,7 +14,7 @@ static const char *const day_names[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri
 static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-void http_format_date(time_t t, char *buf)
+void sk__http_format_date(time_t t, char *buf)
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
@@ -32,7 +32,7 @@ static int month_index(const char *m)
 	return -1;
 }
 
-bool http_parse_date(struct sk_slice s, time_t *out)
+bool sk__http_parse_date(struct sk_slice s, time_t *out)
 {
 	char text[64], wday[16], mon[4];
 	if (s.len == 0 || s.len >= sizeof text)
@@ -91,7 +91,7 @@ static const struct {
 	{ "sh", "text/plain; charset=utf-8" },    { "log", "text/plain; charset=utf-8" },
 };
 
-const char *http_content_type(const char *name, size_t len)
+const char *sk__http_content_type(const char *name, size_t len)
 {
 	const char *dot = NULL;
 	for (size_t i = len; i > 0; i--) {
@@ -155,7 +155,7 @@ static int push_segment(struct http_path *out, const char *seg, size_t n, const 
 	return 0;
 }
 
-int http_decode_path(struct sk_slice target, struct http_path *out, const char **why)
+int sk__http_decode_path(struct sk_slice target, struct http_path *out, const char **why)
 {
 	const char *p = target.p, *end = target.p + target.len;
 	memset(out, 0, sizeof *out);
@@ -239,7 +239,7 @@ static bool parse_u64(const char *p, size_t n, uint64_t *out)
 	return true;
 }
 
-int http_parse_range(struct sk_slice value, uint64_t size, uint64_t *first, uint64_t *last)
+int sk__http_parse_range(struct sk_slice value, uint64_t size, uint64_t *first, uint64_t *last)
 {
 	if (value.len < 6 || strncasecmp(value.p, "bytes=", 6) != 0)
 		return 0;
@@ -282,7 +282,7 @@ int http_parse_range(struct sk_slice value, uint64_t size, uint64_t *first, uint
 	return 1;
 }
 
-size_t http_format_etag(const struct stat *st, char *buf)
+size_t sk__http_format_etag(const struct stat *st, char *buf)
 {
 	uint64_t ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
 	return (size_t)snprintf(buf, 48, "\"%" PRIx64 "-%" PRIx64 "\"", ns, (uint64_t)st->st_size);
@@ -342,10 +342,10 @@ static bool field_matches(const struct sk_http_request *req, const char *name,
 static bool field_date(const struct sk_http_request *req, const char *name, time_t *out)
 {
 	const struct sk_http_header *h = sk_http_find_header(req, name);
-	return h && http_parse_date(h->value, out);
+	return h && sk__http_parse_date(h->value, out);
 }
 
-int http_preconditions(const struct sk_http_request *req, bool is_get_or_head,
+int sk__http_preconditions(const struct sk_http_request *req, bool is_get_or_head,
                        const struct http_validators *v)
 {
 	bool present;

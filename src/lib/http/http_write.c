@@ -50,13 +50,13 @@ struct upload {
 
 static void free_upload(struct upload *up)
 {
-	http_store_fini(&up->store);
+	sk__http_store_fini(&up->store);
 	if (up->dir_fd >= 0)
 		close(up->dir_fd);
 	free(up);
 }
 
-void http_upload_free(struct http_conn *c)
+void sk__http_upload_free(struct http_conn *c)
 {
 	struct upload *up = c->up;
 	if (!up)
@@ -100,8 +100,8 @@ static void fail(struct http_conn *c, int status, const char *why)
 
 	/* The rest of the body is not read: the connection cannot go on. */
 	c->close_after = true;
-	http_upload_free(c);
-	http_error(c, status, why);
+	sk__http_upload_free(c);
+	sk__http_error(c, status, why);
 }
 
 /* Splits "a/b/name" into the directory "a/b" (opened beneath the root) and
@@ -115,7 +115,7 @@ static int open_parent(struct http_conn *c, const struct http_path *path, int *d
 	memcpy(parent, path->rel, n);
 	parent[n] = '\0';
 	*name = slash ? slash + 1 : path->rel;
-	int fd = http_open_beneath(c->srv, parent, O_RDONLY | O_DIRECTORY);
+	int fd = sk__http_open_beneath(c->srv, parent, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd;
 	*dir_fd = fd;
@@ -130,12 +130,12 @@ static int preconditions(const struct http_conn *c, const struct stat *st)
 	char etag[48];
 	struct http_validators v = { .exists = st != NULL };
 	if (st && S_ISREG(st->st_mode)) {
-		http_format_etag(st, etag);
+		sk__http_format_etag(st, etag);
 		v.etag = etag;
 		v.has_mtime = true;
 		v.mtime = st->st_mtime;
 	}
-	return http_preconditions(&c->req, false, &v);
+	return sk__http_preconditions(&c->req, false, &v);
 }
 
 /* "If-None-Match: *": create the file only if the name is free. */
@@ -148,7 +148,7 @@ static bool wants_create_only(const struct http_conn *c)
 /* What this server wrote or deleted must not be served from the cache. */
 static void forget_cached(struct http_conn *c)
 {
-	http_cache_clear(c->srv);
+	sk__http_cache_clear(c->srv);
 }
 
 /* --- PUT --- */
@@ -167,27 +167,27 @@ static int put_body_done(struct http_conn *c)
 		fail(c, 412, "the file changed during the upload");
 		return SK_EINVAL;
 	}
-	return http_store_commit(&up->store, up->name, !up->create_only);
+	return sk__http_store_commit(&up->store, up->name, !up->create_only);
 }
 
 /* Stored, the directory synced: the answer. */
 static void put_finish(struct http_conn *c)
 {
 	bool existed = c->up->existed;
-	http_upload_free(c);
+	sk__http_upload_free(c);
 	if (existed) {
-		http_begin(c, 204, 0);
+		sk__http_begin(c, 204, 0);
 	} else {
-		http_begin(c, 201, 0);
+		sk__http_begin(c, 201, 0);
 		/* RFC 9110 §15.3.2: Location names what was created. */
 		char loc[HTTP_PATH_MAX + 1];
 		size_t n = c->req.target.len < sizeof loc - 1 ? c->req.target.len : sizeof loc - 1;
 		memcpy(loc, c->req.target.p, n);
 		loc[n] = '\0';
-		http_header(c, "Location", loc);
+		sk__http_header(c, "Location", loc);
 	}
-	http_end_head(c);
-	http_send(c);
+	sk__http_end_head(c);
+	sk__http_send(c);
 }
 
 /* --- multipart POST --- */
@@ -231,13 +231,13 @@ static int mp_on_part(void *ud, struct sk_slice name, struct sk_slice filename)
 	if (!safe_basename(filename, c->srv->o.hidden, up->name))
 		return SK_EHTTP_BAD_REQUEST;
 	up->in_file = true;
-	return http_store_create(&up->store);
+	return sk__http_store_create(&up->store);
 }
 
 static int mp_on_data(void *ud, const char *p, size_t len)
 {
 	struct http_conn *c = ud;
-	return c->up->in_file ? http_store_append(&c->up->store, p, len) : 0;
+	return c->up->in_file ? sk__http_store_append(&c->up->store, p, len) : 0;
 }
 
 static int mp_on_part_end(void *ud)
@@ -247,7 +247,7 @@ static int mp_on_part_end(void *ud)
 	if (!up->in_file)
 		return 0;
 	up->in_file = false;
-	return http_store_commit(&up->store, up->name, true);
+	return sk__http_store_commit(&up->store, up->name, true);
 }
 
 static const struct sk_multipart_handler mp_handler = { mp_on_part, mp_on_data, mp_on_part_end };
@@ -257,16 +257,16 @@ static void post_finish(struct http_conn *c)
 	struct upload *up = c->up;
 	char location[sizeof up->location];
 	memcpy(location, up->location, sizeof location);
-	http_upload_free(c);
+	sk__http_upload_free(c);
 	/* 303 back to the listing: a browser posting the form without
 	 * JavaScript lands on the updated page (the Post/Redirect/Get pattern). */
 	static const char body[] = "<!DOCTYPE html>\n<p>Uploaded. <a href=\"./\">Back to the listing</a>.</p>\n";
-	http_begin(c, 303, sizeof body - 1);
-	http_header(c, "Location", location);
-	http_header(c, "Content-Type", "text/html; charset=utf-8");
-	http_end_head(c);
-	http_append(c, body, sizeof body - 1);
-	http_send(c);
+	sk__http_begin(c, 303, sizeof body - 1);
+	sk__http_header(c, "Location", location);
+	sk__http_header(c, "Content-Type", "text/html; charset=utf-8");
+	sk__http_end_head(c);
+	sk__http_append(c, body, sizeof body - 1);
+	sk__http_send(c);
 }
 
 /* --- the disk's side of the conversation --- */
@@ -287,22 +287,23 @@ static void flush_store(struct http_conn *c)
 {
 	struct upload *up = c->up;
 	bool was_busy = up->store.busy;
-	int err = http_store_flush(&up->store, c->srv->loop);
+	int err = sk__http_store_flush(&up->store, c->srv->loop);
 	if (err < 0) {
 		char reason[128];
-		http_log_error(c, "could not start a worker thread: %s", http_reason(err, reason, sizeof reason));
+		sk__http_log_error(c, "could not start a worker thread: %s",
+		                   sk__http_reason(err, reason, sizeof reason));
 		fail(c, 500, "the server could not store the file");
 		return;
 	}
 	if (!was_busy && up->store.busy)
-		http_hold(c);
+		sk__http_hold(c);
 }
 
 /* The answer, once the body is in and every step of it is on disk. */
 static void finish_if_stored(struct http_conn *c)
 {
 	struct upload *up = c->up;
-	if (!up->body_done || !http_store_idle(&up->store))
+	if (!up->body_done || !sk__http_store_idle(&up->store))
 		return;
 	up->multipart ? post_finish(c) : put_finish(c);
 }
@@ -314,12 +315,12 @@ static void on_stored(struct http_store *st, void *ud)
 	struct http_conn *c = up->c;
 	if (up->orphaned) {
 		free_upload(up);
-		http_release(c);
+		sk__http_release(c);
 		return;
 	}
 	if (st->n_committed != up->committed_seen) {
 		up->committed_seen = st->n_committed;
-		http_cache_clear(c->srv); /* what this server wrote is not served stale */
+		sk__http_cache_clear(c->srv); /* what this server wrote is not served stale */
 	}
 	if (st->err) {
 		if (st->err == -EEXIST && up->create_only) {
@@ -328,23 +329,23 @@ static void on_stored(struct http_store *st, void *ud)
 			/* A failed disk write is the operator's to know: a line in the
 			 * error log, not only a status in the access log. */
 			char reason[128];
-			http_log_error(c, "could not store the upload: %s: %s", st->err_step,
-			               http_reason(st->err, reason, sizeof reason));
+			sk__http_log_error(c, "could not store the upload: %s: %s", st->err_step,
+			               sk__http_reason(st->err, reason, sizeof reason));
 			fail(c, status_of_errno(st->err), why_stored_failed(up));
 		}
-		http_release(c);
+		sk__http_release(c);
 		return;
 	}
 	flush_store(c);
-	if (c->up == up && up->waiting_room && http_store_queued(st) < HTTP_STORE_QUEUE_MAX) {
+	if (c->up == up && up->waiting_room && sk__http_store_queued(st) < HTTP_STORE_QUEUE_MAX) {
 		/* Room again: the bytes the loop held come first. */
 		up->waiting_room = false;
-		http_set_timer(c, c->srv->o.body_timeout_ms);
+		sk__http_set_timer(c, c->srv->o.body_timeout_ms);
 		sk_loop_recv_resume(c->srv->loop, c->fd);
 	}
 	if (c->up == up)
 		finish_if_stored(c);
-	http_release(c);
+	sk__http_release(c);
 }
 
 /* --- the body, whatever its framing --- */
@@ -357,7 +358,7 @@ static int consume(struct http_conn *c, const char *p, size_t len)
 	up->received += len;
 	if (up->multipart)
 		return sk_multipart_feed(&up->mp, p, len);
-	return http_store_append(&up->store, p, len);
+	return sk__http_store_append(&up->store, p, len);
 }
 
 /* Feeds body bytes; returns how many of p belonged to this body. */
@@ -427,21 +428,21 @@ static void after_feed(struct http_conn *c)
 	if (up->body_done) {
 		c->state = WRITE;
 		sk_loop_mod_fd(c->srv->loop, c->fd, 0);
-		http_set_timer(c, 0);
+		sk__http_set_timer(c, 0);
 	}
 	flush_store(c);
 	if (c->up == up)
 		finish_if_stored(c);
 }
 
-size_t http_upload_data(struct http_conn *c, const char *p, size_t len)
+size_t sk__http_upload_data(struct http_conn *c, const char *p, size_t len)
 {
 	struct upload *up = c->up;
 	if (!up)
 		return len;
 	/* Multipart and chunked framing only shrink bytes on their way to the
 	 * disk: feeding at most the room left keeps the queue bounded. */
-	size_t queued = http_store_queued(&up->store);
+	size_t queued = sk__http_store_queued(&up->store);
 	size_t room = queued < HTTP_STORE_QUEUE_MAX ? HTTP_STORE_QUEUE_MAX - queued : 0;
 	size_t feed = len < room ? len : room;
 	bool done;
@@ -462,7 +463,7 @@ size_t http_upload_data(struct http_conn *c, const char *p, size_t len)
 	} else if (used < len) {
 		/* The disk is behind: stop reading until it catches up. */
 		up->waiting_room = true;
-		http_set_timer(c, 0);
+		sk__http_set_timer(c, 0);
 	}
 	after_feed(c);
 	return used;
@@ -500,7 +501,7 @@ static void start_body(struct http_conn *c)
 	c->body_in_buf = used;
 	if (!up->body_done) {
 		sk_loop_recv_resume(c->srv->loop, c->fd);
-		http_set_timer(c, c->srv->o.body_timeout_ms);
+		sk__http_set_timer(c, c->srv->o.body_timeout_ms);
 	}
 	after_feed(c);
 }
@@ -509,24 +510,24 @@ static struct upload *new_upload(struct http_conn *c)
 {
 	struct upload *up = calloc(1, sizeof *up);
 	if (!up) {
-		http_log_error(c, "out of memory");
+		sk__http_log_error(c, "out of memory");
 		fail(c, 500, NULL);
 		return NULL;
 	}
 	up->c = c;
 	up->dir_fd = -1;
-	http_store_init(&up->store, -1);
+	sk__http_store_init(&up->store, -1);
 	up->store.on_done = on_stored;
 	up->store.ud = up;
 	c->up = up;
 	return up;
 }
 
-void http_put(struct http_conn *c)
+void sk__http_put(struct http_conn *c)
 {
 	struct http_path path;
 	const char *why = NULL, *name;
-	int rc = http_decode_path(c->req.target, &path, &why);
+	int rc = sk__http_decode_path(c->req.target, &path, &why);
 	if (rc < 0) {
 		fail(c, sk_http_error_status(rc), why);
 		return;
@@ -569,18 +570,18 @@ void http_put(struct http_conn *c)
 	}
 	up->create_only = wants_create_only(c);
 	up->store.dir_fd = up->dir_fd;
-	if (http_store_create(&up->store) < 0) {
+	if (sk__http_store_create(&up->store) < 0) {
 		fail(c, 500, NULL);
 		return;
 	}
 	start_body(c);
 }
 
-void http_post(struct http_conn *c)
+void sk__http_post(struct http_conn *c)
 {
 	struct http_path path;
 	const char *why = NULL;
-	int rc = http_decode_path(c->req.target, &path, &why);
+	int rc = sk__http_decode_path(c->req.target, &path, &why);
 	if (rc < 0) {
 		fail(c, sk_http_error_status(rc), why);
 		return;
@@ -598,7 +599,7 @@ void http_post(struct http_conn *c)
 	struct upload *up = new_upload(c);
 	if (!up)
 		return;
-	up->dir_fd = http_open_beneath(c->srv, path.rel, O_RDONLY | O_DIRECTORY);
+	up->dir_fd = sk__http_open_beneath(c->srv, path.rel, O_RDONLY | O_DIRECTORY);
 	if (up->dir_fd < 0) {
 		int err = up->dir_fd;
 		up->dir_fd = -1;
@@ -666,60 +667,60 @@ static void delete_done(struct sk_loop *loop, struct sk_work *w)
 	if (err != -ENOENT)
 		forget_cached(c); /* whatever happened, the cache may not say */
 	if (c->dead) {
-		http_release(c);
+		sk__http_release(c);
 		return;
 	}
 	if (err == -ENOENT)
-		http_error(c, 404, NULL);
+		sk__http_error(c, 404, NULL);
 	else if (err == -ENOTEMPTY || err == -EEXIST)
-		http_error(c, 409, "the directory is not empty");
+		sk__http_error(c, 409, "the directory is not empty");
 	else if (err < 0) {
 		char reason[128];
 		if (status_of_errno(err) >= 500)
-			http_log_error(c, "could not delete: %s", http_reason(err, reason, sizeof reason));
-		http_error(c, status_of_errno(err), NULL);
+			sk__http_log_error(c, "could not delete: %s", sk__http_reason(err, reason, sizeof reason));
+		sk__http_error(c, status_of_errno(err), NULL);
 	} else {
-		http_begin(c, 204, 0);
-		http_end_head(c);
-		http_send(c);
+		sk__http_begin(c, 204, 0);
+		sk__http_end_head(c);
+		sk__http_send(c);
 	}
-	http_release(c);
+	sk__http_release(c);
 }
 
-void http_delete(struct http_conn *c)
+void sk__http_delete(struct http_conn *c)
 {
 	struct http_path path;
 	const char *why = NULL, *name;
-	int rc = http_decode_path(c->req.target, &path, &why);
+	int rc = sk__http_decode_path(c->req.target, &path, &why);
 	if (rc < 0) {
-		http_error(c, sk_http_error_status(rc), why);
+		sk__http_error(c, sk_http_error_status(rc), why);
 		return;
 	}
 	if (path.has_dot_segment && !c->srv->o.hidden) {
-		http_error(c, 404, NULL);
+		sk__http_error(c, 404, NULL);
 		return;
 	}
 	if (path.len == 0) {
-		http_error(c, 403, "the root cannot be deleted");
+		sk__http_error(c, 403, "the root cannot be deleted");
 		return;
 	}
 	int dir_fd;
 	int err = open_parent(c, &path, &dir_fd, &name);
 	if (err < 0) {
-		http_error(c, err == -ENOENT || err == -ENOTDIR ? 404 : status_of_errno(err), NULL);
+		sk__http_error(c, err == -ENOENT || err == -ENOTDIR ? 404 : status_of_errno(err), NULL);
 		return;
 	}
 	/* A missing name is 404 whatever the preconditions (RFC 9110 §13.2.1). */
 	struct stat st;
 	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && preconditions(c, &st)) {
 		close(dir_fd);
-		http_error(c, 412, "the file is not in the state the request expects");
+		sk__http_error(c, 412, "the file is not in the state the request expects");
 		return;
 	}
 	struct delete_job *job = calloc(1, sizeof *job);
 	if (!job) {
 		close(dir_fd);
-		http_error(c, 500, NULL);
+		sk__http_error(c, 500, NULL);
 		return;
 	}
 	job->c = c;
@@ -730,12 +731,13 @@ void http_delete(struct http_conn *c)
 		free(job);
 		close(dir_fd);
 		char reason[128];
-		http_log_error(c, "could not start a worker thread: %s", http_reason(err, reason, sizeof reason));
-		http_error(c, 500, NULL);
+		sk__http_log_error(c, "could not start a worker thread: %s",
+		                   sk__http_reason(err, reason, sizeof reason));
+		sk__http_error(c, 500, NULL);
 		return;
 	}
 	/* Nothing is read until the answer; the disk's time is not the client's. */
-	http_hold(c);
+	sk__http_hold(c);
 	c->state = WRITE;
-	http_set_timer(c, 0);
+	sk__http_set_timer(c, 0);
 }
