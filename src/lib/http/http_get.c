@@ -1,4 +1,4 @@
-/* GET, HEAD and OPTIONS: files (conditional requests, ranges, cached small files),
+/* GET and HEAD: files (conditional requests, ranges, cached small files),
  * directories (redirect to the slash form, index.html, listings). */
 #include <sockit/err.h>
 #include <sockit/http_listing.h>
@@ -20,33 +20,6 @@
 /* Listing a directory with more entries than this answers 500: a page of
  * a million rows helps nobody and costs the server its memory. */
 #define MAX_LISTING_ENTRIES 100000
-
-const char *sk__http_allowed_methods(const struct sk_http_server *s)
-{
-	if (s->o.upload && s->o.allow_delete)
-		return "GET, HEAD, OPTIONS, PUT, POST, DELETE";
-	if (s->o.upload)
-		return "GET, HEAD, OPTIONS, PUT, POST";
-	if (s->o.allow_delete)
-		return "GET, HEAD, OPTIONS, DELETE";
-	return "GET, HEAD, OPTIONS";
-}
-
-int sk__http_open_beneath(const struct sk_http_server *s, const char *rel, int flags)
-{
-	/* RESOLVE_BENEATH: every component, symlinks included, must stay under
-	 * the root fd, checked by the kernel as it walks (Linux 5.6). */
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? 0644 : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	const char *path = rel[0] ? rel : ".";
-	long fd = syscall(SYS_openat2, s->root_fd, path, &how, sizeof how);
-	if (fd >= 0)
-		return (int)fd;
-	return -errno;
-}
 
 static int status_of_open_error(int err)
 {
@@ -467,7 +440,7 @@ static void redirect_to_slash(struct http_conn *c, const struct http_path *path)
 	sk__http_send(c);
 }
 
-void sk__http_get(struct http_conn *c, bool head_only)
+static void answer_get(struct http_conn *c, bool head_only)
 {
 	struct sk_http_server *s = c->srv;
 	struct http_path path;
@@ -545,10 +518,12 @@ void sk__http_get(struct http_conn *c, bool head_only)
 	serve_listing(c, fd, &path, head_only);
 }
 
-void sk__http_options(struct http_conn *c)
+void sk__http_get(struct http_conn *c)
 {
-	sk__http_begin(c, 204, 0);
-	sk__http_header(c, "Allow", sk__http_allowed_methods(c->srv));
-	sk__http_end_head(c);
-	sk__http_send(c);
+	answer_get(c, false);
+}
+
+void sk__http_head(struct http_conn *c)
+{
+	answer_get(c, true);
 }

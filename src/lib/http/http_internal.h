@@ -1,14 +1,25 @@
-/* Internals of the http layer (src/lib/http/), shared between its files:
- * http_util.c (dates, media types, paths, ranges, validators), and the
- * server's http_server.c (connections, reading requests, writing responses),
- * http_get.c (GET, HEAD, OPTIONS, listings), http_write.c (PUT, POST,
- * DELETE) and http_discard.c (bodies no method uses). Never installed. */
+/* Internals of the http layer (src/lib/http/), shared between its files;
+ * never installed. The parser, chunked coding, multipart and listings have
+ * public headers; this is the file server's inside, bottom to top:
+ *
+ *   http_util.c                  dates, media types, paths, ranges, validators
+ *   http_fs.c  http_cache.c      the file system beneath the root, the small-file
+ *   http_store.c http_leftovers.c  cache, uploads' disk steps, interrupted uploads
+ *   http_log.c                   the access and error logs
+ *   http_discard.c               bodies no method uses
+ *   http_conn.c                  a connection's life: read, hand over, send
+ *   http_response.c              the response writer
+ *   http_get.c http_upload.c     the method handlers: GET and HEAD, PUT and POST,
+ *   http_delete.c                DELETE
+ *   http_methods.c               the method table: who answers what, Allow, OPTIONS
+ *   http_server.c                the server: options, start, stop; wires the hooks */
 #ifndef SOCKIT_HTTP_INTERNAL_H
 #define SOCKIT_HTTP_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -85,7 +96,19 @@ struct sk_http_request;
  * Returns 0 to go on with the request, 304 (only when is_get_or_head) or
  * 412. Call it only where the answer would otherwise be 2xx (§13.2.1). */
 int sk__http_preconditions(const struct sk_http_request *req, bool is_get_or_head,
-                       const struct http_validators *v);
+                           const struct http_validators *v);
+
+/* RFC 9110 §13.2.2 for a request that writes a name (PUT, DELETE), against
+ * what the name holds now (st; NULL if nothing): 0 to go on, or 412.
+ * Anything but a regular file has no validators here. */
+int sk__http_write_preconditions(const struct sk_http_request *req, const struct stat *st);
+
+/* Whether req's method is m (case-sensitive, RFC 9110 §9.1). */
+static inline bool sk__http_method_is(const struct sk_http_request *req, const char *m)
+{
+	size_t n = strlen(m);
+	return req->method.len == n && memcmp(req->method.p, m, n) == 0;
+}
 
 
 /* A connection's input: a whole head plus the start of a body or of
@@ -197,6 +220,7 @@ struct cache_entry {
 };
 
 struct sk_acceptor;
+struct sk__http_hooks;
 
 struct sk_http_server {
 	struct sk_loop *loop;
@@ -206,6 +230,8 @@ struct sk_http_server {
 	unsigned n_listing_jobs;   /* listings being built on workers */
 	int root_fd;
 	struct sk_http_server_opts o;
+	const struct sk__http_hooks *hooks; /* what connections call above themselves */
+	char allow[48];            /* the Allow header: the methods this server answers */
 	struct http_conn *conns;
 	size_t n_conns;
 	bool stopping;
@@ -217,48 +243,11 @@ struct sk_http_server {
 	char *chunk;               /* HTTP_CHUNK bytes for pread + send */
 };
 
-/* --- http_server.c: responses --- */
+/* --- Files, lowest first: each uses only the ones above it here (make
+ * check-layers), and the connection reaches the method table, the response
+ * writer and the upload through the server's hooks. --- */
 
-/* Starts a response: status line, Date, Server, Connection and
- * Content-Length (body_len) into c->out. More headers may follow with
- * sk__http_header(); sk__http_end_head() ends the head. */
-void sk__http_begin(struct http_conn *c, int status, uint64_t body_len);
-void sk__http_header(struct http_conn *c, const char *name, const char *value);
-void sk__http_end_head(struct http_conn *c);
-
-/* A complete response with a small HTML body explaining status (and why,
- * if given); closes the connection after it for 4xx framing errors. */
-void sk__http_error(struct http_conn *c, int status, const char *why);
-
-/* Frees the in-memory body (and its share of the server's budget). */
-void sk__http_drop_body(struct http_conn *c);
-
-/* Sends what c->out holds, then the in-memory body, then the file part if any, then finishes the
- * response (logs it, and goes on to the next request or closes). */
-void sk__http_send(struct http_conn *c);
-
-/* Appends to c->out; a response that does not fit is replaced by a 500
- * when it is sent, never sent cut. */
-void sk__http_append(struct http_conn *c, const void *p, size_t len);
-
-/* A connection held across a callback or a disk step is freed only when
- * the last holder lets go (a close meanwhile just marks it dead). */
-void sk__http_hold(struct http_conn *c);
-void sk__http_release(struct http_conn *c);
-
-/* The connection's one timer: fires ms from now (0: off). What it means
- * depends on the state (on_timer in http_server.c). */
-void sk__http_set_timer(struct http_conn *c, unsigned ms);
-
-/* sk_strerror(err) as messages read it (lowercase), in buf. */
-const char *sk__http_reason(int err, char *buf, size_t cap);
-
-/* A line for the server's error log (opts.on_error), prefixed with the
- * request it concerns: "PUT /a.txt: could not store ...". */
-void sk__http_log_error(struct http_conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* --- http_cache.c --- */
+/* --- http_cache.c: the small-file cache --- */
 
 /* A fresh entry for rel, or NULL (not cached, or changed on disk). */
 const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const char *rel, size_t len);
@@ -268,34 +257,17 @@ const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const cha
 /* Forgets everything (after a write through this server). */
 void sk__http_cache_clear(struct sk_http_server *s);
 
-/* --- http_get.c --- */
-void sk__http_get(struct http_conn *c, bool head_only);
-void sk__http_options(struct http_conn *c);
+/* --- http_leftovers.c --- */
 
-/* The methods this server answers, for Allow headers. */
-const char *sk__http_allowed_methods(const struct sk_http_server *s);
+/* The name an upload is linked under for the moment before it is renamed
+ * over the file it replaces: HTTP_TMP_PREFIX "<pid>-<n>" (http_store.c). */
+#define HTTP_TMP_PREFIX ".sockit-upload-"
 
-/* Opens a decoded path beneath the root (openat2 RESOLVE_BENEATH). Returns
- * the fd or a negative errno (-EXDEV for a symlink that leads out). */
-int sk__http_open_beneath(const struct sk_http_server *s, const char *rel, int flags);
-
-/* --- http_discard.c --- */
-
-/* Starts dropping the body of c's request, beginning with the bytes in[]
- * holds after the head (they count in body_in_buf); sends 100 (Continue) if
- * the client waits for it. Returns 1 when the whole body was there (answer
- * now), 0 when more is to come (state DISCARD_BODY: feed it to
- * sk__http_discard_data), SK_EHTTP_BODY_TOO_BIG for a Content-Length over
- * HTTP_DISCARD_MAX (nothing read: answer and close), or
- * SK_EHTTP_BAD_REQUEST for broken chunked framing. */
-int sk__http_discard_start(struct http_conn *c);
-
-/* Drops body bytes from p[0..len); *used is how many belonged to the
- * body (what follows is the next request). Returns 1 when the body is
- * complete, 0 when more is to come, SK_EHTTP_BAD_REQUEST for broken
- * chunked framing, SK_EHTTP_BODY_TOO_BIG once a chunked body passes
- * HTTP_DISCARD_MAX. */
-int sk__http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used);
+/* Removes what interrupted uploads of earlier servers left beneath the
+ * root: regular files named HTTP_TMP_PREFIX "<pid>-<n>" whose process is
+ * gone (bounds and rules in http_leftovers.c). Says how many through
+ * opts.on_error. Blocks: call before serving. */
+void sk__http_remove_leftovers(struct sk_http_server *s);
 
 /* --- http_store.c: the disk side of uploads, on the loop's workers --- */
 
@@ -352,28 +324,141 @@ bool sk__http_store_idle(const struct http_store *st);
  * on_done, which flushes again) or a step failed. */
 int sk__http_store_flush(struct http_store *st, struct sk_loop *loop);
 
-/* --- http_leftovers.c --- */
+/* --- http_discard.c: bodies no method uses --- */
 
-/* The name an upload is linked under for the moment before it is renamed
- * over the file it replaces: HTTP_TMP_PREFIX "<pid>-<n>" (http_write.c). */
-#define HTTP_TMP_PREFIX ".sockit-upload-"
+/* Starts dropping the body of c's request, beginning with the bytes in[]
+ * holds after the head (they count in body_in_buf); sends 100 (Continue) if
+ * the client waits for it. Returns 1 when the whole body was there (answer
+ * now), 0 when more is to come (state DISCARD_BODY: feed it to
+ * sk__http_discard_data), SK_EHTTP_BODY_TOO_BIG for a Content-Length over
+ * HTTP_DISCARD_MAX (nothing read: answer and close), or
+ * SK_EHTTP_BAD_REQUEST for broken chunked framing. */
+int sk__http_discard_start(struct http_conn *c);
 
-/* Removes what interrupted uploads of earlier servers left beneath the
- * root: regular files named HTTP_TMP_PREFIX "<pid>-<n>" whose process is
- * gone (bounds and rules in http_leftovers.c). Says how many through
- * opts.on_error. Blocks: call before serving. */
-void sk__http_remove_leftovers(struct sk_http_server *s);
+/* Drops body bytes from p[0..len); *used is how many belonged to the
+ * body (what follows is the next request). Returns 1 when the body is
+ * complete, 0 when more is to come, SK_EHTTP_BAD_REQUEST for broken
+ * chunked framing, SK_EHTTP_BODY_TOO_BIG once a chunked body passes
+ * HTTP_DISCARD_MAX. */
+int sk__http_discard_data(struct http_conn *c, const char *p, size_t len, size_t *used);
 
-/* --- http_write.c --- */
+/* --- http_fs.c: the file system, beneath the root --- */
+
+/* Opens a decoded path beneath the root (openat2 RESOLVE_BENEATH). Returns
+ * the fd or a negative errno (-EXDEV for a symlink that leads out). */
+int sk__http_open_beneath(const struct sk_http_server *s, const char *rel, int flags);
+
+/* Opens the directory of path ("a/b" of "a/b/name") beneath the root into
+ * *dir_fd and points *name at the last segment. Returns 0 or a negative
+ * errno. */
+int sk__http_open_parent(const struct sk_http_server *s, const struct http_path *path, int *dir_fd,
+                         const char **name);
+
+/* The status that answers a write (PUT, POST, DELETE) that failed with err:
+ * 409 for a missing directory, 403, 507 for a full disk, else 500. */
+int sk__http_status_of_write_error(int err);
+
+/* --- http_log.c: the access and error logs --- */
+
+/* sk_strerror(err) as messages read it (lowercase), in buf. */
+const char *sk__http_reason(int err, char *buf, size_t cap);
+
+/* A line for the server's error log (opts.on_error), prefixed with the
+ * request it concerns: "PUT /a.txt: could not store ...". */
+void sk__http_log_error(struct http_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One Common Log Format line for the response c has sent (opts.on_access). */
+void sk__http_log_access(const struct http_conn *c);
+
+/* Remembers "METHOD TARGET VERSION" of in[] for the access log (only when
+ * there is one), with bytes a log line must not carry escaped. */
+void sk__http_keep_request_line(struct http_conn *c);
+
+/* --- http_conn.c: a connection's life --- */
+
+/* What a connection calls above itself, through its server (the server
+ * fills it in: http_server.c). */
+struct sk__http_hooks {
+	/* Whether the method that will answer c reads the request's body
+	 * itself (an upload); if not, the connection drops the body first. */
+	bool (*uses_body)(const struct http_conn *c);
+	/* The head is in and checked, and any body no method uses dropped:
+	 * answer the request (the method table). */
+	void (*answer)(struct http_conn *c);
+	/* A complete error response (the response writer). */
+	void (*error)(struct http_conn *c, int status, const char *why);
+	/* Body bytes for the upload in progress; returns how many it took.
+	 * Fewer than len: the disk is behind, stop reading (the loop holds
+	 * the rest and the upload resumes reading). */
+	size_t (*upload_data)(struct http_conn *c, const char *p, size_t len);
+	/* Frees the upload in progress, if any (aborting it if unfinished:
+	 * the unnamed file vanishes). */
+	void (*upload_free)(struct http_conn *c);
+};
+
+/* The acceptor's on_accept (ud: the server): a new connection, reading
+ * its first request. */
+void sk__http_conn_accept(void *ud, int cfd, const struct sk_addr *peer, const struct sk_ip *ip);
+
+/* Closes c: its fd, its timer, its file, its upload. Freed now, or when
+ * the last holder lets go. */
+void sk__http_conn_close(struct http_conn *c);
+
+/* A connection held across a callback or a disk step is freed only when
+ * the last holder lets go (a close meanwhile just marks it dead). */
+void sk__http_hold(struct http_conn *c);
+void sk__http_release(struct http_conn *c);
+
+/* The connection's one timer: fires ms from now (0: off). What it means
+ * depends on the state (on_timer in http_conn.c). */
+void sk__http_set_timer(struct http_conn *c, unsigned ms);
+
+/* Sends what c->out holds, then the in-memory body, then the file part if
+ * any, then finishes the response (logs it, and goes on to the next
+ * request or closes). */
+void sk__http_send(struct http_conn *c);
+
+/* Frees the in-memory body (and its share of the server's budget). */
+void sk__http_drop_body(struct http_conn *c);
+
+/* --- http_response.c: the response writer --- */
+
+/* Starts a response: status line, Date, Server, Connection and
+ * Content-Length (body_len) into c->out. More headers may follow with
+ * sk__http_header(); sk__http_end_head() ends the head. */
+void sk__http_begin(struct http_conn *c, int status, uint64_t body_len);
+void sk__http_header(struct http_conn *c, const char *name, const char *value);
+void sk__http_end_head(struct http_conn *c);
+
+/* Appends to c->out; a response that does not fit is replaced by a 500
+ * when it is sent, never sent cut. */
+void sk__http_append(struct http_conn *c, const void *p, size_t len);
+
+/* A complete response with a small HTML body explaining status (and why,
+ * if given), sent; closes the connection after it for 4xx framing errors. */
+void sk__http_error(struct http_conn *c, int status, const char *why);
+
+/* --- the method handlers: http_get.c, http_upload.c, http_delete.c --- */
+
+void sk__http_get(struct http_conn *c);
+void sk__http_head(struct http_conn *c);
 void sk__http_put(struct http_conn *c);
 void sk__http_post(struct http_conn *c);
 void sk__http_delete(struct http_conn *c);
 
-/* Body bytes for the upload in progress: returns how many it took. Fewer
- * than len: the disk is behind, stop reading (the loop holds the rest and
- * http_write.c resumes it). */
+/* The upload hooks (struct sk__http_hooks). */
 size_t sk__http_upload_data(struct http_conn *c, const char *p, size_t len);
-/* Frees an upload (aborting it if unfinished: the unnamed file vanishes). */
 void sk__http_upload_free(struct http_conn *c);
+
+/* --- http_methods.c: the method table --- */
+
+/* Writes the methods a server with options o answers, for Allow headers
+ * ("GET, HEAD, OPTIONS, PUT, POST, DELETE" at most), into buf. */
+void sk__http_allow(const struct sk_http_server_opts *o, char *buf, size_t cap);
+
+/* The method table's hooks (struct sk__http_hooks). */
+bool sk__http_uses_body(const struct http_conn *c);
+void sk__http_route(struct http_conn *c);
 
 #endif

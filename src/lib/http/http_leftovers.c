@@ -1,6 +1,6 @@
 /* Leftovers of interrupted uploads. A PUT that replaces a file links the
  * finished upload under a temporary name, then renames it over the file
- * (http_write.c's commit_file); a server killed between the two leaves a
+ * (http_store.c's link_file); a server killed between the two leaves a
  * complete, hidden HTTP_TMP_PREFIX "<pid>-<n>" file behind. A server that
  * may write (--upload) removes them when it starts:
  *

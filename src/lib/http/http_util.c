@@ -365,3 +365,16 @@ int sk__http_preconditions(const struct sk_http_request *req, bool is_get_or_hea
 		return 304;
 	return 0;
 }
+
+int sk__http_write_preconditions(const struct sk_http_request *req, const struct stat *st)
+{
+	char etag[48];
+	struct http_validators v = { .exists = st != NULL };
+	if (st && S_ISREG(st->st_mode)) {
+		sk__http_format_etag(st, etag);
+		v.etag = etag;
+		v.has_mtime = true;
+		v.mtime = st->st_mtime;
+	}
+	return sk__http_preconditions(req, false, &v);
+}

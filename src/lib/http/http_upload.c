@@ -1,4 +1,4 @@
-/* PUT, multipart POST and DELETE.
+/* PUT and multipart POST: uploads.
  *
  * Durability: a body is written to an unnamed file (O_TMPFILE) in the
  * target's directory, fsynced, and only then linked in under its name (with
@@ -68,28 +68,6 @@ void sk__http_upload_free(struct http_conn *c)
 		free_upload(up);
 }
 
-static int status_of_errno(int err)
-{
-	switch (err) {
-	case -ENOENT:
-	case -ENOTDIR:
-		return 409; /* the directory to put it in is not there */
-	case -EACCES:
-	case -EPERM:
-	case -EROFS:
-	case -EXDEV:
-	case -ELOOP:
-		return 403;
-	case -ENOSPC:
-	case -EDQUOT:
-		return 507;
-	case -EISDIR:
-		return 409;
-	default:
-		return 500;
-	}
-}
-
 static void fail(struct http_conn *c, int status, const char *why)
 {
 	if (c->up) {
@@ -104,54 +82,12 @@ static void fail(struct http_conn *c, int status, const char *why)
 	sk__http_error(c, status, why);
 }
 
-/* Splits "a/b/name" into the directory "a/b" (opened beneath the root) and
- * "name". */
-static int open_parent(struct http_conn *c, const struct http_path *path, int *dir_fd,
-                       const char **name)
-{
-	char parent[HTTP_PATH_MAX];
-	const char *slash = memrchr(path->rel, '/', path->len);
-	size_t n = slash ? (size_t)(slash - path->rel) : 0;
-	memcpy(parent, path->rel, n);
-	parent[n] = '\0';
-	*name = slash ? slash + 1 : path->rel;
-	int fd = sk__http_open_beneath(c->srv, parent, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return fd;
-	*dir_fd = fd;
-	return 0;
-}
-
-/* RFC 9110 §13.2.2 for PUT and DELETE, against what the name holds now
- * (st; NULL if nothing): 0 to go on, or 412. Anything but a regular file
- * has no validators here. */
-static int preconditions(const struct http_conn *c, const struct stat *st)
-{
-	char etag[48];
-	struct http_validators v = { .exists = st != NULL };
-	if (st && S_ISREG(st->st_mode)) {
-		sk__http_format_etag(st, etag);
-		v.etag = etag;
-		v.has_mtime = true;
-		v.mtime = st->st_mtime;
-	}
-	return sk__http_preconditions(&c->req, false, &v);
-}
-
 /* "If-None-Match: *": create the file only if the name is free. */
 static bool wants_create_only(const struct http_conn *c)
 {
 	const struct sk_http_header *h = sk_http_find_header(&c->req, "If-None-Match");
 	return h && h->value.len == 1 && h->value.p[0] == '*';
 }
-
-/* What this server wrote or deleted must not be served from the cache. */
-static void forget_cached(struct http_conn *c)
-{
-	sk__http_cache_clear(c->srv);
-}
-
-/* --- PUT --- */
 
 /* The body is in (queued for the disk): check the preconditions again, now
  * that another client may have changed the file meanwhile (If-Match guards
@@ -163,7 +99,7 @@ static int put_body_done(struct http_conn *c)
 	struct upload *up = c->up;
 	struct stat st;
 	bool exists = fstatat(up->dir_fd, up->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (preconditions(c, exists ? &st : NULL)) {
+	if (sk__http_write_preconditions(&c->req, exists ? &st : NULL)) {
 		fail(c, 412, "the file changed during the upload");
 		return SK_EINVAL;
 	}
@@ -189,8 +125,6 @@ static void put_finish(struct http_conn *c)
 	sk__http_end_head(c);
 	sk__http_send(c);
 }
-
-/* --- multipart POST --- */
 
 /* A client's file name made safe: the part after any '/' or '\\' (browsers
  * on Windows send full paths), no control bytes, not "." or "..", not
@@ -269,8 +203,6 @@ static void post_finish(struct http_conn *c)
 	sk__http_send(c);
 }
 
-/* --- the disk's side of the conversation --- */
-
 static const char *why_stored_failed(const struct upload *up)
 {
 	switch (up->store.err) {
@@ -331,7 +263,7 @@ static void on_stored(struct http_store *st, void *ud)
 			char reason[128];
 			sk__http_log_error(c, "could not store the upload: %s: %s", st->err_step,
 			               sk__http_reason(st->err, reason, sizeof reason));
-			fail(c, status_of_errno(st->err), why_stored_failed(up));
+			fail(c, sk__http_status_of_write_error(st->err), why_stored_failed(up));
 		}
 		sk__http_release(c);
 		return;
@@ -347,8 +279,6 @@ static void on_stored(struct http_store *st, void *ud)
 		finish_if_stored(c);
 	sk__http_release(c);
 }
-
-/* --- the body, whatever its framing --- */
 
 static int consume(struct http_conn *c, const char *p, size_t len)
 {
@@ -412,7 +342,7 @@ static size_t feed_body(struct http_conn *c, const char *p, size_t len, bool *do
 		else if (err == SK_EHTTP_BAD_REQUEST)
 			fail(c, 400, "malformed body");
 		else
-			fail(c, status_of_errno(err), "could not write the body");
+			fail(c, sk__http_status_of_write_error(err), "could not write the body");
 		return used_total;
 	}
 	up->body_done = *done;
@@ -549,9 +479,9 @@ void sk__http_put(struct http_conn *c)
 	struct upload *up = new_upload(c);
 	if (!up)
 		return;
-	int err = open_parent(c, &path, &up->dir_fd, &name);
+	int err = sk__http_open_parent(c->srv, &path, &up->dir_fd, &name);
 	if (err < 0) {
-		fail(c, status_of_errno(err), "the directory to put the file in does not exist");
+		fail(c, sk__http_status_of_write_error(err), "the directory to put the file in does not exist");
 		return;
 	}
 	snprintf(up->name, sizeof up->name, "%s", name);
@@ -564,7 +494,7 @@ void sk__http_put(struct http_conn *c)
 		up->existed = true;
 	}
 	/* 412 before a byte of the body is read. */
-	if (preconditions(c, up->existed ? &st : NULL)) {
+	if (sk__http_write_preconditions(&c->req, up->existed ? &st : NULL)) {
 		fail(c, 412, "the file is not in the state the request expects");
 		return;
 	}
@@ -603,7 +533,8 @@ void sk__http_post(struct http_conn *c)
 	if (up->dir_fd < 0) {
 		int err = up->dir_fd;
 		up->dir_fd = -1;
-		fail(c, err == -ENOTDIR ? 409 : status_of_errno(err), "POST to a directory's listing");
+		fail(c, err == -ENOTDIR ? 409 : sk__http_status_of_write_error(err),
+		     "POST to a directory's listing");
 		return;
 	}
 	up->store.dir_fd = up->dir_fd;
@@ -625,119 +556,4 @@ void sk__http_post(struct http_conn *c)
 		return;
 	}
 	start_body(c);
-}
-
-/* --- DELETE --- */
-
-/* The unlink and the fsync of the directory, on a worker. */
-struct delete_job {
-	struct sk_work work;
-	struct http_conn *c;
-	int dir_fd;
-	char name[NAME_MAX + 1];
-	int err;
-};
-
-static void run_delete(struct sk_work *w)
-{
-	struct delete_job *job = w->ud;
-	int err = 0;
-	if (unlinkat(job->dir_fd, job->name, 0) < 0) {
-		err = -errno;
-		/* An empty directory may go too; a full one may not. */
-		if (err == -EISDIR && unlinkat(job->dir_fd, job->name, AT_REMOVEDIR) == 0)
-			err = 0;
-		else if (err == -EISDIR)
-			err = -errno;
-	}
-	/* The name is gone for good before the client hears so. */
-	if (err == 0 && fsync(job->dir_fd) < 0)
-		err = -errno;
-	job->err = err;
-}
-
-static void delete_done(struct sk_loop *loop, struct sk_work *w)
-{
-	(void)loop;
-	struct delete_job *job = w->ud;
-	struct http_conn *c = job->c;
-	int err = job->err;
-	close(job->dir_fd);
-	free(job);
-	if (err != -ENOENT)
-		forget_cached(c); /* whatever happened, the cache may not say */
-	if (c->dead) {
-		sk__http_release(c);
-		return;
-	}
-	if (err == -ENOENT)
-		sk__http_error(c, 404, NULL);
-	else if (err == -ENOTEMPTY || err == -EEXIST)
-		sk__http_error(c, 409, "the directory is not empty");
-	else if (err < 0) {
-		char reason[128];
-		if (status_of_errno(err) >= 500)
-			sk__http_log_error(c, "could not delete: %s", sk__http_reason(err, reason, sizeof reason));
-		sk__http_error(c, status_of_errno(err), NULL);
-	} else {
-		sk__http_begin(c, 204, 0);
-		sk__http_end_head(c);
-		sk__http_send(c);
-	}
-	sk__http_release(c);
-}
-
-void sk__http_delete(struct http_conn *c)
-{
-	struct http_path path;
-	const char *why = NULL, *name;
-	int rc = sk__http_decode_path(c->req.target, &path, &why);
-	if (rc < 0) {
-		sk__http_error(c, sk_http_error_status(rc), why);
-		return;
-	}
-	if (path.has_dot_segment && !c->srv->o.hidden) {
-		sk__http_error(c, 404, NULL);
-		return;
-	}
-	if (path.len == 0) {
-		sk__http_error(c, 403, "the root cannot be deleted");
-		return;
-	}
-	int dir_fd;
-	int err = open_parent(c, &path, &dir_fd, &name);
-	if (err < 0) {
-		sk__http_error(c, err == -ENOENT || err == -ENOTDIR ? 404 : status_of_errno(err), NULL);
-		return;
-	}
-	/* A missing name is 404 whatever the preconditions (RFC 9110 §13.2.1). */
-	struct stat st;
-	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && preconditions(c, &st)) {
-		close(dir_fd);
-		sk__http_error(c, 412, "the file is not in the state the request expects");
-		return;
-	}
-	struct delete_job *job = calloc(1, sizeof *job);
-	if (!job) {
-		close(dir_fd);
-		sk__http_error(c, 500, NULL);
-		return;
-	}
-	job->c = c;
-	job->dir_fd = dir_fd;
-	snprintf(job->name, sizeof job->name, "%s", name);
-	err = sk_loop_work_start(c->srv->loop, &job->work, run_delete, delete_done, job);
-	if (err < 0) {
-		free(job);
-		close(dir_fd);
-		char reason[128];
-		sk__http_log_error(c, "could not start a worker thread: %s",
-		                   sk__http_reason(err, reason, sizeof reason));
-		sk__http_error(c, 500, NULL);
-		return;
-	}
-	/* Nothing is read until the answer; the disk's time is not the client's. */
-	sk__http_hold(c);
-	c->state = WRITE;
-	sk__http_set_timer(c, 0);
 }
