@@ -52,7 +52,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
 
-.PHONY: all run test check check-errors check-symbols unit integration asan valgrind bench fuzz install uninstall \
+.PHONY: all run test check check-layers check-errors check-symbols unit integration asan valgrind bench fuzz install uninstall \
 	clean help deps-build deps-test deps-browser
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
@@ -111,6 +111,12 @@ run: $(BIN)
 test: check unit integration
 
 # Checks of the tree itself, first in `make test`:
+#   check-layers  libsockit reads bottom-up (scripts/check_layers.py): no
+#                 library file or public header includes a header of a layer
+#                 above its own; no file uses (nm on the objects) a function
+#                 of a layer above; no two files depend on each other, in a
+#                 layer or across layers, directly or in a longer cycle; one
+#                 internal header per layer, <layer>/<layer>_internal.h
 #   check-errors  every SK_E* code that a header, source file, comment or doc
 #                 names is defined in include/sockit/err.h, and nowhere else;
 #                 err.c's one table gives each sockit code its text and name
@@ -118,7 +124,10 @@ test: check unit integration
 #   check-symbols every external symbol of libsockit.a starts with sk_ (public)
 #                 or sk__ (internal), so a program can name its own functions
 #                 freely (scripts/check_symbols.sh, nm on the archive)
-check: check-errors check-symbols
+check: check-layers check-errors check-symbols
+
+check-layers: $(LIB)
+	@$(PYTHON) scripts/check_layers.py "$(LAYERS)" $(BUILD)/src/lib
 
 check-errors:
 	@sh scripts/check_errors.sh
@@ -190,7 +199,8 @@ clean:
 	rm -rf build
 
 help:
-	@echo 'targets: all run test check unit integration asan valgrind bench fuzz install uninstall clean'
+	@echo 'targets: all run test check check-layers check-errors check-symbols unit integration asan'
+	@echo '         valgrind bench fuzz install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage FUZZ_SECS=60'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)
