@@ -37,8 +37,8 @@ struct watcher {
 	bool recv_queued;   /* resumed with held bytes: offered next iteration */
 	bool end_held;      /* the end came while paused or with bytes held */
 	int end_err;
-	struct sk__op *recv_op; /* io_uring: the live multishot receive */
-	struct sk__op *send_op; /* io_uring: the send in flight */
+	struct sk__loop_op *recv_op; /* io_uring: the live multishot receive */
+	struct sk__loop_op *send_op; /* io_uring: the send in flight */
 	struct sk_buf held; /* bytes received and not yet taken */
 	/* Sending (sk_loop_send). */
 	sk_sent_fn *sent_fn;
@@ -55,18 +55,18 @@ struct signal_slot {
 };
 
 struct sk_loop {
-	struct sk__backend *backend;
-	struct sk__ring *ring;    /* NULL: epoll does everything */
+	struct sk__loop_poll *backend;
+	struct sk__loop_ring *ring;    /* NULL: epoll does everything */
 	bool epoll_ready;         /* epoll may have events: ask it this iteration */
 	size_t n_queued;          /* watchers with recv_queued */
 	char *scratch;            /* epoll: where read(2) puts received bytes */
 	struct watcher *watchers; /* indexed by fd */
 	size_t n_watchers;        /* capacity of watchers[] */
 	size_t n_busy_fds;        /* user watchers with events != 0 */
-	struct sk__heap timers;
+	struct sk__loop_heap timers;
 	struct sk_timer *overdue; /* timers the heap had no room for */
 	struct sk_timer *firing;  /* the overdue ones run_timers is firing now */
-	struct sk__pool *pool;    /* worker threads, started on first use */
+	struct sk__loop_pool *pool;    /* worker threads, started on first use */
 	size_t n_work;            /* work started, done not yet called */
 	uint64_t now_ms;
 	bool stopping;
@@ -108,27 +108,27 @@ static void on_wakeup(struct sk_loop *loop, int fd, unsigned events, void *ud)
 		;
 	/* Workers write the same eventfd when work is done. */
 	if (loop->pool)
-		run_done(loop, sk__pool_take_done(loop->pool));
+		run_done(loop, sk__loop_pool_take_done(loop->pool));
 }
 
 void sk_loop_work_drain(struct sk_loop *loop)
 {
 	while (loop->n_work)
-		run_done(loop, sk__pool_wait_done(loop->pool));
+		run_done(loop, sk__loop_pool_wait_done(loop->pool));
 }
 
 int sk_loop_work_start(struct sk_loop *loop, struct sk_work *work, sk_work_fn *fn,
                        sk_work_done_fn *done, void *ud)
 {
 	if (!loop->pool) {
-		int err = sk__pool_new(&loop->pool, loop->wake_fd);
+		int err = sk__loop_pool_new(&loop->pool, loop->wake_fd);
 		if (err < 0)
 			return err;
 	}
 	work->fn = fn;
 	work->done = done;
 	work->ud = ud;
-	int err = sk__pool_submit(loop->pool, work);
+	int err = sk__loop_pool_submit(loop->pool, work);
 	if (err < 0)
 		return err;
 	loop->n_work++;
@@ -190,11 +190,11 @@ static int sync_watcher(struct sk_loop *loop, int fd, struct watcher *w)
 	if (ev != w->armed) {
 		int err;
 		if (!w->armed)
-			err = sk__backend_add(loop->backend, fd, ev, pack(fd, w->gen));
+			err = sk__loop_poll_add(loop->backend, fd, ev, pack(fd, w->gen));
 		else if (!ev)
-			err = sk__backend_del(loop->backend, fd);
+			err = sk__loop_poll_del(loop->backend, fd);
 		else
-			err = sk__backend_mod(loop->backend, fd, ev, pack(fd, w->gen));
+			err = sk__loop_poll_mod(loop->backend, fd, ev, pack(fd, w->gen));
 		if (err < 0)
 			return err;
 		w->armed = ev;
@@ -241,7 +241,7 @@ int sk_loop_new(struct sk_loop **out)
 		return SK_ENOMEM;
 	loop->wake_fd = loop->signal_fd = -1;
 	sigemptyset(&loop->signals);
-	int err = sk__backend_new(&loop->backend);
+	int err = sk__loop_poll_new(&loop->backend);
 	if (err < 0)
 		goto fail;
 	loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -264,14 +264,14 @@ void sk_loop_free(struct sk_loop *loop)
 {
 	if (!loop)
 		return;
-	sk__pool_free(loop->pool); /* before the eventfd its workers write */
+	sk__loop_pool_free(loop->pool); /* before the eventfd its workers write */
 	if (loop->wake_fd >= 0)
 		close(loop->wake_fd);
 	if (loop->signal_fd >= 0)
 		close(loop->signal_fd);
-	sk__ring_free(loop->ring);
-	sk__backend_free(loop->backend);
-	sk__heap_free(&loop->timers);
+	sk__loop_ring_free(loop->ring);
+	sk__loop_poll_free(loop->backend);
+	sk__loop_heap_free(&loop->timers);
 	for (size_t fd = 0; fd < loop->n_watchers; fd++) {
 		sk_buf_fini(&loop->watchers[fd].held);
 		sk_buf_fini(&loop->watchers[fd].unsent);
@@ -316,7 +316,7 @@ int sk_loop_del_fd(struct sk_loop *loop, int fd)
 	if (!w)
 		return -ENOENT;
 	if (w->armed)
-		sk__backend_del(loop->backend, fd);
+		sk__loop_poll_del(loop->backend, fd);
 	if (w->busy)
 		loop->n_busy_fds--;
 	/* Their ends find no watcher. The cancels go to the kernel now, while
@@ -324,11 +324,11 @@ int sk_loop_del_fd(struct sk_loop *loop, int fd)
 	 * next waits (a send to a client that never reads would otherwise
 	 * hold it open). */
 	if (w->recv_op)
-		sk__ring_cancel(loop->ring, w->recv_op);
+		sk__loop_ring_cancel(loop->ring, w->recv_op);
 	if (w->send_op)
-		sk__ring_cancel(loop->ring, w->send_op);
+		sk__loop_ring_cancel(loop->ring, w->send_op);
 	if (w->recv_op || w->send_op)
-		sk__ring_submit(loop->ring);
+		sk__loop_ring_submit(loop->ring);
 	sk_buf_fini(&w->held);
 	sk_buf_fini(&w->unsent);
 	if (w->recv_queued)
@@ -357,7 +357,7 @@ int sk_loop_use_io_uring(struct sk_loop *loop)
 	for (size_t fd = 0; fd < loop->n_watchers; fd++)
 		if (loop->watchers[fd].recv_on || loop->watchers[fd].sending)
 			return SK_EINVAL; /* a receive or send already runs on epoll */
-	return sk__ring_new(&loop->ring, sk__backend_fd(loop->backend));
+	return sk__loop_ring_new(&loop->ring, sk__loop_poll_fd(loop->backend));
 }
 
 bool sk_loop_has_io_uring(const struct sk_loop *loop)
@@ -375,7 +375,7 @@ static struct watcher *find_key(const struct sk_loop *loop, uint64_t key)
 static void stop_source(struct sk_loop *loop, int fd, struct watcher *w)
 {
 	if (w->recv_op)
-		sk__ring_cancel(loop->ring, w->recv_op);
+		sk__loop_ring_cancel(loop->ring, w->recv_op);
 	sync_watcher(loop, fd, w);
 }
 
@@ -384,7 +384,7 @@ static void stop_source(struct sk_loop *loop, int fd, struct watcher *w)
 static int start_source(struct sk_loop *loop, int fd, struct watcher *w)
 {
 	if (loop->ring && !w->recv_op) {
-		int err = sk__ring_recv(loop->ring, fd, pack(fd, w->gen), &w->recv_op);
+		int err = sk__loop_ring_recv(loop->ring, fd, pack(fd, w->gen), &w->recv_op);
 		if (err < 0)
 			return err;
 	}
@@ -581,7 +581,7 @@ long sk_loop_send(struct sk_loop *loop, int fd, const void *buf, size_t len, int
 	if (w->sending)
 		return -EBUSY;
 	if (loop->ring) {
-		int err = sk__ring_send(loop->ring, fd, pack(fd, w->gen), buf, len, flags, &w->send_op);
+		int err = sk__loop_ring_send(loop->ring, fd, pack(fd, w->gen), buf, len, flags, &w->send_op);
 		if (err < 0)
 			return err;
 	} else {
@@ -650,7 +650,7 @@ static void ring_on_epoll(void *ctx)
 	loop->epoll_ready = true;
 }
 
-static const struct sk__ring_handlers ring_handlers = {
+static const struct sk__loop_ring_handlers ring_handlers = {
 	.on_recv = ring_on_recv,
 	.on_recv_end = ring_on_recv_end,
 	.on_sent = ring_on_sent,
@@ -688,7 +688,7 @@ void sk_loop_timer_stop(struct sk_loop *loop, struct sk_timer *timer)
 				}
 		timer->heap_index = SIZE_MAX;
 	} else if (sk_timer_is_active(timer)) {
-		sk__heap_remove(&loop->timers, timer);
+		sk__loop_heap_remove(&loop->timers, timer);
 	}
 }
 
@@ -700,7 +700,7 @@ void sk_loop_timer_start(struct sk_loop *loop, struct sk_timer *timer, uint64_t 
 	 * the next iteration rather than never, so a connection cannot outlive
 	 * its timeout. Not now: a callback that restarts its timer would
 	 * recurse for as long as the heap cannot grow. */
-	if (sk__heap_push(&loop->timers, timer) < 0) {
+	if (sk__loop_heap_push(&loop->timers, timer) < 0) {
 		timer->heap_index = OVERDUE;
 		timer->next_overdue = loop->overdue;
 		loop->overdue = timer;
@@ -787,8 +787,8 @@ static int run_timers(struct sk_loop *loop)
 		t->next_overdue = loop->overdue;
 		loop->overdue = t;
 	}
-	while ((t = sk__heap_top(&loop->timers)) && t->due_ms <= now) {
-		sk__heap_remove(&loop->timers, t);
+	while ((t = sk__loop_heap_top(&loop->timers)) && t->due_ms <= now) {
+		sk__loop_heap_remove(&loop->timers, t);
 		t->fn(loop, t, t->ud);
 		n++;
 		if (loop->stopping)
@@ -801,7 +801,7 @@ static int timeout_for(const struct sk_loop *loop, int timeout_ms)
 {
 	if (loop->overdue)
 		return 0;
-	const struct sk_timer *t = sk__heap_top(&loop->timers);
+	const struct sk_timer *t = sk__loop_heap_top(&loop->timers);
 	if (!t)
 		return timeout_ms;
 	uint64_t wait = t->due_ms > loop->now_ms ? t->due_ms - loop->now_ms : 0;
@@ -814,7 +814,7 @@ static int timeout_for(const struct sk_loop *loop, int timeout_ms)
 
 /* Runs the callbacks of epoll's events. For one fd the loop's own needs
  * (an emulated receive or send) go first, then the owner's events. */
-static int dispatch(struct sk_loop *loop, const struct sk__event *events, int n)
+static int dispatch(struct sk_loop *loop, const struct sk__loop_event *events, int n)
 {
 	int ran = 0;
 	for (int i = 0; i < n && !loop->stopping; i++) {
@@ -852,26 +852,26 @@ static int dispatch(struct sk_loop *loop, const struct sk__event *events, int n)
  * (bench/http.sh). Few connections wait for one, so latency stays put. */
 static unsigned ring_batch(const struct sk_loop *loop)
 {
-	size_t ops = sk__ring_ops(loop->ring);
+	size_t ops = sk__loop_ring_ops(loop->ring);
 	if (ops < 16)
 		return 1;
 	return ops / 2 > 32 ? 32 : (unsigned)(ops / 2);
 }
 
-static int run_ring_once(struct sk_loop *loop, int timeout, struct sk__event *events, int max)
+static int run_ring_once(struct sk_loop *loop, int timeout, struct sk__loop_event *events, int max)
 {
 	if (loop->epoll_ready || loop->n_queued)
 		timeout = 0;
-	int err = sk__ring_wait(loop->ring, timeout, ring_batch(loop));
+	int err = sk__loop_ring_wait(loop->ring, timeout, ring_batch(loop));
 	/* The clock first, then the handlers: a head that arrives after a
 	 * 10 s sleep must not be timed from before it (a spurious 408). */
 	loop->now_ms = monotonic_ms();
 	if (err < 0)
 		return err;
-	int ran = sk__ring_reap(loop->ring, &ring_handlers, loop);
+	int ran = sk__loop_ring_reap(loop->ring, &ring_handlers, loop);
 	if (loop->epoll_ready && !loop->stopping) {
 		loop->epoll_ready = false;
-		int m = sk__backend_wait(loop->backend, events, max, 0);
+		int m = sk__loop_poll_wait(loop->backend, events, max, 0);
 		if (m < 0)
 			return m;
 		/* Level-triggered fds still ready do not wake the ring's poll
@@ -884,7 +884,7 @@ static int run_ring_once(struct sk_loop *loop, int timeout, struct sk__event *ev
 
 int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 {
-	struct sk__event events[256];
+	struct sk__loop_event events[256];
 	int timeout = timeout_for(loop, timeout_ms);
 	int ran;
 	if (loop->ring) {
@@ -892,7 +892,7 @@ int sk_loop_run_once(struct sk_loop *loop, int timeout_ms)
 		if (ran < 0)
 			return ran;
 	} else {
-		int n = sk__backend_wait(loop->backend, events, 256, loop->n_queued ? 0 : timeout);
+		int n = sk__loop_poll_wait(loop->backend, events, 256, loop->n_queued ? 0 : timeout);
 		loop->now_ms = monotonic_ms();
 		if (n < 0)
 			return n;

@@ -14,10 +14,10 @@
 
 #include "loop/loop_internal.h"
 
-struct sk__pool {
+struct sk__loop_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t ready;       /* work queued, or quitting */
-	pthread_cond_t done_cv;     /* work done (sk__pool_wait_done) */
+	pthread_cond_t done_cv;     /* work done (sk__loop_pool_wait_done) */
 	struct sk_work *queue, *queue_tail;
 	struct sk_work *done, *done_tail;
 	pthread_t threads[SK_LOOP_WORKERS];
@@ -39,7 +39,7 @@ static void push(struct sk_work **head, struct sk_work **tail, struct sk_work *w
 
 static void *worker(void *arg)
 {
-	struct sk__pool *p = arg;
+	struct sk__loop_pool *p = arg;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->queue && !p->quitting) {
@@ -66,9 +66,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int sk__pool_new(struct sk__pool **out, int wake_fd)
+int sk__loop_pool_new(struct sk__loop_pool **out, int wake_fd)
 {
-	struct sk__pool *p = calloc(1, sizeof *p);
+	struct sk__loop_pool *p = calloc(1, sizeof *p);
 	if (!p)
 		return SK_ENOMEM;
 	pthread_mutex_init(&p->mu, NULL);
@@ -82,7 +82,7 @@ int sk__pool_new(struct sk__pool **out, int wake_fd)
 /* A new worker, with every signal blocked: signals belong to the loop's
  * thread (signalfd), and one delivered to a worker would take its default
  * action and end the process. */
-static int start_thread(struct sk__pool *p)
+static int start_thread(struct sk__loop_pool *p)
 {
 	sigset_t all, old;
 	sigfillset(&all);
@@ -95,7 +95,7 @@ static int start_thread(struct sk__pool *p)
 	return 0;
 }
 
-int sk__pool_submit(struct sk__pool *p, struct sk_work *w)
+int sk__loop_pool_submit(struct sk__loop_pool *p, struct sk_work *w)
 {
 	pthread_mutex_lock(&p->mu);
 	int err = 0;
@@ -112,7 +112,7 @@ int sk__pool_submit(struct sk__pool *p, struct sk_work *w)
 	return 0;
 }
 
-struct sk_work *sk__pool_wait_done(struct sk__pool *p)
+struct sk_work *sk__loop_pool_wait_done(struct sk__loop_pool *p)
 {
 	pthread_mutex_lock(&p->mu);
 	while (!p->done)
@@ -123,7 +123,7 @@ struct sk_work *sk__pool_wait_done(struct sk__pool *p)
 	return list;
 }
 
-struct sk_work *sk__pool_take_done(struct sk__pool *p)
+struct sk_work *sk__loop_pool_take_done(struct sk__loop_pool *p)
 {
 	pthread_mutex_lock(&p->mu);
 	struct sk_work *list = p->done;
@@ -132,7 +132,7 @@ struct sk_work *sk__pool_take_done(struct sk__pool *p)
 	return list;
 }
 
-void sk__pool_free(struct sk__pool *p)
+void sk__loop_pool_free(struct sk__loop_pool *p)
 {
 	if (!p)
 		return;

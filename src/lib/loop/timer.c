@@ -7,13 +7,13 @@
 
 #include "loop/loop_internal.h"
 
-static void place(struct sk__heap *h, size_t i, struct sk_timer *t)
+static void place(struct sk__loop_heap *h, size_t i, struct sk_timer *t)
 {
 	h->items[i] = t;
 	t->heap_index = i;
 }
 
-static void sift_up(struct sk__heap *h, size_t i)
+static void sift_up(struct sk__loop_heap *h, size_t i)
 {
 	struct sk_timer *t = h->items[i];
 	while (i > 0) {
@@ -26,7 +26,7 @@ static void sift_up(struct sk__heap *h, size_t i)
 	place(h, i, t);
 }
 
-static void sift_down(struct sk__heap *h, size_t i)
+static void sift_down(struct sk__loop_heap *h, size_t i)
 {
 	struct sk_timer *t = h->items[i];
 	for (;;) {
@@ -43,7 +43,7 @@ static void sift_down(struct sk__heap *h, size_t i)
 	place(h, i, t);
 }
 
-int sk__heap_push(struct sk__heap *h, struct sk_timer *t)
+int sk__loop_heap_push(struct sk__loop_heap *h, struct sk_timer *t)
 {
 	if (h->len == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
@@ -60,7 +60,7 @@ int sk__heap_push(struct sk__heap *h, struct sk_timer *t)
 	return 0;
 }
 
-void sk__heap_remove(struct sk__heap *h, struct sk_timer *t)
+void sk__loop_heap_remove(struct sk__loop_heap *h, struct sk_timer *t)
 {
 	size_t i = t->heap_index;
 	t->heap_index = SIZE_MAX;
@@ -75,12 +75,12 @@ void sk__heap_remove(struct sk__heap *h, struct sk_timer *t)
 		sift_down(h, i);
 }
 
-struct sk_timer *sk__heap_top(const struct sk__heap *h)
+struct sk_timer *sk__loop_heap_top(const struct sk__loop_heap *h)
 {
 	return h->len ? h->items[0] : NULL;
 }
 
-void sk__heap_free(struct sk__heap *h)
+void sk__loop_heap_free(struct sk__loop_heap *h)
 {
 	free(h->items);
 	h->items = NULL;

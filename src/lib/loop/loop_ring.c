@@ -46,42 +46,42 @@ enum op_kind { OP_RECV = 1, OP_SEND, OP_EPOLL, OP_CANCEL };
  * wait, in this order. */
 enum { DEFER_RECV = 1, DEFER_SEND = 2, DEFER_CANCEL = 4 };
 
-struct sk__op {
+struct sk__loop_op {
 	enum op_kind kind;
 	uint64_t key;          /* the watcher it belongs to (fd and generation) */
 	int fd;
 	bool cancelled;        /* a recv the loop asked to stop */
 	bool in_kernel;        /* the kernel holds it: a completion will come */
 	unsigned deferred;     /* DEFER_* requests that found no SQE yet */
-	struct sk__op *next_deferred;
+	struct sk__loop_op *next_deferred;
 	/* sends */
 	char *buf;
 	size_t len, off;
 	int flags;
-	struct sk__op *next;   /* free list, or the list of live ops */
-	struct sk__op *prev;
+	struct sk__loop_op *next;   /* free list, or the list of live ops */
+	struct sk__loop_op *prev;
 	char inline_buf[SEND_INLINE];
 };
 
-struct sk__ring {
+struct sk__loop_ring {
 	struct io_uring ring;
 	struct io_uring_buf_ring *bufs_ring;
 	char *bufs;
 	int epfd;
 	bool epoll_armed;
 	bool bufs_out;         /* a recv ended for lack of buffers: re-arm it */
-	struct sk__op epoll_op;
-	struct sk__op cancel_op; /* user_data of cancel requests; their CQEs are ignored */
-	struct sk__op *live;   /* recv and send ops the kernel holds */
-	struct sk__op *free_ops;
-	struct sk__op *deferred; /* ops with requests waiting for room in the SQ */
+	struct sk__loop_op epoll_op;
+	struct sk__loop_op cancel_op; /* user_data of cancel requests; their CQEs are ignored */
+	struct sk__loop_op *live;   /* recv and send ops the kernel holds */
+	struct sk__loop_op *free_ops;
+	struct sk__loop_op *deferred; /* ops with requests waiting for room in the SQ */
 	size_t n_recv;         /* live multishot receives */
 	size_t n_send;
 };
 
-static struct sk__op *op_new(struct sk__ring *r, enum op_kind kind, uint64_t key, int fd)
+static struct sk__loop_op *op_new(struct sk__loop_ring *r, enum op_kind kind, uint64_t key, int fd)
 {
-	struct sk__op *op = r->free_ops;
+	struct sk__loop_op *op = r->free_ops;
 	if (op)
 		r->free_ops = op->next;
 	else if (!(op = malloc(sizeof *op)))
@@ -104,9 +104,9 @@ static struct sk__op *op_new(struct sk__ring *r, enum op_kind kind, uint64_t key
 	return op;
 }
 
-static void undefer(struct sk__ring *r, struct sk__op *op)
+static void undefer(struct sk__loop_ring *r, struct sk__loop_op *op)
 {
-	for (struct sk__op **p = &r->deferred; *p; p = &(*p)->next_deferred) {
+	for (struct sk__loop_op **p = &r->deferred; *p; p = &(*p)->next_deferred) {
 		if (*p == op) {
 			*p = op->next_deferred;
 			break;
@@ -116,7 +116,7 @@ static void undefer(struct sk__ring *r, struct sk__op *op)
 	op->next_deferred = NULL;
 }
 
-static void op_free(struct sk__ring *r, struct sk__op *op)
+static void op_free(struct sk__loop_ring *r, struct sk__loop_op *op)
 {
 	if (op->deferred)
 		undefer(r, op); /* rare (a full SQ): a scan of a short list */
@@ -137,7 +137,7 @@ static void op_free(struct sk__ring *r, struct sk__op *op)
  * when the kernel takes nothing now (it refuses submissions while its
  * completion queue overflows). Callers defer the request to the next wait
  * instead: no request is lost and none is made with a NULL entry. */
-static struct io_uring_sqe *get_sqe(struct sk__ring *r)
+static struct io_uring_sqe *get_sqe(struct sk__loop_ring *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 	if (!sqe) {
@@ -147,7 +147,7 @@ static struct io_uring_sqe *get_sqe(struct sk__ring *r)
 	return sqe;
 }
 
-static void defer(struct sk__ring *r, struct sk__op *op, unsigned what)
+static void defer(struct sk__loop_ring *r, struct sk__loop_op *op, unsigned what)
 {
 	if (!op->deferred) {
 		op->next_deferred = r->deferred;
@@ -156,9 +156,9 @@ static void defer(struct sk__ring *r, struct sk__op *op, unsigned what)
 	op->deferred |= what;
 }
 
-int sk__ring_new(struct sk__ring **out, int epfd)
+int sk__loop_ring_new(struct sk__loop_ring **out, int epfd)
 {
-	struct sk__ring *r = calloc(1, sizeof *r);
+	struct sk__loop_ring *r = calloc(1, sizeof *r);
 	if (!r)
 		return SK_ENOMEM;
 	struct io_uring_params p;
@@ -203,7 +203,7 @@ fail:
 	return err;
 }
 
-void sk__ring_free(struct sk__ring *r)
+void sk__loop_ring_free(struct sk__loop_ring *r)
 {
 	if (!r)
 		return;
@@ -212,7 +212,7 @@ void sk__ring_free(struct sk__ring *r)
 	while (r->live)
 		op_free(r, r->live);
 	while (r->free_ops) {
-		struct sk__op *op = r->free_ops;
+		struct sk__loop_op *op = r->free_ops;
 		r->free_ops = op->next;
 		free(op);
 	}
@@ -221,12 +221,12 @@ void sk__ring_free(struct sk__ring *r)
 	free(r);
 }
 
-size_t sk__ring_ops(const struct sk__ring *r)
+size_t sk__loop_ring_ops(const struct sk__loop_ring *r)
 {
 	return r->n_recv + r->n_send;
 }
 
-static void arm_recv(struct sk__ring *r, struct sk__op *op)
+static void arm_recv(struct sk__loop_ring *r, struct sk__loop_op *op)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
 	if (!sqe) {
@@ -240,9 +240,9 @@ static void arm_recv(struct sk__ring *r, struct sk__op *op)
 	io_uring_sqe_set_data(sqe, op);
 }
 
-int sk__ring_recv(struct sk__ring *r, int fd, uint64_t key, struct sk__op **out)
+int sk__loop_ring_recv(struct sk__loop_ring *r, int fd, uint64_t key, struct sk__loop_op **out)
 {
-	struct sk__op *op = op_new(r, OP_RECV, key, fd);
+	struct sk__loop_op *op = op_new(r, OP_RECV, key, fd);
 	if (!op)
 		return SK_ENOMEM;
 	arm_recv(r, op);
@@ -251,7 +251,7 @@ int sk__ring_recv(struct sk__ring *r, int fd, uint64_t key, struct sk__op **out)
 	return 0;
 }
 
-void sk__ring_cancel(struct sk__ring *r, struct sk__op *op)
+void sk__loop_ring_cancel(struct sk__loop_ring *r, struct sk__loop_op *op)
 {
 	if (op->cancelled)
 		return;
@@ -271,7 +271,7 @@ void sk__ring_cancel(struct sk__ring *r, struct sk__op *op)
 	io_uring_sqe_set_data(sqe, &r->cancel_op);
 }
 
-static void submit_send(struct sk__ring *r, struct sk__op *op)
+static void submit_send(struct sk__loop_ring *r, struct sk__loop_op *op)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
 	if (!sqe) {
@@ -284,10 +284,10 @@ static void submit_send(struct sk__ring *r, struct sk__op *op)
 	io_uring_sqe_set_data(sqe, op);
 }
 
-int sk__ring_send(struct sk__ring *r, int fd, uint64_t key, const void *buf, size_t len, int flags,
-                  struct sk__op **out)
+int sk__loop_ring_send(struct sk__loop_ring *r, int fd, uint64_t key, const void *buf, size_t len,
+                       int flags, struct sk__loop_op **out)
 {
-	struct sk__op *op = op_new(r, OP_SEND, key, fd);
+	struct sk__loop_op *op = op_new(r, OP_SEND, key, fd);
 	if (!op)
 		return SK_ENOMEM;
 	op->buf = len <= SEND_INLINE ? op->inline_buf : malloc(len);
@@ -304,7 +304,7 @@ int sk__ring_send(struct sk__ring *r, int fd, uint64_t key, const void *buf, siz
 	return 0;
 }
 
-static void arm_epoll(struct sk__ring *r)
+static void arm_epoll(struct sk__loop_ring *r)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
 	if (!sqe)
@@ -314,7 +314,7 @@ static void arm_epoll(struct sk__ring *r)
 	r->epoll_armed = true;
 }
 
-static void recycle(struct sk__ring *r, unsigned bid)
+static void recycle(struct sk__loop_ring *r, unsigned bid)
 {
 	io_uring_buf_ring_add(r->bufs_ring, r->bufs + (size_t)bid * RECV_BUF_SIZE, RECV_BUF_SIZE,
 	                      (unsigned short)bid, io_uring_buf_ring_mask(RECV_BUFS), 0);
@@ -323,8 +323,9 @@ static void recycle(struct sk__ring *r, unsigned bid)
 
 /* Data, or the end of a receive: 0 for the peer's EOF, a negative errno
  * for an error, -ECANCELED once a receive the loop stopped has stopped. */
-static void on_recv_cqe(struct sk__ring *r, struct sk__op *op, const struct io_uring_cqe *cqe,
-                        const struct sk__ring_handlers *h, void *ctx)
+static void on_recv_cqe(struct sk__loop_ring *r, struct sk__loop_op *op,
+                        const struct io_uring_cqe *cqe, const struct sk__loop_ring_handlers *h,
+                        void *ctx)
 {
 	bool more = cqe->flags & IORING_CQE_F_MORE;
 	int res = cqe->res;
@@ -356,8 +357,9 @@ static void on_recv_cqe(struct sk__ring *r, struct sk__op *op, const struct io_u
 	h->on_recv_end(ctx, key, res);
 }
 
-static void on_send_cqe(struct sk__ring *r, struct sk__op *op, const struct io_uring_cqe *cqe,
-                        const struct sk__ring_handlers *h, void *ctx)
+static void on_send_cqe(struct sk__loop_ring *r, struct sk__loop_op *op,
+                        const struct io_uring_cqe *cqe, const struct sk__loop_ring_handlers *h,
+                        void *ctx)
 {
 	op->in_kernel = false;
 	if (cqe->res > 0 && op->off + (size_t)cqe->res < op->len && !op->cancelled) {
@@ -372,10 +374,10 @@ static void on_send_cqe(struct sk__ring *r, struct sk__op *op, const struct io_u
 	h->on_sent(ctx, key, n);
 }
 
-/* Submits, then waits: for `batch` completions at most SK__RING_COALESCE_US
+/* Submits, then waits: for `batch` completions at most SK__LOOP_RING_COALESCE_US
  * (the way a NIC coalesces interrupts: one pass then serves many
  * connections), and if none came, for one, up to timeout_ms. */
-static int submit_and_wait(struct sk__ring *r, int timeout_ms, unsigned batch)
+static int submit_and_wait(struct sk__loop_ring *r, int timeout_ms, unsigned batch)
 {
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts;
@@ -383,7 +385,7 @@ static int submit_and_wait(struct sk__ring *r, int timeout_ms, unsigned batch)
 	if (timeout_ms == 0)
 		return io_uring_submit_and_get_events(&r->ring);
 	if (batch > 1) {
-		long ns = SK__RING_COALESCE_US * 1000L;
+		long ns = SK__LOOP_RING_COALESCE_US * 1000L;
 		if (timeout_ms > 0 && (long)timeout_ms * 1000000L < ns)
 			ns = (long)timeout_ms * 1000000L;
 		ts.tv_sec = 0;
@@ -410,12 +412,12 @@ static int submit_and_wait(struct sk__ring *r, int timeout_ms, unsigned batch)
 /* Makes the requests that found no SQE earlier. An op whose request is
  * still deferred is an op that was never seen by the kernel (or whose cancel
  * has not been sent): it keeps its place in the list until there is room. */
-static void submit_deferred(struct sk__ring *r)
+static void submit_deferred(struct sk__loop_ring *r)
 {
-	struct sk__op *list = r->deferred;
+	struct sk__loop_op *list = r->deferred;
 	r->deferred = NULL;
 	while (list) {
-		struct sk__op *op = list;
+		struct sk__loop_op *op = list;
 		list = op->next_deferred;
 		unsigned what = op->deferred;
 		op->deferred = 0;
@@ -427,20 +429,21 @@ static void submit_deferred(struct sk__ring *r)
 		if ((what & DEFER_CANCEL) && !op->in_kernel) {
 			defer(r, op, DEFER_CANCEL); /* nothing to cancel: it ends in reap */
 		} else if (what & DEFER_CANCEL) {
-			op->cancelled = false; /* sk__ring_cancel sets it again */
-			sk__ring_cancel(r, op);
+			op->cancelled = false; /* sk__loop_ring_cancel sets it again */
+			sk__loop_ring_cancel(r, op);
 		}
 	}
 }
 
 /* A cancelled op the kernel does not hold ends without a completion:
  * report its end as the kernel would have. */
-static int end_unsubmitted(struct sk__ring *r, const struct sk__ring_handlers *h, void *ctx)
+static int end_unsubmitted(struct sk__loop_ring *r, const struct sk__loop_ring_handlers *h,
+                           void *ctx)
 {
 	int n = 0;
-	struct sk__op **p = &r->deferred;
+	struct sk__loop_op **p = &r->deferred;
 	while (*p) {
-		struct sk__op *op = *p;
+		struct sk__loop_op *op = *p;
 		if (op->deferred != DEFER_CANCEL || op->in_kernel) {
 			p = &op->next_deferred;
 			continue;
@@ -464,7 +467,7 @@ static int end_unsubmitted(struct sk__ring *r, const struct sk__ring_handlers *h
 	return n;
 }
 
-int sk__ring_wait(struct sk__ring *r, int timeout_ms, unsigned batch)
+int sk__loop_ring_wait(struct sk__loop_ring *r, int timeout_ms, unsigned batch)
 {
 	if (r->deferred)
 		submit_deferred(r);
@@ -480,7 +483,7 @@ int sk__ring_wait(struct sk__ring *r, int timeout_ms, unsigned batch)
 	return 0;
 }
 
-int sk__ring_reap(struct sk__ring *r, const struct sk__ring_handlers *h, void *ctx)
+int sk__loop_ring_reap(struct sk__loop_ring *r, const struct sk__loop_ring_handlers *h, void *ctx)
 {
 	/* Each completion is consumed before its handler runs: a handler may
 	 * submit, and sends that complete at once add completions. */
@@ -489,7 +492,7 @@ int sk__ring_reap(struct sk__ring *r, const struct sk__ring_handlers *h, void *c
 	while (io_uring_peek_cqe(&r->ring, &cqe) == 0) {
 		struct io_uring_cqe c = *cqe;
 		io_uring_cqe_seen(&r->ring, cqe);
-		struct sk__op *op = io_uring_cqe_get_data(&c);
+		struct sk__loop_op *op = io_uring_cqe_get_data(&c);
 		if (!op)
 			continue;
 		switch (op->kind) {
@@ -512,7 +515,7 @@ int sk__ring_reap(struct sk__ring *r, const struct sk__ring_handlers *h, void *c
 	return n;
 }
 
-void sk__ring_submit(struct sk__ring *r)
+void sk__loop_ring_submit(struct sk__loop_ring *r)
 {
 	io_uring_submit(&r->ring);
 }

@@ -1,4 +1,4 @@
-/* The epoll backend of sk_loop: five calls and nothing else. */
+/* The readiness poller of sk_loop: epoll, in five calls and nothing else. */
 #include <sockit/loop.h>
 
 #include <errno.h>
@@ -12,14 +12,14 @@
  * iteration, which costs nothing with level-triggered watchers. */
 #define EPOLL_BATCH 256
 
-struct sk__backend {
+struct sk__loop_poll {
 	int epfd;
 	struct epoll_event ready[EPOLL_BATCH];
 };
 
-int sk__backend_new(struct sk__backend **out)
+int sk__loop_poll_new(struct sk__loop_poll **out)
 {
-	struct sk__backend *b = malloc(sizeof *b);
+	struct sk__loop_poll *b = malloc(sizeof *b);
 	if (!b)
 		return -ENOMEM;
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -32,7 +32,7 @@ int sk__backend_new(struct sk__backend **out)
 	return 0;
 }
 
-void sk__backend_free(struct sk__backend *b)
+void sk__loop_poll_free(struct sk__loop_poll *b)
 {
 	if (!b)
 		return;
@@ -45,30 +45,31 @@ static uint32_t to_epoll(unsigned events)
 	return (events & SK_EV_READ ? EPOLLIN | EPOLLRDHUP : 0) | (events & SK_EV_WRITE ? EPOLLOUT : 0);
 }
 
-static int ctl(struct sk__backend *b, int op, int fd, unsigned events, uint64_t data)
+static int ctl(struct sk__loop_poll *b, int op, int fd, unsigned events, uint64_t data)
 {
 	struct epoll_event ev = { .events = to_epoll(events), .data.u64 = data };
 	return epoll_ctl(b->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-int sk__backend_add(struct sk__backend *b, int fd, unsigned events, uint64_t data)
+int sk__loop_poll_add(struct sk__loop_poll *b, int fd, unsigned events, uint64_t data)
 {
 	return ctl(b, EPOLL_CTL_ADD, fd, events, data);
 }
 
-int sk__backend_mod(struct sk__backend *b, int fd, unsigned events, uint64_t data)
+int sk__loop_poll_mod(struct sk__loop_poll *b, int fd, unsigned events, uint64_t data)
 {
 	return ctl(b, EPOLL_CTL_MOD, fd, events, data);
 }
 
-int sk__backend_del(struct sk__backend *b, int fd)
+int sk__loop_poll_del(struct sk__loop_poll *b, int fd)
 {
 	/* Linux < 2.6.9 wanted a non-NULL event here; pass one anyway. */
 	struct epoll_event ev = { 0 };
 	return epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
 }
 
-int sk__backend_wait(struct sk__backend *b, struct sk__event *events, int max, int timeout_ms)
+int sk__loop_poll_wait(struct sk__loop_poll *b, struct sk__loop_event *events, int max,
+                       int timeout_ms)
 {
 	if (max > EPOLL_BATCH)
 		max = EPOLL_BATCH;
@@ -86,7 +87,7 @@ int sk__backend_wait(struct sk__backend *b, struct sk__event *events, int max, i
 	return n;
 }
 
-int sk__backend_fd(const struct sk__backend *b)
+int sk__loop_poll_fd(const struct sk__loop_poll *b)
 {
 	return b->epfd;
 }
