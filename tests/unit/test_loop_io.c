@@ -1,5 +1,6 @@
-/* Unit tests for the loop's completion-based stream I/O (loop.c, loop_uring.c):
- * sk_loop_recv_* and sk_loop_send, on epoll and on io_uring. */
+/* Unit tests for the loop's completion-based stream I/O (loop_stream.c and
+ * the backends, loop_epoll.c, loop_uring.c, loop_ring.c): sk_loop_recv_* and
+ * sk_loop_send, on epoll and on io_uring. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

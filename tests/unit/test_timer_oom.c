@@ -1,4 +1,4 @@
-/* The loop's timers when the heap cannot grow (timer.c, loop.c): a timer
+/* The loop's timers when the heap cannot grow (timer.c, loop_fd.c): a timer
  * started then fires on the next iteration, never from inside the start
  * (where a callback that restarts its timer would recurse for as long as
  * memory stays short). realloc is replaced in this program to fail on

@@ -1,4 +1,5 @@
-/* The readiness poller of sk_loop: epoll, in five calls and nothing else. */
+/* The readiness poller under both of the loop's backends: epoll, in five calls
+ * and nothing else. */
 #include <sockit/loop.h>
 
 #include <errno.h>

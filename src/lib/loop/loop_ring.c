@@ -1,5 +1,7 @@
-/* The io_uring side of sk_loop: completion-based receive and send for
- * stream sockets, and the one wait of the loop's iteration.
+/* io_uring for the loop's io_uring backend (loop_uring.c): completion-based
+ * receive and send for stream sockets, and the one wait of the loop's
+ * iteration. It knows no watcher: what completes goes to the handlers its
+ * caller gives, by the key each op carries.
  *
  * Why: on loopback an HTTP request costs two system calls with epoll (read,
  * send) plus a share of epoll_wait; here a whole iteration's receives and
@@ -10,7 +12,7 @@
  *
  * The epoll fd itself is watched by a multishot poll, so fds that stay on
  * epoll (listeners, signalfd, files waiting for POLLOUT) work as before:
- * loop.c asks epoll what is ready when this says so.
+ * the backend asks epoll what is ready when this says so.
  *
  * Ops are the ring's, not the caller's: a send copies its bytes, and a
  * completion for an fd the loop no longer watches is dropped here, so a

@@ -2,7 +2,8 @@
  * a directory of 100,000 entries) so that no client waits for another's
  * disk. The loop hands work over under a mutex; a worker reports the end by
  * putting the work on a done list and writing the loop's wakeup eventfd,
- * and the loop runs the done callbacks on its own thread (loop.c). */
+ * and the loop runs the done callbacks on its own thread (on the wakeup
+ * eventfd's callback, loop.c). */
 #include <sockit/err.h>
 #include <sockit/loop.h>
 
@@ -147,4 +148,51 @@ void sk__loop_pool_free(struct sk__loop_pool *p)
 	pthread_cond_destroy(&p->done_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
+}
+
+/* --- on the loop's thread --- */
+
+static void run_done(struct sk_loop *loop, struct sk_work *w)
+{
+	while (w) {
+		struct sk_work *next = w->next;
+		loop->n_work--;
+		w->done(loop, w);
+		w = next;
+	}
+}
+
+void sk__loop_work_done(struct sk_loop *loop)
+{
+	if (loop->pool)
+		run_done(loop, sk__loop_pool_take_done(loop->pool));
+}
+
+void sk_loop_work_drain(struct sk_loop *loop)
+{
+	while (loop->n_work)
+		run_done(loop, sk__loop_pool_wait_done(loop->pool));
+}
+
+int sk_loop_work_start(struct sk_loop *loop, struct sk_work *work, sk_work_fn *fn,
+                       sk_work_done_fn *done, void *ud)
+{
+	if (!loop->pool) {
+		int err = sk__loop_pool_new(&loop->pool, loop->wake_fd);
+		if (err < 0)
+			return err;
+	}
+	work->fn = fn;
+	work->done = done;
+	work->ud = ud;
+	int err = sk__loop_pool_submit(loop->pool, work);
+	if (err < 0)
+		return err;
+	loop->n_work++;
+	return 0;
+}
+
+size_t sk_loop_work_pending(const struct sk_loop *loop)
+{
+	return loop->n_work;
 }
