@@ -9,6 +9,10 @@ PYTHON   ?= /usr/bin/python3
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
+# One spelling per build directory: the dependency files (-MMD) name objects
+# as make saw them, so a tree built once with BUILD=$PWD/build (the install
+# test does) and once with BUILD=build would miss header changes.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 SANITIZE ?=
 VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/version.h)
 
