@@ -16,24 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sockit/err.h>
 #include <sockit/ip.h>
 
-/* Errors of the codec: each names the rule a message or a name broke. */
-#define SK_EDNS_TRUNCATED  (-1200) /* the message ends inside a part its header counts */
-#define SK_EDNS_LABEL      (-1201) /* a label length byte of the reserved kinds 01 and 10 */
-#define SK_EDNS_POINTER    (-1202) /* a compression pointer that does not point backwards */
-#define SK_EDNS_NAME_LONG  (-1203) /* a name longer than 255 bytes */
-#define SK_EDNS_RDATA      (-1204) /* record data that does not have its type's shape */
-#define SK_EDNS_TRAILING   (-1205) /* bytes after the last record the header counts */
-#define SK_EDNS_QDCOUNT    (-1206) /* more than one question (RFC 9619) */
-#define SK_EDNS_TOO_MANY   (-1207) /* more records than the caller's table holds */
-#define SK_EDNS_NAME       (-1208) /* a name in text: empty label, label over 63, bad escape */
-#define SK_EDNS_TYPE       (-1209) /* not a record type name or TYPEnnn */
-#define SK_EDNS_ID         (-1210) /* a response that does not answer the question asked */
-#define SK_EDNS_SYNTAX     (-1211) /* record data in text that its type cannot read */
+/* The codec's error codes, SK_EDNS_*, are in <sockit/err.h> with every other. */
 
-/* True for the codes above that mean "the peer sent a bad message". */
-#define SK_EDNS_IS_MALFORMED(err) ((err) <= SK_EDNS_TRUNCATED && (err) >= SK_EDNS_TOO_MANY)
 
 /* RFC 1035 §2.3.4 */
 #define SK_DNS_NAME_MAX 255

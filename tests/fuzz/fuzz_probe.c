@@ -13,7 +13,7 @@
 #include <sockit/ip.h>
 #include <sockit/neigh.h>
 
-#include "../../src/lib/net/net_internal.h"
+#include "net/net_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

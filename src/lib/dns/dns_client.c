@@ -1,7 +1,7 @@
 /* The DNS client: queries in flight on one UDP socket, found again by ID;
  * each query is one state machine (UDP wait, TCP connect, TCP send, TCP
  * receive), with one timer for its try. */
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #include <sockit/dns_client.h>
 #include <sockit/err.h>

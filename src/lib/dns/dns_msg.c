@@ -1,7 +1,7 @@
 /* Reading DNS messages: names with compression, the header, the question,
  * records, and the shape of each known type's data. Every read is checked
  * against the message's length first. */
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #include <sockit/err.h>
 

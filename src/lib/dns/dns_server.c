@@ -1,7 +1,7 @@
 /* The DNS server: UDP in batches, TCP with length-prefixed messages, both
  * answered by sk_dns_zones_answer(); delayed answers wait in one FIFO
  * (every answer waits the same time, so the queue is in due order). */
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #include <sockit/accept.h>
 #include <sockit/dns_server.h>

@@ -1,6 +1,6 @@
 /* Writing DNS messages: the header, names with compression, questions,
  * records and the OPT record; and the query a client sends. */
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #include <sockit/err.h>
 

@@ -1,7 +1,7 @@
 /* Reading zone files: the RFC 1035 §5 master-file subset that dns_zone.h
  * lists, and /etc/hosts-format files. Strict: the first fault stops the
  * load with its line and reason. */
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #include <sockit/dns_zone.h>
 #include <sockit/err.h>

@@ -2,7 +2,7 @@
  * owner and type, a hash table of owner names (with the empty
  * non-terminals between a zone's apex and its names, RFC 8020), and the
  * answer to one query. */
-#include "dns_internal.h"
+#include "dns/dns_internal.h"
 
 #include <sockit/dns_zone.h>
 #include <sockit/err.h>

@@ -1,6 +1,6 @@
 /* ICMP echo sockets: the unprivileged datagram kind where allowed, raw
  * otherwise, each set up to hand back TTLs and ICMP errors. */
-#include "net_internal.h"
+#include "net/net_internal.h"
 
 #include <sockit/err.h>
 

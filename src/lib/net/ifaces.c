@@ -1,5 +1,5 @@
 /* Interfaces and addresses from two rtnetlink dumps (RTM_GETLINK, RTM_GETADDR). */
-#include "net_internal.h"
+#include "net/net_internal.h"
 
 #include <sockit/err.h>
 #include <sockit/ifaces.h>

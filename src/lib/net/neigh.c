@@ -1,5 +1,5 @@
 /* The neighbour table (RTM_GETNEIGH) and one route (RTM_GETROUTE). */
-#include "net_internal.h"
+#include "net/net_internal.h"
 
 #include <sockit/err.h>
 #include <sockit/neigh.h>

@@ -1,5 +1,5 @@
 /* A minimal rtnetlink client: send one request, walk its replies. */
-#include "net_internal.h"
+#include "net/net_internal.h"
 
 #include <sockit/err.h>
 

@@ -1,7 +1,7 @@
 /* ICMP echo to many targets: one socket per family, probes paced by one
  * timer in round-robin order, replies matched by source address. */
-#include "probe_internal.h"
-#include "../net/net_internal.h"
+#include "probe/probe_internal.h"
+#include "net/net_internal.h"
 
 #include <sockit/err.h>
 #include <sockit/ping.h>

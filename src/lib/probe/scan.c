@@ -1,6 +1,6 @@
 /* TCP connect scan: a slot per connection in flight, a timer per slot, and
  * one filler that starts connects while slots, ports and the rate allow. */
-#include "probe_internal.h"
+#include "probe/probe_internal.h"
 
 #include <sockit/err.h>
 #include <sockit/port.h>

@@ -1,5 +1,5 @@
 /* tcp ping: one connect per interval, each with its own timeout. */
-#include "probe_internal.h"
+#include "probe/probe_internal.h"
 
 #include <sockit/err.h>
 #include <sockit/ping.h>
