@@ -9,21 +9,21 @@ PYTHON   ?= /usr/bin/python3
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
-# One spelling per build directory: an absolute BUILD inside the tree (as
-# tests/integration/test_install.py passes it) would write dependency files
-# for other target names, and a later `make` would miss header changes.
+# One spelling per build directory: the dependency files (-MMD) name objects
+# as make saw them, so a tree built once with BUILD=$PWD/build (the install
+# test does) and once with BUILD=build would miss header changes.
 override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 SANITIZE ?=
-VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/sockit.h)
+VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/version.h)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
-# liburing: the loop's io_uring path (src/lib/loop_uring.c); threads: the
-# loop's workers (src/lib/loop_work.c).
-LDLIBS   := -luring -pthread
+# liburing: the loop's io_uring path (src/lib/loop/loop_uring.c); threads:
+# the loop's workers (src/lib/loop/loop_work.c); libm: sqrt for ping's mdev.
+LDLIBS   := -luring -pthread -lm
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
@@ -37,7 +37,12 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c))
+# libsockit's layers, lowest first (src/lib/<layer>/, STYLE.md "Layout"): a
+# file includes headers of its own layer and those below, never above, and
+# reaches upward only through callbacks. `make check-layers` checks it.
+LAYERS   := base ip net loop stream probe http dns
+LIB_SRC  := $(foreach l,$(LAYERS),$(sort $(wildcard src/lib/$(l)/*.c)))
+LIB_HDR  := $(foreach l,$(LAYERS),$(wildcard src/lib/$(l)/*.h))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
@@ -51,8 +56,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
 
-.PHONY: all run test unit integration asan valgrind bench fuzz install uninstall clean help deps-build deps-test \
-	deps-browser
+.PHONY: all run test check check-layers check-errors check-symbols unit integration asan valgrind bench fuzz install uninstall \
+	clean help deps-build deps-test deps-browser
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
@@ -66,6 +71,11 @@ FORCE:
 $(BUILD)/%.o: %.c $(FLAGS_FILE) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Library files name internal headers by layer: "loop/loop_internal.h".
+$(BUILD)/src/lib/%.o: src/lib/%.c $(FLAGS_FILE) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -102,7 +112,32 @@ deps-browser:
 run: $(BIN)
 	@scripts/demo.sh $(BIN)
 
-test: unit integration
+test: check unit integration
+
+# Checks of the tree itself, first in `make test`:
+#   check-layers  libsockit reads bottom-up (scripts/check_layers.py): no
+#                 library file or public header includes a header of a layer
+#                 above its own; no file uses (nm on the objects) a function
+#                 of a layer above; no two files depend on each other, in a
+#                 layer or across layers, directly or in a longer cycle; one
+#                 internal header per layer, <layer>/<layer>_internal.h
+#   check-errors  every SK_E* code that a header, source file, comment or doc
+#                 names is defined in include/sockit/err.h, and nowhere else;
+#                 err.c's one table gives each sockit code its text and name
+#                 (scripts/check_errors.sh)
+#   check-symbols every external symbol of libsockit.a starts with sk_ (public)
+#                 or sk__ (internal), so a program can name its own functions
+#                 freely (scripts/check_symbols.sh, nm on the archive)
+check: check-layers check-errors check-symbols
+
+check-layers: $(LIB)
+	@$(PYTHON) scripts/check_layers.py "$(LAYERS)" $(BUILD)/src/lib
+
+check-errors:
+	@sh scripts/check_errors.sh
+
+check-symbols: $(LIB)
+	@sh scripts/check_symbols.sh $(LIB)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -135,19 +170,45 @@ bench: $(BIN)
 # did it is left in $(BUILD)/fuzz/crash-* (rerun: $(FUZZ_BIN) FILE).
 FUZZ_SECS ?= 60
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_http_parse
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -g -O1 \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc/lib -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(wildcard src/lib/*.h include/sockit/*.h)
+$(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LIB_HDR) $(wildcard include/sockit/*.h)
 	@scripts/deps.sh fuzz
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LDLIBS)
 
-fuzz: $(FUZZ_BIN)
+# The DNS message parser and the zone-file reader have targets of their own
+# (tests/fuzz/fuzz_dns_*.c, seeds in tests/fuzz/corpus_dns_*); FUZZ_SECS is
+# shared out between the three targets.
+FUZZ_DNS := $(BUILD)/fuzz/fuzz_dns_msg $(BUILD)/fuzz/fuzz_dns_zone
+# What ping, arp and ifaces read (ICMP replies, ARP packets, netlink
+# attributes): tests/fuzz/fuzz_probe.c, seeds in tests/fuzz/corpus_probe.
+FUZZ_PROBE := $(BUILD)/fuzz/fuzz_probe
+FUZZ_EACH = $(shell expr $(FUZZ_SECS) / 4 + 1)
+
+$(BUILD)/fuzz/fuzz_dns_%: tests/fuzz/fuzz_dns_%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/*/*.h include/sockit/*.h)
+	@scripts/deps.sh fuzz
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+$(FUZZ_PROBE): tests/fuzz/fuzz_probe.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/*/*.h include/sockit/*.h)
+	@scripts/deps.sh fuzz
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_DNS) $(FUZZ_PROBE)
 	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
 	@cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) -max_len=20000 -timeout=10 -print_final_stats=1 \
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
+	@set -e; for t in dns_msg dns_zone probe; do \
+		rm -rf $(BUILD)/fuzz/corpus_$$t && mkdir -p $(BUILD)/fuzz/corpus_$$t; \
+		cp tests/fuzz/corpus_$$t/* $(BUILD)/fuzz/corpus_$$t/; \
+		echo "$(BUILD)/fuzz/fuzz_$$t"; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus_$$t; \
+	done
 
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -168,7 +229,8 @@ clean:
 	rm -rf build
 
 help:
-	@echo 'targets: all run test unit integration asan valgrind bench fuzz install uninstall clean'
+	@echo 'targets: all run test check check-layers check-errors check-symbols unit integration asan'
+	@echo '         valgrind bench fuzz install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage FUZZ_SECS=60'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)

@@ -41,6 +41,12 @@ int cmd_http(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 extern const char ip_usage[], port_usage[], help_usage[], tcp_usage[], udp_usage[],
 	serve_usage[], http_usage[];
+/* The everyday network commands (issue 13). */
+int cmd_ifaces(int argc, char **argv);
+int cmd_arp(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+extern const char ifaces_usage[], arp_usage[], ping_usage[], scan_usage[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 

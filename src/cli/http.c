@@ -59,7 +59,8 @@ struct http_run {
 	struct logq *access;           /* NULL with -q */
 	bool stopping;
 	unsigned stop_ms;          /* --stop-timeout */
-	uint64_t stop_deadline_ms;
+	uint64_t stop_started_ms, stop_deadline_ms;
+	bool said_waiting;
 	struct sk_timer stop_timer;
 };
 
@@ -80,25 +81,42 @@ static void on_error_line(void *ud, const char *line)
 /* At exit, how long the logs may take to write what they still hold. */
 #define LOG_DRAIN_MS 1000
 
-/* How often a graceful stop looks whether the last connection is done. */
+/* How often a graceful stop looks whether the last connection is done, and
+ * how long it stays quiet about what it waits for (most responses in
+ * flight end well within it). */
 #define STOP_CHECK_MS 100
+#define STOP_QUIET_MS 500
 
 /* During a graceful stop: done when the last connection is, and at the
  * deadline whatever is left is closed. */
+static void say_waiting(struct http_run *run, size_t n)
+{
+	run->said_waiting = true;
+	if (run->stop_ms)
+		report("http serve", "stopping: waiting up to %g s for %zu connection%s to finish "
+		       "(signal again to stop now)", run->stop_ms / 1000.0, n, n == 1 ? "" : "s");
+	else
+		report("http serve", "stopping: waiting for %zu connection%s to finish (signal again to "
+		       "stop now)", n, n == 1 ? "" : "s");
+}
+
 static void on_stop_check(struct sk_loop *loop, struct sk_timer *t, void *ud)
 {
 	struct http_run *run = ud;
 	size_t n = sk_http_server_n_conns(run->server);
+	uint64_t now = sk_loop_now(loop);
 	if (n == 0) {
 		sk_loop_stop(loop); /* explicitly: a log's watcher may still be waiting */
 		return;
 	}
-	if (run->stop_ms && sk_loop_now(loop) >= run->stop_deadline_ms) {
-		report("http serve", "--stop-timeout (%g s) reached: closing %zu connection%s", run->stop_ms / 1000.0,
-		       n, n == 1 ? "" : "s");
+	if (run->stop_ms && now >= run->stop_deadline_ms) {
+		report("http serve", "--stop-timeout (%g s) reached: closing %zu connection%s",
+		       run->stop_ms / 1000.0, n, n == 1 ? "" : "s");
 		sk_loop_stop(loop);
 		return;
 	}
+	if (!run->said_waiting && now - run->stop_started_ms >= STOP_QUIET_MS)
+		say_waiting(run, n);
 	sk_loop_timer_start(loop, t, STOP_CHECK_MS);
 }
 
@@ -115,19 +133,12 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 	/* In-flight responses finish; then the loop runs out of work. */
 	sk_http_server_stop(run->server);
 	sk_timer_init(&run->stop_timer, on_stop_check, run);
-	size_t n = sk_http_server_n_conns(run->server);
-	if (n == 0) {
+	if (sk_http_server_n_conns(run->server) == 0) {
 		sk_loop_stop(loop);
 		return;
 	}
-	if (run->stop_ms) {
-		report("http serve", "stopping: waiting up to %g s for %zu connection%s to finish "
-		       "(signal again to stop now)", run->stop_ms / 1000.0, n, n == 1 ? "" : "s");
-		run->stop_deadline_ms = sk_loop_now(loop) + run->stop_ms;
-	} else {
-		report("http serve", "stopping: waiting for %zu connection%s to finish (signal again to "
-		       "stop now)", n, n == 1 ? "" : "s");
-	}
+	run->stop_started_ms = sk_loop_now(loop);
+	run->stop_deadline_ms = run->stop_started_ms + run->stop_ms;
 	sk_loop_timer_start(loop, &run->stop_timer, STOP_CHECK_MS);
 }
 
@@ -341,6 +352,7 @@ static int cmd_http_serve(int argc, char **argv)
 		close(log_fd);
 	if (err < 0) {
 		close(fd);
+		logq_close(&run.err_log, 0);
 		sk_loop_free(loop);
 		return report_err("http serve: access log", err);
 	}
@@ -351,6 +363,8 @@ static int cmd_http_serve(int argc, char **argv)
 	o.ud = &run;
 	err = sk_http_server_new(loop, fd, &o, &run.server);
 	if (err < 0) {
+		logq_close(&run.file_log, 0);
+		logq_close(&run.err_log, 0);
 		sk_loop_free(loop);
 		snprintf(q, sizeof q, "http serve: %s", o.root);
 		return report_err(q, err);

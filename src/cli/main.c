@@ -1,5 +1,6 @@
 /* sockit: the command table, and the help and version that span commands. */
 #include "cli.h"
+#include "dns_cli.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,15 @@ static const struct command commands[] = {
 	{ "tcp", cmd_tcp, "TCP client and servers: relay, echo, chargen, reply, chat, exec", tcp_usage },
 	{ "udp", cmd_udp, "UDP sender and servers: print, echo, reply; broadcast, multicast", udp_usage },
 	{ "http", cmd_http, "HTTP/1.1 file server: browse, download, upload, delete", http_usage },
+	{ "resolve", cmd_resolve, "what a program sees for a name: getaddrinfo, getnameinfo",
+	  resolve_usage },
+	{ "dns", cmd_dns, "DNS on the wire: query a server like dig, serve zones with faults",
+	  dns_usage },
 	{ "serve", cmd_serve, "the notes' UDP and TCP servers (or any services) in one process", serve_usage },
+	{ "ifaces", cmd_ifaces, "network interfaces, their addresses and counters", ifaces_usage },
+	{ "arp", cmd_arp, "the neighbour table (ARP, NDP); an address's MAC", arp_usage },
+	{ "ping", cmd_ping, "ICMP echo to hosts and networks, iputils' statistics", ping_usage },
+	{ "scan", cmd_scan, "TCP connect scan: which ports are open, closed, filtered", scan_usage },
 	{ "help", cmd_help, "show help for a command", help_usage },
 };
 

@@ -63,7 +63,8 @@ struct serve_run {
 	bool stopping;
 	struct logq log;               /* HTTP's lines on stderr, never blocking the loop */
 	struct sk_timer stop_timer;    /* a stop waits STOP_TIMEOUT_MS for HTTP responses */
-	uint64_t stop_deadline_ms;
+	uint64_t stop_started_ms, stop_deadline_ms;
+	bool said_waiting;
 	const char *root;
 	const struct sk_tracer *tracer;
 };
@@ -276,6 +277,7 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
  * default --stop-timeout), checking every STOP_CHECK_MS. */
 #define STOP_TIMEOUT_MS 10000
 #define STOP_CHECK_MS 100
+#define STOP_QUIET_MS 500
 
 static size_t http_conns(const struct serve_run *run)
 {
@@ -295,10 +297,17 @@ static void on_stop_check(struct sk_loop *loop, struct sk_timer *t, void *ud)
 		       STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
 		n = 0;
 	}
-	if (n == 0)
+	if (n == 0) {
 		sk_loop_stop(loop);
-	else
-		sk_loop_timer_start(loop, t, STOP_CHECK_MS);
+		return;
+	}
+	/* Quiet at first: most responses in flight end within a moment. */
+	if (!run->said_waiting && sk_loop_now(loop) - run->stop_started_ms >= STOP_QUIET_MS) {
+		run->said_waiting = true;
+		report("serve", "stopping: waiting up to %d s for %zu HTTP connection%s to finish "
+		       "(signal again to stop now)", STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
+	}
+	sk_loop_timer_start(loop, t, STOP_CHECK_MS);
 }
 
 static void on_stop(struct sk_loop *loop, int signo, void *ud)
@@ -321,10 +330,8 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 			sk_http_server_stop(run->svc[i].http);
 	}
 	size_t n = http_conns(run);
-	if (n)
-		report("serve", "stopping: waiting up to %d s for %zu HTTP connection%s to finish "
-		       "(signal again to stop now)", STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
-	run->stop_deadline_ms = sk_loop_now(loop) + STOP_TIMEOUT_MS;
+	run->stop_started_ms = sk_loop_now(loop);
+	run->stop_deadline_ms = run->stop_started_ms + STOP_TIMEOUT_MS;
 	sk_timer_init(&run->stop_timer, on_stop_check, run);
 	sk_loop_timer_start(loop, &run->stop_timer, n ? STOP_CHECK_MS : 0);
 }

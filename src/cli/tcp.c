@@ -11,6 +11,7 @@
 const char tcp_usage[] =
 	"usage: sockit tcp connect [options] HOST PORT\n"
 	"       sockit tcp listen [options] [-b ADDR] PORT\n"
+	"       sockit tcp ping [options] HOST PORT\n"
 	"\n"
 	"connect: relays stdin to the socket and the socket to stdout. At the end of stdin\n"
 	"it shuts down its sending side and keeps reading until the peer closes; the\n"
@@ -52,6 +53,15 @@ const char tcp_usage[] =
 	"  -4, -6, -v, --trace  as for connect\n"
 	"\n"
 	"With the default limits no server grows past 256 MiB, whatever its clients send.\n"
+	"\n"
+	"ping: connects to HOST PORT every second and prints each round trip, then\n"
+	"ping's statistics. A refusal (RST: host up, port closed) counts as a reply, no\n"
+	"answer within -W as a loss; each connection is closed once made.\n"
+	"  -c, --count N      stop after N connects      -i, --interval SECS (default 1)\n"
+	"  -W, --timeout SECS  wait for each connect (default 2)\n"
+	"  -w, --deadline SECS  stop after SECS          -q, --quiet: the summary only\n"
+	"  -j, --json         one JSON object per connect and one summary object\n"
+	"  ping's exit status: 0 some connect was answered, 1 none was\n"
 	"\n"
 	"exit status: 0 ok, 1 stdout or stdin failed (\"stdout: no space left on device\"),\n"
 	"2 usage, 3 unknown host, 4 refused, unreachable, reset (stdin not all sent) or\n"
@@ -274,14 +284,16 @@ static int cmd_tcp_connect(int argc, char **argv)
 int cmd_tcp(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("tcp", "expected 'connect' or 'listen'");
+		return usage_error("tcp", "expected 'connect', 'listen' or 'ping'");
 	if (is_help(argv[1]))
 		return print_usage(find_command("tcp"));
 	if (strcmp(argv[1], "connect") == 0)
 		return cmd_tcp_connect(argc - 1, argv + 1);
 	if (strcmp(argv[1], "listen") == 0)
 		return cmd_tcp_listen(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ping") == 0)
+		return cmd_tcp_ping(argc - 1, argv + 1);
 	char q[QUOTE_MAX];
-	return usage_error("tcp", "%s: expected 'connect' or 'listen'",
+	return usage_error("tcp", "%s: expected 'connect', 'listen' or 'ping'",
 	                   quote(argv[1], strlen(argv[1]), q));
 }

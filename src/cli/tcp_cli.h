@@ -10,6 +10,7 @@
 #include <sockit/relay.h>
 
 int cmd_tcp_listen(int argc, char **argv);
+int cmd_tcp_ping(int argc, char **argv); /* tcp_ping.c */
 
 /* A relay session that failed on the network side (b): one line, saying how
  * much of stdin got out when some of it did not. Returns the exit status. */

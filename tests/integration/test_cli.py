@@ -18,7 +18,7 @@ def assert_message_style(err):
 
 
 def header_version():
-    text = (ROOT / "include" / "sockit" / "sockit.h").read_text()
+    text = (ROOT / "include" / "sockit" / "version.h").read_text()
     return re.search(r'#define SOCKIT_VERSION "([^"]+)"', text).group(1)
 
 

@@ -833,7 +833,7 @@ def test_multipart_post_from_curl(procs, tree, tmp_path):
 
 def test_post_redirect_leads_back_to_the_listing_posted_to(procs, tree):
     """The 303 sends a browser back to the listing it uploaded to (Post/
-    Redirect/Get, http_write.c): for a POST to /sub that is /sub/, not /."""
+    Redirect/Get, http_upload.c): for a POST to /sub that is /sub/, not /."""
     srv = Server(procs, tree, "--upload")
     for target in ("/sub/", "/sub", "/sub/?sort=size"):
         headers, body = raw_multipart('filename="posted.txt"')

@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_reasons():
-    """src/lib/err.c's table, as the CLI prints it (first letter lowered)."""
-    text = (ROOT / "src" / "lib" / "err.c").read_text()
+    """src/lib/base/err.c's table, as the CLI prints it (first letter lowered)."""
+    text = (ROOT / "src" / "lib" / "base" / "err.c").read_text()
     rows = re.findall(r'\{\s*(SK_E\w+),\s*"SK_E\w+",\s*"((?:[^"\\]|\\.)*)"\s*\}', text)
     table = {code: msg.replace('\\"', '"') for code, msg in rows}
     lowered = {code: msg[:1].lower() + msg[1:] for code, msg in table.items()}

@@ -1470,8 +1470,8 @@ def test_trace_connect(procs):
 # --------------------------------------------------------------------------
 
 USAGE_ERRORS = [
-    (["tcp"], "sockit: tcp: expected 'connect' or 'listen'"),
-    (["tcp", "bogus"], "sockit: tcp: 'bogus': expected 'connect' or 'listen'"),
+    (["tcp"], "sockit: tcp: expected 'connect', 'listen' or 'ping'"),
+    (["tcp", "bogus"], "sockit: tcp: 'bogus': expected 'connect', 'listen' or 'ping'"),
     (["tcp", "listen"], "sockit: tcp listen: expected PORT, got 0 arguments"),
     (["tcp", "listen", "0", "1"], "sockit: tcp listen: expected PORT, got 2 arguments"),
     (["tcp", "listen", "--echo", "--chat", "0"], "sockit: tcp listen: choose one mode"),

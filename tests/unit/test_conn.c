@@ -24,46 +24,7 @@
 #include <sockit/err.h>
 #include <sockit/loop.h>
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Runs the loop until cond holds or max_ms pass. */
-#define RUN_UNTIL(loop, cond, max_ms)                                          \
-	do {                                                                   \
-		uint64_t end_ = now_ms() + (max_ms);                           \
-		while (!(cond) && now_ms() < end_)                             \
-			assert_true(sk_loop_run_once((loop), 10) >= 0);        \
-	} while (0)
-
-static void run_for(struct sk_loop *loop, int ms)
-{
-	uint64_t end = now_ms() + (uint64_t)ms;
-	for (uint64_t t = now_ms(); t < end; t = now_ms())
-		assert_true(sk_loop_run_once(loop, (int)(end - t)) >= 0);
-}
-
-/* Byte i of a test stream. */
-static char pat(size_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void fill(char *p, size_t len, size_t offset)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = pat(offset + i);
-}
-
-static void assert_pattern(const char *p, size_t len, size_t offset)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != pat(offset + i))
-			fail_msg("byte %zu: got %d, want %d", offset + i, p[i], pat(offset + i));
-}
+#include "testutil.h"
 
 #define IN_MAX (1u << 20)
 
@@ -219,13 +180,6 @@ static void pair(int sv[2])
 	}
 }
 
-static void set_nonblock(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-	assert_true(flags >= 0);
-	assert_int_equal(fcntl(fd, F_SETFL, flags | O_NONBLOCK), 0);
-}
-
 static bool fd_is_open(int fd)
 {
 	return fcntl(fd, F_GETFD) >= 0;
@@ -289,7 +243,7 @@ static size_t fill_until_queued(struct sk_conn *c, size_t offset, size_t chunk)
 		}
 		if (i > 100000)
 			fail_msg("the kernel never pushed back");
-		fill(buf, chunk, offset + sent);
+		fill_pattern(buf, offset + sent, chunk);
 		assert_int_equal(sk_conn_send(c, buf, chunk), 0);
 		sent += chunk;
 	}
@@ -328,7 +282,7 @@ static void test_conn_delivers_peer_bytes(void **state)
 	set_nonblock(sv[1]);
 	char *big = malloc(300000);
 	assert_non_null(big);
-	fill(big, 300000, 0);
+	fill_pattern(big, 0, 300000);
 	size_t off = 0;
 	uint64_t end = now_ms() + 3000;
 	while ((off < 300000 || r->in_len < 5 + 300000) && now_ms() < end) {
@@ -341,7 +295,7 @@ static void test_conn_delivers_peer_bytes(void **state)
 		assert_true(sk_loop_run_once(loop, 10) >= 0);
 	}
 	assert_int_equal(r->in_len, 5 + 300000);
-	assert_pattern(r->in + 5, 300000, 0);
+	assert_pattern(r->in + 5, 0, 300000);
 	free(big);
 	assert_int_equal(r->n_eof, 0);
 	assert_int_equal(r->n_close, 0);
@@ -504,7 +458,7 @@ static void test_conn_backpressure_high_and_low_water(void **state)
 		if (i > 100000)
 			fail_msg("never full; pending %zu", sk_conn_pending(c));
 		assert_true(sk_conn_pending(c) < opts.high_water);
-		fill(chunk, sizeof chunk, sent);
+		fill_pattern(chunk, sent, sizeof chunk);
 		assert_int_equal(sk_conn_send(c, chunk, sizeof chunk), 0);
 		sent += sizeof chunk;
 	}
@@ -516,7 +470,7 @@ static void test_conn_backpressure_high_and_low_water(void **state)
 	size_t room = opts.out_max - pending;
 	char *big = malloc(opts.out_max + 1);
 	assert_non_null(big);
-	fill(big, room + 1, sent);
+	fill_pattern(big, sent, room + 1);
 	assert_int_equal(sk_conn_send(c, big, room + 1), SK_ETOOLARGE);
 	assert_int_equal(sk_conn_pending(c), pending);
 	assert_int_equal(sk_conn_send(c, big, room), 0);
@@ -544,7 +498,7 @@ static void test_conn_backpressure_high_and_low_water(void **state)
 		assert_true(sk_loop_run_once(loop, 10) >= 0);
 	}
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	/* The first on_drain comes at low water; a second may follow when the
 	 * loop empties the queue, unless both happened at once. */
 	assert_true(r->n_drain == 1 || r->n_drain == 2);
@@ -600,7 +554,7 @@ static void test_conn_drain_when_the_loop_empties_the_queue(void **state)
 		assert_true(sk_loop_run_once(loop, 10) >= 0);
 	}
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_int_equal(sk_conn_pending(c), 0);
 	assert_int_equal(r->n_drain, 1);
@@ -630,7 +584,7 @@ static void test_conn_send_refuses_past_out_max(void **state)
 	struct sk_conn *c = conn_new(loop, sv[0], sv[0], &opts, r);
 	/* Nothing queued, and still refused whole: not a byte goes out. */
 	char buf[1001];
-	fill(buf, sizeof buf, 0);
+	fill_pattern(buf, 0, sizeof buf);
 	assert_int_equal(sk_conn_send(c, buf, 1001), SK_ETOOLARGE);
 	assert_int_equal(sk_conn_pending(c), 0);
 	char got[2000];
@@ -639,7 +593,7 @@ static void test_conn_send_refuses_past_out_max(void **state)
 	/* Exactly out_max is fine. */
 	assert_int_equal(sk_conn_send(c, buf, 1000), 0);
 	peer_expect(loop, sv[1], got, 1000);
-	assert_pattern(got, 1000, 0);
+	assert_pattern(got, 0, 1000);
 	assert_int_equal(r->n_close, 0);
 	sk_conn_close(c, 0);
 	close(sv[1]);
@@ -762,7 +716,7 @@ static void test_conn_shutdown_half_closes(void **state)
 	}
 	assert_int_equal(last, 0);
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_true(sk_conn_write_closed(c));
 	assert_int_equal(r->n_close, 0);
@@ -817,7 +771,7 @@ static void test_conn_close_after_flush_delivers_the_queue(void **state)
 	 * read (AF_UNIX reports that as ECONNRESET after the data). */
 	assert_true(last == 0 || errno == ECONNRESET);
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, 0);
@@ -903,7 +857,7 @@ static int temp_file_with(size_t len)
 	unlink(path);
 	char *buf = malloc(len ? len : 1);
 	assert_non_null(buf);
-	fill(buf, len, 0);
+	fill_pattern(buf, 0, len);
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 	free(buf);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
@@ -1001,7 +955,7 @@ static void test_conn_close_from_on_drain(void **state)
 	for (int i = 0; !sk_conn_is_full(c); i++) {
 		if (i > 100000)
 			fail_msg("never full");
-		fill(chunk, sizeof chunk, 0);
+		fill_pattern(chunk, 0, sizeof chunk);
 		assert_int_equal(sk_conn_send(c, chunk, sizeof chunk), 0);
 	}
 	char *got = malloc(1 << 20);
@@ -1135,7 +1089,7 @@ static void test_conn_reads_a_regular_file(void **state)
 		assert_int_equal(r->in_len, sizes[i]);
 		assert_int_equal(sk_conn_pending(c), 0);
 		assert_int_equal(r->n_close, 0);
-		assert_pattern(r->in, r->in_len, 0);
+		assert_pattern(r->in, 0, r->in_len);
 		assert_true(sk_conn_read_closed(c));
 		/* Nothing left to do: no busy timer. */
 		assert_int_equal(sk_loop_run_once(loop, 10), 0);
@@ -1207,7 +1161,7 @@ static void test_conn_writes_a_regular_file(void **state)
 	struct sk_conn *c = conn_new(loop, -1, fd, NULL, r);
 	char *big = malloc(300000);
 	assert_non_null(big);
-	fill(big, 300000, 0);
+	fill_pattern(big, 0, 300000);
 	assert_int_equal(sk_conn_send(c, big, 100000), 0);
 	assert_int_equal(sk_conn_send(c, big + 100000, 200000), 0);
 	assert_int_equal(sk_conn_pending(c), 0);
@@ -1290,7 +1244,7 @@ static void test_conn_pipe_queue_and_shutdown(void **state)
 	}
 	assert_int_equal(last, 0);
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_true(sk_conn_write_closed(c));
 	sk_conn_close(c, 0);
