@@ -254,21 +254,9 @@ void sk_conn_set_idle(struct sk_conn *c, unsigned idle_ms)
 		sk_loop_timer_stop(c->loop, &c->idle_timer);
 }
 
-/* A connected stream socket goes through the loop's completion I/O; any
- * other pair of fds (stdin and stdout, a pipe, a file, a terminal) by
- * readiness. */
-static const struct sk__transport *transport_for(int rfd, int wfd)
-{
-	int type;
-	socklen_t len = sizeof type;
-	if (rfd >= 0 && rfd == wfd && getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-	    type == SOCK_STREAM)
-		return &sk__conn_sock_transport;
-	return &sk__conn_fd_transport;
-}
-
-int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
-                const struct sk_conn_handler *handler, void *ud, struct sk_conn **out)
+int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
+                   const struct sk_conn_handler *handler, void *ud,
+                   const struct sk__transport *tp, struct sk_conn **out)
 {
 	struct sk_conn *c = calloc(1, sizeof *c);
 	if (!c) {
@@ -285,7 +273,7 @@ int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opt
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->r_flags = c->w_flags = -1;
-	c->tp = transport_for(rfd, wfd);
+	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);
 	sk_timer_init(&c->idle_timer, on_idle_timer, c);
 	c->reading_on = reading(c);

@@ -138,6 +138,12 @@ struct sk_conn {
 	uint64_t last_active_ms;
 };
 
+/* Makes a conn over the transport tp (conn_new.c chooses it for sk_conn_new;
+ * other transports' constructors call this). As sk_conn_new otherwise. */
+int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
+                   const struct sk_conn_handler *handler, void *ud,
+                   const struct sk__transport *tp, struct sk_conn **out);
+
 /* Upcalls from transports (see struct sk__transport). */
 void sk__conn_received(struct sk_conn *c, const char *p, size_t n);
 void sk__conn_read_end(struct sk_conn *c, int err);
