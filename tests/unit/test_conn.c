@@ -682,6 +682,167 @@ static void test_conn_counts_bytes_written(void **state)
 	sk_loop_free(loop);
 }
 
+/* --- taking fewer bytes, files and handed-over buffers -------------------- */
+
+static int temp_file_with(size_t len);
+
+/* A receiver with a small buffer: on_recv takes what fits, the rest comes
+ * again after the resume, in order and whole. */
+struct taker {
+	struct sk_conn *c;
+	char buf[100000];
+	size_t len, room;
+	int calls;
+	bool eof;
+};
+
+static size_t t_recv(struct sk_conn *c, const char *p, size_t len, void *ud)
+{
+	(void)c;
+	struct taker *t = ud;
+	t->calls++;
+	size_t take = len < t->room ? len : t->room;
+	memcpy(t->buf + t->len, p, take);
+	t->len += take;
+	t->room -= take;
+	return take;
+}
+
+static void t_eof(struct sk_conn *c, void *ud)
+{
+	(void)c;
+	((struct taker *)ud)->eof = true;
+}
+
+static const struct sk_conn_handler taker_handler = { .on_recv = t_recv, .on_eof = t_eof };
+
+static void test_conn_on_recv_takes_fewer_and_gets_the_rest_after_resume(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	int sv[2];
+	pair(sv);
+	struct taker *t = calloc(1, sizeof *t);
+	assert_non_null(t);
+	t->room = 1000;
+	struct sk_conn_opts o;
+	sk_conn_opts_init(&o);
+	o.defer_sends = defer_sends;
+	assert_int_equal(sk_conn_new(loop, sv[0], sv[0], &o, &taker_handler, t, &t->c), 0);
+	char data[50000];
+	fill_pattern(data, 0, sizeof data);
+	size_t off = 0;
+	set_nonblock(sv[1]);
+	while (off < sizeof data) {
+		ssize_t n = write(sv[1], data + off, sizeof data - off);
+		if (n > 0)
+			off += (size_t)n;
+		assert_true(sk_loop_run_once(loop, 10) >= 0);
+		if (t->room == 0) {
+			/* Full: no more is offered while paused. */
+			int calls = t->calls;
+			run_for(loop, 20);
+			assert_int_equal(t->calls, calls);
+			t->room = 7000;
+			sk_conn_resume(t->c);
+		}
+	}
+	shutdown(sv[1], SHUT_WR);
+	uint64_t end = now_ms() + 3000;
+	while (!t->eof && now_ms() < end) {
+		assert_true(sk_loop_run_once(loop, 10) >= 0);
+		if (t->room == 0) {
+			t->room = 7000;
+			sk_conn_resume(t->c);
+		}
+	}
+	assert_true(t->eof);
+	assert_int_equal(t->len, sizeof data);
+	assert_pattern(t->buf, 0, sizeof data);
+	sk_conn_close(t->c, 0);
+	close(sv[1]);
+	free(t);
+	sk_loop_free(loop);
+}
+
+static void test_conn_send_file_goes_in_pieces_after_the_queue(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	struct rec *r = rec_new();
+	int sv[2];
+	pair(sv);
+	small_sndbuf(sv[0]);
+	set_nonblock(sv[1]);
+	struct sk_conn *c = conn_new(loop, sv[0], sv[0], NULL, r);
+	/* A file of 300,000 pattern bytes from offset 100: a head first. */
+	size_t n = 300000;
+	int fd = temp_file_with(n + 100);
+	assert_int_equal(sk_conn_send(c, "head", 4), 0);
+	assert_int_equal(sk_conn_send_file(c, dup(fd), 100, n), 0);
+	assert_int_equal(sk_conn_send_file(c, dup(fd), 0, 1), -EBUSY); /* one at a time */
+	assert_true(sk_conn_pending(c) > 0);
+	char *got = malloc(n + 5);
+	assert_non_null(got);
+	size_t len = 0;
+	RUN_UNTIL(loop, (peer_read(sv[1], got, n + 5, &len), len == n + 4), 5000);
+	assert_int_equal(len, n + 4);
+	assert_memory_equal(got, "head", 4);
+	char *want = malloc(n);
+	assert_non_null(want);
+	assert_int_equal(pread(fd, want, n, 100), (ssize_t)n);
+	assert_memory_equal(got + 4, want, n);
+	RUN_UNTIL(loop, sk_conn_pending(c) == 0, 2000);
+	assert_int_equal(sk_conn_pending(c), 0);
+	assert_true(r->n_drain >= 1);
+	/* A file shorter than promised closes the conn, never a short send
+	 * that looks whole. */
+	int rc = sk_conn_send_file(c, dup(fd), n, 1000);
+	assert_true(rc == 0 || rc == -EIO); /* -EIO when the read came at once */
+	RUN_UNTIL(loop, r->n_close, 2000);
+	assert_int_equal(r->close_err, -EIO);
+	close(fd);
+	free(got);
+	free(want);
+	close(sv[1]);
+	rec_free(r);
+	sk_loop_free(loop);
+}
+
+static void test_conn_send_buf_takes_the_storage(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	struct rec *r = rec_new();
+	int sv[2];
+	pair(sv);
+	set_nonblock(sv[1]);
+	struct sk_conn_opts opts;
+	sk_conn_opts_init(&opts);
+	opts.out_max = 1000; /* a handed-over buffer may be bigger: it exists already */
+	opts.high_water = 1000;
+	struct sk_conn *c = conn_new(loop, sv[0], sv[0], &opts, r);
+	struct sk_buf b;
+	sk_buf_init(&b, 1 << 20);
+	char piece[5000];
+	fill_pattern(piece, 0, sizeof piece);
+	assert_int_equal(sk_buf_headroom(&b, 16), 0);
+	assert_int_equal(sk_buf_append(&b, piece, sizeof piece), 0);
+	assert_int_equal(sk_buf_prepend(&b, "HEAD", 4), 0);
+	assert_int_equal(sk_conn_send_buf(c, &b), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.max, 1 << 20);
+	char got[5004];
+	peer_expect(loop, sv[1], got, sizeof got);
+	assert_memory_equal(got, "HEAD", 4);
+	assert_pattern(got + 4, 0, sizeof piece);
+	sk_buf_fini(&b);
+	sk_conn_close(c, 0);
+	close(sv[1]);
+	rec_free(r);
+	sk_loop_free(loop);
+}
+
 /* --- half-close and closing ---------------------------------------------- */
 
 static void test_conn_shutdown_half_closes(void **state)
@@ -1460,6 +1621,9 @@ int main(void)
 		cmocka_unit_test(test_conn_new_failure_closes_the_fds),
 		cmocka_unit_test(test_conn_shutdown_of_a_shared_non_socket_fd),
 		cmocka_unit_test(test_conn_traces_its_calls),
+		cmocka_unit_test(test_conn_on_recv_takes_fewer_and_gets_the_rest_after_resume),
+		cmocka_unit_test(test_conn_send_file_goes_in_pieces_after_the_queue),
+		cmocka_unit_test(test_conn_send_buf_takes_the_storage),
 	};
 	/* Every wait in these tests is bounded; this is the backstop. */
 	alarm(120);

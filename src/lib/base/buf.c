@@ -21,7 +21,7 @@ void sk_buf_fini(struct sk_buf *b)
 	b->start = b->len = b->cap = 0;
 }
 
-int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
+int sk_buf_reserve(struct sk_buf *b, size_t len)
 {
 	if (len > b->max - b->len)
 		return SK_ETOOLARGE;
@@ -46,6 +46,14 @@ int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
 			b->start = 0;
 		}
 	}
+	return 0;
+}
+
+int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
+{
+	int err = sk_buf_reserve(b, len);
+	if (err < 0 || len == 0)
+		return err;
 	memcpy(b->data + b->start + b->len, p, len);
 	b->len += len;
 	return 0;
@@ -55,4 +63,41 @@ void sk_buf_consume(struct sk_buf *b, size_t n)
 {
 	b->len -= n;
 	b->start = b->len ? b->start + n : 0;
+}
+
+int sk_buf_headroom(struct sk_buf *b, size_t n)
+{
+	if (b->len || n > b->max)
+		return SK_EINVAL;
+	int err = sk_buf_reserve(b, n);
+	if (err < 0)
+		return err;
+	b->start = n;
+	return 0;
+}
+
+int sk_buf_prepend(struct sk_buf *b, const void *p, size_t len)
+{
+	if (len > b->max - b->len)
+		return SK_ETOOLARGE;
+	if (len <= b->start) {
+		b->start -= len;
+		memcpy(b->data + b->start, p, len);
+		b->len += len;
+		return 0;
+	}
+	/* No room in front: one copy into a buffer that has it. */
+	size_t cap = b->cap > len + b->len ? b->cap : len + b->len;
+	char *data = malloc(cap);
+	if (!data)
+		return SK_ENOMEM;
+	memcpy(data, p, len);
+	if (b->len)
+		memcpy(data + len, b->data + b->start, b->len);
+	free(b->data);
+	b->data = data;
+	b->cap = cap;
+	b->start = 0;
+	b->len += len;
+	return 0;
 }

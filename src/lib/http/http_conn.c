@@ -11,8 +11,11 @@
  *
  * This file knows no method and builds no response: it reaches the method
  * table, the response writer and the upload in progress only through the
- * hooks the server registered (struct sk__http_hooks). */
+ * hooks the server registered (struct sk__http_hooks). Bytes move through
+ * an sk_conn (the stream layer): its transport decides how, so a TLS
+ * transport serves HTTPS with this file unchanged. */
 #include <sockit/accept.h>
+#include <sockit/conn.h>
 #include <sockit/err.h>
 
 #include <errno.h>
@@ -64,14 +67,15 @@ void sk__http_release(struct http_conn *c)
 		free(c);
 }
 
-void sk__http_conn_close(struct http_conn *c)
+/* What a connection holds, let go once its conn is closed (on_close). */
+static void cleanup(struct http_conn *c)
 {
 	struct sk_http_server *s = c->srv;
 	if (c->dead)
 		return;
+	c->dead = true;
+	c->conn = NULL;
 	sk_loop_timer_stop(s->loop, &c->timer);
-	sk_loop_del_fd(s->loop, c->fd);
-	sk_sock_close(c->fd, s->o.tracer);
 	sk_acceptor_release(s->acceptor, &c->ip);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
@@ -80,9 +84,16 @@ void sk__http_conn_close(struct http_conn *c)
 	s->hooks->upload_free(c);
 	sk_buf_fini(&c->out);
 	unlink_conn(s, c);
-	c->dead = true;
-	if (c->busy == 0)
-		free(c);
+	/* Freed by the holder that lets go last (sk__http_release). */
+}
+
+/* c may be freed on return unless the caller holds it (entry points from
+ * the loop do). */
+void sk__http_conn_close(struct http_conn *c)
+{
+	if (c->dead)
+		return;
+	sk_conn_close(c->conn, 0); /* on_close cleans up */
 }
 
 /* Deadlines move on every request; the heap is touched only when the new
@@ -99,11 +110,6 @@ void sk__http_set_timer(struct http_conn *c, unsigned ms)
 	c->deadline_ms = sk_loop_now(loop) + ms;
 	if (!sk_timer_is_active(&c->timer) || c->timer.due_ms > c->deadline_ms)
 		sk_loop_timer_start(loop, &c->timer, ms);
-}
-
-static void watch(struct http_conn *c, unsigned events)
-{
-	sk_loop_mod_fd(c->srv->loop, c->fd, events);
 }
 
 /* A response that could not be built whole (over HTTP_OUT_MAX, or out of
@@ -152,10 +158,10 @@ static void finish_response(struct http_conn *c)
 	if (c->close_after || s->stopping) {
 		/* Half-close and drain: closing with unread bytes would send a
 		 * reset that can destroy the response in the client's buffer. */
-		shutdown(c->fd, SHUT_WR);
+		sk_conn_shutdown(c->conn);
 		c->state = LINGER;
 		c->in_len = 0;
-		sk_loop_recv_resume(s->loop, c->fd);
+		sk_conn_resume(c->conn);
 		if (c->peer_eof)
 			sk__http_conn_close(c);
 		else
@@ -171,7 +177,7 @@ static void finish_response(struct http_conn *c)
 	c->head_started = c->in_len > 0;
 	sk_http_request_init(&c->req);
 	c->state = READ_HEAD;
-	sk_loop_recv_resume(s->loop, c->fd); /* if in[] was full */
+	sk_conn_resume(c->conn); /* if in[] was full */
 	sk__http_set_timer(c, c->in_len ? s->o.header_timeout_ms : s->o.idle_ms);
 	if (c->in_len)
 		process_input(c);
@@ -180,94 +186,16 @@ static void finish_response(struct http_conn *c)
 
 void sk__http_drop_body(struct http_conn *c)
 {
-	if (!c->body.cap)
-		return;
-	c->srv->body_bytes -= c->body.cap;
+	c->srv->body_bytes -= c->body_budget;
+	c->body_budget = 0;
 	sk_buf_fini(&c->body);
-	c->body_off = 0;
 }
 
-/* The in-memory part (a listing): sent straight from its buffer, no copy
- * into the loop, and freed as soon as it is out. Returns false if it has to
- * wait for room, or the connection is gone. */
-static bool send_body_part(struct http_conn *c)
-{
-	struct sk_http_server *s = c->srv;
-	while (c->body_off < c->body.len) {
-		size_t left = c->body.len - c->body_off;
-		ssize_t n = send(c->fd, sk_buf_head(&c->body) + c->body_off, left,
-		                 MSG_NOSIGNAL | (c->file_left ? MSG_MORE : 0));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			watch(c, SK_EV_WRITE);
-			sk__http_set_timer(c, s->o.send_timeout_ms);
-			return false;
-		}
-		if (n <= 0) {
-			sk__http_conn_close(c);
-			return false;
-		}
-		sk_trace(s->o.tracer, "send(%d, %zd)", c->fd, n);
-		c->body_off += (size_t)n;
-		c->body_sent += (uint64_t)n;
-	}
-	sk__http_drop_body(c);
-	return true;
-}
-
-/* The file part of a response: pread + send, not sendfile(2): on loopback
- * (Linux 6.1) copying moved 1.25 GB/s where sendfile moved 0.64
- * (bench/http.sh, 10 MiB). What the socket does not take is read again
- * when it is writable. */
-static void send_file_part(struct http_conn *c)
-{
-	struct sk_http_server *s = c->srv;
-	if (c->body.len && !send_body_part(c))
-		return;
-	while (c->file_left) {
-		size_t chunk = c->file_left > HTTP_CHUNK ? HTTP_CHUNK : (size_t)c->file_left;
-		ssize_t r = pread(c->file_fd, s->chunk, chunk, (off_t)c->file_off);
-		if (r <= 0) {
-			/* A file shortened under us, or a read error. */
-			sk__http_conn_close(c);
-			return;
-		}
-		ssize_t n = send(c->fd, s->chunk, (size_t)r, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			watch(c, SK_EV_WRITE);
-			sk__http_set_timer(c, s->o.send_timeout_ms);
-			return;
-		}
-		if (n <= 0) {
-			sk__http_conn_close(c); /* a dead client */
-			return;
-		}
-		sk_trace(s->o.tracer, "send(%d, %zd)", c->fd, n);
-		c->file_off += (uint64_t)n;
-		c->file_left -= (uint64_t)n;
-		c->body_sent += (uint64_t)n;
-	}
-	finish_response(c);
-}
-
-static void on_sent(struct sk_loop *loop, int fd, long n, void *ud)
-{
-	(void)loop;
-	(void)fd;
-	struct http_conn *c = ud;
-	sk__http_hold(c);
-	if (n < 0) {
-		sk__http_conn_close(c);
-	} else {
-		sk_trace(c->srv->o.tracer, "send(%d, %ld)", c->fd, n);
-		send_file_part(c);
-	}
-	sk__http_release(c);
-}
-
+/* The response is handed to the conn: the head (and small body) built in
+ * out[], a listing's buffer, a file. Their storage goes with them (no
+ * copy); a file is read into the conn's queue piece by piece as the
+ * transport takes it. The response is done when the conn has nothing left
+ * (at once, or in on_drain). */
 void sk__http_send(struct http_conn *c)
 {
 	c->state = WRITE;
@@ -279,23 +207,47 @@ void sk__http_send(struct http_conn *c)
 			return;
 		}
 	}
-	if (c->out.len) {
-		/* A head followed by a file: MSG_MORE lets them share segments. */
-		int more = c->file_left || c->body.len ? MSG_MORE : 0;
-		long n = sk_loop_send(c->srv->loop, c->fd, sk_buf_head(&c->out), c->out.len, more, on_sent,
-		                      c);
-		sk_buf_consume(&c->out, c->out.len); /* sent, or copied by the loop */
-		if (n == SK_EINPROGRESS) {
-			sk__http_set_timer(c, c->srv->o.send_timeout_ms);
-			return;
-		}
-		if (n < 0) {
-			sk__http_conn_close(c);
-			return;
-		}
-		sk_trace(c->srv->o.tracer, "send(%d, %ld)", c->fd, n);
+	sk__http_hold(c);
+	/* Finished exactly once: here when the conn took everything at once,
+	 * else by on_drain (which the uncork below may already run). */
+	c->awaiting_drain = true;
+	bool more = c->file_fd >= 0;
+	/* A head followed by a body: held back a moment so that they share
+	 * segments (a 64 KiB file is one full loopback segment and a few
+	 * bytes otherwise: bench/http.sh measured 3x the CPU). */
+	if (more)
+		sk_conn_cork(c->conn);
+	int err = 0;
+	if (c->body.len) {
+		/* A listing: its head goes into the room left in front of it, and
+		 * the one buffer goes to the conn without a copy. */
+		c->body_sent += c->body.len;
+		err = sk_buf_prepend(&c->body, sk_buf_head(&c->out), c->out.len);
+		sk_buf_consume(&c->out, c->out.len);
+		if (err == 0)
+			err = sk_conn_send_buf(c->conn, &c->body);
+	} else if (c->out.len) {
+		err = sk_conn_send_buf(c->conn, &c->out);
 	}
-	send_file_part(c);
+	if (err == 0 && c->file_fd >= 0) {
+		int fd = c->file_fd;
+		c->file_fd = -1;
+		c->body_sent += c->file_left;
+		err = sk_conn_send_file(c->conn, fd, c->file_off, c->file_left);
+	}
+	if (more && !c->dead)
+		sk_conn_uncork(c->conn);
+	if (!c->dead) {
+		if (err < 0) {
+			sk__http_conn_close(c);
+		} else if (c->awaiting_drain && sk_conn_pending(c->conn) == 0) {
+			c->awaiting_drain = false;
+			finish_response(c);
+		} else if (c->awaiting_drain) {
+			sk__http_set_timer(c, c->srv->o.send_timeout_ms);
+		}
+	}
+	sk__http_release(c);
 }
 
 static void dispatch(struct http_conn *c)
@@ -461,53 +413,63 @@ static size_t take_input(struct http_conn *c, const char *data, size_t n)
 	return c->dead ? n : took;
 }
 
-static size_t on_data(struct sk_loop *loop, int fd, const char *data, size_t n, void *ud)
+static size_t on_recv(struct sk_conn *conn, const char *data, size_t n, void *ud)
 {
-	(void)loop;
-	(void)fd;
+	(void)conn;
 	struct http_conn *c = ud;
-	sk_trace(c->srv->o.tracer, "recv(%d) = %zu", c->fd, n);
 	sk__http_hold(c);
 	size_t took = c->dead ? n : take_input(c, data, n);
 	sk__http_release(c);
 	return took;
 }
 
-static void on_data_end(struct sk_loop *loop, int fd, int err, void *ud)
+static void on_eof(struct sk_conn *conn, void *ud)
 {
-	(void)loop;
-	(void)fd;
+	(void)conn;
 	struct http_conn *c = ud;
 	sk__http_hold(c);
-	if (err == 0 && c->state == WRITE) {
+	if (c->state == WRITE) {
 		/* EOF after requests: their answers still go out (a client may
 		 * half-close once it has sent everything), then the close, with
 		 * no lingering. */
 		c->peer_eof = true;
 	} else {
-		/* EOF or an error while reading a head (or between requests), in
-		 * the middle of a body (the upload vanishes) or lingering. */
+		/* EOF while reading a head (or between requests), in the middle
+		 * of a body (the upload vanishes) or lingering. */
 		sk__http_conn_close(c);
 	}
 	sk__http_release(c);
 }
 
-/* The socket takes more of a file. */
-static void on_conn_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
+/* Everything handed to the conn has gone to the kernel: the response is out. */
+static void on_drain(struct sk_conn *conn, void *ud)
 {
-	(void)loop;
-	(void)fd;
 	struct http_conn *c = ud;
+	if (c->dead || !c->awaiting_drain || sk_conn_pending(conn))
+		return;
+	c->awaiting_drain = false;
 	sk__http_hold(c);
-	/* Watched for WRITE only while send_file_part waits for room. */
-	if (events & SK_EV_ERROR) {
-		sk__http_conn_close(c);
-	} else if (c->state == WRITE) {
-		watch(c, 0);
-		send_file_part(c);
-	}
+	finish_response(c);
 	sk__http_release(c);
 }
+
+/* The conn is gone (a reset, a failed write, or our own close). */
+static void on_close(struct sk_conn *conn, int err, void *ud)
+{
+	(void)conn;
+	(void)err;
+	struct http_conn *c = ud;
+	sk__http_hold(c);
+	cleanup(c);
+	sk__http_release(c);
+}
+
+static const struct sk_conn_handler conn_handler = {
+	.on_recv = on_recv,
+	.on_eof = on_eof,
+	.on_drain = on_drain,
+	.on_close = on_close,
+};
 
 void sk__http_conn_accept(void *ud, int cfd, const struct sk_addr *peer, const struct sk_ip *ip)
 {
@@ -525,7 +487,6 @@ void sk__http_conn_accept(void *ud, int cfd, const struct sk_addr *peer, const s
 	int one = 1;
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->srv = s;
-	c->fd = cfd;
 	c->peer = *peer;
 	c->ip = *ip;
 	c->file_fd = -1;
@@ -533,16 +494,8 @@ void sk__http_conn_accept(void *ud, int cfd, const struct sk_addr *peer, const s
 	sk_buf_init(&c->out, HTTP_OUT_MAX);
 	sk_http_request_init(&c->req);
 	sk_timer_init(&c->timer, on_timer, c);
-	if (sk_loop_add_fd(loop, cfd, 0, on_conn_io, c) < 0) {
-		sk_sock_close(cfd, s->o.tracer);
-		sk_acceptor_release(s->acceptor, ip);
-		free(c);
-		return;
-	}
-	if (sk_loop_recv_start(loop, cfd, on_data, on_data_end, c) < 0) {
-		sk_loop_del_fd(loop, cfd);
-		sk_sock_close(cfd, s->o.tracer);
-		sk_acceptor_release(s->acceptor, ip);
+	if (sk_conn_new(loop, cfd, cfd, &s->conn_opts, &conn_handler, c, &c->conn) < 0) {
+		sk_acceptor_release(s->acceptor, ip); /* sk_conn_new closed cfd */
 		free(c);
 		return;
 	}

@@ -8,6 +8,7 @@
  * Read before the answer, not after: a client that writes its whole
  * request before reading (most do) would otherwise block on a full socket
  * while we block sending it a large file. */
+#include <sockit/conn.h>
 #include <sockit/err.h>
 
 #include <sys/socket.h>
@@ -51,7 +52,7 @@ int sk__http_discard_start(struct http_conn *c)
 	 * an upload would (a failure shows up as a failed read soon after). */
 	if (req->expect_continue && req->minor == 1 && in_buf == 0) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		(void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL);
+		(void)sk_conn_send(c->conn, cont, sizeof cont - 1);
 	}
 	c->discard = (struct discard){
 		.left = req->body == SK_HTTP_BODY_LENGTH ? req->content_length : 0,

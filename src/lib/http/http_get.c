@@ -352,8 +352,8 @@ static void listing_built(struct sk_loop *loop, struct sk_work *w)
 	if (!job->head_only) {
 		/* Sent straight from the job's buffer, which the connection now owns. */
 		c->body = job->body;
-		c->body_off = 0;
-		s->body_bytes += c->body.cap;
+		c->body_budget = c->body.cap;
+		s->body_bytes += c->body_budget;
 		sk_buf_init(&job->body, 0);
 		c->body_sent = 0;
 	}
@@ -395,6 +395,9 @@ static void serve_listing(struct http_conn *c, int dir_fd, const struct http_pat
 	job->json = wants_json(c, path->query);
 	job->head_only = head_only;
 	sk_buf_init(&job->body, HTTP_LISTING_MAX);
+	/* Room in front for the response head: head and listing then go to
+	 * the conn as one buffer, neither copied (sk__http_send). */
+	(void)sk_buf_headroom(&job->body, HTTP_HEAD_ROOM);
 	int err = sk_loop_work_start(s->loop, &job->work, build_listing, listing_built, job);
 	if (err < 0) {
 		close(dir_fd);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include <sockit/buf.h>
+#include <sockit/conn.h>
 #include <sockit/http_multipart.h>
 #include <sockit/http_parse.h>
 #include <sockit/http_server.h>
@@ -129,13 +130,14 @@ static inline bool sk__http_method_is(const struct sk_http_request *req, const c
  * sent: past either, a listing is a 503 with Retry-After. With these the
  * server's listings never hold more than 2 x 32 + 64 MiB. */
 #define HTTP_LISTING_JOBS 2
+/* Room kept in front of a listing for its response head (a few hundred
+ * bytes; a bigger one is copied in front instead). */
+#define HTTP_HEAD_ROOM 1024
 #define HTTP_BODY_BUDGET (64u * 1024 * 1024)
 /* Files up to this size are read into the response and sent with its head
- * in one write; larger ones go in HTTP_CHUNK pieces. */
+ * in one write; larger ones go through the conn (sk_conn_send_file). */
 #define HTTP_INLINE_FILE 16384
-/* Larger files are sent in pieces of this size through one buffer per
- * server (the loop is single-threaded: one piece is in flight at a time). */
-#define HTTP_CHUNK (128 * 1024)
+
 
 /* After a response that closes the connection, how long to keep reading
  * (and dropping) what the client still sends, so that closing with unread
@@ -167,9 +169,11 @@ struct discard {
 	uint64_t total;            /* chunked: bytes read so far, framing included */
 };
 
+struct sk_conn;
+
 struct http_conn {
 	struct sk_http_server *srv;
-	int fd;
+	struct sk_conn *conn;      /* the stream the bytes go through; NULL once closed */
 	struct sk_addr peer;
 	struct sk_ip ip;           /* the peer's, for the acceptor's per-client count */
 	enum conn_state state;
@@ -181,12 +185,13 @@ struct http_conn {
 	char request_line[512];    /* for the access log, copied before in[] moves */
 	struct sk_buf out;         /* head (and small body) to send */
 	struct sk_buf body;        /* a big body built in memory (a listing), sent after out */
-	size_t body_off;
-	int file_fd;               /* body from a file, -1 if none */
+	size_t body_budget;        /* its share of the server's body_bytes, until the response ends */
+	int file_fd;               /* body from a file, -1 if none (handed to the conn by send) */
 	uint64_t file_off, file_left;
 	int status;
 	uint64_t body_sent;        /* for the log */
 	bool close_after;          /* close once the response is sent */
+	bool awaiting_drain;       /* a response is with the conn, not yet all sent */
 	bool out_failed;           /* out[] could not take the whole response */
 	bool peer_eof;             /* the client sent its EOF */
 	bool head_started;         /* the first byte of a request has arrived */
@@ -240,7 +245,7 @@ struct sk_http_server {
 	char date_lines[96];       /* "Date: ...\r\nServer: ...\r\n" */
 	size_t date_lines_len;
 	struct cache_entry cache[HTTP_CACHE_SLOTS];
-	char *chunk;               /* HTTP_CHUNK bytes for pread + send */
+	struct sk_conn_opts conn_opts; /* every connection's stream */
 };
 
 /* --- Files, lowest first: each uses only the ones above it here (make

@@ -5,6 +5,7 @@
  * (http_fs.c, http_cache.c, http_store.c). Here: the options, the server's
  * start and stop, and what a refused connection is told. */
 #include <sockit/accept.h>
+#include <sockit/conn.h>
 #include <sockit/err.h>
 #include <sockit/http_server.h>
 
@@ -89,18 +90,26 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 		return err;
 	}
 	struct sk_http_server *s = calloc(1, sizeof *s);
-	char *chunk = malloc(HTTP_CHUNK);
-	if (!s || !chunk) {
-		free(s);
-		free(chunk);
+	if (!s) {
 		close(root_fd);
 		close(listen_fd);
 		return SK_ENOMEM;
 	}
 	s->loop = loop;
-	s->chunk = chunk;
 	s->root_fd = root_fd;
 	s->o = *opts;
+	/* Every connection's stream: a response head with a small file and a
+	 * file's piece may wait at once; never "full" (the server sends one
+	 * response at a time and waits for it); with io_uring every send goes
+	 * through the ring's next pass, one system call for all connections
+	 * (bench/http.sh). The server keeps its own timers. */
+	sk_conn_opts_init(&s->conn_opts);
+	s->conn_opts.out_max = HTTP_OUT_MAX + SK_CONN_FILE_PIECE;
+	s->conn_opts.high_water = s->conn_opts.out_max;
+	s->conn_opts.low_water = 0;
+	s->conn_opts.read_size = 16384;
+	s->conn_opts.defer_sends = true;
+	s->conn_opts.tracer = opts->tracer;
 	s->hooks = &hooks;
 	sk__http_allow(opts, s->allow, sizeof s->allow);
 	if (opts->upload)
@@ -117,7 +126,6 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	int err = sk_acceptor_new(loop, listen_fd, &ao, &s->acceptor);
 	if (err < 0) {
 		close(root_fd);
-		free(s->chunk);
 		free(s);
 		return err;
 	}
@@ -158,6 +166,5 @@ void sk_http_server_free(struct sk_http_server *s)
 	sk_acceptor_free(s->acceptor);
 	close(s->root_fd);
 	sk__http_cache_clear(s);
-	free(s->chunk);
 	free(s);
 }

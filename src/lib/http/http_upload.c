@@ -11,6 +11,7 @@
  * queues steps as body bytes arrive, stops reading while
  * HTTP_STORE_QUEUE_MAX bytes wait for the disk, and answers once the last
  * step is done. */
+#include <sockit/conn.h>
 #include <sockit/err.h>
 #include <sockit/http_listing.h>
 
@@ -273,7 +274,7 @@ static void on_stored(struct http_store *st, void *ud)
 		/* Room again: the bytes the loop held come first. */
 		up->waiting_room = false;
 		sk__http_set_timer(c, c->srv->o.body_timeout_ms);
-		sk_loop_recv_resume(c->srv->loop, c->fd);
+		sk_conn_resume(c->conn);
 	}
 	if (c->up == up)
 		finish_if_stored(c);
@@ -357,7 +358,6 @@ static void after_feed(struct http_conn *c)
 	struct upload *up = c->up;
 	if (up->body_done) {
 		c->state = WRITE;
-		sk_loop_mod_fd(c->srv->loop, c->fd, 0);
 		sk__http_set_timer(c, 0);
 	}
 	flush_store(c);
@@ -417,7 +417,7 @@ static void start_body(struct http_conn *c)
 	if (c->req.expect_continue && c->req.minor == 1 && in_buf == 0) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 		/* A failure here shows up as a failed read soon after. */
-		(void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL);
+		(void)sk_conn_send(c->conn, cont, sizeof cont - 1);
 	}
 	c->state = READ_BODY;
 	/* Body bytes that came with the head (at most in[]'s size, well
@@ -430,7 +430,7 @@ static void start_body(struct http_conn *c)
 		return;
 	c->body_in_buf = used;
 	if (!up->body_done) {
-		sk_loop_recv_resume(c->srv->loop, c->fd);
+		sk_conn_resume(c->conn);
 		sk__http_set_timer(c, c->srv->o.body_timeout_ms);
 	}
 	after_feed(c);

@@ -34,15 +34,17 @@ void sk_conn_opts_init(struct sk_conn_opts *opts)
 	opts->tracer = NULL;
 }
 
-/* Bytes accepted by sk_conn_send and not yet taken by the kernel. */
+/* Bytes accepted by sk_conn_send (and sk_conn_send_file) and not yet
+ * taken by the kernel. */
 static size_t queued(const struct sk_conn *c)
 {
-	return c->out.len + c->in_flight;
+	return c->out.len + c->in_flight + (size_t)c->file_left;
 }
 
 static bool reading(const struct sk_conn *c)
 {
-	return c->rfd >= 0 && !c->read_closed && !c->n_paused && !c->want_close && !c->closed;
+	return c->rfd >= 0 && !c->read_closed && !c->n_paused && !c->want_close && !c->closed &&
+	       !c->held.len;
 }
 
 /* Tells the transport whether to read, when that changed. */
@@ -57,9 +59,19 @@ static void sync_reading(struct sk_conn *c)
 	}
 }
 
+static void drop_file(struct sk_conn *c)
+{
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	c->file_fd = -1;
+	c->file_left = 0;
+}
+
 static void free_conn(struct sk_conn *c)
 {
+	drop_file(c);
 	sk_buf_fini(&c->out);
+	sk_buf_fini(&c->held);
 	free(c);
 }
 
@@ -69,6 +81,7 @@ void sk_conn_close(struct sk_conn *c, int err)
 		return;
 	c->closed = true;
 	sk_loop_timer_stop(c->loop, &c->idle_timer);
+	sk_loop_timer_stop(c->loop, &c->held_timer);
 	/* Bytes a write under way holds are the loop's now: it frees them
 	 * when the kernel lets go. */
 	c->tp->close(c);
@@ -129,18 +142,58 @@ static void write_failed(struct sk_conn *c, int err)
 
 /* Hands the queue to the transport unless a write is under way (its end
  * hands over what queued meanwhile: one system call for many sends). */
+/* The next piece of a file being sent goes into the queue once the queue
+ * has gone to the transport. */
+static int read_file_piece(struct sk_conn *c)
+{
+	size_t piece = c->file_left < SK_CONN_FILE_PIECE ? (size_t)c->file_left : SK_CONN_FILE_PIECE;
+	/* Room for a whole piece: the buffer grows once, not per read. */
+	int err = sk_buf_reserve(&c->out, piece);
+	if (err < 0)
+		return err;
+	char *at = c->out.data + c->out.start + c->out.len;
+	ssize_t n;
+	do
+		n = pread(c->file_fd, at, piece, (off_t)c->file_off);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO; /* a read error, or a file shortened meanwhile */
+	c->out.len += (size_t)n;
+	c->file_off += (uint64_t)n;
+	c->file_left -= (uint64_t)n;
+	if (!c->file_left)
+		drop_file(c);
+	return 0;
+}
+
 static int kick(struct sk_conn *c)
 {
-	if (c->closed || c->writing || c->n_corked || !c->out.len)
-		return 0;
-	int rc = c->tp->flush(c);
-	if (rc < 0) {
-		write_failed(c, rc);
-		return rc;
+	for (;;) {
+		if (c->closed || c->writing || c->n_corked)
+			return 0;
+		/* A file's next piece joins what is queued (a response head): one
+		 * send for both. */
+		if (c->file_left && c->out.len < SK_CONN_FILE_PIECE) {
+			int err = read_file_piece(c);
+			if (err < 0) {
+				sk_conn_close(c, err);
+				return err;
+			}
+		}
+		if (!c->out.len)
+			return 0;
+		int rc = c->tp->flush(c);
+		if (rc < 0) {
+			write_failed(c, rc);
+			return rc;
+		}
+		c->writing = rc == 1;
+		release_if_empty(c);
+		/* Went out at once: the file's next piece, until the transport
+		 * has to wait (a full socket) or the file is out. */
+		if (c->writing || !c->file_left)
+			return 0;
 	}
-	c->writing = rc == 1;
-	release_if_empty(c);
-	return 0;
 }
 
 static void after_flush(struct sk_conn *c)
@@ -203,12 +256,99 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 	return werr < 0 ? werr : err;
 }
 
+int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b)
+{
+	if (c->out.len || !b->len || c->closed)
+		goto copy;
+	/* Nothing queued: b's storage becomes the queue, no copy. */
+	if (c->closed || c->write_closed || c->want_shutdown || c->wfd < 0)
+		return SK_EPIPE;
+	/* No out_max check: the bytes exist already; taking them costs nothing. */
+	size_t max = c->out.max > b->len ? c->out.max : b->len;
+	sk_buf_fini(&c->out);
+	c->out = *b;
+	c->out.max = max;
+	sk_buf_init(b, b->max);
+	c->depth++;
+	if (queued(c) >= c->opts.high_water)
+		c->is_full = true;
+	int err = kick(c);
+	sk__conn_leave(c);
+	return err;
+copy:;
+	int rc = sk_conn_send(c, sk_buf_head(b), b->len);
+	if (rc == 0)
+		sk_buf_consume(b, b->len);
+	return rc;
+}
+
+int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
+{
+	if (c->file_fd >= 0 || c->file_left) {
+		close(fd);
+		return -EBUSY;
+	}
+	if (c->closed || c->write_closed || c->want_shutdown || c->wfd < 0) {
+		close(fd);
+		return SK_EPIPE;
+	}
+	if (!len) {
+		close(fd);
+		return 0;
+	}
+	c->file_fd = fd;
+	c->file_off = off;
+	c->file_left = len;
+	c->depth++;
+	int err = kick(c);
+	sk__conn_leave(c);
+	return err;
+}
+
+/* Offers p[0..n) to the handler; returns how many it took. A handler that
+ * takes fewer has paused the conn (its buffer is full). */
+static size_t offer(struct sk_conn *c, const char *p, size_t n)
+{
+	if (!c->h->on_recv) {
+		c->h->on_data(c, p, n, c->ud);
+		return n;
+	}
+	size_t took = c->h->on_recv(c, p, n, c->ud);
+	if (took < n && !c->closed) {
+		c->n_paused++; /* as sk_conn_pause: its sk_conn_resume ends it */
+		sync_reading(c);
+	}
+	return took;
+}
+
 void sk__conn_received(struct sk_conn *c, const char *p, size_t n)
 {
 	c->depth++;
 	c->n_read += n;
 	sk__conn_touch(c);
-	c->h->on_data(c, p, n, c->ud);
+	size_t took = offer(c, p, n);
+	if (!c->closed && took < n && sk_buf_append(&c->held, p + took, n - took) < 0)
+		sk_conn_close(c, SK_ENOMEM);
+	if (!sk__conn_leave(c))
+		sync_reading(c);
+}
+
+/* Bytes held since a handler took fewer: offered first after the resume,
+ * on the loop's next pass (never from inside the handler's own resume). */
+static void on_held_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	(void)loop;
+	(void)t;
+	struct sk_conn *c = ud;
+	if (c->n_paused || !c->held.len)
+		return;
+	c->depth++;
+	size_t took = offer(c, sk_buf_head(&c->held), c->held.len);
+	if (!c->closed) {
+		sk_buf_consume(&c->held, took);
+		if (!c->held.len)
+			sk_buf_fini(&c->held);
+	}
 	if (!sk__conn_leave(c))
 		sync_reading(c);
 }
@@ -273,9 +413,12 @@ int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->r_flags = c->w_flags = -1;
+	c->file_fd = -1;
 	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);
+	sk_buf_init(&c->held, SIZE_MAX);
 	sk_timer_init(&c->idle_timer, on_idle_timer, c);
+	sk_timer_init(&c->held_timer, on_held_timer, c);
 	c->reading_on = reading(c);
 	int err = c->tp->start(c);
 	if (err < 0) {
@@ -326,6 +469,8 @@ void sk_conn_resume(struct sk_conn *c)
 {
 	if (c->n_paused)
 		c->n_paused--;
+	if (!c->n_paused && c->held.len && !c->closed)
+		sk_loop_timer_start(c->loop, &c->held_timer, 0);
 	sync_reading(c);
 }
 

@@ -132,6 +132,10 @@ struct sk_conn {
 	unsigned depth;            /* callbacks in progress */
 	struct sk_buf out;         /* queued, not yet handed to the transport */
 	size_t in_flight;          /* bytes a write under way holds */
+	int file_fd;               /* sk_conn_send_file: -1 if none */
+	uint64_t file_off, file_left;
+	struct sk_buf held;        /* received, offered to on_recv, not taken yet */
+	struct sk_timer held_timer; /* offers them again after a resume */
 	uint64_t n_written;        /* bytes the kernel took */
 	uint64_t n_read;
 	struct sk_timer idle_timer;
