@@ -46,6 +46,28 @@
 #define SK_EPORT_RANGE          (-1031) /* above 65535 */
 #define SK_ENONAME              (-1032) /* no such service or host name */
 
+/* TLS (tls.h). A configuration that cannot be built: */
+#define SK_ETLS_CERT_FILE       (-1200) /* no PEM certificate in the file */
+#define SK_ETLS_KEY_FILE        (-1201) /* no PEM private key in the file */
+#define SK_ETLS_KEY_MISMATCH    (-1202) /* the key is not the certificate's */
+#define SK_ETLS_PIN_SYNTAX      (-1203) /* a pin is not sha256:BASE64 of 32 bytes */
+#define SK_ETLS_ALPN_SYNTAX     (-1204) /* ALPN: comma-separated names of 1-255 bytes */
+/* A connection that failed (the conn's on_close and sk_tls_handshake_fn): */
+#define SK_ETLS_HANDSHAKE       (-1210) /* the handshake failed (sk_tls_info.detail says why) */
+#define SK_ETLS_TIMEOUT         (-1211) /* no handshake within the timeout */
+#define SK_ETLS_NOT_TLS         (-1212) /* the peer does not speak TLS */
+#define SK_ETLS_VERSION         (-1213) /* no TLS version in common */
+#define SK_ETLS_ALERT           (-1214) /* the peer sent a fatal alert (detail names it) */
+#define SK_ETLS_PROTOCOL        (-1215) /* bad TLS records after the handshake */
+#define SK_ETLS_CERT_EXPIRED    (-1220) /* the certificate's notAfter has passed */
+#define SK_ETLS_CERT_NOT_YET_VALID (-1221) /* its notBefore is in the future */
+#define SK_ETLS_CERT_SELF_SIGNED (-1222) /* self-signed and not trusted */
+#define SK_ETLS_CERT_UNKNOWN_ISSUER (-1223) /* no trusted issuer */
+#define SK_ETLS_CERT_NAME       (-1224) /* not issued for the name asked for */
+#define SK_ETLS_CERT_PIN        (-1225) /* its public key matches no pin */
+#define SK_ETLS_CERT_INVALID    (-1226) /* refused for another reason (detail) */
+#define SK_ETLS_NO_CERT         (-1227) /* a client certificate was required, none came */
+
 /* A short, lowercase, stable description of err. Never NULL, never allocates;
  * unknown codes get a generic text. */
 const char *sk_strerror(int err);

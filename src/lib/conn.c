@@ -32,6 +32,7 @@ void sk_conn_opts_init(struct sk_conn_opts *opts)
 	opts->idle_ms = 0;
 	opts->defer_sends = false;
 	opts->tracer = NULL;
+	opts->tls = NULL;
 }
 
 /* Bytes accepted by sk_conn_send and not yet taken by the kernel. */
@@ -254,29 +255,31 @@ void sk_conn_set_idle(struct sk_conn *c, unsigned idle_ms)
 		sk_loop_timer_stop(c->loop, &c->idle_timer);
 }
 
-/* A connected stream socket goes through the loop's completion I/O; any
- * other pair of fds (stdin and stdout, a pipe, a file, a terminal) by
- * readiness. */
-static const struct sk__transport *transport_for(int rfd, int wfd)
+/* A connected stream socket goes through the loop's completion I/O, with
+ * TLS on top if asked; any other pair of fds (stdin and stdout, a pipe, a
+ * file, a terminal) by readiness. NULL: TLS over something else. */
+static const struct sk__transport *transport_for(int rfd, int wfd, bool tls)
 {
 	int type;
 	socklen_t len = sizeof type;
-	if (rfd >= 0 && rfd == wfd && getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-	    type == SOCK_STREAM)
-		return &sk__conn_sock_transport;
-	return &sk__conn_fd_transport;
+	bool stream = rfd >= 0 && rfd == wfd && getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	              type == SOCK_STREAM;
+	if (tls)
+		return stream ? &sk__conn_tls_transport : NULL;
+	return stream ? &sk__conn_sock_transport : &sk__conn_fd_transport;
 }
 
 int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
                 const struct sk_conn_handler *handler, void *ud, struct sk_conn **out)
 {
-	struct sk_conn *c = calloc(1, sizeof *c);
+	const struct sk__transport *tp = transport_for(rfd, wfd, opts->tls != NULL);
+	struct sk_conn *c = tp ? calloc(1, sizeof *c) : NULL;
 	if (!c) {
 		if (rfd >= 0)
 			close(rfd);
 		if (wfd >= 0 && wfd != rfd)
 			close(wfd);
-		return SK_ENOMEM;
+		return tp ? SK_ENOMEM : SK_EINVAL;
 	}
 	c->loop = loop;
 	c->h = handler;
@@ -285,7 +288,7 @@ int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opt
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->r_flags = c->w_flags = -1;
-	c->tp = transport_for(rfd, wfd);
+	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);
 	sk_timer_init(&c->idle_timer, on_idle_timer, c);
 	c->reading_on = reading(c);

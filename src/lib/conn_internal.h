@@ -1,5 +1,5 @@
 /* Internals of sk_conn shared by its core (conn.c) and its transports
- * (conn_sock.c, conn_fd.c). A transport moves bytes between the conn's
+ * (conn_sock.c, conn_fd.c, conn_tls.c). A transport moves bytes between the conn's
  * queue and the kernel; the core does everything else once: the bounded
  * queue and backpressure, half-close, idle timeout, counters, callbacks.
  * docs/design/stream.md has the picture. */
@@ -39,6 +39,7 @@ struct sk__transport {
 
 extern const struct sk__transport sk__conn_sock_transport; /* a socket, completion I/O */
 extern const struct sk__transport sk__conn_fd_transport;   /* pipes, ttys, files: readiness */
+extern const struct sk__transport sk__conn_tls_transport;  /* TLS over a socket (conn_tls.c) */
 
 struct sk_conn {
 	struct sk_loop *loop;
@@ -54,6 +55,8 @@ struct sk_conn {
 	struct sk_timer read_timer; /* drives reads from a regular file */
 	/* sock transport */
 	bool recv_started;
+	/* tls transport */
+	struct sk__tls *tls;
 	/* the core */
 	bool reading_on;           /* what the transport was last told */
 	bool read_closed, write_closed, want_shutdown, want_close, is_full;
