@@ -475,6 +475,13 @@ static int offer_queued(struct sk_loop *loop)
 				continue;
 			}
 		}
+		/* A receiver that took every held byte may still have paused
+		 * inside the callback: its resume starts the source (or delivers
+		 * the end). Starting it here fed a paused receiver's held bytes
+		 * until HELD_MAX failed the receive (1 GiB through a relay whose
+		 * stdout was slower than its socket, io_uring). */
+		if (w->recv_paused)
+			continue;
 		if (w->end_held)
 			end_receiving(loop, fd, w, w->end_err);
 		else if (start_source(loop, fd, w) < 0)
