@@ -196,10 +196,13 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 		len -= (size_t)n;
 	}
 	int err = len ? sk_buf_append(&c->out, bytes, len) : 0;
-	if (queued(c) >= c->opts.high_water)
-		c->is_full = true;
 	/* A write that fails here closes the conn: the caller hears it. */
 	int werr = err == 0 ? kick(c) : 0;
+	/* Full only if the bytes are still waiting: a transport without
+	 * try_write (TLS) may have sent the lot in kick, and a queue emptied
+	 * here would never see the on_drain that ends "full". */
+	if (!c->closed && queued(c) >= c->opts.high_water)
+		c->is_full = true;
 	sk__conn_leave(c);
 	return werr < 0 ? werr : err;
 }
