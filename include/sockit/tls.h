@@ -154,7 +154,9 @@ struct sk_tls_info {
 /* The handshake ended: err 0 and the conn goes on, or an SK_ETLS_* code (or
  * a socket error) and the conn closes with err after this returns. Runs
  * from a loop callback; it may send, pause or close the conn. info is valid
- * during the call. */
+ * during the call. A TLS 1.3 client may hear twice, 0 then SK_ETLS_ALERT:
+ * the server judges the client's certificate after the client's side of
+ * the handshake ended, and says no with an alert before any data. */
 typedef void sk_tls_handshake_fn(struct sk_conn *c, int err, const struct sk_tls_info *info,
                                  void *ud);
 

@@ -76,6 +76,7 @@ struct sk__tls {
 	bool sending;               /* a loop send is under way (one per fd) */
 	bool core_waits;            /* flush said "under way": sk__conn_wrote is owed */
 	bool hs_done;               /* the handshake succeeded */
+	bool data_seen;             /* application data came after it */
 	bool failed;                /* a fatal error: the conn is closing */
 	bool read_done;             /* the end of the peer's data was passed up */
 	bool truncated;             /* ... without close_notify */
@@ -244,7 +245,10 @@ static void fail(struct sk_conn *c, int err, const char *detail)
 	t->failed = true;
 	sk_loop_timer_stop(c->loop, &t->hs_timer);
 	send_now(c);
-	if (!t->hs_done) {
+	/* A TLS 1.3 server's verdict on our certificate comes after our side
+	 * of the handshake ended, as an alert instead of its first record: the
+	 * handshake's owner hears of it as a second, failed, outcome. */
+	if (!t->hs_done || (err == SK_ETLS_ALERT && !t->data_seen)) {
 		report_handshake(c, err, detail);
 		if (c->closed)
 			return;
@@ -388,6 +392,7 @@ static void read_records(struct sk_conn *c)
 				err = sk__tls_error(t->ssl, e, &t->rep, t->in_eof, detail, sizeof detail);
 		}
 		if (len) {
+			t->data_seen = true;
 			sk__conn_received(c, buf, len);
 			if (c->closed)
 				return;

@@ -27,6 +27,8 @@ struct client {
 	int pidfd;                  /* exec: readable when the child exits; -1 if none */
 	struct sk_timer exec_timer; /* exec: exec_timeout_ms, then the SIGKILL grace */
 	bool killed;                /* exec: the timeout sent SIGTERM to the group */
+	struct sk_relay *relay;     /* exec over TLS: the client's conn to the child's socket */
+	int relay_err;              /* ... and the error that ended it */
 	struct client *prev, *next;
 };
 

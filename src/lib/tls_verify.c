@@ -93,6 +93,23 @@ static int verify_chain(X509_STORE_CTX *xs, void *arg)
 	return 0;
 }
 
+/* OpenSSL 3.0 names no alert that TLS 1.3 added ("unknown"). */
+static const char *alert_text(int code)
+{
+	switch (code) {
+	case 109:
+		return "missing extension";
+	case 115:
+		return "unknown PSK identity";
+	case 116:
+		return "certificate required";
+	case 120:
+		return "no application protocol";
+	default:
+		return NULL;
+	}
+}
+
 /* Alerts from the peer: the reason a handshake it refused failed. */
 static void on_info(const SSL *ssl, int where, int ret)
 {
@@ -101,7 +118,8 @@ static void on_info(const SSL *ssl, int where, int ret)
 	struct sk__tls_report *rep = SSL_get_app_data(ssl);
 	if (rep && !rep->alert[0]) {
 		rep->alert_code = ret & 0xff;
-		snprintf(rep->alert, sizeof rep->alert, "%s", SSL_alert_desc_string_long(ret));
+		const char *text = alert_text(rep->alert_code);
+		snprintf(rep->alert, sizeof rep->alert, "%s", text ? text : SSL_alert_desc_string_long(ret));
 	}
 }
 
