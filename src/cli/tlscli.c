@@ -231,10 +231,13 @@ static const char *trust_text(const struct tlscli *t, const struct sk_tls_info *
 static void print_cert(const char *ctx, const char *what, const struct sk_tls_cert_info *ci)
 {
 	char q[QUOTE_MAX];
-	fprintf(stderr, "sockit: %s: %s subject %s\n", ctx, what, quote(ci->subject, strlen(ci->subject), q));
-	fprintf(stderr, "sockit: %s: %s issuer %s\n", ctx, what, quote(ci->issuer, strlen(ci->issuer), q));
+	fprintf(stderr, "sockit: %s: %s subject %s\n", ctx, what,
+	        quote(ci->subject, strlen(ci->subject), q));
+	fprintf(stderr, "sockit: %s: %s issuer %s\n", ctx, what,
+	        quote(ci->issuer, strlen(ci->issuer), q));
 	fprintf(stderr, "sockit: %s: %s names %s\n", ctx, what, ci->names[0] ? ci->names : "(none)");
-	fprintf(stderr, "sockit: %s: %s valid from %s to %s\n", ctx, what, ci->not_before, ci->not_after);
+	fprintf(stderr, "sockit: %s: %s valid from %s to %s\n", ctx, what, ci->not_before,
+	        ci->not_after);
 	fprintf(stderr, "sockit: %s: %s SHA-256 %s\n", ctx, what, ci->sha256);
 	fprintf(stderr, "sockit: %s: %s pin %s\n", ctx, what, ci->pin);
 }
@@ -266,7 +269,8 @@ static void describe(const struct tlscli *t, const struct sk_tls_info *info, int
 		         bad && info->failed_depth ? quote(bad->subject, strlen(bad->subject), q) : "");
 		return;
 	case SK_ETLS_CERT_NOT_YET_VALID:
-		snprintf(buf, cap, "%s is not yet valid: valid from %s", which, bad ? bad->not_before : "?");
+		snprintf(buf, cap, "%s is not yet valid: valid from %s", which,
+		         bad ? bad->not_before : "?");
 		return;
 	case SK_ETLS_CERT_SELF_SIGNED:
 		if (bad && info->failed_depth == 0 && !t->is_server)
@@ -292,7 +296,8 @@ static void describe(const struct tlscli *t, const struct sk_tls_info *info, int
 		snprintf(buf, cap, "certificate refused: %s", detail);
 		return;
 	case SK_ETLS_ALERT:
-		snprintf(buf, cap, "the peer refused the handshake: alert %s", quote(detail, strlen(detail), q2));
+		snprintf(buf, cap, "the peer refused the handshake: alert %s",
+		         quote(detail, strlen(detail), q2));
 		return;
 	case SK_ETLS_TIMEOUT:
 		snprintf(buf, cap, "TLS handshake timed out (%s)", detail);

@@ -386,9 +386,9 @@ static void read_records(struct sk_conn *c)
 		int err = 0;
 		char detail[128] = "";
 		if (e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL) {
-			unsigned long first = ERR_peek_error();
+			int reason = ERR_GET_REASON(ERR_peek_error());
 			eof_unclean = t->in_eof && (e == SSL_ERROR_SYSCALL ||
-			                            ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+			                            reason == SSL_R_UNEXPECTED_EOF_WHILE_READING);
 			if (eof_unclean)
 				ERR_clear_error();
 			else

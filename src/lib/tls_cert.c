@@ -143,8 +143,8 @@ static bool is_plain_host(const char *host)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = host[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		          ch == '-' || ch == '.';
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		          (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
 		if (!ok)
 			return false;
 	}

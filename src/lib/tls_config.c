@@ -30,7 +30,8 @@ SSL_SESSION *sk__tls_cache_get(const struct sk__tls_cache *cache, const char *na
 void sk__tls_cache_put(struct sk__tls_cache *cache, const char *name, SSL_SESSION *sess)
 {
 	unsigned i = 0;
-	while (i < SK__TLS_CACHE_SLOTS && !(cache->slot[i].sess && strcmp(cache->slot[i].name, name) == 0))
+	while (i < SK__TLS_CACHE_SLOTS &&
+	       !(cache->slot[i].sess && strcmp(cache->slot[i].name, name) == 0))
 		i++;
 	if (i == SK__TLS_CACHE_SLOTS) {
 		i = cache->next;
@@ -146,7 +147,8 @@ int sk_tls_config_new(enum sk_tls_role role, struct sk_tls_config **out)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	if (role == SK_TLS_CLIENT) {
-		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_set_session_cache_mode(ctx,
+		                               SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(ctx, on_new_session);
 		SSL_CTX_set_default_verify_paths(ctx);
 	} else {
@@ -215,7 +217,8 @@ int sk_tls_config_self_signed(struct sk_tls_config *cfg, const char *host)
 	int err = sk__tls_make_self_signed(host, &x, &key);
 	if (err < 0)
 		return err;
-	bool ok = SSL_CTX_use_certificate(cfg->ctx, x) == 1 && SSL_CTX_use_PrivateKey(cfg->ctx, key) == 1;
+	bool ok = SSL_CTX_use_certificate(cfg->ctx, x) == 1 &&
+	          SSL_CTX_use_PrivateKey(cfg->ctx, key) == 1;
 	X509_free(x);
 	EVP_PKEY_free(key);
 	ERR_clear_error();

@@ -119,7 +119,9 @@ static void on_info(const SSL *ssl, int where, int ret)
 	if (rep && !rep->alert[0]) {
 		rep->alert_code = ret & 0xff;
 		const char *text = alert_text(rep->alert_code);
-		snprintf(rep->alert, sizeof rep->alert, "%s", text ? text : SSL_alert_desc_string_long(ret));
+		if (!text)
+			text = SSL_alert_desc_string_long(ret);
+		snprintf(rep->alert, sizeof rep->alert, "%s", text);
 	}
 }
 
@@ -216,8 +218,8 @@ void sk__tls_fill_info(SSL *ssl, const struct sk__tls_report *rep, struct sk_tls
 		else
 			info->trust = cfg->verify_clients ? SK_TLS_TRUST_CA : SK_TLS_TRUST_NONE;
 	}
-	const char *sni = cfg->role == SK_TLS_SERVER ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)
-	                                              : rep->name;
+	const char *sni = cfg->role == SK_TLS_SERVER
+	                          ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : rep->name;
 	snprintf(info->server_name, sizeof info->server_name, "%s", sni ? sni : "");
 	X509 *peer = SSL_get0_peer_certificate(ssl);
 	if (!peer)

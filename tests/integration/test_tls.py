@@ -69,8 +69,8 @@ class Pki:
 
     def ca(self, name, cn):
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "30", "-subj", f"/CN={cn}",
-                cwd=self.dir)
+                "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "30",
+                "-subj", f"/CN={cn}", cwd=self.dir)
         (self.dir / f"{name}.index.txt").write_text("")
         (self.dir / f"{name}.serial").write_text("1000\n")
 
@@ -87,16 +87,18 @@ class Pki:
         conf = CA_CONF.replace("database = index.txt", f"database = {ca}.index.txt") \
                       .replace("serial = serial", f"serial = {ca}.serial")
         (self.dir / f"{name}.cnf").write_text(conf)
-        dates = ["-startdate", start or time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() - 60)),
-                 "-enddate", end or time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + 10 * 86400))]
-        openssl("ca", "-batch", "-config", f"{name}.cnf", "-cert", f"{ca}.pem", "-keyfile", f"{ca}.key",
-                "-in", f"{name}.csr", "-out", f"{name}.pem", "-extfile", f"{name}.ext", "-notext",
-                *dates, cwd=self.dir)
+        def stamp(t):
+            return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))
+        dates = ["-startdate", start or stamp(time.time() - 60),
+                 "-enddate", end or stamp(time.time() + 10 * 86400)]
+        openssl("ca", "-batch", "-config", f"{name}.cnf", "-cert", f"{ca}.pem",
+                "-keyfile", f"{ca}.key", "-in", f"{name}.csr", "-out", f"{name}.pem",
+                "-extfile", f"{name}.ext", "-notext", *dates, cwd=self.dir)
 
     def self_signed(self, name, cn, san):
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "10", "-subj", f"/CN={cn}",
-                "-addext", f"subjectAltName={san}", cwd=self.dir)
+                "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "10",
+                "-subj", f"/CN={cn}", "-addext", f"subjectAltName={san}", cwd=self.dir)
 
     def pin(self, name):
         """sha256:BASE64 of the certificate's public key, as curl computes it."""
@@ -309,8 +311,8 @@ def test_servername_checks_and_sends_another_name(procs, pki):
                                "www.other.example", "127.0.0.1", str(srv.port), data=b"wild\n")
     assert (status, out, err) == (0, b"wild\n", "")
     # A wildcard is one whole label: not two.
-    res = connect(procs, "--tls", "--cafile", pki.path("ca.pem"), "--servername", "a.b.other.example",
-                  "127.0.0.1", str(srv.port))
+    res = connect(procs, "--tls", "--cafile", pki.path("ca.pem"), "--servername",
+                  "a.b.other.example", "127.0.0.1", str(srv.port))
     assert res[0] == 6 and "certificate name mismatch: 'a.b.other.example'" in res[2]
 
 
@@ -326,8 +328,8 @@ def test_capath(procs, pki, tmp_path):
 
 def test_pin_accepts_the_listener_certificate_made_for_the_run(procs, pki):
     srv = tls_listen(procs, pki, "--echo", "0", cert=None)
-    fp = srv.wait_err(r"TLS certificate made for this run, SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}"
-                      r"[0-9A-F]{2})$").group(1)
+    fp = srv.wait_err(r"TLS certificate made for this run, SHA-256 fingerprint "
+                      r"((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$").group(1)
     pin = printed_pin(srv)
     status, out, err = connect(procs, "-v", "--tls", "--pin", pin, "127.0.0.1", str(srv.port),
                                data=b"pinned\n")
@@ -701,7 +703,8 @@ def test_bulk_through_connect_and_listen_by_checksum(procs, pki, io_mode, tmp_pa
     script = (
         f"{SOCKIT} tcp listen --tls --cert {pki.path('server.pem')} --key {pki.path('server.key')} "
         f"-v -d 0 2>{d}/listen.err | sha256sum > {d}/got & "
-        f"for i in $(seq 200); do grep -q '^listening on' {d}/listen.err && break; sleep 0.05; done; "
+        f"for i in $(seq 200); do grep -q '^listening on' {d}/listen.err && break; "
+        f"sleep 0.05; done; "
         f"port=$(sed -n 's/^listening on .*:\\([0-9]*\\)$/\\1/p' {d}/listen.err); "
         f"{gen} | {SOCKIT} tcp connect --tls --cafile {pki.path('ca.pem')} localhost $port; "
         f"st=$?; wait; exit $st"
@@ -722,7 +725,8 @@ def test_bulk_through_connect_and_listen_by_checksum(procs, pki, io_mode, tmp_pa
     (["--cafile", "x", "h", "1"], "--cafile is for --tls"),
     (["--tls", "--tls-min", "1.1", "h", "1"], "--tls-min '1.1': expected 1.2 or 1.3"),
     (["--tls", "--key", "k", "h", "1"], "--key needs --cert"),
-    (["--tls", "--insecure", "--pin", "sha256:x", "h", "1"], "--insecure checks nothing: drop --pin"),
+    (["--tls", "--insecure", "--pin", "sha256:x", "h", "1"],
+     "--insecure checks nothing: drop --pin"),
     (["--tls", "--pin", "sha256:x", "--cafile", "c", "h", "1"],
      "--pin replaces the CA check: drop --cafile"),
     (["--tls", "--pin", "md5:abc", "h", "1"],
@@ -757,6 +761,7 @@ def test_file_errors_exit_7(sockit, pki, tmp_path):
                  pki.path("client.key"), "0")
     assert (res.status, res.err) == (7, f"sockit: tcp listen: --key '{pki.path('client.key')}': "
                                         "the private key does not match the certificate\n")
-    res = sockit("tcp", "listen", "--tls", "--cert", pki.path("server.pem"), "--key", str(junk), "0")
+    res = sockit("tcp", "listen", "--tls", "--cert", pki.path("server.pem"), "--key", str(junk),
+                 "0")
     assert (res.status, res.err) == (7, f"sockit: tcp listen: --key '{junk}': no PEM private key "
                                         "in the file\n")

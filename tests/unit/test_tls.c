@@ -448,8 +448,8 @@ static void test_tls_pin_mismatch_refuses(void **state)
 	struct fixture *f = fixture_new();
 	struct sk_tls_config *other;
 	assert_int_equal(sk_tls_config_new(SK_TLS_CLIENT, &other), 0);
-	assert_int_equal(sk_tls_config_add_pin(other, "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
-	                 0);
+	const char *wrong = "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	assert_int_equal(sk_tls_config_add_pin(other, wrong), 0);
 	struct side *cli = side_new(other, NULL), *srv = side_new(f->server, NULL);
 	connect_pair(f, cli, srv);
 	RUN_UNTIL(f->loop, cli->n_close && srv->n_close, 2000);
@@ -556,7 +556,8 @@ static void test_tls_peer_closing_mid_handshake(void **state)
 	assert_true(cli->close_err == SK_ETLS_HANDSHAKE || cli->close_err == -ECONNRESET ||
 	            cli->close_err == -EPIPE);
 	if (cli->close_err == SK_ETLS_HANDSHAKE)
-		assert_string_equal(cli->info.detail, "the peer closed the connection during the handshake");
+		assert_string_equal(cli->info.detail,
+		                    "the peer closed the connection during the handshake");
 	side_free(cli);
 	fixture_free(f);
 }
