@@ -22,8 +22,9 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
 # liburing: the loop's io_uring path (src/lib/loop/loop_uring.c); threads:
-# the loop's workers (src/lib/loop/loop_work.c); libm: sqrt for ping's mdev.
-LDLIBS   := -luring -pthread -lm
+# the loop's workers (src/lib/loop/loop_work.c); OpenSSL 3: TLS
+# (src/lib/tls/, src/lib/stream/conn_tls.c); libm: sqrt for ping's mdev.
+LDLIBS   := -lssl -lcrypto -luring -pthread -lm
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
@@ -40,7 +41,7 @@ endif
 # libsockit's layers, lowest first (src/lib/<layer>/, STYLE.md "Layout"): a
 # file includes headers of its own layer and those below, never above, and
 # reaches upward only through callbacks. `make check-layers` checks it.
-LAYERS   := base ip net loop stream probe http dns
+LAYERS   := base ip net loop tls stream probe http dns
 LIB_SRC  := $(foreach l,$(LAYERS),$(sort $(wildcard src/lib/$(l)/*.c)))
 LIB_HDR  := $(foreach l,$(LAYERS),$(wildcard src/lib/$(l)/*.h))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

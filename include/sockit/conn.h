@@ -31,6 +31,7 @@
 #include <sockit/sock.h>
 
 struct sk_conn;
+struct sk_tls_conn_opts;
 
 struct sk_conn_handler {
 	/* Bytes arrived; the handler takes them all. */
@@ -71,16 +72,21 @@ struct sk_conn_opts {
 	                        trying the socket at once; lower CPU for servers of
 	                        many small responses, a loop pass of latency */
 	const struct sk_tracer *tracer; /* recv/send/close lines; borrowed, may be NULL */
+	const struct sk_tls_conn_opts *tls; /* TLS over the socket (sockit/tls.h); NULL: plain.
+	                                       Borrowed: must outlive the conn */
 };
 
 /* out_max SK_CONN_OUT_MAX, high water out_max/2, low water out_max/8,
- * read_size 64 KiB, no idle timeout, no tracer. */
+ * read_size 64 KiB, no idle timeout, no tracer, no TLS. */
 void sk_conn_opts_init(struct sk_conn_opts *opts);
 
 /* Makes a conn of rfd (read) and wfd (write); they may be the same socket.
  * Either may be -1 for a one-way endpoint. Takes ownership of both fds,
  * even on failure (they are closed). The fds are made non-blocking. handler
- * must outlive the conn; ud is borrowed. Returns 0 and *out, or an error. */
+ * must outlive the conn; ud is borrowed. With opts->tls, rfd and wfd must be
+ * one connected stream socket (SK_EINVAL otherwise), and the handshake
+ * starts at once; sends before its end are queued. Returns 0 and *out, or an
+ * error. */
 int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
                 const struct sk_conn_handler *handler, void *ud, struct sk_conn **out);
 
@@ -147,7 +153,8 @@ bool sk_conn_write_failed(const struct sk_conn *c);
 /* Bytes handed to on_data so far. */
 uint64_t sk_conn_bytes_read(const struct sk_conn *c);
 /* The transport moving this conn's bytes: "sock" (a socket, through the
- * loop's completion I/O) or "fd" (pipes, terminals, files). */
+ * loop's completion I/O), "tls" (TLS over such a socket) or "fd" (pipes,
+ * terminals, files). */
 const char *sk_conn_transport_name(const struct sk_conn *c);
 int sk_conn_rfd(const struct sk_conn *c);
 void *sk_conn_ud(const struct sk_conn *c);

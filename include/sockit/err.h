@@ -79,6 +79,28 @@
 /* True for the DNS codes that mean "the peer sent a bad message". */
 #define SK_EDNS_IS_MALFORMED(err) ((err) <= SK_EDNS_TRUNCATED && (err) >= SK_EDNS_TOO_MANY)
 
+/* TLS (tls.h). A configuration that cannot be built: */
+#define SK_ETLS_CERT_FILE       (-1300) /* no PEM certificate in the file */
+#define SK_ETLS_KEY_FILE        (-1301) /* no PEM private key in the file */
+#define SK_ETLS_KEY_MISMATCH    (-1302) /* the key is not the certificate's */
+#define SK_ETLS_PIN_SYNTAX      (-1303) /* a pin is not sha256:BASE64 of 32 bytes */
+#define SK_ETLS_ALPN_SYNTAX     (-1304) /* ALPN: comma-separated names of 1-255 bytes */
+/* A connection that failed (the conn's on_close and sk_tls_handshake_fn): */
+#define SK_ETLS_HANDSHAKE       (-1310) /* the handshake failed (sk_tls_info.detail says why) */
+#define SK_ETLS_TIMEOUT         (-1311) /* no handshake within the timeout */
+#define SK_ETLS_NOT_TLS         (-1312) /* the peer does not speak TLS */
+#define SK_ETLS_VERSION         (-1313) /* no TLS version in common */
+#define SK_ETLS_ALERT           (-1314) /* the peer sent a fatal alert (detail names it) */
+#define SK_ETLS_PROTOCOL        (-1315) /* bad TLS records after the handshake */
+#define SK_ETLS_CERT_EXPIRED    (-1320) /* the certificate's notAfter has passed */
+#define SK_ETLS_CERT_NOT_YET_VALID (-1321) /* its notBefore is in the future */
+#define SK_ETLS_CERT_SELF_SIGNED (-1322) /* self-signed and not trusted */
+#define SK_ETLS_CERT_UNKNOWN_ISSUER (-1323) /* no trusted issuer */
+#define SK_ETLS_CERT_NAME       (-1324) /* not issued for the name asked for */
+#define SK_ETLS_CERT_PIN        (-1325) /* its public key matches no pin */
+#define SK_ETLS_CERT_INVALID    (-1326) /* refused for another reason (detail) */
+#define SK_ETLS_NO_CERT         (-1327) /* a client certificate was required, none came */
+
 /* A short, lowercase, stable description of err. Never NULL, never allocates;
  * unknown codes get a generic text. */
 const char *sk_strerror(int err);

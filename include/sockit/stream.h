@@ -10,7 +10,11 @@
  *   exec     /bin/sh -c CMD with the socket as its stdin and stdout, in a
  *            process group of its own: the group is killed after
  *            exec_timeout_ms, and told to stop (SIGTERM) when the server
- *            is freed or the shell exits
+ *            is freed or the shell exits. With TLS the command gets one end
+ *            of a socketpair instead (plaintext; a command cannot speak
+ *            TLS) and a relay joins the other end to the client's TLS
+ *            conn: the command's end of output ends the session, as its
+ *            closing the socket does without TLS
  *   handoff  the accepted fd is given to the caller (the CLI's relay mode)
  *
  * reply and chat read messages with a framer (line, len32 or raw). What the
@@ -27,6 +31,7 @@
 #include <sockit/sock.h>
 
 struct sk_stream_server;
+struct sk_tls_conn_opts;
 
 enum sk_stream_mode {
 	SK_STREAM_ECHO,
@@ -115,6 +120,8 @@ struct sk_stream_opts {
 	const struct sk_tracer *tracer;
 	size_t out_max;               /* per-client queue ceiling (chat drops above it);
 	                                 raised to what one read or one message needs */
+	const struct sk_tls_conn_opts *tls; /* TLS for every client (sockit/tls.h); NULL:
+	                                 plain. Borrowed: must outlive the server */
 };
 
 /* "echo", "discard", "chargen", "daytime", "reply", "chat" → mode; SK_EINVAL

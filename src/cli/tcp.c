@@ -1,11 +1,13 @@
 /* `sockit tcp connect` and the option parsing of `sockit tcp listen`
  * (whose server lives in tcp_listen.c). */
 #include "tcp_cli.h"
+#include "tlscli.h"
 
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 const char tcp_usage[] =
@@ -21,8 +23,20 @@ const char tcp_usage[] =
 	"  -i, --idle SECS    close after SECS with no data either way\n"
 	"      --send TEXT    send TEXT instead of reading stdin (no newline is added)\n"
 	"  -d, --no-stdin     do not read stdin (and do not shut down the sending side)\n"
-	"  -v, --verbose      print the local and peer addresses on stderr\n"
+	"  -v, --verbose      print the local and peer addresses on stderr (with --tls: the\n"
+	"                     version, cipher, ALPN and the server's certificate)\n"
 	"      --trace        print each socket call on stderr\n"
+	"      --tls          speak TLS (1.2 or 1.3); the server's certificate must chain to\n"
+	"                     the system's CAs and name HOST (a DNS name, or an IP address)\n"
+	"      --cafile FILE, --capath DIR   trust these CAs instead of the system's\n"
+	"      --pin sha256:BASE64  accept exactly the certificate whose public key hashes\n"
+	"                     to this (no CA or name check; repeatable)\n"
+	"      --insecure     accept any certificate (and say so)\n"
+	"      --servername NAME  the name to check and send as SNI instead of HOST\n"
+	"      --alpn LIST    offer these protocols, comma-separated (h2,http/1.1)\n"
+	"      --cert FILE [--key FILE]  present this client certificate (key: FILE's)\n"
+	"      --tls-min 1.2|1.3   lowest version (default 1.2)\n"
+	"      --handshake-timeout SECS  give up a handshake after SECS (default 10)\n"
 	"\n"
 	"listen: serves on PORT (0 picks a free port; -v prints it). Without a mode it\n"
 	"relays with the first client over stdin/stdout, like 'nc -l', until both the\n"
@@ -50,6 +64,12 @@ const char tcp_usage[] =
 	"      --allow CIDR   serve only these networks (repeatable)\n"
 	"      --deny CIDR    never serve these networks (repeatable; deny wins; IPv4-mapped\n"
 	"                     ::ffff:a.b.c.d rules are IPv4 rules)\n"
+	"      --tls          serve TLS in every mode (--exec: the command gets plaintext\n"
+	"                     through a socketpair); without --cert, a P-256 certificate\n"
+	"                     is made for the run and its fingerprint and --pin printed\n"
+	"      --cert FILE [--key FILE]  the server's certificate chain and key (PEM)\n"
+	"      --verify-client CAFILE   require client certificates from these CAs\n"
+	"      --alpn LIST, --tls-min 1.2|1.3, --handshake-timeout SECS  as for connect\n"
 	"  -4, -6, -v, --trace  as for connect\n"
 	"\n"
 	"With the default limits no server grows past 256 MiB, whatever its clients send.\n"
@@ -65,8 +85,10 @@ const char tcp_usage[] =
 	"\n"
 	"exit status: 0 ok, 1 stdout or stdin failed (\"stdout: no space left on device\"),\n"
 	"2 usage, 3 unknown host, 4 refused, unreachable, reset (stdin not all sent) or\n"
-	"address in use, 5 connect or idle timeout, 7 stdin unreadable. A closed stdout\n"
-	"pipe (| head) ends the run silently with status 0.\n";
+	"address in use, 5 connect, idle or TLS handshake timeout, 6 TLS: certificate\n"
+	"refused (expired, not yet valid, self-signed, unknown issuer, name or pin\n"
+	"mismatch) or handshake failed, 7 stdin or a certificate file unreadable. A closed\n"
+	"stdout pipe (| head) ends the run silently with status 0.\n";
 
 /* Writes all of text to fd (a connected socket, non-blocking), waiting for
  * room when the socket is full. */
@@ -95,6 +117,8 @@ struct connect_run {
 	bool verbose;
 	size_t sent_text;  /* --send bytes, written before the relay started */
 	unsigned idle_ms;
+	const struct tlscli *tls;
+	const char *peer;  /* the address connected to */
 };
 
 int report_relay_net_err(const char *ctx, int err, const struct sk_relay_stats *st)
@@ -132,8 +156,12 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 		        (unsigned long long)stats->b_to_a);
 	if (!err)
 		return;
+	char ctx[SK_ADDR_STRLEN + 16];
+	snprintf(ctx, sizeof ctx, "tcp connect: %s", run->peer);
 	if (side == 'a') {
 		run->status = report_stdio_err("tcp connect", err, stats);
+	} else if (tlscli_is_tls_error(err)) {
+		run->status = tlscli_report(run->tls, ctx, err);
 	} else if (err == -ETIMEDOUT && run->idle_ms) {
 		report("tcp connect", "no data either way for %u ms (-i): closed", run->idle_ms);
 		run->status = EXIT_TIMEOUT;
@@ -150,8 +178,31 @@ static const struct option connect_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "trace", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
+	TLSCLI_CLIENT_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --send over TLS: the text goes through the relay like stdin would, from
+ * a file in memory (the relay reads files as well as pipes). */
+static int text_fd(const char *text)
+{
+	int fd = memfd_create("sockit-send", MFD_CLOEXEC);
+	size_t len = strlen(text);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) != 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int tls_done(struct tlscli *tls, int status)
+{
+	tlscli_fini(tls);
+	return status;
+}
 
 /* Tries each resolved address in turn, as nc does; reports the last error. */
 static int connect_any(const struct sk_addr *addrs, size_t n, unsigned wait_ms,
@@ -185,7 +236,14 @@ static int cmd_tcp_connect(int argc, char **argv)
 	unsigned wait_ms = 0, idle_ms = 0;
 	const char *send_text = NULL;
 	bool verbose = false, trace = false, no_stdin = false;
+	struct tlscli tls;
+	tlscli_init(&tls, "tcp connect", false);
 	while ((ch = next_option("tcp connect", argc, argv, "46w:i:dvh", connect_options)) != -1) {
+		if (tlscli_is_option(ch)) {
+			if ((st = tlscli_option(&tls, ch, optarg)))
+				return st;
+			continue;
+		}
 		switch (ch) {
 		case '4':
 			family = AF_INET;
@@ -208,7 +266,7 @@ static int cmd_tcp_connect(int argc, char **argv)
 			no_stdin = true;
 			break;
 		case 'v':
-			verbose = true;
+			verbose = tls.verbose = true;
 			break;
 		case 'T':
 			trace = true;
@@ -223,29 +281,38 @@ static int cmd_tcp_connect(int argc, char **argv)
 		return usage_error("tcp connect", "expected HOST and PORT, got %d argument%s",
 		                   argc - optind, argc - optind == 1 ? "" : "s");
 
+	/* The TLS config first: a bad file is reported before any connection. */
+	if ((st = tlscli_setup(&tls, argv[optind])))
+		return st;
 	const struct sk_tracer *tracer = trace ? &stderr_tracer : NULL;
 	struct sk_addr addrs[16];
 	size_t n_addrs;
 	if ((st = resolve_or_report("tcp connect", argv[optind], argv[optind + 1], family,
 	                            SOCK_STREAM, false, addrs, 16, &n_addrs)))
-		return st;
+		return tls_done(&tls, st);
 	int fd = -1;
 	if ((st = connect_any(addrs, n_addrs, wait_ms, tracer, &fd)))
-		return st;
-	if (verbose) {
-		struct sk_addr local, peer;
-		char l[SK_ADDR_STRLEN], p[SK_ADDR_STRLEN];
-		sk_sock_local_addr(fd, &local);
-		sk_sock_peer_addr(fd, &peer);
-		sk_addr_format(&local, l);
-		sk_addr_format(&peer, p);
+		return tls_done(&tls, st);
+	struct sk_addr local, peer;
+	char l[SK_ADDR_STRLEN], p[SK_ADDR_STRLEN];
+	sk_sock_local_addr(fd, &local);
+	sk_sock_peer_addr(fd, &peer);
+	sk_addr_format(&local, l);
+	sk_addr_format(&peer, p);
+	if (verbose)
 		fprintf(stderr, "sockit: tcp connect: connected to %s from %s\n", p, l);
-	}
-	if (send_text) {
+	int in = -1;
+	if (send_text && tls.on) {
+		in = text_fd(send_text);
+		if (in < 0) {
+			close(fd);
+			return tls_done(&tls, report_err("tcp connect: --send", in));
+		}
+	} else if (send_text) {
 		int err = send_all(fd, send_text, strlen(send_text), tracer);
 		if (err < 0) {
 			close(fd);
-			return report_err("tcp connect: send", err);
+			return tls_done(&tls, report_err("tcp connect: send", err));
 		}
 	}
 
@@ -253,32 +320,37 @@ static int cmd_tcp_connect(int argc, char **argv)
 	int err = sk_loop_new(&loop);
 	if (err < 0) {
 		close(fd);
-		return report_err("tcp connect", err);
+		if (in >= 0)
+			close(in);
+		return tls_done(&tls, report_err("tcp connect", err));
 	}
 	loop_prefer_io_uring(loop);
-	struct connect_run run = { EXIT_OK, verbose, send_text ? strlen(send_text) : 0, idle_ms };
+	struct connect_run run = { EXIT_OK, verbose, send_text && !tls.on ? strlen(send_text) : 0,
+	                           idle_ms, &tls, p };
 	struct sk_relay_opts ro;
 	sk_relay_opts_init(&ro);
 	ro.a_silent = no_stdin && !send_text;
 	ro.b.idle_ms = idle_ms;
 	ro.b.tracer = tracer;
+	ro.b.tls = tlscli_conn_opts(&tls);
 	ro.on_done = on_relay_done;
 	ro.ud = &run;
 	/* stdin and stdout are dup'ed: the relay owns and closes its fds, and
 	 * closing stdout is how the reader downstream learns we are done. */
-	int in = send_text || no_stdin ? -1 : dup(STDIN_FILENO);
+	if (!send_text && !no_stdin)
+		in = dup(STDIN_FILENO);
 	int out = dup(STDOUT_FILENO);
 	err = sk_relay_start(loop, in, out, fd, fd, &ro, NULL);
 	if (err < 0) {
 		sk_loop_free(loop);
-		return report_err("tcp connect", err);
+		return tls_done(&tls, report_err("tcp connect", err));
 	}
 	close(STDOUT_FILENO); /* our dup is now the only writer */
 	err = sk_loop_run(loop);
 	sk_loop_free(loop);
 	if (err < 0)
-		return report_err("tcp connect", err);
-	return run.status;
+		return tls_done(&tls, report_err("tcp connect", err));
+	return tls_done(&tls, run.status);
 }
 
 int cmd_tcp(int argc, char **argv)

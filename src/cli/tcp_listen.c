@@ -1,6 +1,7 @@
 /* `sockit tcp listen`: option parsing, the listening socket, and the relay
  * mode (nc -l); every other mode is libsockit's stream server. */
 #include "tcp_cli.h"
+#include "tlscli.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -21,6 +22,7 @@ struct listen_run {
 	bool verbose, keep_open, relay_busy, stdin_done, no_stdin;
 	bool max_msg_set, exec_timeout_set; /* for the usage check of the mode */
 	const struct sk_tracer *tracer;
+	struct tlscli tls;
 	int status;
 };
 
@@ -60,6 +62,7 @@ static const struct option listen_options[] = {
 	{ "reply", no_argument, NULL, OPT_MODE + 4 },
 	{ "chat", no_argument, NULL, OPT_MODE + 5 },
 	{ "help", no_argument, NULL, 'h' },
+	TLSCLI_SERVER_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -108,6 +111,8 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 	case SK_STREAM_CLOSED:
 		if (err == -ETIMEDOUT && run->so.mode == SK_STREAM_EXEC)
 			log_peer("", peer, " closed: command killed after --exec-timeout");
+		else if (tlscli_is_tls_error(err))
+			log_peer("", peer, " closed: TLS");
 		else
 			log_peer("", peer, err == -ETIMEDOUT ? " closed: idle timeout"
 			                   : err ? " closed: error" : " closed");
@@ -143,6 +148,12 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 			report(ctx, "no data either way for %u ms (--idle-timeout): closed",
 			       run->so.idle_ms);
 			run->status = EXIT_TIMEOUT;
+		} else if (tlscli_is_tls_error(err)) {
+			/* -v printed a failed handshake already (tlscli.c). */
+			if (run->verbose && run->tls.has_info && run->tls.info_err == err)
+				run->status = exit_status_of(err);
+			else
+				run->status = tlscli_report(&run->tls, ctx, err);
 		} else {
 			run->status = report_relay_net_err(ctx, err, stats);
 		}
@@ -172,6 +183,7 @@ static void on_handoff(void *ud, int fd, const struct sk_addr *peer)
 	ro.a_silent = run->no_stdin;
 	ro.b.idle_ms = run->so.idle_ms;
 	ro.b.tracer = run->tracer;
+	ro.b.tls = tlscli_conn_opts(&run->tls);
 	ro.on_done = on_relay_done;
 	ro.ud = run;
 	int in = run->stdin_done || run->no_stdin ? -1 : dup(STDIN_FILENO);
@@ -208,6 +220,11 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 	unsigned long n;
 	bool mode_set = false;
 	while ((ch = next_option("tcp listen", argc, argv, "46b:kdvh", listen_options)) != -1) {
+		if (tlscli_is_option(ch)) {
+			if ((st = tlscli_option(&run->tls, ch, optarg)))
+				return st;
+			continue;
+		}
 		if (ch >= OPT_MODE) {
 			if (mode_set)
 				return usage_error("tcp listen", "choose one mode");
@@ -232,7 +249,7 @@ static int parse_listen_options(int argc, char **argv, struct listen_run *run,
 			run->no_stdin = true;
 			break;
 		case 'v':
-			run->verbose = true;
+			run->verbose = run->tls.verbose = true;
 			break;
 		case OPT_TRACE:
 			run->tracer = &stderr_tracer;
@@ -345,9 +362,12 @@ int cmd_tcp_listen(int argc, char **argv)
 	memset(&run, 0, sizeof run);
 	sk_stream_opts_init(&run.so);
 	sk_acl_init(&run.acl);
+	tlscli_init(&run.tls, "tcp listen", true);
 	const char *bind_addr = NULL;
 	int family = AF_UNSPEC;
 	int st = parse_listen_options(argc, argv, &run, &bind_addr, &family);
+	if (!st)
+		st = tlscli_setup(&run.tls, NULL);
 	if (st) {
 		sk_acl_fini(&run.acl);
 		return st < 0 ? EXIT_OK : st;
@@ -356,6 +376,7 @@ int cmd_tcp_listen(int argc, char **argv)
 	int fd = -1;
 	if ((st = open_listener(&run, bind_addr, argv[optind], family, &fd))) {
 		sk_acl_fini(&run.acl);
+		tlscli_fini(&run.tls);
 		return st;
 	}
 	/* Signals first: a script that reads "listening on" and signals at once
@@ -364,6 +385,7 @@ int cmd_tcp_listen(int argc, char **argv)
 	if (err < 0) {
 		close(fd);
 		sk_acl_fini(&run.acl);
+		tlscli_fini(&run.tls);
 		return report_err("tcp listen", err);
 	}
 	loop_prefer_io_uring(run.loop);
@@ -381,10 +403,12 @@ int cmd_tcp_listen(int argc, char **argv)
 	run.so.on_handoff = on_handoff;
 	run.so.ud = &run;
 	run.so.tracer = run.tracer;
+	run.so.tls = tlscli_conn_opts(&run.tls);
 	err = sk_stream_server_new(run.loop, fd, &run.so, &run.server);
 	if (err < 0) {
 		sk_loop_free(run.loop);
 		sk_acl_fini(&run.acl);
+		tlscli_fini(&run.tls);
 		return report_err("tcp listen", err);
 	}
 	err = sk_loop_run(run.loop);
@@ -395,5 +419,6 @@ int cmd_tcp_listen(int argc, char **argv)
 	sk_stream_server_free(run.server);
 	sk_loop_free(run.loop);
 	sk_acl_fini(&run.acl);
+	tlscli_fini(&run.tls);
 	return run.status;
 }

@@ -32,6 +32,7 @@ void sk_conn_opts_init(struct sk_conn_opts *opts)
 	opts->idle_ms = 0;
 	opts->defer_sends = false;
 	opts->tracer = NULL;
+	opts->tls = NULL;
 }
 
 /* Bytes accepted by sk_conn_send (and sk_conn_send_file) and not yet
@@ -248,10 +249,13 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 		len -= (size_t)n;
 	}
 	int err = len ? sk_buf_append(&c->out, bytes, len) : 0;
-	if (queued(c) >= c->opts.high_water)
-		c->is_full = true;
 	/* A write that fails here closes the conn: the caller hears it. */
 	int werr = err == 0 ? kick(c) : 0;
+	/* Full only if the bytes are still waiting: a transport without
+	 * try_write (TLS) may have sent the lot in kick, and a queue emptied
+	 * here would never see the on_drain that ends "full". */
+	if (!c->closed && queued(c) >= c->opts.high_water)
+		c->is_full = true;
 	sk__conn_leave(c);
 	return werr < 0 ? werr : err;
 }
@@ -270,9 +274,10 @@ int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b)
 	c->out.max = max;
 	sk_buf_init(b, b->max);
 	c->depth++;
-	if (queued(c) >= c->opts.high_water)
-		c->is_full = true;
 	int err = kick(c);
+	/* Full after the kick only, as in sk_conn_send. */
+	if (!c->closed && queued(c) >= c->opts.high_water)
+		c->is_full = true;
 	sk__conn_leave(c);
 	return err;
 copy:;
@@ -398,13 +403,13 @@ int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_
                    const struct sk_conn_handler *handler, void *ud,
                    const struct sk__transport *tp, struct sk_conn **out)
 {
-	struct sk_conn *c = calloc(1, sizeof *c);
+	struct sk_conn *c = tp ? calloc(1, sizeof *c) : NULL;
 	if (!c) {
 		if (rfd >= 0)
 			close(rfd);
 		if (wfd >= 0 && wfd != rfd)
 			close(wfd);
-		return SK_ENOMEM;
+		return tp ? SK_ENOMEM : SK_EINVAL;
 	}
 	c->loop = loop;
 	c->h = handler;

@@ -6,21 +6,23 @@
 
 #include "stream/stream_internal.h"
 
-/* A connected stream socket goes through the loop's completion I/O; any
- * other pair of fds (stdin and stdout, a pipe, a file, a terminal) by
- * readiness. */
-static const struct sk__transport *transport_for(int rfd, int wfd)
+/* A connected stream socket goes through the loop's completion I/O, with
+ * TLS on top if asked; any other pair of fds (stdin and stdout, a pipe, a
+ * file, a terminal) by readiness. NULL: TLS over something else. */
+static const struct sk__transport *transport_for(int rfd, int wfd, bool tls)
 {
 	int type;
 	socklen_t len = sizeof type;
-	if (rfd >= 0 && rfd == wfd && getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-	    type == SOCK_STREAM)
-		return &sk__conn_sock_transport;
-	return &sk__conn_fd_transport;
+	bool stream = rfd >= 0 && rfd == wfd && getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	              type == SOCK_STREAM;
+	if (tls)
+		return stream ? &sk__conn_tls_transport : NULL;
+	return stream ? &sk__conn_sock_transport : &sk__conn_fd_transport;
 }
 
 int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
                 const struct sk_conn_handler *handler, void *ud, struct sk_conn **out)
 {
-	return sk__conn_start(loop, rfd, wfd, opts, handler, ud, transport_for(rfd, wfd), out);
+	return sk__conn_start(loop, rfd, wfd, opts, handler, ud,
+	                      transport_for(rfd, wfd, opts->tls != NULL), out);
 }

@@ -1,6 +1,6 @@
 /* Internals of the stream layer (src/lib/stream/), shared between its
  * files: sk_conn's core (conn.c) and its transports (conn_sock.c,
- * conn_fd.c) — see the first section; and the stream server's stream_server.c (listener, clients, exec
+ * conn_fd.c, conn_tls.c) — see the first section; and the stream server's stream_server.c (listener, clients, exec
  * children) and stream_modes.c (what each mode does with bytes). The server
  * uses the modes, never the reverse: it takes its mode's table of
  * operations once (sk__stream_mode_ops), and a mode reaches the server only
@@ -32,6 +32,8 @@ struct client {
 	int pidfd;                  /* exec: readable when the child exits; -1 if none */
 	struct sk_timer exec_timer; /* exec: exec_timeout_ms, then the SIGKILL grace */
 	bool killed;                /* exec: the timeout sent SIGTERM to the group */
+	struct sk_relay *relay;     /* exec over TLS: the client's conn to the child's socket */
+	int relay_err;              /* ... and the error that ended it */
 	struct client *prev, *next;
 };
 
@@ -106,6 +108,7 @@ struct sk__transport {
 
 extern const struct sk__transport sk__conn_sock_transport; /* a socket, completion I/O */
 extern const struct sk__transport sk__conn_fd_transport;   /* pipes, ttys, files: readiness */
+extern const struct sk__transport sk__conn_tls_transport;  /* TLS over a socket (conn_tls.c) */
 
 struct sk_conn {
 	struct sk_loop *loop;
@@ -121,6 +124,8 @@ struct sk_conn {
 	struct sk_timer read_timer; /* drives reads from a regular file */
 	/* sock transport */
 	bool recv_started;
+	/* tls transport */
+	struct sk__tls *tls;
 	/* the core */
 	bool reading_on;           /* what the transport was last told */
 	bool read_closed, write_closed, want_shutdown, want_close, is_full;

@@ -3,6 +3,7 @@
  * mode does with bytes is in stream_modes.c. */
 #include <sockit/accept.h>
 #include <sockit/err.h>
+#include <sockit/relay.h>
 #include <sockit/stream.h>
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +56,7 @@ static void client_conn_opts(const struct sk_stream_opts *o, struct sk_conn_opts
 	co->read_size = SK_STREAM_READ_SIZE;
 	co->idle_ms = o->idle_ms;
 	co->tracer = o->tracer;
+	co->tls = o->tls;
 }
 
 static void link_client(struct sk_stream_server *s, struct client *cl)
@@ -248,6 +251,15 @@ static void signal_group(const struct client *cl, int sig)
 		kill(-cl->child, sig);
 }
 
+static void release_pidfd(struct client *cl)
+{
+	if (cl->pidfd < 0)
+		return;
+	sk_loop_del_fd(cl->srv->loop, cl->pidfd);
+	close(cl->pidfd);
+	cl->pidfd = -1;
+}
+
 static void reap(struct client *cl)
 {
 	siginfo_t info;
@@ -263,7 +275,11 @@ static void reap(struct client *cl)
 	int status;
 	waitpid(cl->child, &status, 0);
 	cl->child = 0;
-	client_done(cl, cl->killed ? -ETIMEDOUT : 0);
+	release_pidfd(cl);
+	/* Over TLS the relay still writes what the child said: its end
+	 * finishes the client (on_exec_relay_done). */
+	if (!cl->relay)
+		client_done(cl, cl->killed ? -ETIMEDOUT : cl->relay_err);
 }
 
 static void on_reap_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
@@ -306,17 +322,58 @@ static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 static void client_done(struct client *cl, int err)
 {
 	struct sk_stream_server *s = cl->srv;
-	if (cl->pidfd >= 0) {
-		sk_loop_del_fd(s->loop, cl->pidfd);
-		close(cl->pidfd);
-	}
+	release_pidfd(cl);
 	unlink_client(s, cl);
 	sk__stream_event(s, SK_STREAM_CLOSED, &cl->peer, err);
 	free_client(cl);
 }
 
+static void on_exec_relay_done(void *ud, int err, char side, const struct sk_relay_stats *stats)
+{
+	(void)side;
+	(void)stats;
+	struct client *cl = ud;
+	cl->relay = NULL;
+	cl->relay_err = err;
+	if (cl->child == 0) /* reaped already */
+		client_done(cl, cl->killed ? -ETIMEDOUT : err);
+}
+
+/* exec over TLS: the client's TLS conn (a) relayed to one end of a
+ * socketpair (b), whose other end, *child_fd, the command gets. fd is
+ * consumed. */
+static int start_exec_relay(struct sk_stream_server *s, struct client *cl, int fd, int *child_fd)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		int err = -errno;
+		sk_sock_close(fd, s->o.tracer);
+		return err;
+	}
+	struct sk_relay_opts ro;
+	sk_relay_opts_init(&ro);
+	ro.a = s->conn_opts;
+	ro.b.read_size = SK_STREAM_READ_SIZE; /* fits above the client queue's high water */
+	ro.b.tracer = s->o.tracer;
+	ro.finish_on_b_eof = true; /* the command's end is the session's */
+	ro.on_done = on_exec_relay_done;
+	ro.ud = cl;
+	int err = sk_relay_start(s->loop, fd, fd, sv[0], sv[0], &ro, &cl->relay);
+	if (err < 0) {
+		close(sv[1]);
+		return err;
+	}
+	*child_fd = sv[1];
+	return 0;
+}
+
 static int spawn(struct sk_stream_server *s, struct client *cl, int fd)
 {
+	if (s->o.tls) {
+		int err = start_exec_relay(s, cl, fd, &fd);
+		if (err < 0)
+			return err;
+	}
 	/* The child gets a plain blocking socket on 0 and 1, default signal
 	 * handling (we ignore SIGPIPE, and ignored signals survive exec), an
 	 * empty signal mask (the loop blocks the signals it reads by signalfd)
@@ -349,8 +406,16 @@ static int spawn(struct sk_stream_server *s, struct client *cl, int fd)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	sk_sock_close(fd, s->o.tracer);
-	if (rc != 0)
+	if (rc != 0) {
+		if (cl->relay) {
+			/* Not "reaped" (0) while the relay ends: the caller
+			 * finishes cl, not on_exec_relay_done. */
+			cl->child = -1;
+			sk_relay_stop(cl->relay);
+			cl->child = 0;
+		}
 		return -rc;
+	}
 	sk_trace(s->o.tracer, "spawn(/bin/sh -c ...) = %d", (int)pid);
 	cl->child = pid;
 	if (s->o.exec_timeout_ms)
@@ -444,6 +509,9 @@ void sk_stream_server_free(struct sk_stream_server *s)
 		struct client *cl = s->clients;
 		if (cl->conn) {
 			sk_conn_close(cl->conn, 0); /* unlinks and frees cl */
+		} else if (cl->relay) {
+			signal_group(cl, SIGTERM);
+			sk_relay_stop(cl->relay); /* finishes cl if its child was reaped */
 		} else {
 			signal_group(cl, SIGTERM);
 			client_done(cl, 0);
