@@ -3,7 +3,6 @@
  * record, an explanation or a list of subnets for each. */
 #include "ip_cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,20 @@ struct ip_cmd_opts {
 	bool json, explain, classful;
 	const char *split; /* the text after --split, or NULL */
 };
+
+static const struct opt ip_opts[] = {
+	OPT_FLAG_('j', "json", struct ip_cmd_opts, json,
+	          "one JSON object per input per line (JSON Lines)"),
+	OPT_FLAG_('e', "explain", struct ip_cmd_opts, explain,
+	          "the binary arithmetic: address AND netmask, class bits, range"),
+	OPT_FLAG_('c', "classful", struct ip_cmd_opts, classful,
+	          "an IPv4 address without a prefix gets its class's mask (A /8, B /16, C /24)"),
+	OPT_STRING_('s', "split", "/N", struct ip_cmd_opts, split,
+	            "list the /N subnets of each network"),
+	OPT_END_,
+};
+
+static const struct opt_cmd ip_cmd = { "ip", "ip", ip_opts, NULL };
 
 struct ip_run {
 	struct ip_cmd_opts opt;
@@ -209,15 +222,6 @@ static int run_batch(struct ip_run *run, bool *printed)
 	return status;
 }
 
-static const struct option ip_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "explain", no_argument, NULL, 'e' },
-	{ "classful", no_argument, NULL, 'c' },
-	{ "split", required_argument, NULL, 's' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 /* The index of "same" or "range" if it is the first operand (options may
  * come before it: `sockit ip --json same A B`), else 0. */
 static int find_verb(int argc, char **argv)
@@ -252,32 +256,15 @@ int cmd_ip(int argc, char **argv)
 	}
 
 	struct ip_run run = { 0 };
-	int ch;
-	while ((ch = next_option("ip", argc, argv, "jecs:h", ip_options)) != -1) {
-		switch (ch) {
-		case 'j':
-			run.opt.json = true;
-			break;
-		case 'e':
-			run.opt.explain = true;
-			break;
-		case 'c':
-			run.opt.classful = true;
-			break;
-		case 's':
-			run.opt.split = optarg;
-			break;
-		case 'h':
-			return print_usage(find_command("ip"));
-		default:
-			return EXIT_USAGE;
-		}
-	}
+	struct parse ps;
+	int st = parse_options(&ps, &ip_cmd, argc, argv, &run.opt);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
 	if (run.opt.explain && (run.opt.json || run.opt.split))
 		return usage_error("ip", "--explain cannot be combined with %s",
 		                   run.opt.json ? "--json" : "--split");
 
-	bool from_stdin = optind == argc;
+	bool from_stdin = ps.n_operands == 0;
 	if (from_stdin && isatty(STDIN_FILENO))
 		return usage_error("ip", "no address given");
 
@@ -289,9 +276,10 @@ int cmd_ip(int argc, char **argv)
 	if (from_stdin) {
 		status = run_batch(&run, &printed);
 	} else {
-		for (int i = optind; i < argc && !out->err; i++) {
-			int st = strcmp(argv[i], "-") == 0 ? run_batch(&run, &printed)
-			                                   : handle_arg(&run, argv[i], &printed);
+		for (int i = 0; i < ps.n_operands && !out->err; i++) {
+			const char *arg = ps.operands[i];
+			st = strcmp(arg, "-") == 0 ? run_batch(&run, &printed)
+			                           : handle_arg(&run, arg, &printed);
 			if (st > status)
 				status = st;
 		}
@@ -302,38 +290,37 @@ int cmd_ip(int argc, char **argv)
 	return status;
 }
 
-const char ip_usage[] =
-	"usage: sockit ip [options] ADDRESS[/PREFIX|/NETMASK] ...\n"
-	"       sockit ip [options] [-]            (one input per line from stdin)\n"
-	"       sockit ip same A B [--mask MASK] [--json]\n"
-	"       sockit ip range FIRST LAST [--json]\n"
-	"\n"
-	"An IPv4/IPv6 calculator: network, netmask, hostmask, broadcast, host range,\n"
-	"address and host counts, class (A-E), and the special ranges an address is in.\n"
-	"An address without a prefix is a single host (/32, /128). IPv4 masks may be a\n"
-	"prefix length (/24), a netmask (/255.255.255.0) or a hostmask (/0.0.0.255).\n"
-	"\n"
-	"  -j, --json        one JSON object per input per line (JSON Lines)\n"
-	"  -e, --explain     the binary arithmetic: address AND netmask, class bits, range\n"
-	"  -c, --classful    an IPv4 address without a prefix gets its class's mask (A /8, B /16, C /24)\n"
-	"  -s, --split /N    list the /N subnets of each network\n"
-	"\n"
-	"  same A B          are A and B on one subnet? Shows both ANDs; exit 0 if so, 1 if not.\n"
-	"                    The mask is --mask, or the prefix written on A or B.\n"
-	"  range FIRST LAST  the fewest CIDR blocks that cover FIRST..LAST\n"
-	"\n"
-	"Batch mode: an input '-' (or no input, when stdin is not a terminal) reads stdin,\n"
-	"one input per line (a trailing CR is dropped; a blank line is an empty input).\n"
-	"A bad line is reported (with --json as {\"input\", \"error\"}) and the run goes on.\n"
-	"Options may come before or after the inputs.\n"
-	"\n"
-	"exit status: 0 ok; 1 a batch line failed (lines over 1 MiB fail too) or 'same' says no;\n"
-	"2 usage or an invalid input on the command line (the other inputs are still shown)\n"
-	"\n"
-	"examples:\n"
-	"  sockit ip 172.16.10.1/255.255.255.0\n"
-	"  sockit ip same 172.16.10.1 172.16.10.2 --mask 255.255.255.0\n"
-	"  sockit ip --explain 192.168.1.10/26\n"
-	"  sockit ip --json 2001:db8::1/64\n"
-	"  sockit ip --split /26 10.0.0.0/24\n"
-	"  sockit ip range 10.0.0.5 10.0.0.20\n";
+const struct help_part ip_help[] = {
+	{ "usage: sockit ip [options] ADDRESS[/PREFIX|/NETMASK] ...\n"
+	  "       sockit ip [options] [-]            (one input per line from stdin)\n"
+	  "       sockit ip same A B [--mask MASK] [--json]\n"
+	  "       sockit ip range FIRST LAST [--json]\n"
+	  "\n"
+	  "An IPv4/IPv6 calculator: network, netmask, hostmask, broadcast, host range,\n"
+	  "address and host counts, class (A-E), and the special ranges an address is in.\n"
+	  "An address without a prefix is a single host (/32, /128). IPv4 masks may be a\n"
+	  "prefix length (/24), a netmask (/255.255.255.0) or a hostmask (/0.0.0.255).\n"
+	  "\n", &ip_cmd },
+	{ "\n"
+	  "same A B: are A and B on one subnet? Shows both ANDs; exit 0 if so, 1 if not.\n"
+	  "The mask is --mask, or the prefix written on A or B.\n", &ip_same_cmd },
+	{ "\n"
+	  "range FIRST LAST: the fewest CIDR blocks that cover FIRST..LAST.\n", &ip_range_cmd },
+	{ "\n"
+	  "Batch mode: an input '-' (or no input, when stdin is not a terminal) reads stdin,\n"
+	  "one input per line (a trailing CR is dropped; a blank line is an empty input).\n"
+	  "A bad line is reported (with --json as {\"input\", \"error\"}) and the run goes on.\n"
+	  "Options may come before or after the inputs.\n"
+	  "\n"
+	  "exit status: 0 ok; 1 a batch line failed (lines over 1 MiB fail too) or 'same' says no;\n"
+	  "2 usage or an invalid input on the command line (the other inputs are still shown)\n"
+	  "\n"
+	  "examples:\n"
+	  "  sockit ip 172.16.10.1/255.255.255.0\n"
+	  "  sockit ip same 172.16.10.1 172.16.10.2 --mask 255.255.255.0\n"
+	  "  sockit ip --explain 192.168.1.10/26\n"
+	  "  sockit ip --json 2001:db8::1/64\n"
+	  "  sockit ip --split /26 10.0.0.0/24\n"
+	  "  sockit ip range 10.0.0.5 10.0.0.20\n", NULL },
+	{ 0 },
+};

@@ -21,6 +21,7 @@ void explain_ip(struct out *o, const char *input, size_t input_len, const struct
  * (IPv6) followed by the AND, as the course notes write it. */
 void explain_and(struct out *o, const struct sk_ip *ip, unsigned prefix);
 
+extern const struct opt_cmd ip_same_cmd, ip_range_cmd;
 int cmd_ip_same(int argc, char **argv);
 int cmd_ip_range(int argc, char **argv);
 

@@ -122,14 +122,3 @@ void describe_parse_error(int err, const char *input, size_t input_len, struct s
 	else
 		snprintf(buf, cap, "%s", reason);
 }
-
-bool is_help(const char *arg)
-{
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
-int print_usage(const struct command *cmd)
-{
-	out_str(out_stdout(NULL), cmd->usage);
-	return EXIT_OK;
-}

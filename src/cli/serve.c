@@ -4,7 +4,6 @@
 #include "cli.h"
 #include "logq.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,32 +13,6 @@
 #include <sockit/dgram.h>
 #include <sockit/http_server.h>
 #include <sockit/stream.h>
-
-const char serve_usage[] =
-	"usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]...\n"
-	"                    [--http ADDR:PORT]... [--root DIR] [-v] [--trace]\n"
-	"\n"
-	"Runs every service in one process on one event loop. Without --tcp, --udp or\n"
-	"--http it runs the course notes' whole system: UDP reply on 127.0.0.1:7852, TCP\n"
-	"reply on 127.0.0.1:8998 and the HTTP file server on 127.0.0.1:8000 over the\n"
-	"current directory. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
-	"\n"
-	"      --tcp ADDR:PORT:MODE   a TCP service; MODE is echo, discard, chargen,\n"
-	"                             daytime, reply or chat (line framing)\n"
-	"      --udp ADDR:PORT:MODE   a UDP service; MODE is print, echo, reply or discard\n"
-	"      --http ADDR:PORT       the HTTP file server (read-only) over --root\n"
-	"      --root DIR             what --http serves (default: the current directory)\n"
-	"  -v, --verbose              log clients and datagrams on stderr\n"
-	"      --trace                print each socket call on stderr\n"
-	"\n"
-	"ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
-	"picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
-	"UDP services answer no datagram from their own port, port 0, a multicast or\n"
-	"broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
-	"udp'. -v shows each one, and the counts are shown when they stop.\n"
-	"\n"
-	"exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
-	"2 usage, 3 unknown address, 4 address in use, 7 --root not found\n";
 
 #define MAX_SERVICES 32
 
@@ -65,6 +38,7 @@ struct serve_run {
 	struct sk_timer stop_timer;    /* a stop waits STOP_TIMEOUT_MS for HTTP responses */
 	uint64_t stop_deadline_ms;
 	const char *root;
+	bool trace;
 	const struct sk_tracer *tracer;
 };
 
@@ -329,47 +303,46 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 	sk_loop_timer_start(loop, &run->stop_timer, n ? STOP_CHECK_MS : 0);
 }
 
-enum { OPT_TCP = 1000, OPT_UDP, OPT_HTTP, OPT_ROOT, OPT_TRACE };
+static int opt_service(struct parse *ps, const char *arg)
+{
+	static const char *const protos[] = { "tcp", "udp", "http" };
+	return add_service(ps->base, protos[ps->opt->n], arg);
+}
 
-static const struct option serve_options[] = {
-	{ "tcp", required_argument, NULL, OPT_TCP },
-	{ "udp", required_argument, NULL, OPT_UDP },
-	{ "http", required_argument, NULL, OPT_HTTP },
-	{ "root", required_argument, NULL, OPT_ROOT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt serve_opts[] = {
+	OPT_CALL_(0, "tcp", "ADDR:PORT:MODE", opt_service, 0,
+	          "a TCP service; MODE is echo, discard, chargen, daytime, reply or chat "
+	          "(line framing)"),
+	OPT_CALL_(0, "udp", "ADDR:PORT:MODE", opt_service, 1,
+	          "a UDP service; MODE is print, echo, reply or discard"),
+	OPT_CALL_(0, "http", "ADDR:PORT", opt_service, 2,
+	          "the HTTP file server (read-only) over --root"),
+	OPT_STRING_(0, "root", "DIR", struct serve_run, root,
+	            "what --http serves (default: the current directory)"),
+	OPT_FLAG_('v', "verbose", struct serve_run, verbose, "log clients and datagrams on stderr"),
+	OPT_FLAG_(0, "trace", struct serve_run, trace, "print each socket call on stderr"),
+	OPT_END_,
 };
+
+static const struct opt_cmd serve_cmd = { "serve", "serve", serve_opts, NULL };
 
 int cmd_serve(int argc, char **argv)
 {
 	struct serve_run *run = calloc(1, sizeof *run);
 	if (!run)
 		return report_err("serve", SK_ENOMEM);
-	int ch, st = 0;
-	while (st == 0 && (ch = next_option("serve", argc, argv, "vh", serve_options)) != -1) {
-		if (ch == OPT_TCP || ch == OPT_UDP || ch == OPT_HTTP)
-			st = add_service(run, ch == OPT_TCP ? "tcp" : ch == OPT_UDP ? "udp" : "http", optarg);
-		else if (ch == OPT_ROOT)
-			run->root = optarg;
-		else if (ch == 'v')
-			run->verbose = true;
-		else if (ch == OPT_TRACE)
-			run->tracer = &stderr_tracer;
-		else if (ch == 'h')
-			st = -1;
-		else
-			st = EXIT_USAGE;
-	}
-	if (st == 0 && optind < argc) {
+	struct parse ps;
+	int st = parse_options(&ps, &serve_cmd, argc, argv, run);
+	if (st == 0 && ps.n_operands) {
 		char q[QUOTE_MAX];
-		st = usage_error("serve", "unexpected argument %s", quote(argv[optind], strlen(argv[optind]), q));
+		const char *arg = ps.operands[0];
+		st = usage_error("serve", "unexpected argument %s", quote(arg, strlen(arg), q));
 	}
 	if (st) {
 		free(run);
-		return st < 0 ? print_usage(find_command("serve")) : st;
+		return st == PARSE_HELP ? EXIT_OK : st;
 	}
+	run->tracer = run->trace ? &stderr_tracer : NULL;
 	if (!run->root)
 		run->root = ".";
 	if (run->n == 0) {
@@ -415,3 +388,24 @@ int cmd_serve(int argc, char **argv)
 	free(run);
 	return st;
 }
+
+const struct help_part serve_help[] = {
+	{ "usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]...\n"
+	  "                    [--http ADDR:PORT]... [--root DIR] [-v] [--trace]\n"
+	  "\n"
+	  "Runs every service in one process on one event loop. Without --tcp, --udp or\n"
+	  "--http it runs the course notes' whole system: UDP reply on 127.0.0.1:7852, TCP\n"
+	  "reply on 127.0.0.1:8998 and the HTTP file server on 127.0.0.1:8000 over the\n"
+	  "current directory. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
+	  "\n", &serve_cmd },
+	{ "\n"
+	  "ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
+	  "picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
+	  "UDP services answer no datagram from their own port, port 0, a multicast or\n"
+	  "broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
+	  "udp'. -v shows each one, and the counts are shown when they stop.\n"
+	  "\n"
+	  "exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
+	  "2 usage, 3 unknown address, 4 address in use, 7 --root not found\n", NULL },
+	{ 0 },
+};

@@ -652,8 +652,8 @@ def test_udp_send_bad_port(run, port, status, message):
 @pytest.mark.parametrize("args, message", [
     (["--ttl", "300"], "--ttl '300': not a whole number (0-255)"),
     (["--ttl", "-1"], "--ttl '-1': not a whole number (0-255)"),
-    (["-w", "abc"], "--wait 'abc': not a number of seconds (0-86400)"),
-    (["-w", "-1"], "--wait '-1': not a number of seconds (0-86400)"),
+    (["-w", "abc"], "-w 'abc': not a number of seconds (0-86400)"),
+    (["--wait", "-1"], "--wait '-1': not a number of seconds (0-86400)"),
     (["--retries", "101"], "--retries '101': not a whole number (0-100)"),
     (["--bogus"], "unknown option '--bogus'"),
     (["--broadcast=yes"], "option '--broadcast' takes no value"),
