@@ -8,6 +8,7 @@ Only loopback (127.0.0.1, ::1, lo) is used in the test machine's own network
 namespace; everything else happens inside namespaces these tests create and
 remove (10.213.7.0/24 on a veth pair, link-local IPv6 on the same pair).
 """
+import functools
 import os
 import re
 import select
@@ -20,9 +21,10 @@ import time
 
 import pytest
 
-from conftest import SOCKIT
-from udputil import (WAIT, NetnsPair, Procs, assert_no_sanitizer_report, closed_udp_port,
-                     netns_unavailable_reason, recv_nothing, wait_udp_bound)
+from conftest import SOCKIT, assert_no_sanitizer_report
+from netutil import WAIT
+from udputil import (NetnsPair, closed_udp_port, netns_unavailable_reason, recv_nothing,
+                     wait_udp_bound)
 
 MAX_V4 = 65507   # 65,535 - 20 (IPv4 header) - 8 (UDP header)
 MAX_V6 = 65527   # 65,535 (IPv6 payload length) - 8 (UDP header)
@@ -35,21 +37,10 @@ SEE_HELP = "sockit: see 'sockit help udp'"
 # --------------------------------------------------------------------------
 
 @pytest.fixture
-def procs():
-    group = Procs()
-    yield group
-    group.cleanup()
-
-
-@pytest.fixture
 def run(sockit):
-    """run_sockit with a deadline and a sanitizer check on stderr."""
-    def go(*args, **kw):
-        kw.setdefault("timeout", 2 * WAIT)
-        r = sockit(*args, **kw)
-        assert_no_sanitizer_report(r.err, f"sockit {' '.join(args)}")
-        return r
-    return go
+    """sockit with a deadline of its own: a UDP exchange that hangs fails
+    in seconds, not in the minute run_sockit allows."""
+    return functools.partial(sockit, timeout=2 * WAIT)
 
 
 def run_in(ns, *args, input=None):
@@ -146,7 +137,7 @@ def recv_all(sock, n):
 # --------------------------------------------------------------------------
 
 def test_udp_listen_default_is_dual_stack(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     assert lst.bound == "[::]"
     assert 0 < lst.port < 65536
     assert lst.err == f"listening on [::]:{lst.port}\n"
@@ -159,13 +150,13 @@ def test_udp_listen_default_is_dual_stack(procs):
     (["-6"], "[::]"),
 ])
 def test_udp_listen_bind_address(procs, args, bound):
-    lst = procs.listen(*args, "0")
+    lst = procs.listen_udp(*args, "0")
     assert lst.bound == bound
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_udp_listen_stops_cleanly_on_signal(procs, sig):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"before stop", ("127.0.0.1", lst.port))
     lst.wait_out(r"before stop\n")
@@ -186,7 +177,7 @@ def test_udp_listen_port_in_use(procs, run):
 # --------------------------------------------------------------------------
 
 def test_udp_print_ipv4_sender_shows_plain_ipv4(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"hello udp", ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -195,7 +186,7 @@ def test_udp_print_ipv4_sender_shows_plain_ipv4(procs):
 
 
 def test_udp_print_ipv6_sender(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v6(procs)
     c.sendto(b"hello six", ("::1", lst.port))
     lst.wait_out_lines(1)
@@ -218,7 +209,7 @@ def test_udp_print_ipv6_sender(procs):
     bytes(range(256)),
 ], ids=lambda p: repr(p[:12]))
 def test_udp_print_escapes_bytes(procs, payload):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(payload, ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -228,7 +219,7 @@ def test_udp_print_escapes_bytes(procs, payload):
 
 def test_udp_print_escape_examples_literally(procs):
     """The oracle itself, pinned on a few bytes."""
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"a\nb\\c\x00\xff\t\r", ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -236,7 +227,7 @@ def test_udp_print_escape_examples_literally(procs):
 
 
 def test_udp_print_keeps_chinese_text(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto("我爱你, UDP".encode(), ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -244,7 +235,7 @@ def test_udp_print_keeps_chinese_text(procs):
 
 
 def test_udp_print_empty_datagram(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"", ("127.0.0.1", lst.port))
     c.sendto(b"after", ("127.0.0.1", lst.port))
@@ -254,7 +245,7 @@ def test_udp_print_empty_datagram(procs):
 
 
 def test_udp_print_one_line_per_datagram_as_it_arrives(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     for i in range(1, 4):
         c.sendto(f"datagram {i}".encode(), ("127.0.0.1", lst.port))
@@ -266,7 +257,7 @@ def test_udp_print_one_line_per_datagram_as_it_arrives(procs):
 
 def test_udp_print_burst_larger_than_one_batch(procs):
     """More datagrams waiting than one recvmmsg batch (16) takes: all printed."""
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     lst.popen.send_signal(signal.SIGSTOP)
@@ -325,7 +316,7 @@ def test_udp_print_listener_ends_when_stdout_reader_is_gone(procs):
     b"\x00" + b"z" * (MAX_V4 - 2) + b"\xff",
 ], ids=["a*65507", "nul-z-ff"])
 def test_udp_print_largest_ipv4_datagram_whole(procs, payload):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(payload, ("127.0.0.1", lst.port))
     (line,) = lst.wait_out_lines(1)
@@ -339,7 +330,7 @@ def test_udp_print_largest_ipv4_datagram_whole(procs, payload):
 
 def test_udp_print_largest_ipv6_datagram_whole(procs):
     """dgram.h: one 64 KiB buffer holds every case, IPv6 included."""
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v6(procs)
     c.sendto(b"b" * MAX_V6, ("::1", lst.port))
     (line,) = lst.wait_out_lines(1)
@@ -349,7 +340,7 @@ def test_udp_print_largest_ipv6_datagram_whole(procs):
 def test_udp_print_allow_list_drops_others(procs):
     # A dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1; the allow
     # list must still match it as 127.0.0.1.
-    lst = procs.listen("--allow", "127.0.0.0/8", "0")
+    lst = procs.listen_udp("--allow", "127.0.0.0/8", "0")
     c6 = v6(procs)
     c4 = v4(procs)
     c6.sendto(b"from six", ("::1", lst.port))
@@ -360,7 +351,7 @@ def test_udp_print_allow_list_drops_others(procs):
 
 
 def test_udp_print_deny_list_drops_sender(procs):
-    lst = procs.listen("--deny", "127.0.0.1/32", "0")
+    lst = procs.listen_udp("--deny", "127.0.0.1/32", "0")
     c4 = v4(procs)
     c6 = v6(procs)
     c4.sendto(b"denied", ("127.0.0.1", lst.port))
@@ -376,7 +367,7 @@ def test_udp_print_deny_list_drops_sender(procs):
 
 @pytest.mark.parametrize("family", ["v4", "v6"])
 def test_udp_echo_python_client(procs, family):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     c, host = (v4(procs), "127.0.0.1") if family == "v4" else (v6(procs), "::1")
     payload = b"ping \x00\xff\n" + "我爱".encode()
     c.sendto(payload, (host, lst.port))
@@ -387,7 +378,7 @@ def test_udp_echo_python_client(procs, family):
 
 
 def test_udp_echo_largest_datagram(procs):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     c = v4(procs)
     payload = bytes(range(256)) * (MAX_V4 // 256) + b"!" * (MAX_V4 % 256)
     c.sendto(payload, ("127.0.0.1", lst.port))
@@ -397,7 +388,7 @@ def test_udp_echo_largest_datagram(procs):
 
 @pytest.mark.parametrize("family", ["v4", "v6"])
 def test_udp_reply_notes_format(procs, family):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     c, host = (v4(procs), "127.0.0.1") if family == "v4" else (v6(procs), "::1")
     c.sendto(b"hello", (host, lst.port))
     data, peer = c.recvfrom(MAX_V6)
@@ -406,7 +397,7 @@ def test_udp_reply_notes_format(procs, family):
 
 
 def test_udp_reply_keeps_message_bytes(procs):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     c = v4(procs)
     c.sendto("我爱\x00".encode(), ("127.0.0.1", lst.port))
     data, _ = c.recvfrom(MAX_V6)
@@ -415,7 +406,7 @@ def test_udp_reply_keeps_message_bytes(procs):
 
 def test_udp_reply_text(procs):
     """The notes' server: its 19 bytes answer anything (--allow-amplify)."""
-    lst = procs.listen("--reply-text", "Ich hab keine Hunge", "--allow-amplify", "0")
+    lst = procs.listen_udp("--reply-text", "Ich hab keine Hunge", "--allow-amplify", "0")
     c = v4(procs)
     for msg in (b"Hast du Hunger?", b""):
         c.sendto(msg, ("127.0.0.1", lst.port))
@@ -425,7 +416,7 @@ def test_udp_reply_text(procs):
 
 
 def test_udp_discard_answers_nothing(procs):
-    lst = procs.listen("--discard", "0")
+    lst = procs.listen_udp("--discard", "0")
     c = v4(procs)
     c.sendto(b"void", ("127.0.0.1", lst.port))
     assert recv_nothing(c, 0.3)
@@ -435,7 +426,7 @@ def test_udp_discard_answers_nothing(procs):
 
 
 def test_udp_reply_too_large_is_reported_and_serving_goes_on(procs):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     c = v4(procs)
     c.sendto(b"x" * MAX_V4, ("127.0.0.1", lst.port))
     lst.wait_err(rf"^sockit: udp listen: 127\.0\.0\.1:{port_of(c)}: message too long "
@@ -453,7 +444,7 @@ def test_udp_reply_too_large_is_reported_and_serving_goes_on(procs):
     (["--reply-text", "Ich"], r"Ich\n"),
 ])
 def test_udp_modes_with_sockit_send(procs, run, mode, expected):
-    lst = procs.listen(*mode, "0")
+    lst = procs.listen_udp(*mode, "0")
     r = run("udp", "send", "-w", "1", "127.0.0.1", str(lst.port), "hello")
     assert r.status == 0, r
     assert re.fullmatch(expected, r.out), r
@@ -461,7 +452,7 @@ def test_udp_modes_with_sockit_send(procs, run, mode, expected):
 
 
 def test_udp_reply_to_sockit_send_names_its_port(procs, run):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     r = run("udp", "send", "--trace", "-w", "1", "127.0.0.1", str(lst.port), "hello")
     assert r.status == 0, r
     m = re.fullmatch(r"Received msg: hello from \('127\.0\.0\.1', (\d+)\)\n", r.out)
@@ -471,7 +462,7 @@ def test_udp_reply_to_sockit_send_names_its_port(procs, run):
 
 
 def test_udp_discard_with_sockit_send_times_out(procs, run):
-    lst = procs.listen("--discard", "0")
+    lst = procs.listen_udp("--discard", "0")
     r = run("udp", "send", "-w", "0.3", "127.0.0.1", str(lst.port), "hello")
     assert r.status == 5, r
     assert r.out == ""
@@ -479,7 +470,7 @@ def test_udp_discard_with_sockit_send_times_out(procs, run):
 
 
 def test_udp_echo_over_ipv6_with_sockit_send(procs, run):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     r = run("udp", "send", "-w", "1", "::1", str(lst.port), "six")
     assert (r.status, r.out, r.err) == (0, "six\n", "")
 
@@ -692,7 +683,7 @@ def test_udp_send_trace(procs, run):
 
 
 def test_udp_send_trace_ipv6_and_reply(procs, run):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     r = run("udp", "send", "--trace", "-w", "1", "::1", str(lst.port), "six")
     assert r.status == 0, r
     lines = r.err.splitlines()
@@ -707,7 +698,7 @@ def test_udp_send_trace_ipv6_and_reply(procs, run):
 
 
 def test_udp_listen_trace(procs):
-    lst = procs.listen("--trace", "--echo", "0")
+    lst = procs.listen_udp("--trace", "--echo", "0")
     c = v4(procs)
     c.sendto(b"hey", ("127.0.0.1", lst.port))
     assert c.recvfrom(100)[0] == b"hey"
@@ -769,7 +760,7 @@ SENDERS = {
 
 @pytest.mark.parametrize("tool", list(SENDERS))
 def test_udp_interop_sender_to_sockit_listen(procs, tool):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     peer = procs.spawn(*SENDERS[tool](lst.port), stdin_data=f"hello from {tool}\n".encode())
     (line,) = lst.wait_out_lines(1)
     addr = r"\[::1\]" if tool.endswith("v6") else r"127\.0\.0\.1"
@@ -814,9 +805,9 @@ ECHO_CLIENTS = {
 
 @pytest.mark.parametrize("tool", list(ECHO_CLIENTS))
 def test_udp_interop_client_of_sockit_echo(procs, tool):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     peer = procs.spawn(*ECHO_CLIENTS[tool](lst.port), keep_stdin=True)
-    peer.write(f"echo via {tool}\n".encode())
+    peer.write_stdin(f"echo via {tool}\n".encode())
     peer.wait_out(re.escape(f"echo via {tool}\n"))
     assert peer.out == f"echo via {tool}\n".encode()
 
@@ -834,7 +825,7 @@ def test_udp_interop_sockit_send_wait_to_socat_echo(procs, run):
 # --------------------------------------------------------------------------
 
 def test_udp_listener_survives_replies_to_closed_sockets(procs):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     no_ports = udp_counter("NoPorts")
     no_ports6 = udp_counter("Udp6NoPorts", "/proc/net/snmp6", "Udp6NoPorts")
     # Stopped, the listener cannot answer before the senders are gone: each
@@ -869,7 +860,7 @@ def test_udp_listener_survives_replies_to_closed_sockets(procs):
 
 
 def test_udp_print_listener_survives_icmp_and_keeps_printing(procs):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     lst.popen.send_signal(signal.SIGSTOP)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gone:
@@ -921,7 +912,7 @@ def lo_multicast():
 
 
 def test_udp_multicast_ipv4_on_loopback(procs, run, lo_multicast):
-    lst = procs.listen("--join", f"{GROUP4}%lo", "0")
+    lst = procs.listen_udp("--join", f"{GROUP4}%lo", "0")
     assert lst.bound == "0.0.0.0"   # an IPv4 group needs an IPv4 socket
     tx = procs.udp(socket.AF_INET)
     tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
@@ -936,7 +927,7 @@ def test_udp_multicast_ipv4_on_loopback(procs, run, lo_multicast):
 
 
 def test_udp_multicast_two_groups_one_listener(procs, run, lo_multicast):
-    lst = procs.listen("--join", f"{GROUP4}%lo", "--join", "239.255.42.100%lo", "0")
+    lst = procs.listen_udp("--join", f"{GROUP4}%lo", "--join", "239.255.42.100%lo", "0")
     for group in (GROUP4, "239.255.42.100"):
         r = run("udp", "send", "--iface", "lo", group, str(lst.port), f"to {group}")
         assert r.status == 0, r
@@ -944,7 +935,7 @@ def test_udp_multicast_two_groups_one_listener(procs, run, lo_multicast):
 
 
 def test_udp_multicast_trace_shows_join(procs, lo_multicast):
-    lst = procs.listen("--trace", "--join", f"{GROUP4}%lo", "0")
+    lst = procs.listen_udp("--trace", "--join", f"{GROUP4}%lo", "0")
     lo = socket.if_nametoindex("lo")
     assert f"setsockopt(IP_ADD_MEMBERSHIP, {GROUP4}, if {lo})\n" in lst.err
 
@@ -984,7 +975,7 @@ def test_udp_multicast_ipv4_and_ipv6_groups_together(procs, run, lo_multicast):
     """--join is repeatable and takes either family: a dual-stack socket
     joins both (Linux lets an AF_INET6 socket join IPv4 groups, as -6 with an
     IPv4 group shows)."""
-    six = procs.listen("-6", "--join", f"{GROUP4}%lo", "0")
+    six = procs.listen_udp("-6", "--join", f"{GROUP4}%lo", "0")
     r = run("udp", "send", "--iface", "lo", GROUP4, str(six.port), "v4 group on a v6 socket")
     assert r.status == 0, r
     six.wait_out(r": v4 group on a v6 socket$")
@@ -1030,7 +1021,7 @@ def in_ns(ns):
     ([], "[::]"),
 ])
 def test_udp_broadcast_across_namespaces(procs, netns, bind, bound):
-    lst = procs.listen(*bind, "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp(*bind, "0", prefix=in_ns(netns.ns_b))
     assert lst.bound == bound
     r = run_in(netns.ns_a, "udp", "send", "--broadcast", netns.bcast, str(lst.port), "hello")
     assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r
@@ -1051,7 +1042,7 @@ def test_udp_broadcast_iface_trace_names_broadcast_address(netns):
 
 
 def test_udp_broadcast_iface_stdin_lines(procs, netns):
-    lst = procs.listen("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "--iface", netns.if_a, str(lst.port), input="b1\nb2\n")
     assert r.returncode == 0, r
     lines = lst.wait_out_lines(2)
@@ -1059,7 +1050,7 @@ def test_udp_broadcast_iface_stdin_lines(procs, netns):
 
 
 def test_udp_broadcast_reply(procs, netns):
-    lst = procs.listen("--reply", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--reply", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "--broadcast", "-w", "1", netns.bcast,
                str(lst.port), "hi all")
     assert r.returncode == 0, r
@@ -1069,7 +1060,7 @@ def test_udp_broadcast_reply(procs, netns):
 
 
 def test_udp_broadcast_without_flag_is_refused(procs, netns):
-    lst = procs.listen("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", netns.bcast, str(lst.port), "no flag")
     assert r.returncode == 7, r
     assert r.stderr == (f"sockit: udp send: {netns.bcast}:{lst.port}: permission denied "
@@ -1078,7 +1069,7 @@ def test_udp_broadcast_without_flag_is_refused(procs, netns):
 
 
 def test_udp_broadcast_wait_without_replies(procs, netns):
-    lst = procs.listen("--discard", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--discard", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "--broadcast", "-w", "0.3", netns.bcast,
                str(lst.port), "quiet")
     assert r.returncode == 5, r
@@ -1087,7 +1078,7 @@ def test_udp_broadcast_wait_without_replies(procs, netns):
 
 def test_udp_multicast_ipv4_across_namespaces(procs, netns):
     # No %IFACE: the join follows the route to 224.0.0.0/4 (the veth).
-    lst = procs.listen("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
     assert lst.bound == "0.0.0.0"
     r = run_in(netns.ns_a, "udp", "send", GROUP4, str(lst.port), "msg")
     assert (r.returncode, r.stderr) == (0, ""), r
@@ -1099,7 +1090,7 @@ def test_udp_multicast_ipv4_across_namespaces(procs, netns):
 
 
 def test_udp_multicast_ipv4_reply_across_namespaces(procs, netns):
-    lst = procs.listen("--reply", "--join", f"{GROUP4}%{netns.if_b}", "0",
+    lst = procs.listen_udp("--reply", "--join", f"{GROUP4}%{netns.if_b}", "0",
                        prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "-w", "1", "--iface", netns.if_a, GROUP4,
                str(lst.port), "group hi")
@@ -1120,7 +1111,7 @@ def test_udp_send_multicast_unknown_iface(netns):
 
 
 def test_udp_multicast_not_joined_is_not_received(procs, netns):
-    lst = procs.listen("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "239.255.42.101", str(lst.port), "other group")
     assert r.returncode == 0, r
     r = run_in(netns.ns_a, "udp", "send", GROUP4, str(lst.port), "our group")
@@ -1132,7 +1123,7 @@ def test_udp_multicast_not_joined_is_not_received(procs, netns):
 
 @pytest.mark.parametrize("dest", ["ff02::4242", "ff02::4242%{if_a}"])
 def test_udp_multicast_ipv6_link_local_across_namespaces(procs, netns, dest):
-    lst = procs.listen("--join", f"ff02::4242%{netns.if_b}", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--join", f"ff02::4242%{netns.if_b}", "0", prefix=in_ns(netns.ns_b))
     assert lst.bound == "[::]"
     r = run_in(netns.ns_a, "udp", "send", "--iface", netns.if_a, dest.format(if_a=netns.if_a),
                str(lst.port), "six to the group")
@@ -1143,7 +1134,7 @@ def test_udp_multicast_ipv6_link_local_across_namespaces(procs, netns, dest):
 
 
 def test_udp_multicast_ipv6_reply_across_namespaces(procs, netns):
-    lst = procs.listen("--reply", "--join", f"ff02::4242%{netns.if_b}", "0",
+    lst = procs.listen_udp("--reply", "--join", f"ff02::4242%{netns.if_b}", "0",
                        prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "-w", "1", "--iface", netns.if_a, "ff02::4242",
                str(lst.port), "six")
@@ -1227,7 +1218,7 @@ SELF = "from this server's own port (answering would answer ourselves)"
 def test_udp_forged_datagram_from_the_server_itself_is_not_answered(procs, mode, bind, src, dst):
     """One datagram from the server's own address and port made it answer
     itself at 97 % CPU (487,000 answers in 3 s)."""
-    lst = procs.listen(*mode, *bind, "0")
+    lst = procs.listen_udp(*mode, *bind, "0")
     forge(src, lst.port, dst, lst.port, b"loop?")
     me = f"[{src}]:{lst.port}" if ":" in src else f"{src}:{lst.port}"
     lst.wait_err(rf"^sockit: udp listen: {re.escape(me)}: 5 bytes$")
@@ -1247,8 +1238,8 @@ def test_udp_two_servers_on_one_port_do_not_answer_each_other(procs):
     """Two echo servers with the same port (one config on two addresses):
     a datagram forged from one to the other is not answered."""
     net = a_loopback_net()
-    a = procs.listen("--echo", "-b", f"{net}.1", "0")
-    b = procs.listen("--echo", "-b", f"{net}.2", str(a.port))
+    a = procs.listen_udp("--echo", "-b", f"{net}.1", "0")
+    b = procs.listen_udp("--echo", "-b", f"{net}.2", str(a.port))
     forge(f"{net}.2", a.port, f"{net}.1", a.port, b"ping-pong")
     a.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.2:{a.port}: 9 bytes$")
     assert_idle(a)
@@ -1261,8 +1252,8 @@ def test_udp_echo_servers_aimed_at_each_other_stop_at_once(procs):
     another echo server, one forged datagram from each to the other. Each
     bounce is answered at most once: a datagram from port 7 is not."""
     net = a_loopback_net()
-    seven = procs.listen("--echo", "-b", f"{net}.1", "7")
-    other = procs.listen("--echo", "-b", f"{net}.2", "0")
+    seven = procs.listen_udp("--echo", "-b", f"{net}.1", "7")
+    other = procs.listen_udp("--echo", "-b", f"{net}.2", "0")
     forge(f"{net}.2", other.port, f"{net}.1", 7, b"from other")
     forge(f"{net}.1", 7, f"{net}.2", other.port, b"from seven")
     other.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.1:7: 10 bytes$")
@@ -1279,7 +1270,7 @@ def test_udp_echo_servers_aimed_at_each_other_stop_at_once(procs):
 @pytest.mark.parametrize("src, port", [("127.0.0.1", 0), ("224.0.0.1", 5000),
                                        ("255.255.255.255", 5000)])
 def test_udp_forged_impossible_source_is_not_answered(procs, src, port):
-    lst = procs.listen("--echo", "-b", "127.0.0.1", "0")
+    lst = procs.listen_udp("--echo", "-b", "127.0.0.1", "0")
     forge(src, port, "127.0.0.1", lst.port, b"x")
     lst.wait_err(rf"^sockit: udp listen: {re.escape(src)}:{port}: 1 byte not answered: from a "
                  r"source no sender has \(port 0, multicast, broadcast\)$")
@@ -1289,13 +1280,13 @@ def test_udp_forged_impossible_source_is_not_answered(procs, src, port):
                                         (123, "ntp"), (11211, "memcache")])
 def test_udp_service_ports_are_not_answered_unless_allowed(procs, port, name):
     net = a_loopback_net()
-    lst = procs.listen("--echo", "-b", f"{net}.1", "0")
+    lst = procs.listen_udp("--echo", "-b", f"{net}.1", "0")
     c = v4(procs, bind=(f"{net}.3", port))
     c.sendto(b"hi", (f"{net}.1", lst.port))
     lst.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.3:{port}: 2 bytes not answered: "
                  rf"from port {port}, {name}, which ")
     assert recv_nothing(c, 0.2)
-    allowing = procs.listen("--echo", "--allow-service-ports", "-b", f"{net}.1", "0")
+    allowing = procs.listen_udp("--echo", "--allow-service-ports", "-b", f"{net}.1", "0")
     c.sendto(b"hi", (f"{net}.1", allowing.port))
     assert c.recvfrom(MAX_V6)[0] == b"hi"
 
@@ -1303,7 +1294,7 @@ def test_udp_service_ports_are_not_answered_unless_allowed(procs, port, name):
 def test_udp_reply_text_is_never_longer_than_the_datagram(procs):
     """Amplification: a forged sender gets every byte the answer has more
     than the question for free. Equal or shorter questions are answered."""
-    lst = procs.listen("--reply-text", "0123456789", "-b", "127.0.0.1", "0")
+    lst = procs.listen_udp("--reply-text", "0123456789", "-b", "127.0.0.1", "0")
     c = v4(procs)
     c.sendto(b"short", ("127.0.0.1", lst.port))
     lst.wait_err(rf"^sockit: udp listen: 127\.0\.0\.1:{port_of(c)}: 5 bytes not answered: "
@@ -1318,7 +1309,7 @@ def test_udp_reply_text_is_never_longer_than_the_datagram(procs):
 
 
 def test_udp_reply_text_allow_amplify(procs):
-    lst = procs.listen("--reply-text", "0123456789", "--allow-amplify", "-b", "127.0.0.1", "0")
+    lst = procs.listen_udp("--reply-text", "0123456789", "--allow-amplify", "-b", "127.0.0.1", "0")
     c = v4(procs)
     c.sendto(b"", ("127.0.0.1", lst.port))
     assert c.recvfrom(MAX_V6)[0] == b"0123456789"
