@@ -182,6 +182,11 @@ struct opt_hint {
 	const char *text;
 };
 
+/* Hints every network command gives for nc's and ncat's options. */
+#define HINT_N { "-n", "numeric addresses are never looked up: leave -n out" }
+#define HINT_Z { "-z", "sockit has no port scan yet; 'sockit tcp connect -w 1 HOST PORT' " \
+	                  "tries one port" }
+
 /* One subcommand's options. */
 struct opt_cmd {
 	const char *name;         /* "tcp listen": the context of its messages */
@@ -249,7 +254,8 @@ int parse_count(const char *command, const char *option, const char *text, unsig
                 unsigned long *out);
 
 /* Resolves host and port, reporting failure in our words: an unknown name
- * exits 3, a bad port number 2. Returns EXIT_OK or the exit status. */
+ * exits 3, a bad port number 2. An IPv6 address may come in brackets, as
+ * in a URL ("[::1]"). Returns EXIT_OK or the exit status. */
 int resolve_or_report(const char *command, const char *host, const char *port, int family,
                       int socktype, bool passive, struct sk_addr *out, size_t max, size_t *n_out);
 

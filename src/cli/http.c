@@ -4,6 +4,7 @@
 #include "logq.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <ifaddrs.h>
@@ -121,9 +122,29 @@ static int parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
+/* "serving on http://ADDR:PORT/": a zone is written %25eth0 (RFC 6874),
+ * the form a URL needs. */
+static void print_url(const struct sk_addr *addr)
+{
+	char text[SK_ADDR_STRLEN], url[SK_ADDR_STRLEN + 8];
+	sk_addr_format(addr, text);
+	size_t n = 0;
+	for (const char *p = text; *p && n + 3 < sizeof url; p++) {
+		url[n++] = *p;
+		if (*p == '%') {
+			url[n++] = '2';
+			url[n++] = '5';
+		}
+	}
+	url[n] = '\0';
+	fprintf(stderr, "serving on http://%s/\n", url);
+}
+
 /* Every http:// URL the server answers at: the bound address, or for a
- * wildcard every address of every interface that is up. */
-static void print_urls(int fd, const char *bind_addr)
+ * wildcard every address of every interface that is up, except IPv6
+ * link-local ones: they need a zone, which browsers do not take in a URL
+ * (and the interface's other addresses reach the same server). */
+static void print_urls(int fd, const char *bind_addr, bool v6_only)
 {
 	struct sk_addr local;
 	struct sk_ip ip;
@@ -131,10 +152,8 @@ static void print_urls(int fd, const char *bind_addr)
 	sk_sock_local_addr(fd, &local);
 	sk_addr_to_ip(&local, &ip, &port);
 	bool wildcard = (ip.hi | ip.lo) == 0;
-	char text[SK_ADDR_STRLEN];
 	if (!wildcard || bind_addr) {
-		sk_addr_format(&local, text);
-		fprintf(stderr, "serving on http://%s/\n", text);
+		print_url(&local);
 		return;
 	}
 	struct ifaddrs *list;
@@ -144,19 +163,22 @@ static void print_urls(int fd, const char *bind_addr)
 		if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP))
 			continue;
 		int fam = ifa->ifa_addr->sa_family;
-		/* A dual-stack socket serves both families; an IPv4 one only IPv4. */
-		if (fam != AF_INET && !(fam == AF_INET6 && local.u.sa.sa_family == AF_INET6))
+		/* A dual-stack socket serves both families; an IPv4 one or an
+		 * IPv6-only one (-6) only its own. */
+		bool v6 = local.u.sa.sa_family == AF_INET6;
+		if (fam == AF_INET ? v6 && v6_only : !(fam == AF_INET6 && v6))
 			continue;
 		struct sk_addr a;
 		memset(&a, 0, sizeof a);
 		memcpy(&a.u.storage, ifa->ifa_addr, fam == AF_INET ? sizeof a.u.in4 : sizeof a.u.in6);
 		a.len = fam == AF_INET ? sizeof a.u.in4 : sizeof a.u.in6;
+		if (fam == AF_INET6 && a.u.in6.sin6_scope_id)
+			continue;
 		if (fam == AF_INET)
 			a.u.in4.sin_port = htons((uint16_t)port);
 		else
 			a.u.in6.sin6_port = htons((uint16_t)port);
-		sk_addr_format(&a, text);
-		fprintf(stderr, "serving on http://%s/\n", text);
+		print_url(&a);
 	}
 	freeifaddrs(list);
 }
@@ -164,7 +186,8 @@ static void print_urls(int fd, const char *bind_addr)
 /* Options as given; run_serve turns them into the server's. */
 struct serve_args {
 	struct sk_http_server_opts o;
-	const char *port, *bind_addr, *log_path;
+	int family;
+	const char *port, *bind_addr, *log_path, *directory;
 	bool quiet, verbose, trace;
 	unsigned stop_ms;
 	unsigned long max_conns, max_per_client, max_parts;
@@ -187,6 +210,11 @@ static const struct opt serve_opts[] = {
 	            "port (default 8000; 0 picks a free one)"),
 	OPT_STRING_('b', "bind", "ADDR", struct serve_args, bind_addr,
 	            "address to listen on (default: all, IPv4 and IPv6)"),
+	OPT_FAMILY_('4', struct serve_args, family, AF_INET, "IPv4 only"),
+	OPT_FAMILY_('6', struct serve_args, family, AF_INET6,
+	            "IPv6 only (IPV6_V6ONLY: IPv4 clients are refused)"),
+	OPT_STRING_(0, "directory", "DIR", struct serve_args, directory,
+	            "the directory to serve, as DIR (python's http.server spelling)"),
 	OPT_FLAG_(0, "upload", struct serve_args, o.upload,
 	          "accept PUT and the listing's upload form (POST)"),
 	OPT_FLAG_(0, "allow-delete", struct serve_args, o.allow_delete,
@@ -219,7 +247,21 @@ static const struct opt serve_opts[] = {
 	OPT_END_,
 };
 
-static const struct opt_cmd serve_cmd = { "http serve", "http", serve_opts, NULL };
+static const struct opt_hint serve_hints[] = {
+	{ "-d", "python's -d DIR is --directory DIR (or DIR alone)" },
+	{ NULL, NULL },
+};
+
+static const struct opt_cmd serve_cmd = { "http serve", "http", serve_opts, serve_hints };
+
+/* python3 -m http.server takes its port as the argument: `http serve 8000`
+ * is almost always that habit, unless a directory of that name exists. */
+static bool looks_like_a_port(const char *arg)
+{
+	unsigned port;
+	struct stat st;
+	return sk_port_parse(arg, strlen(arg), &port) == 0 && stat(arg, &st) < 0;
+}
 
 static int run_serve(struct serve_args *a);
 
@@ -234,7 +276,18 @@ static int cmd_http_serve(int argc, char **argv)
 	if (ps.n_operands > 1)
 		return usage_error("http serve", "expected at most one directory, got %d",
 		                   ps.n_operands);
-	a.o.root = ps.n_operands == 1 ? ps.operands[0] : ".";
+	char q[QUOTE_MAX];
+	if (ps.n_operands == 1 && a.directory)
+		return usage_error("http serve", "%s and %s: two directories; give one",
+		                   opt_seen(&ps, "directory"), quote(ps.operands[0],
+		                   strlen(ps.operands[0]), q));
+	if (ps.n_operands == 1 && looks_like_a_port(ps.operands[0]))
+		return usage_error("http serve", "%s is not a directory; did you mean '-p %s'?",
+		                   quote(ps.operands[0], strlen(ps.operands[0]), q), ps.operands[0]);
+	if (a.quiet && a.log_path)
+		return usage_error("http serve", "%s and %s: choose one (-q writes no access log)",
+		                   opt_seen(&ps, "quiet"), opt_seen(&ps, "access-log"));
+	a.o.root = ps.n_operands == 1 ? ps.operands[0] : a.directory ? a.directory : ".";
 	if (opt_seen(&ps, "max-conns"))
 		a.o.max_conns = a.max_conns;
 	if (opt_seen(&ps, "max-per-client"))
@@ -267,14 +320,15 @@ static int run_serve(struct serve_args *a)
 	}
 	struct sk_addr addrs[8];
 	size_t n_addrs;
-	if ((st = resolve_or_report("http serve", bind_addr, port, AF_UNSPEC, SOCK_STREAM, true, addrs,
+	if ((st = resolve_or_report("http serve", bind_addr, port, a->family, SOCK_STREAM, true, addrs,
 	                            8, &n_addrs)))
 		return st;
-	size_t pick = pick_listen_addr(addrs, n_addrs, bind_addr, AF_UNSPEC);
+	size_t pick = pick_listen_addr(addrs, n_addrs, bind_addr, a->family);
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.backlog = 1024; /* bursts of browser connections */
 	so.tracer = o.tracer;
+	so.v6_only = a->family == AF_INET6;
 	int fd = sk_tcp_listen(&addrs[pick], &so);
 	if (fd == -EAFNOSUPPORT && pick != 0)
 		fd = sk_tcp_listen(&addrs[pick = 0], &so);
@@ -319,7 +373,7 @@ static int run_serve(struct serve_args *a)
 	}
 	sk_loop_add_signal(loop, SIGINT, on_stop, &run);
 	sk_loop_add_signal(loop, SIGTERM, on_stop, &run);
-	print_urls(fd, bind_addr);
+	print_urls(fd, bind_addr, a->family == AF_INET6);
 	err = sk_loop_run(loop);
 	sk_http_server_free(run.server);
 	/* What the logs still hold gets a moment, not forever. */

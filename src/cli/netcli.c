@@ -67,6 +67,15 @@ int resolve_or_report(const char *command, const char *host, const char *port, i
 		report(ctx, "not a port number (0-65535)");
 		return EXIT_USAGE;
 	}
+	/* "[::1]", as users copy addresses out of URLs: the brackets only say
+	 * where an IPv6 address ends. */
+	char unbracketed[256];
+	size_t len = host ? strlen(host) : 0;
+	if (len > 2 && host[0] == '[' && host[len - 1] == ']' && len < sizeof unbracketed) {
+		memcpy(unbracketed, host + 1, len - 2);
+		unbracketed[len - 2] = '\0';
+		host = unbracketed;
+	}
 	int err = sk_addr_resolve(host, port, family, socktype, passive, out, max, n_out);
 	if (err == 0)
 		return EXIT_OK;

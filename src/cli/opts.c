@@ -217,7 +217,12 @@ int check_modes(const struct parse *ps, unsigned mode_bit)
 int opt_family(struct parse *ps, const char *arg)
 {
 	(void)arg;
-	*OPT_DEST(ps, int) = (int)ps->opt->n;
+	int *family = OPT_DEST(ps, int);
+	/* Without either, both families are served (or tried): ncat's rule. */
+	if (*family != AF_UNSPEC && *family != (int)ps->opt->n)
+		return usage_error(ps->cmd->name, "-4 and -6 cannot be combined (without them, both "
+		                   "IPv4 and IPv6 are used)");
+	*family = (int)ps->opt->n;
 	return 0;
 }
 

@@ -42,39 +42,49 @@ struct serve_run {
 	const struct sk_tracer *tracer;
 };
 
-/* "127.0.0.1:8998:reply", "[::1]:0:echo" → host, port and mode texts. */
-static int split_spec(const char *opt, const char *spec, char *host, char *port, char *mode)
+/* "127.0.0.1:8998:reply", "[::1]:0:echo", ":8998:echo" (every address) →
+ * host ("" for every address), port and mode texts; --http's have no mode. */
+static int split_spec(const char *opt, const char *spec, bool has_mode, char *host, char *port,
+                      char *mode)
 {
-	const char *mode_colon = strrchr(spec, ':');
-	const char *host_start = spec, *host_end = NULL, *port_start = NULL;
-	if (mode_colon && spec[0] == '[') {
-		/* [IPv6]:PORT:MODE — the address may hold colons, the brackets say where it ends. */
-		const char *close = strchr(spec, ']');
-		if (close && close[1] == ':' && close + 1 < mode_colon) {
-			host_start = spec + 1;
-			host_end = close;
-			port_start = close + 2;
-		}
-	} else if (mode_colon) {
-		const char *port_colon = memrchr(spec, ':', (size_t)(mode_colon - spec));
-		if (port_colon && !memchr(spec, ':', (size_t)(port_colon - spec))) {
-			host_end = port_colon;
-			port_start = port_colon + 1;
-		}
+	const char *host_start = spec, *host_end, *colon;
+	if (spec[0] == '[') { /* the brackets say where an IPv6 address ends */
+		host_start = spec + 1;
+		host_end = strchr(spec, ']');
+		colon = host_end ? host_end + 1 : NULL;
+	} else {
+		host_end = strchr(spec, ':');
+		colon = host_end;
 	}
-	size_t host_len = host_end ? (size_t)(host_end - host_start) : 0;
-	size_t port_len = port_start ? (size_t)(mode_colon - port_start) : 0;
-	if (!host_end || host_len == 0 || port_len == 0 || host_len >= 256 || port_len >= 32 ||
-	    strlen(mode_colon + 1) >= 16) {
+	const char *port_start = colon && *colon == ':' ? colon + 1 : NULL;
+	const char *port_end = !port_start ? NULL
+	                       : has_mode ? strchr(port_start, ':')
+	                                  : port_start + strlen(port_start);
+	const char *mode_start = has_mode && port_end ? port_end + 1 : "";
+	size_t host_len = port_end ? (size_t)(host_end - host_start) : 0;
+	size_t port_len = port_end ? (size_t)(port_end - port_start) : 0;
+	if (!port_end || port_len == 0 || memchr(port_start, ':', port_len) ||
+	    (has_mode && (!*mode_start || strchr(mode_start, ':'))) || host_len >= 256 ||
+	    port_len >= 32 || strlen(mode_start) >= 16) {
 		char q[QUOTE_MAX];
-		return usage_error("serve", "%s %s: expected ADDR:PORT:MODE (IPv6 as [ADDR]:PORT:MODE)",
-		                   opt, quote(spec, strlen(spec), q));
+		const char *form = has_mode ? "ADDR:PORT:MODE" : "ADDR:PORT";
+		unsigned n;
+		/* "8000" or "8998:echo": the address was left out. */
+		size_t first = strcspn(spec, ":");
+		if (first > 0 && first < 6 && sk_port_parse(spec, first, &n) == 0 &&
+		    (has_mode ? spec[first] == ':' : !spec[first]) && strlen(spec) < 64)
+			return usage_error("serve", "%s %s: expected %s, such as ':%s' (every address) "
+			                   "or '127.0.0.1:%s'", opt, quote(spec, strlen(spec), q), form,
+			                   spec, spec);
+		return usage_error("serve", "%s %s: expected %s (an empty ADDR is every address; "
+		                   "IPv6 in brackets: [::1]:%s)", opt, quote(spec, strlen(spec), q),
+		                   form, has_mode ? "PORT:MODE" : "PORT");
 	}
 	memcpy(host, host_start, host_len);
 	host[host_len] = '\0';
 	memcpy(port, port_start, port_len);
 	port[port_len] = '\0';
-	strcpy(mode, mode_colon + 1);
+	strcpy(mode, mode_start);
 	return 0;
 }
 
@@ -124,9 +134,16 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
                         bool truncated)
 {
 	struct service *s = ud;
-	if (s->udp_mode != SK_DGRAM_DELIVER)
-		return;
 	char text[SK_ADDR_STRLEN];
+	if (s->udp_mode != SK_DGRAM_DELIVER) {
+		/* -v: each datagram served, as udp listen -v shows them. */
+		if (s->verbose) {
+			sk_addr_format(from, text);
+			fprintf(stderr, "sockit: %s: %s: %zu byte%s%s\n", s->ctx, text, len,
+			        len == 1 ? "" : "s", truncated ? " (truncated)" : "");
+		}
+		return;
+	}
 	struct out *o = out_stdout("serve");
 	sk_addr_format(from, text);
 	out_str(o, text);
@@ -170,10 +187,7 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	char host[256], port[32], mode[16], q[QUOTE_MAX];
 	bool http = s->proto[0] == 'h';
 	const char *opt = http ? "--http" : s->proto[0] == 't' ? "--tcp" : "--udp";
-	char spec[300];
-	/* --http takes ADDR:PORT: read it as ADDR:PORT:files. */
-	snprintf(spec, sizeof spec, "%s%s", s->spec, http ? ":files" : "");
-	int st = split_spec(opt, spec, host, port, mode);
+	int st = split_spec(opt, s->spec, !http, host, port, mode);
 	if (st)
 		return st;
 	bool tcp = s->proto[0] == 't' || http;
@@ -186,9 +200,12 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 		                       : "print, echo, reply, discard");
 	struct sk_addr addr;
 	size_t n;
-	if ((st = resolve_or_report("serve", host, port, AF_UNSPEC, tcp ? SOCK_STREAM : SOCK_DGRAM,
-	                            true, &addr, 1, &n)))
+	struct sk_addr addrs[8];
+	if ((st = resolve_or_report("serve", host[0] ? host : NULL, port, AF_UNSPEC,
+	                            tcp ? SOCK_STREAM : SOCK_DGRAM, true, addrs, 8, &n)))
 		return st;
+	/* An empty ADDR is every address: the dual-stack IPv6 wildcard. */
+	addr = addrs[pick_listen_addr(addrs, n, host[0] ? host : NULL, AF_UNSPEC)];
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.tracer = run->tracer;
@@ -399,8 +416,9 @@ const struct help_part serve_help[] = {
 	  "current directory. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
 	  "\n", &serve_cmd },
 	{ "\n"
-	  "ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
-	  "picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
+	  "ADDR is an address or name, empty for every address (:8998:echo); write IPv6\n"
+	  "in brackets: [::1]:8998:echo. PORT 0 picks a free port. Each service prints\n"
+	  "'listening on ADDR:PORT (PROTO MODE)'; -v logs clients and datagrams.\n"
 	  "UDP services answer no datagram from their own port, port 0, a multicast or\n"
 	  "broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
 	  "udp'. -v shows each one, and the counts are shown when they stop.\n"

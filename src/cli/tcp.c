@@ -105,7 +105,18 @@ static const struct opt connect_opts[] = {
 	OPT_END_,
 };
 
-static const struct opt_cmd connect_cmd = { "tcp connect", "tcp", connect_opts, NULL };
+static const struct opt_hint connect_hints[] = {
+	{ "-l", "to listen use 'sockit tcp listen'" },
+	{ "-e", "to run a command per connection use 'sockit tcp listen --exec CMD'" },
+	{ "-c", "to run a command per connection use 'sockit tcp listen --exec CMD'" },
+	{ "-u", "for UDP use 'sockit udp send'" },
+	{ "-N", "not needed: the sending side is shut down at the end of stdin (as nc -N)" },
+	HINT_N,
+	HINT_Z,
+	{ NULL, NULL },
+};
+
+static const struct opt_cmd connect_cmd = { "tcp connect", "tcp", connect_opts, connect_hints };
 
 /* Tries each resolved address in turn, as nc does; reports the last error. */
 static int connect_any(const struct sk_addr *addrs, size_t n, unsigned wait_ms,

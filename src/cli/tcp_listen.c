@@ -209,16 +209,16 @@ static int set_max_msg(struct parse *ps, const char *arg)
 
 static const struct opt listen_opts[] = {
 	OPT_FAMILY_('4', struct listen_run, family, AF_INET, "IPv4 only"),
-	OPT_FAMILY_('6', struct listen_run, family, AF_INET6, "IPv6 only"),
+	OPT_FAMILY_('6', struct listen_run, family, AF_INET6,
+	            "IPv6 only (IPV6_V6ONLY: IPv4 clients are refused)"),
 	OPT_STRING_('b', "bind", "ADDR", struct listen_run, bind_addr,
 	            "address to listen on (default: all, IPv4 and IPv6)"),
-	{ OPT_FLAG, 'k', "keep-open", NULL,
-	  "relay mode: a client's EOF ends its session, and the next client gets the rest of stdin",
-	  OPT_OFF(struct listen_run, keep_open, bool), 0, NULL, RELAY,
-	  "the relay mode; the other modes keep serving" },
+	OPT_FLAG_('k', "keep-open", struct listen_run, keep_open,
+	  "relay mode: a client's EOF ends its session, and the next client gets the rest of "
+	  "stdin (the other modes serve every client anyway: there it changes nothing, as nc -k)"),
 	{ OPT_FLAG, 'd', "no-stdin", NULL, "relay mode: do not read stdin, only print what clients send",
 	  OPT_OFF(struct listen_run, no_stdin, bool), 0, NULL, RELAY,
-	  "the relay mode; the other modes keep serving" },
+	  "the relay mode; the other modes do not read stdin" },
 	MODE_OPT("echo", SK_STREAM_ECHO, "send every byte back (RFC 862)"),
 	MODE_OPT("discard", SK_STREAM_DISCARD, "read and drop everything (RFC 863)"),
 	MODE_OPT("chargen", SK_STREAM_CHARGEN,
@@ -230,8 +230,8 @@ static const struct opt listen_opts[] = {
 	         "the sender"),
 	OPT_CALL_(0, "exec", "CMD", set_mode, SK_STREAM_EXEC,
 	          "run /bin/sh -c CMD per connection, the socket as its stdin/stdout"),
-	OPT_CALL_(0, "frame", "MODE", set_frame, 0,
-	          "messages for --reply and --chat: line (default), len32, raw"),
+	{ OPT_CALL, 0, "frame", "MODE", "messages for --reply and --chat: line (default), len32, raw",
+	  0, 0, set_frame, FRAMED, "--reply and --chat" },
 	{ OPT_CALL, 0, "max-msg", "BYTES", "longest message of --reply and --chat (default 16384, "
 	  "at most 1048576); a longer one closes its client", 0, 0, set_max_msg, FRAMED,
 	  "--reply and --chat" },
@@ -253,7 +253,20 @@ static const struct opt listen_opts[] = {
 	OPT_END_,
 };
 
-const struct opt_cmd tcp_listen_cmd = { "tcp listen", "tcp", listen_opts, NULL };
+/* What nc and ncat users type: the same behaviour spelled sockit's way. */
+static const struct opt_hint listen_hints[] = {
+	{ "-l", "'tcp listen' already listens; nc -lvnp PORT is 'sockit tcp listen -v PORT'" },
+	{ "-p", "the port is an argument: 'sockit tcp listen PORT'" },
+	{ "-e", "to run a command per connection use --exec CMD" },
+	{ "-c", "to run a command per connection use --exec CMD" },
+	{ "-u", "for UDP use 'sockit udp listen'" },
+	{ "-w", "a server's timeout is --idle-timeout SECS" },
+	HINT_N,
+	HINT_Z,
+	{ NULL, NULL },
+};
+
+const struct opt_cmd tcp_listen_cmd = { "tcp listen", "tcp", listen_opts, listen_hints };
 
 static int parse_listen_options(int argc, char **argv, struct listen_run *run, const char **port)
 {
@@ -290,6 +303,7 @@ static int open_listener(struct listen_run *run, const char *bind_addr, const ch
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.tracer = run->tracer;
+	so.v6_only = family == AF_INET6; /* -6: IPv6 only (IPV6_V6ONLY), as ncat -6 */
 	size_t first = pick_listen_addr(addrs, n, bind_addr, family);
 	int fd = sk_tcp_listen(&addrs[first], &so);
 	if (fd == -EAFNOSUPPORT && first != 0)

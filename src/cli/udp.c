@@ -174,14 +174,24 @@ static const struct opt listen_opts[] = {
 	          "answer the ports of services that answer too (7 echo, 19 chargen, 53 dns, "
 	          "123 ntp, 11211 memcached ...)"),
 	OPT_FAMILY_('4', struct udp_listen, c.family, AF_INET, "IPv4 only"),
-	OPT_FAMILY_('6', struct udp_listen, c.family, AF_INET6, "IPv6 only"),
+	OPT_FAMILY_('6', struct udp_listen, c.family, AF_INET6,
+	            "IPv6 only (IPV6_V6ONLY: IPv4 senders are not heard)"),
 	OPT_FLAG_('v', "verbose", struct udp_listen, c.verbose,
 	          "print the listening address and each datagram not answered on stderr"),
 	OPT_FLAG_(0, "trace", struct udp_listen, c.trace, "print each socket call on stderr"),
 	OPT_END_,
 };
 
-static const struct opt_cmd udp_listen_cmd = { "udp listen", "udp", listen_opts, NULL };
+static const struct opt_hint listen_hints[] = {
+	{ "-l", "'udp listen' already listens" },
+	{ "-u", "'udp listen' is UDP already" },
+	{ "-p", "the port is an argument: 'sockit udp listen PORT'" },
+	{ "-k", "not needed: 'udp listen' serves every sender until it is stopped" },
+	HINT_N,
+	{ NULL, NULL },
+};
+
+static const struct opt_cmd udp_listen_cmd = { "udp listen", "udp", listen_opts, listen_hints };
 
 static int parse_listen(int argc, char **argv, struct udp_listen *l, const char **port)
 {
@@ -189,6 +199,13 @@ static int parse_listen(int argc, char **argv, struct udp_listen *l, const char 
 	int st = parse_options(&ps, &udp_listen_cmd, argc, argv, l);
 	if (st)
 		return st;
+	/* Options that would do nothing in the mode chosen are refused. */
+	if (l->dopts.allow_amplify && !l->dopts.reply_text)
+		return usage_error("udp listen", "--allow-amplify is for --reply-text");
+	enum sk_dgram_mode m = l->dopts.mode;
+	if (l->dopts.answer_service_ports && m != SK_DGRAM_ECHO && m != SK_DGRAM_REPLY)
+		return usage_error("udp listen", "--allow-service-ports is for --echo, --reply and "
+		                   "--reply-text");
 	if (ps.n_operands != 1)
 		return usage_error("udp listen", "expected PORT, got %d argument%s", ps.n_operands,
 		                   ps.n_operands == 1 ? "" : "s");
@@ -205,6 +222,15 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 	/* An IPv4 group needs an IPv4 socket, unless an IPv6 group is joined
 	 * too: a dual-stack IPv6 socket takes both. */
 	int family = l->c.family;
+	for (int i = 0; i < l->n_groups && family != AF_UNSPEC; i++) {
+		/* -6 is IPv6 only (IPV6_V6ONLY): such a socket hears no IPv4 group. */
+		bool v6_group = strchr(l->groups[i], ':') != NULL;
+		char q[QUOTE_MAX];
+		if (v6_group != (family == AF_INET6))
+			return usage_error("udp listen", "--join %s: an IPv%c group, and %s hears IPv%c only",
+			                   quote(l->groups[i], strlen(l->groups[i]), q), v6_group ? '6' : '4',
+			                   family == AF_INET6 ? "-6" : "-4", family == AF_INET6 ? '6' : '4');
+	}
 	for (int i = 0; i < l->n_groups && l->c.family == AF_UNSPEC && !bind_addr; i++)
 		if (family != AF_INET6)
 			family = strchr(l->groups[i], ':') ? AF_INET6 : AF_INET;
@@ -219,6 +245,7 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 	sk_sock_opts_init(&so);
 	so.tracer = l->c.tracer;
 	so.share_port = l->n_groups > 0; /* group members commonly share a port */
+	so.v6_only = l->c.family == AF_INET6; /* -6: IPv6 only (IPV6_V6ONLY), as ncat -6 */
 	int fd = sk_udp_open(&addrs[pick], 0, &so);
 	if (fd < 0) {
 		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
@@ -339,7 +366,15 @@ static const struct opt send_opts[] = {
 	OPT_END_,
 };
 
-static const struct opt_cmd udp_send_cmd = { "udp send", "udp", send_opts, NULL };
+static const struct opt_hint send_hints[] = {
+	{ "-u", "'udp send' is UDP already" },
+	{ "-l", "to listen use 'sockit udp listen'" },
+	HINT_N,
+	HINT_Z,
+	{ NULL, NULL },
+};
+
+static const struct opt_cmd udp_send_cmd = { "udp send", "udp", send_opts, send_hints };
 
 /* The IPv4 broadcast address of an interface: its address OR the hostmask
  * of its netmask (the notes: "the largest address of the network"). */
@@ -474,6 +509,9 @@ static int parse_send(int argc, char **argv, struct udp_send *s, struct parse *p
 	if (st)
 		return st;
 	s->ttl_set = opt_seen(ps, "ttl") != NULL;
+	if (opt_seen(ps, "retries") && s->wait_ms == 0)
+		return usage_error("udp send", "--retries is for --wait: it sends again when no reply "
+		                   "came within it");
 	s->c.tracer = s->c.trace ? &stderr_tracer : NULL;
 	return 0;
 }

@@ -23,6 +23,7 @@ import calendar
 import email.utils
 import hashlib
 import html
+import ipaddress
 import http.client
 import json
 import os
@@ -1489,12 +1490,102 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
     (["http", "serve", "--bogus"], "sockit: http serve: unknown option '--bogus'"),
     (["http", "serve", "-p", "0", "a", "b"],
      "sockit: http serve: expected at most one directory, got 2"),
-], ids=["http", "bogus", "max-body x", "max-body -1", "bogus option", "two dirs"])
+    # python3 -m http.server's habits: the port as the argument, -d DIR.
+    (["http", "serve", "8000"],
+     "sockit: http serve: '8000' is not a directory; did you mean '-p 8000'?"),
+    (["http", "serve", "--upload", "-dp", "0"],
+     "sockit: http serve: unknown option '-d': python's -d DIR is --directory DIR (or DIR alone)"),
+    (["http", "serve", "--directory", "a", "b"],
+     "sockit: http serve: --directory and 'b': two directories; give one"),
+    (["http", "serve", "-q", "--access-log", "x"],
+     "sockit: http serve: -q and --access-log: choose one (-q writes no access log)"),
+], ids=["http", "bogus", "max-body x", "max-body -1", "bogus option", "two dirs", "port as dir",
+        "-d", "--directory and DIR", "-q and --access-log"])
 def test_usage_errors(sockit, args, message):
     res = sockit(*args)
     assert res.status == 2
     assert res.out == ""
     assert res.err.splitlines() == [message, SEE_HELP]
+
+
+def test_directory_option_and_a_directory_named_like_a_port(procs, tree, tmp_path, monkeypatch):
+    """--directory DIR is python's spelling of DIR; a directory that is
+    called 8000 is served, not taken for a port."""
+    serving = r"^serving on http://(127\.0\.0\.1):(\d+)/$"
+    srv = procs.server(SOCKIT, "http", "serve", "-p", "0", "-b", "127.0.0.1", "--directory",
+                       str(tree), pattern=serving)
+    c = Conn(procs.connect(srv.port))
+    c.send(build("GET", "/hello.txt", close=True))
+    assert c.response().body == b"hello, world\n"
+    (tmp_path / "8000").mkdir()
+    (tmp_path / "8000" / "x.txt").write_bytes(b"x\n")
+    monkeypatch.chdir(tmp_path)
+    num = procs.server(SOCKIT, "http", "serve", "-p", "0", "-b", "127.0.0.1", "8000",
+                       pattern=serving)
+    c = Conn(procs.connect(num.port))
+    c.send(build("GET", "/x.txt", close=True))
+    assert c.response().body == b"x\n"
+
+
+def urls_printed(procs, *args):
+    """The 'serving on' lines of `http serve -p 0 ARGS`, and the server."""
+    srv = procs.server(SOCKIT, "http", "serve", "-p", "0", *args,
+                       pattern=r"^serving on http://(\[[^]]+\]|[0-9.]+):(\d+)/$")
+    time.sleep(0.2)  # every line is printed before the loop starts
+    lines = [line for line in srv.err.splitlines() if line.startswith("serving on ")]
+    return srv, lines
+
+
+def test_printed_urls_work_in_a_browser(procs, tree):
+    """No raw %eth0 in a URL: IPv6 link-local addresses (which need a zone,
+    and browsers take none) are left out of the list."""
+    srv, lines = urls_printed(procs, str(tree))
+    assert lines and all(re.fullmatch(r"serving on http://[^%\s]+/", line) for line in lines), lines
+    assert not any("[fe80:" in line for line in lines), lines
+
+
+def link_local_address():
+    """An IPv6 link-local address of this host as ADDR%IFACE, or None."""
+    try:
+        with open("/proc/net/if_inet6") as f:
+            rows = [line.split() for line in f]
+    except FileNotFoundError:
+        return None
+    for hexaddr, _, _, scope, _, name in rows:
+        if scope == "20" and hexaddr.startswith("fe80"):
+            groups = [hexaddr[i:i + 4] for i in range(0, 32, 4)]
+            return str(ipaddress.IPv6Address(":".join(groups))) + "%" + name
+    return None
+
+
+def test_a_link_local_bind_address_is_printed_with_an_encoded_zone(procs, tree):
+    addr = link_local_address()
+    if addr is None:
+        pytest.skip("no IPv6 link-local address on this host")
+    srv, lines = urls_printed(procs, "-b", addr, str(tree))
+    host, zone = addr.split("%")
+    assert lines == [f"serving on http://[{host}%25{zone}]:{srv.port}/"], lines
+
+
+def test_6_serves_ipv6_only_and_4_ipv4_only(procs, tree):
+    srv, lines = urls_printed(procs, "-6", str(tree))
+    assert lines and all(line.startswith("serving on http://[") for line in lines), lines
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(srv.port, "127.0.0.1")
+    c = Conn(procs.connect(srv.port, "::1"))
+    c.send(build("GET", "/hello.txt", close=True))
+    assert c.response().body == b"hello, world\n"
+    srv, lines = urls_printed(procs, "-4", str(tree))
+    assert lines and not any("[" in line for line in lines), lines
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(srv.port, "::1")
+
+
+def test_4_and_6_together_are_a_usage_error(sockit):
+    res = sockit("http", "serve", "-4", "-6")
+    assert res.status == 2
+    assert res.err.splitlines() == ["sockit: http serve: -4 and -6 cannot be combined (without "
+                                    "them, both IPv4 and IPv6 are used)", SEE_HELP]
 
 
 def test_missing_or_bad_directory(sockit, tmp_path):

@@ -672,6 +672,13 @@ def test_bad_option_is_usage_error(sockit, args, mention):
     assert any(mention in l for l in res.err.splitlines()), res.err
 
 
+def test_bad_option_in_a_cluster_is_named(sockit):
+    """-xs: the letter at fault is named, not the option before it."""
+    res = sockit("ip", "--json", "-xs", "/26", "10.0.0.0/24")
+    assert res.status == 2, res
+    assert res.err == "sockit: ip: unknown option '-x'\nsockit: see 'sockit help ip'\n"
+
+
 @pytest.mark.parametrize("args", [
     ["ip", "--help"], ["ip", "-h"], ["ip", "same", "--help"], ["ip", "range", "--help"],
 ])

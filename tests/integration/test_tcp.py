@@ -487,6 +487,18 @@ def test_relay_stdin_from_a_regular_file(procs, tmp_path):
     assert srv.out == b"bye\n"
 
 
+def test_keep_open_is_accepted_by_the_serving_modes(procs):
+    """nc and ncat users type -k out of habit: the modes serve every client
+    anyway, so it changes nothing there."""
+    srv = procs.listen("-k", "--echo", "0")
+    for _ in range(2):
+        s = procs.connect(srv.port)
+        s.sendall(b"ping\n")
+        assert recv_exact(s, 5) == b"ping\n"
+        s.close()
+    assert srv.stop() == 0
+
+
 def test_relay_keep_open_serves_clients_in_sequence(procs):
     srv = procs.listen("-k", "0", stdin_data=b"first only\n")
     a = procs.connect(srv.port)
@@ -1046,6 +1058,31 @@ def test_listen_on_ipv6_loopback(procs):
         procs.connect(srv.port)
 
 
+def test_listen_6_is_ipv6_only_and_4_ipv4_only(procs):
+    """As ncat: -6 sets IPV6_V6ONLY, so IPv4 clients are refused; -4 binds
+    0.0.0.0. Without either the listener is dual-stack."""
+    six = procs.listen("-6", "--echo", "0")
+    assert six.bound == "[::]"
+    s = procs.connect(six.port, "::1")
+    s.sendall(b"six\n")
+    assert recv_exact(s, 4) == b"six\n"
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(six.port, "127.0.0.1")
+    four = procs.listen("-4", "--echo", "0")
+    assert four.bound == "0.0.0.0"
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(four.port, "::1")
+
+
+def test_ipv6_addresses_in_brackets(procs):
+    """[::1], as users copy it from a URL, works wherever an address goes."""
+    srv = procs.listen("--echo", "-b", "[::1]", "0")
+    assert srv.bound == "[::1]"
+    p = procs.sockit("tcp", "connect", "--send", "bracketed", "[::1]", str(srv.port))
+    assert p.wait() == 0, p.err
+    assert p.out == b"bracketed"
+
+
 def test_listen_on_ipv4_loopback(procs):
     srv = procs.listen("--echo", "-b", "127.0.0.1", "0")
     assert srv.bound == "127.0.0.1"
@@ -1471,10 +1508,16 @@ USAGE_ERRORS = [
      "sockit: tcp listen: --max-per-client 'x': not a whole number (0-1000000)"),
     (["tcp", "listen", "--idle-timeout", "abc", "0"],
      "sockit: tcp listen: --idle-timeout 'abc': not a number of seconds (0-86400)"),
-    (["tcp", "listen", "-k", "--echo", "0"],
-     "sockit: tcp listen: -k is for the relay mode; the other modes keep serving"),
     (["tcp", "listen", "-d", "--echo", "0"],
-     "sockit: tcp listen: -d is for the relay mode; the other modes keep serving"),
+     "sockit: tcp listen: -d is for the relay mode; the other modes do not read stdin"),
+    (["tcp", "listen", "--frame", "len32", "--echo", "0"],
+     "sockit: tcp listen: --frame is for --reply and --chat"),
+    (["tcp", "listen", "--frame", "raw", "0"],
+     "sockit: tcp listen: --frame is for --reply and --chat"),
+    (["tcp", "listen", "-4", "-6", "0"], "sockit: tcp listen: -4 and -6 cannot be combined "
+     "(without them, both IPv4 and IPv6 are used)"),
+    (["tcp", "connect", "-64", "h", "1"], "sockit: tcp connect: -4 and -6 cannot be combined "
+     "(without them, both IPv4 and IPv6 are used)"),
     (["tcp", "listen", "--allow", "300.1.1.1", "0"],
      "sockit: tcp listen: --allow '300.1.1.1': octet is greater than 255: '300'"),
     (["tcp", "listen", "--deny", "10.0.0.0/33", "0"],
@@ -1500,6 +1543,42 @@ USAGE_ERRORS = [
     (["tcp", "connect", "-i", "-1", "127.0.0.1", "1"],
      "sockit: tcp connect: -i '-1': not a number of seconds (0-86400)"),
 ]
+
+
+# Habits from nc and ncat: the option as typed (in a cluster, the letter at
+# fault) and what to write instead.
+HINTS = [
+    (["tcp", "listen", "-lvnp", "8000"],
+     "unknown option '-l': 'tcp listen' already listens; nc -lvnp PORT is "
+     "'sockit tcp listen -v PORT'"),
+    (["tcp", "listen", "-vp", "8000"],
+     "unknown option '-p': the port is an argument: 'sockit tcp listen PORT'"),
+    (["tcp", "listen", "-e", "/bin/cat", "0"],
+     "unknown option '-e': to run a command per connection use --exec CMD"),
+    (["tcp", "listen", "-c", "cat", "0"],
+     "unknown option '-c': to run a command per connection use --exec CMD"),
+    (["tcp", "listen", "-u", "0"], "unknown option '-u': for UDP use 'sockit udp listen'"),
+    (["tcp", "listen", "--echo", "-w1", "0"],
+     "unknown option '-w': a server's timeout is --idle-timeout SECS"),
+    (["tcp", "listen", "-n", "0"],
+     "unknown option '-n': numeric addresses are never looked up: leave -n out"),
+    (["tcp", "listen", "-z", "0"],
+     "unknown option '-z': sockit has no port scan yet; 'sockit tcp connect -w 1 HOST PORT' "
+     "tries one port"),
+    (["tcp", "connect", "-l", "0"], "unknown option '-l': to listen use 'sockit tcp listen'"),
+    (["tcp", "connect", "-e", "cat", "h", "1"],
+     "unknown option '-e': to run a command per connection use 'sockit tcp listen --exec CMD'"),
+    (["tcp", "connect", "-c", "cat", "h", "1"],
+     "unknown option '-c': to run a command per connection use 'sockit tcp listen --exec CMD'"),
+    (["tcp", "connect", "-u", "h", "1"], "unknown option '-u': for UDP use 'sockit udp send'"),
+    (["tcp", "connect", "-N", "h", "1"],
+     "unknown option '-N': not needed: the sending side is shut down at the end of stdin "
+     "(as nc -N)"),
+    (["tcp", "connect", "-zv", "h", "1"],
+     "unknown option '-z': sockit has no port scan yet; 'sockit tcp connect -w 1 HOST PORT' "
+     "tries one port"),
+]
+USAGE_ERRORS += [(args, f"sockit: {args[0]} {args[1]}: {hint}") for args, hint in HINTS]
 
 
 @pytest.mark.parametrize("args, message", USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS])

@@ -154,6 +154,25 @@ def test_udp_listen_bind_address(procs, args, bound):
     assert lst.bound == bound
 
 
+def test_udp_listen_6_is_ipv6_only(procs):
+    """-6 sets IPV6_V6ONLY (as ncat): IPv4 senders are not heard."""
+    lst = procs.listen_udp("-6", "0")
+    c4, c6 = procs.udp(), procs.udp(socket.AF_INET6)
+    c4.sendto(b"four", ("127.0.0.1", lst.port))
+    c6.sendto(b"six", ("::1", lst.port))
+    (line,) = lst.wait_out_lines(1)
+    assert line == f"[::1]:{port_of(c6)}: six".encode()
+    assert lst.stop() == 0
+    assert b"four" not in lst.out
+
+
+def test_udp_bracketed_ipv6(procs, run):
+    lst = procs.listen_udp("--echo", "-b", "[::1]", "0")
+    assert lst.bound == "[::1]"
+    r = run("udp", "send", "-w", "2", "[::1]", str(lst.port), "bracketed")
+    assert (r.status, r.out) == (0, "bracketed\n"), r
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_udp_listen_stops_cleanly_on_signal(procs, sig):
     lst = procs.listen_udp("0")
@@ -973,12 +992,14 @@ def test_udp_multicast_trace_shows_interface_choice(procs, run, lo_multicast):
 
 def test_udp_multicast_ipv4_and_ipv6_groups_together(procs, run, lo_multicast):
     """--join is repeatable and takes either family: a dual-stack socket
-    joins both (Linux lets an AF_INET6 socket join IPv4 groups, as -6 with an
-    IPv4 group shows)."""
-    six = procs.listen_udp("-6", "--join", f"{GROUP4}%lo", "0")
-    r = run("udp", "send", "--iface", "lo", GROUP4, str(six.port), "v4 group on a v6 socket")
-    assert r.status == 0, r
-    six.wait_out(r": v4 group on a v6 socket$")
+    joins both. -6 is IPv6 only (IPV6_V6ONLY), so an IPv4 group with it
+    would never be heard: refused, as an IPv6 group with -4 is."""
+    r = run("udp", "listen", "-6", "--join", f"{GROUP4}%lo", "0")
+    assert (r.status, r.err) == (2, f"sockit: udp listen: --join '{GROUP4}%lo': an IPv4 group, "
+                                    f"and -6 hears IPv6 only\n{SEE_HELP}\n"), r
+    r = run("udp", "listen", "-4", "--join", "ff02::4242%lo", "0")
+    assert (r.status, r.err) == (2, "sockit: udp listen: --join 'ff02::4242%lo': an IPv6 group, "
+                                    f"and -4 hears IPv4 only\n{SEE_HELP}\n"), r
     proc = procs.sockit("udp", "listen", "-v", "--join", f"{GROUP4}%lo", "--join", "ff02::4242%lo",
                         "0")
     m = proc.wait_err(r"^(listening on .*|sockit: .*)$")
@@ -1369,6 +1390,28 @@ def test_udp_serve_echo_is_not_aimed_at_itself(procs):
     (["send", "127.0.0.1"], "sockit: udp send: expected HOST PORT [MESSAGE], got 1 argument"),
     (["send", "127.0.0.1", "9", "a", "b"],
      "sockit: udp send: expected HOST PORT [MESSAGE], got 4 arguments"),
+    (["listen", "--allow-amplify", "0"], "sockit: udp listen: --allow-amplify is for --reply-text"),
+    (["listen", "--reply", "--allow-amplify", "0"],
+     "sockit: udp listen: --allow-amplify is for --reply-text"),
+    (["listen", "--allow-service-ports", "0"],
+     "sockit: udp listen: --allow-service-ports is for --echo, --reply and --reply-text"),
+    (["listen", "--discard", "--allow-service-ports", "0"],
+     "sockit: udp listen: --allow-service-ports is for --echo, --reply and --reply-text"),
+    (["send", "--retries", "2", "127.0.0.1", "9", "x"],
+     "sockit: udp send: --retries is for --wait: it sends again when no reply came within it"),
+    (["send", "-w", "0", "--retries", "2", "127.0.0.1", "9", "x"],
+     "sockit: udp send: --retries is for --wait: it sends again when no reply came within it"),
+    # Habits from nc and ncat.
+    (["listen", "-lu", "0"], "sockit: udp listen: unknown option '-l': 'udp listen' already listens"),
+    (["listen", "-u", "0"], "sockit: udp listen: unknown option '-u': 'udp listen' is UDP already"),
+    (["listen", "-p", "9"],
+     "sockit: udp listen: unknown option '-p': the port is an argument: 'sockit udp listen PORT'"),
+    (["listen", "-k", "0"], "sockit: udp listen: unknown option '-k': not needed: 'udp listen' "
+     "serves every sender until it is stopped"),
+    (["send", "-u", "h", "9"], "sockit: udp send: unknown option '-u': 'udp send' is UDP already"),
+    (["send", "-l", "9"], "sockit: udp send: unknown option '-l': to listen use 'sockit udp listen'"),
+    (["listen", "-6", "-4", "0"], "sockit: udp listen: -4 and -6 cannot be combined "
+     "(without them, both IPv4 and IPv6 are used)"),
 ])
 def test_udp_usage_errors(run, args, message):
     r = run("udp", *args)
