@@ -13,6 +13,12 @@ void print_error_json(struct out *o, const char *input, size_t input_len, const 
 void print_block_json(struct out *o, const struct sk_ip *net, unsigned prefix);
 void print_block_text(struct out *o, const struct sk_ip *net, unsigned prefix);
 
+/* A block of --hosts: the block, the hosts asked for and the hosts it holds. */
+void print_hosts_json(struct out *o, const struct sk_ip *net, unsigned prefix,
+                      unsigned long long requested);
+void print_hosts_text(struct out *o, const struct sk_ip *net, unsigned prefix,
+                      unsigned long long requested);
+
 /* The --explain block for one address. */
 void explain_ip(struct out *o, const char *input, size_t input_len, const struct sk_ip_cidr *c,
                 const struct sk_ip_info *info);
