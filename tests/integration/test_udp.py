@@ -22,7 +22,7 @@ import time
 import pytest
 
 from conftest import SOCKIT, assert_no_sanitizer_report
-from netutil import WAIT
+from netutil import WAIT, recv_exact
 from udputil import (NetnsPair, closed_udp_port, netns_unavailable_reason, recv_nothing,
                      wait_udp_bound)
 
@@ -413,6 +413,21 @@ def test_udp_reply_notes_format(procs, family):
     data, peer = c.recvfrom(MAX_V6)
     assert data == f"Received msg: hello from ('{host}', {port_of(c)})".encode()
     assert peer[:2] == (host, lst.port)
+
+
+@pytest.mark.parametrize("payload", [b"hello\n", b"hello\r\n", b"hello"])
+def test_udp_and_tcp_reply_trim_a_line_end_alike(procs, payload):
+    """`echo hello | nc -u` sends "hello\\n": the answer is the one a TCP
+    client sending the same line gets (no newline or CR inside it)."""
+    lst = procs.listen_udp("--reply", "0")
+    c = v4(procs)
+    c.sendto(payload, ("127.0.0.1", lst.port))
+    assert c.recvfrom(MAX_V6)[0] == f"Received msg: hello from ('127.0.0.1', {port_of(c)})".encode()
+    srv = procs.server(SOCKIT, "tcp", "listen", "-v", "--reply", "--frame", "raw", "0")
+    s = procs.connect(srv.port)
+    s.sendall(payload)
+    want = f"Received msg: hello from ('127.0.0.1', {s.getsockname()[1]})".encode()
+    assert recv_exact(s, len(want)) == want
 
 
 def test_udp_reply_keeps_message_bytes(procs):
