@@ -44,7 +44,9 @@ int report_relay_net_err(const char *ctx, int err, const struct sk_relay_stats *
 		err = -ECONNRESET;
 	char reason[128];
 	reason_of(err, reason, sizeof reason);
-	if (st->a_eof && st->a_to_b_sent == st->a_to_b)
+	/* Nothing read from stdin yet (an empty stdin whose end the relay had
+	 * not seen): no byte of it was lost, so there is nothing to count. */
+	if ((st->a_eof || st->a_to_b == 0) && st->a_to_b_sent == st->a_to_b)
 		report(ctx, "%s", reason);
 	else
 		report(ctx, "%s: only %llu byte%s of stdin %s sent", reason,

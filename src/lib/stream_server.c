@@ -405,6 +405,7 @@ int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_st
 	ao.acl = s->o.acl;
 	ao.on_accept = serve;
 	ao.on_refused = on_refused;
+	ao.reset_refused = true;
 	ao.on_failed = on_accept_failed;
 	ao.ud = s;
 	ao.tracer = s->o.tracer;

@@ -288,6 +288,21 @@ class Procs:
         s.connect((host, port))
         return s
 
+    def turned_away(self, port, host="127.0.0.1", timeout=WAIT):
+        """Connects to a server that refuses this client and returns the
+        client's port once the server has reset the connection (SO_LINGER
+        0 lets the reset arrive while connect() waits, or at the first
+        read). Data or a plain EOF fails the test."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = self.track(socket.socket(family, socket.SOCK_STREAM))
+        s.settimeout(timeout)
+        try:
+            s.connect((host, port))
+            got = s.recv(1)
+        except ConnectionResetError:
+            return s.getsockname()[1]
+        raise AssertionError(f"expected a reset from port {port}, got {got!r}")
+
     def track(self, s):
         self.socks.append(s)
         return s

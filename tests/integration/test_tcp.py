@@ -857,9 +857,8 @@ def test_max_per_client(procs):
     a = procs.connect(srv.port)
     b = procs.connect(srv.port)
     srv.wait_err("connection from", count=2)
-    third = procs.connect(srv.port)
-    assert closed_by_peer(third)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(third)} "
+    third_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{third_port} "
                  r"refused: --max-per-client reached$")
     # Another address has its own count.
     six = procs.connect(srv.port, "::1")
@@ -881,9 +880,8 @@ def test_max_conns(procs):
     srv = procs.listen("--echo", "--max-conns", "1", "0")
     a = procs.connect(srv.port)
     srv.wait_err("connection from")
-    b = procs.connect(srv.port, "::1")
-    assert closed_by_peer(b)
-    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{local_port(b)} refused: --max-conns reached$")
+    b_port = procs.turned_away(srv.port, "::1")
+    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{b_port} refused: --max-conns reached$")
     a.sendall(b"a")
     assert recv_exact(a, 1) == b"a"
 
@@ -909,20 +907,37 @@ def test_idle_timeout(procs):
 
 def test_deny_ipv4_loopback(procs):
     srv = procs.listen("--echo", "--deny", "127.0.0.0/8", "0")
-    v4 = procs.connect(srv.port)
-    assert closed_by_peer(v4)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+    v4_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{v4_port} "
                  r"refused: denied by --allow/--deny$")
     v6 = procs.connect(srv.port, "::1")
     v6.sendall(b"six")
     assert recv_exact(v6, 3) == b"six"
 
 
+@pytest.mark.parametrize("args", [
+    ["--deny", "127.0.0.0/8"], ["--allow", "::1"], ["--max-conns", "1"],
+    ["--max-per-client", "1"]], ids=["deny", "allow", "max-conns", "max-per-client"])
+def test_a_client_turned_away_sees_a_reset(procs, args):
+    """Refused by the access list or a limit, a client gets a reset (SO_LINGER
+    0), always: tcp connect exits 4 with 'connection reset by peer', never 0
+    with an empty answer depending on timing."""
+    srv = procs.listen("--echo", *args, "0")
+    if "--max-conns" in args or "--max-per-client" in args:
+        procs.connect(srv.port)
+        srv.wait_err("connection from")
+    for _ in range(3):
+        procs.turned_away(srv.port)
+        p = procs.sockit("tcp", "connect", "127.0.0.1", str(srv.port))
+        assert p.wait() == 4, p.err
+        assert re.fullmatch(rf"sockit: tcp connect: (127\.0\.0\.1:{srv.port}: )?connection "
+                            r"reset by peer\n", p.err), p.err
+
+
 def test_allow_only_ipv6_loopback(procs):
     srv = procs.listen("--echo", "--allow", "::1", "0")
-    v4 = procs.connect(srv.port)
-    assert closed_by_peer(v4)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+    v4_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{v4_port} "
                  r"refused: denied by --allow/--deny$")
     v6 = procs.connect(srv.port, "::1")
     v6.sendall(b"six")
@@ -945,12 +960,21 @@ def fd_room(n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, hard))
 
 
+def connect_or_reset(procs, port):
+    """A connection, or None where the server reset it (turned away) before
+    connect() returned."""
+    try:
+        return procs.connect(port)
+    except ConnectionResetError:
+        return None
+
+
 def test_default_max_conns(procs):
     """With no flag a server serves 1024 clients at once and refuses the
     next ones before reading a byte (it used to have no limit)."""
     fd_room(1030)
     srv = procs.listen("--discard", "0", preexec_fn=raise_fd_limit())
-    socks = [procs.connect(srv.port) for _ in range(1030)]
+    socks = [connect_or_reset(procs, srv.port) for _ in range(1030)]
     srv.wait_err(r"refused: --max-conns reached$", count=6, timeout=20)
     assert srv.err.count("connection from") == 1024
     socks[0].close()
@@ -962,7 +986,7 @@ def test_default_max_conns(procs):
 def test_exec_default_max_conns_is_smaller(procs):
     fd_room(70)
     srv = procs.listen("--exec", "cat", "0", preexec_fn=raise_fd_limit())
-    socks = [procs.connect(srv.port) for _ in range(66)]
+    socks = [connect_or_reset(procs, srv.port) for _ in range(66)]
     srv.wait_err(r"refused: --max-conns reached$", count=2, timeout=20)
     assert srv.err.count("connection from") == 64
     del socks
@@ -1022,9 +1046,8 @@ def test_deny_ipv4_mapped_rule_matches_ipv4_peers(procs, rule):
     """Issue 8 §4: a deny in IPv4-mapped form was accepted and never matched
     (peers are compared as plain IPv4): a deny that failed open."""
     srv = procs.listen("--echo", "--deny", rule, "0")
-    v4 = procs.connect(srv.port)
-    assert closed_by_peer(v4)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+    v4_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{v4_port} "
                  r"refused: denied by --allow/--deny$")
     v6 = procs.connect(srv.port, "::1")
     v6.sendall(b"six")
@@ -1036,9 +1059,8 @@ def test_allow_ipv4_mapped_rule_admits_ipv4_peers(procs):
     v4 = procs.connect(srv.port)
     v4.sendall(b"four")
     assert recv_exact(v4, 4) == b"four"
-    v6 = procs.connect(srv.port, "::1")
-    assert closed_by_peer(v6)
-    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{local_port(v6)} "
+    v6_port = procs.turned_away(srv.port, "::1")
+    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{v6_port} "
                  r"refused: denied by --allow/--deny$")
 
 
