@@ -270,6 +270,31 @@ void report_drop(const char *context, enum sk_dgram_drop why, const struct sk_ad
                  size_t len);
 void report_drop_counts(const char *context, const struct sk_dgram_server *server);
 
+/* What a stream server said about a client before closing it (a message
+ * over the limit, too slow, its command's exit), kept until the client's
+ * SK_STREAM_CLOSED so that it is logged closed once, with the real reason. */
+#define CLOSE_NOTES 16
+struct close_notes {
+	struct {
+		struct sk_addr peer;
+		char what[80]; /* "closed: message over the size limit" */
+	} slot[CLOSE_NOTES];
+	unsigned next;
+};
+
+/* Keeps what for peer's coming close. */
+void close_note(struct close_notes *n, const struct sk_addr *peer, const char *what);
+
+/* The log line's end for peer's close with err: "closed", "closed: idle
+ * timeout", "closed: reset by the client", "closed: command exited with
+ * status 3", or what was noted. exec: the server runs --exec. */
+const char *close_reason(struct close_notes *n, const struct sk_addr *peer, int err, bool exec,
+                         char *buf, size_t cap);
+
+/* Notes the stream events that precede a close (BAD_DATA, DROPPED_SLOW,
+ * EXEC_EXITED); false for the others. */
+bool close_note_event(struct close_notes *n, int ev, const struct sk_addr *peer, int err);
+
 /* Writes --trace lines to stderr. */
 extern const struct sk_tracer stderr_tracer;
 

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+
+#include <sockit/stream.h>
 
 int parse_seconds(const char *command, const char *option, const char *text, unsigned *ms_out)
 {
@@ -137,4 +140,72 @@ void report_drop_counts(const char *context, const struct sk_dgram_server *serve
 	}
 	if (n)
 		report(context, "not answered: %s", line);
+}
+
+void close_note(struct close_notes *n, const struct sk_addr *peer, const char *what)
+{
+	unsigned i = n->next++ % CLOSE_NOTES;
+	n->slot[i].peer = *peer;
+	snprintf(n->slot[i].what, sizeof n->slot[i].what, "%s", what);
+}
+
+static bool same_addr(const struct sk_addr *a, const struct sk_addr *b)
+{
+	return a->len == b->len && memcmp(&a->u.storage, &b->u.storage, a->len) == 0;
+}
+
+bool close_note_event(struct close_notes *n, int ev, const struct sk_addr *peer, int err)
+{
+	char what[80];
+	switch (ev) {
+	case SK_STREAM_BAD_DATA:
+		close_note(n, peer, "closed: message over the size limit");
+		return true;
+	case SK_STREAM_DROPPED_SLOW:
+		close_note(n, peer, "dropped: too slow to keep up");
+		return true;
+	case SK_STREAM_EXEC_EXITED:
+		if (WIFEXITED(err))
+			snprintf(what, sizeof what, "closed: command exited with status %d",
+			         WEXITSTATUS(err));
+		else if (WIFSIGNALED(err))
+			snprintf(what, sizeof what, "closed: command killed by signal %d (SIG%s)",
+			         WTERMSIG(err), sigabbrev_np(WTERMSIG(err)) ? sigabbrev_np(WTERMSIG(err))
+			                                                    : "?");
+		else
+			return true;
+		close_note(n, peer, what);
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *close_reason(struct close_notes *n, const struct sk_addr *peer, int err, bool exec,
+                         char *buf, size_t cap)
+{
+	const char *noted = NULL;
+	for (unsigned k = 0; k < CLOSE_NOTES; k++) {
+		unsigned i = (n->next - 1 - k) % CLOSE_NOTES;
+		if (n->slot[i].what[0] && same_addr(&n->slot[i].peer, peer)) {
+			noted = n->slot[i].what;
+			snprintf(buf, cap, "%s", noted);
+			n->slot[i].what[0] = '\0';
+			break;
+		}
+	}
+	char reason[128];
+	if (exec && err == -ETIMEDOUT)
+		snprintf(buf, cap, "closed: command killed after --exec-timeout");
+	else if (noted)
+		;
+	else if (err == 0)
+		snprintf(buf, cap, "closed");
+	else if (err == -ETIMEDOUT)
+		snprintf(buf, cap, "closed: idle timeout");
+	else if (err == -ECONNRESET || err == -EPIPE)
+		snprintf(buf, cap, "closed: reset by the client");
+	else
+		snprintf(buf, cap, "closed: %s", reason_of(err, reason, sizeof reason));
+	return buf;
 }

@@ -35,6 +35,7 @@ struct serve_run {
 	bool verbose;
 	bool stopping;
 	struct logq log;               /* HTTP's lines on stderr, never blocking the loop */
+	struct close_notes closes;     /* why TCP clients are closed, until they are */
 	struct sk_timer stop_timer;    /* a stop waits STOP_TIMEOUT_MS for HTTP responses */
 	uint64_t stop_deadline_ms;
 	const char *root;
@@ -111,8 +112,10 @@ static void on_tcp_event(void *ud, enum sk_stream_event ev, const struct sk_addr
 		        reason_of(err, reason, sizeof reason));
 	else if (run->verbose && ev == SK_STREAM_ACCEPTED)
 		fprintf(stderr, "sockit: serve: tcp connection from %s\n", text);
-	else if (run->verbose && ev == SK_STREAM_CLOSED)
-		fprintf(stderr, "sockit: serve: tcp %s closed\n", text);
+	else if (run->verbose && !close_note_event(&run->closes, ev, peer, err) &&
+	         ev == SK_STREAM_CLOSED)
+		fprintf(stderr, "sockit: serve: tcp %s %s\n", text,
+		        close_reason(&run->closes, peer, err, false, reason, sizeof reason));
 }
 
 static void on_http_access(void *ud, const char *line)

@@ -17,6 +17,7 @@ struct listen_run {
 	struct sk_addr peer;         /* its client */
 	struct sk_stream_opts so;
 	struct sk_acl acl;
+	struct close_notes closes;   /* why clients are closed, until they are */
 	bool verbose, keep_open, relay_busy, stdin_done, no_stdin, trace, mode_set;
 	const struct sk_tracer *tracer;
 	int status;
@@ -50,6 +51,9 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 	}
 	if (!run->verbose)
 		return;
+	if (close_note_event(&run->closes, ev, peer, err))
+		return;
+	char why[128];
 	switch (ev) {
 	case SK_STREAM_ACCEPTED:
 		log_peer("connection from ", peer, "");
@@ -62,18 +66,11 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 		         err == SK_STREAM_LIMIT_TOTAL ? " refused: --max-conns reached"
 		                                      : " refused: --max-per-client reached");
 		break;
-	case SK_STREAM_DROPPED_SLOW:
-		log_peer("", peer, " dropped: too slow to keep up");
-		break;
-	case SK_STREAM_BAD_DATA:
-		log_peer("", peer, " closed: message over the size limit");
-		break;
 	case SK_STREAM_CLOSED:
-		if (err == -ETIMEDOUT && run->so.mode == SK_STREAM_EXEC)
-			log_peer("", peer, " closed: command killed after --exec-timeout");
-		else
-			log_peer("", peer, err == -ETIMEDOUT ? " closed: idle timeout"
-			                   : err ? " closed: error" : " closed");
+		why[0] = ' ';
+		close_reason(&run->closes, peer, err, run->so.mode == SK_STREAM_EXEC, why + 1,
+		             sizeof why - 1);
+		log_peer("", peer, why);
 		break;
 	default:
 		break;
@@ -229,7 +226,9 @@ static const struct opt listen_opts[] = {
 	MODE_OPT("chat", SK_STREAM_CHAT, "send each message to every other client, prefixed with "
 	         "the sender"),
 	OPT_CALL_(0, "exec", "CMD", set_mode, SK_STREAM_EXEC,
-	          "run /bin/sh -c CMD per connection, the socket as its stdin/stdout"),
+	          "run /bin/sh -c CMD per connection, the socket as its stdin/stdout, "
+	          "SOCKIT_PEER_ADDR, SOCKIT_PEER_PORT, SOCKIT_LOCAL_ADDR, SOCKIT_LOCAL_PORT in its "
+	          "environment (-v logs its exit status)"),
 	{ OPT_CALL, 0, "frame", "MODE", "messages for --reply and --chat: line (default), len32, raw",
 	  0, 0, set_frame, FRAMED, "--reply and --chat" },
 	{ OPT_CALL, 0, "max-msg", "BYTES", "longest message of --reply and --chat (default 16384, "

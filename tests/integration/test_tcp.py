@@ -250,6 +250,23 @@ def test_reply_message_over_the_limit_closes(procs, args, size):
     assert closed_by_peer(s)
     srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
                  r"closed: message over the size limit$")
+    time.sleep(0.1)
+    assert srv.err.count(f"127.0.0.1:{local_port(s)}") == 2, srv.err  # from, then closed once
+
+
+def test_a_client_is_logged_closed_once_with_its_real_reason(procs):
+    """A chargen client that hangs up mid-stream is a client's reset (not
+    "error"), said once."""
+    srv = procs.listen("--chargen", "0")
+    s = procs.connect(srv.port)
+    recv_exact(s, 74 * 10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = local_port(s)
+    s.close()
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{port} closed: reset by the client$")
+    time.sleep(0.1)
+    assert len(re.findall(rf"127\.0\.0\.1:{port} closed", srv.err)) == 1, srv.err
+    assert "error" not in srv.err
 
 
 def test_len32_header_over_the_limit_closes_at_once(procs):
@@ -316,7 +333,28 @@ def test_exec_tr(procs):
     s.sendall(b"hello, exec\n")
     s.shutdown(socket.SHUT_WR)
     assert recv_all(s) == b"HELLO, EXEC\n"
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} closed$")
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
+                 r"closed: command exited with status 0$")
+
+
+def test_exec_knows_its_connection_and_its_exit_status_is_logged(procs):
+    """As socat's SOCAT_PEERADDR: the command gets the peer's and the local
+    address and port; -v logs how it ended, once, in the close line."""
+    srv = procs.listen("--exec", 'echo "$SOCKIT_PEER_ADDR $SOCKIT_PEER_PORT $SOCKIT_LOCAL_ADDR '
+                       '$SOCKIT_LOCAL_PORT"; exit 3', "0",
+                       env=dict(os.environ, SOCKIT_PEER_ADDR="stale"))
+    s = procs.connect(srv.port)
+    assert recv_all(s) == f"127.0.0.1 {local_port(s)} 127.0.0.1 {srv.port}\n".encode()
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
+                 r"closed: command exited with status 3$")
+    six = procs.connect(srv.port, "::1")
+    assert recv_all(six) == f"::1 {local_port(six)} ::1 {srv.port}\n".encode()
+    killer = procs.listen("--exec", "kill -9 $$", "0")
+    k = procs.connect(killer.port)
+    assert recv_all(k) == b""
+    killer.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(k)} "
+                    r"closed: command killed by signal 9 \(SIGKILL\)$")
+    assert len(re.findall(r" closed", killer.err)) == 1
 
 
 def test_exec_cat_two_clients_at_once(procs):
@@ -425,7 +463,7 @@ def test_exec_leftovers_of_a_finished_command_are_stopped(procs):
     srv = procs.listen("--exec", "sleep 30 & echo started", "0")
     s = procs.connect(srv.port)
     assert recv_until(s, b"\n") == b"started\n"
-    srv.wait_err(rf"127\.0\.0\.1:{local_port(s)} closed$")
+    srv.wait_err(rf"127\.0\.0\.1:{local_port(s)} closed: command exited with status 0$")
     assert closed_by_peer(s)
 
 
