@@ -86,7 +86,7 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 struct connect_args {
 	int family;
 	unsigned wait_ms, idle_ms;
-	const char *send_text;
+	const char *send_text, *source, *source_port;
 	bool no_stdin, verbose, trace;
 };
 
@@ -99,6 +99,10 @@ static const struct opt connect_opts[] = {
 	             "close after SECS with no data either way (default and 0: never)"),
 	OPT_STRING_(0, "send", "TEXT", struct connect_args, send_text,
 	            "send TEXT instead of reading stdin (no newline is added)"),
+	OPT_STRING_('s', "source", "ADDR", struct connect_args, source,
+	            "connect from this local address (as nc -s)"),
+	OPT_STRING_('p', "source-port", "PORT", struct connect_args, source_port,
+	            "connect from this local port (as nc -p; default and 0: the kernel's choice)"),
 	OPT_FLAG_('d', "no-stdin", struct connect_args, no_stdin,
 	          "do not read stdin (and do not shut down the sending side)"),
 	OPT_FLAG_('v', "verbose", struct connect_args, verbose,
@@ -112,6 +116,7 @@ static const struct opt_hint connect_hints[] = {
 	{ "-e", "to run a command per connection use 'sockit tcp listen --exec CMD'" },
 	{ "-c", "to run a command per connection use 'sockit tcp listen --exec CMD'" },
 	{ "-u", "for UDP use 'sockit udp send'" },
+	{ "-k", "'tcp connect' makes one connection; to serve clients use 'sockit tcp listen -k'" },
 	{ "-N", "not needed: the sending side is shut down at the end of stdin (as nc -N)" },
 	HINT_N,
 	HINT_Z,
@@ -120,14 +125,46 @@ static const struct opt_hint connect_hints[] = {
 
 static const struct opt_cmd connect_cmd = { "tcp connect", "tcp", connect_opts, connect_hints };
 
+/* The local addresses -s and -p ask for: every address -s resolves to (or
+ * each family's wildcard), with -p's port. *n_out is 0 without -s or -p. */
+static int resolve_sources(const struct connect_args *a, struct sk_addr *out, size_t max,
+                           size_t *n_out)
+{
+	*n_out = 0;
+	if (!a->source && !a->source_port)
+		return EXIT_OK;
+	const char *port = a->source_port ? a->source_port : "0";
+	return resolve_or_report("tcp connect", a->source, port, a->family, SOCK_STREAM,
+	                         a->source == NULL, out, max, n_out);
+}
+
+/* The source address of to's family, or NULL (none asked for: the kernel
+ * chooses). *missing is set when sources were asked for but none is of
+ * to's family. */
+static const struct sk_addr *source_for(const struct sk_addr *to, const struct sk_addr *sources,
+                                        size_t n, bool *missing)
+{
+	*missing = false;
+	for (size_t i = 0; i < n; i++)
+		if (sources[i].u.sa.sa_family == to->u.sa.sa_family)
+			return &sources[i];
+	*missing = n > 0;
+	return NULL;
+}
+
 /* Tries each resolved address in turn, as nc does; reports the last error. */
-static int connect_any(const struct sk_addr *addrs, size_t n, unsigned wait_ms,
-                       const struct sk_tracer *tracer, int *fd_out)
+static int connect_any(const struct sk_addr *addrs, size_t n, const struct sk_addr *sources,
+                       size_t n_sources, unsigned wait_ms, const struct sk_tracer *tracer,
+                       int *fd_out)
 {
 	int err = 0;
 	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
 	for (size_t i = 0; i < n; i++) {
-		int fd = sk_tcp_connect(&addrs[i], wait_ms ? (int)wait_ms : -1, tracer);
+		bool missing;
+		const struct sk_addr *from = source_for(&addrs[i], sources, n_sources, &missing);
+		int fd = missing ? -EAFNOSUPPORT
+		                 : sk_tcp_connect_from(&addrs[i], from, wait_ms ? (int)wait_ms : -1,
+		                                       tracer);
 		if (fd >= 0) {
 			*fd_out = fd;
 			return EXIT_OK;
@@ -136,10 +173,18 @@ static int connect_any(const struct sk_addr *addrs, size_t n, unsigned wait_ms,
 		sk_addr_format(&addrs[i], text);
 		snprintf(ctx, sizeof ctx, "tcp connect: %s", text);
 		if (i + 1 == n || err == -ETIMEDOUT) {
-			if (err == -ETIMEDOUT)
+			if (err == -ETIMEDOUT) {
 				report(ctx, "timed out after %u ms", wait_ms);
-			else
+			} else if (missing) {
+				report(ctx, "no source address (-s, -p) of this address's family");
+				return EXIT_USAGE;
+			} else if (from && (err == -EADDRINUSE || err == -EADDRNOTAVAIL)) {
+				char src[SK_ADDR_STRLEN], reason[128];
+				sk_addr_format(from, src);
+				report(ctx, "from %s: %s", src, reason_of(err, reason, sizeof reason));
+			} else {
 				report_err(ctx, err);
+			}
 			return exit_status_of(err);
 		}
 	}
@@ -173,8 +218,12 @@ static int run_connect(const struct connect_args *a, const char *host, const cha
 	if ((st = resolve_or_report("tcp connect", host, port, a->family, SOCK_STREAM, false, addrs,
 	                            16, &n_addrs)))
 		return st;
+	struct sk_addr sources[8];
+	size_t n_sources;
+	if ((st = resolve_sources(a, sources, 8, &n_sources)))
+		return st;
 	int fd = -1;
-	if ((st = connect_any(addrs, n_addrs, wait_ms, tracer, &fd)))
+	if ((st = connect_any(addrs, n_addrs, sources, n_sources, wait_ms, tracer, &fd)))
 		return st;
 	if (verbose) {
 		struct sk_addr local, peer;

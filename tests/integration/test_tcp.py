@@ -1134,6 +1134,33 @@ def test_listen_6_is_ipv6_only_and_4_ipv4_only(procs):
         procs.connect(four.port, "::1")
 
 
+def test_connect_from_a_source_address_and_port(procs):
+    """nc -s ADDR -p PORT: the connection leaves from there."""
+    srv = procs.listen("--echo", "-b", "127.0.0.1", "0")
+    src = nu.free_port()
+    p = procs.sockit("tcp", "connect", "-s", "127.0.0.2", "-p", str(src), "--send", "hi",
+                     "127.0.0.1", str(srv.port))
+    assert p.wait() == 0, p.err
+    assert p.out == b"hi"
+    srv.wait_err(rf"^sockit: tcp listen: connection from 127\.0\.0\.2:{src}$")
+    p = procs.sockit("tcp", "connect", "--source-port", "0", "--send", "x", "127.0.0.1",
+                     str(srv.port))
+    assert p.wait() == 0, p.err
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["-s", "192.0.2.77"], 4, "sockit: tcp connect: 127.0.0.1:{port}: from 192.0.2.77:0: "
+                              "cannot assign requested address"),
+    (["-s", "::1"], 2, "sockit: tcp connect: 127.0.0.1:{port}: no source address (-s, -p) "
+                       "of this address's family"),
+])
+def test_connect_from_an_address_that_cannot_be_used(procs, args, status, message):
+    srv = procs.listen("--echo", "-b", "127.0.0.1", "0")
+    p = procs.sockit("tcp", "connect", *args, "--send", "x", "127.0.0.1", str(srv.port))
+    assert p.wait() == status
+    assert p.err == message.format(port=srv.port) + "\n"
+
+
 def test_ipv6_addresses_in_brackets(procs):
     """[::1], as users copy it from a URL, works wherever an address goes."""
     srv = procs.listen("--echo", "-b", "[::1]", "0")
@@ -1631,6 +1658,9 @@ HINTS = [
     (["tcp", "connect", "-c", "cat", "h", "1"],
      "unknown option '-c': to run a command per connection use 'sockit tcp listen --exec CMD'"),
     (["tcp", "connect", "-u", "h", "1"], "unknown option '-u': for UDP use 'sockit udp send'"),
+    (["tcp", "connect", "-k", "h", "1"],
+     "unknown option '-k': 'tcp connect' makes one connection; to serve clients use "
+     "'sockit tcp listen -k'"),
     (["tcp", "connect", "-N", "h", "1"],
      "unknown option '-N': not needed: the sending side is shut down at the end of stdin "
      "(as nc -N)"),
