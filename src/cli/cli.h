@@ -259,6 +259,12 @@ int parse_count(const char *command, const char *option, const char *text, unsig
 int resolve_or_report(const char *command, const char *host, const char *port, int family,
                       int socktype, bool passive, struct sk_addr *out, size_t max, size_t *n_out);
 
+/* A server's socket could not be bound to addr: "COMMAND: ADDR: REASON"
+ * ("serve: tcp ADDR" for serve's services), saying for EACCES on a port
+ * below the unprivileged range that it needs root or CAP_NET_BIND_SERVICE.
+ * Returns the exit status (7 for that). */
+int report_bind_err(const char *command, const struct sk_addr *addr, int err);
+
 /* Which of the resolved addresses a server binds: with no address and no
  * -4/-6 given, the IPv6 wildcard (dual-stack), else the first. */
 size_t pick_listen_addr(const struct sk_addr *addrs, size_t n, const char *bind_addr, int family);

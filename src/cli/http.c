@@ -333,12 +333,9 @@ static int run_serve(struct serve_args *a)
 	if (fd == -EAFNOSUPPORT && pick != 0)
 		fd = sk_tcp_listen(&addrs[pick = 0], &so);
 	if (fd < 0) {
-		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
-		sk_addr_format(&addrs[pick], text);
-		snprintf(ctx, sizeof ctx, "http serve: %s", text);
 		if (log_fd >= 0)
 			close(log_fd);
-		return report_err(ctx, fd);
+		return report_bind_err("http serve", &addrs[pick], fd);
 	}
 
 	struct sk_loop *loop;

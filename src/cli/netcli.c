@@ -97,6 +97,36 @@ int resolve_or_report(const char *command, const char *host, const char *port, i
 	return err == SK_ENONAME ? EXIT_RESOLVE : exit_status_of(err);
 }
 
+/* The lowest port an unprivileged process may bind (Linux 4.11+ makes it
+ * a sysctl; 1024 before and by default). */
+static unsigned unprivileged_port_start(void)
+{
+	unsigned start = 1024;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "r");
+	if (f) {
+		if (fscanf(f, "%u", &start) != 1)
+			start = 1024;
+		fclose(f);
+	}
+	return start;
+}
+
+int report_bind_err(const char *command, const struct sk_addr *addr, int err)
+{
+	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 64], reason[128];
+	sk_addr_format(addr, text);
+	snprintf(ctx, sizeof ctx, "%s%s%s", command, strncmp(command, "serve:", 6) ? ": " : " ",
+	         text);
+	unsigned port = 0;
+	sk_addr_to_ip(addr, NULL, &port);
+	if (err == -EACCES && port > 0 && port < unprivileged_port_start()) {
+		report(ctx, "%s: ports below %u need root or CAP_NET_BIND_SERVICE (choose a port "
+		       "above 1023)", reason_of(err, reason, sizeof reason), unprivileged_port_start());
+		return exit_status_of(err);
+	}
+	return report_err(ctx, err);
+}
+
 void loop_prefer_io_uring(struct sk_loop *loop)
 {
 	const char *v = getenv("SOCKIT_IO_URING");

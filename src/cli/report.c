@@ -19,6 +19,7 @@ int exit_status_of(int err)
 	case -EADDRNOTAVAIL:
 	case -ENETUNREACH:
 	case -EHOSTUNREACH:
+	case -ENODEV:
 	case -EPIPE:
 		return EXIT_NETWORK;
 	case -ETIMEDOUT:

@@ -216,8 +216,8 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
 	sk_addr_format(&addr, text);
 	if (fd < 0) {
-		snprintf(ctx, sizeof ctx, "serve: %s %s", s->proto, text);
-		return report_err(ctx, fd);
+		snprintf(ctx, sizeof ctx, "serve: %s", s->proto);
+		return report_bind_err(ctx, &addr, fd);
 	}
 	struct sk_addr local;
 	sk_sock_local_addr(fd, &local);

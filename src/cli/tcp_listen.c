@@ -307,12 +307,8 @@ static int open_listener(struct listen_run *run, const char *bind_addr, const ch
 	int fd = sk_tcp_listen(&addrs[first], &so);
 	if (fd == -EAFNOSUPPORT && first != 0)
 		fd = sk_tcp_listen(&addrs[0], &so);
-	if (fd < 0) {
-		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
-		sk_addr_format(&addrs[first], text);
-		snprintf(ctx, sizeof ctx, "tcp listen: %s", text);
-		return report_err(ctx, fd);
-	}
+	if (fd < 0)
+		return report_bind_err("tcp listen", &addrs[first], fd);
 	*fd_out = fd;
 	return 0;
 }

@@ -247,12 +247,8 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 	so.share_port = l->n_groups > 0; /* group members commonly share a port */
 	so.v6_only = l->c.family == AF_INET6; /* -6: IPv6 only (IPV6_V6ONLY), as ncat -6 */
 	int fd = sk_udp_open(&addrs[pick], 0, &so);
-	if (fd < 0) {
-		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
-		sk_addr_format(&addrs[pick], text);
-		snprintf(ctx, sizeof ctx, "udp listen: %s", text);
-		return report_err(ctx, fd);
-	}
+	if (fd < 0)
+		return report_bind_err("udp listen", &addrs[pick], fd);
 	for (int i = 0; i < l->n_groups; i++) {
 		struct sk_ip group;
 		unsigned ifindex = 0;
@@ -266,6 +262,13 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 			snprintf(ctx, sizeof ctx, "udp listen: --join %s",
 			         quote(l->groups[i], strlen(l->groups[i]), q));
 			close(fd);
+			/* No interface given and no multicast route to pick one by. */
+			if (err == -ENODEV && !ifindex) {
+				char reason[128];
+				report(ctx, "%s (no interface for the group: name one, GROUP%%IFACE, as in "
+				       "%s%%eth0)", reason_of(err, reason, sizeof reason), l->groups[i]);
+				return exit_status_of(err);
+			}
 			return report_err(ctx, err);
 		}
 	}
@@ -339,6 +342,7 @@ struct udp_send {
 	bool ttl_set;
 	int fd;
 	bool connected;       /* unicast: connect()ed, so ICMP errors come back */
+	bool multicast;       /* the destination is a multicast group */
 	struct sk_addr dest;
 	char dest_text[SK_ADDR_STRLEN];
 	int status;
@@ -496,9 +500,16 @@ static int send_one(struct udp_send *s, const char *msg, size_t len, char *buf)
 		char ctx[SK_ADDR_STRLEN + 16], reason[128];
 		snprintf(ctx, sizeof ctx, "udp send: %s", s->dest_text);
 		reason_of(err, reason, sizeof reason);
+		/* No route: a group or a broadcast goes out of an interface the
+		 * routing table would choose, and it has none for it. */
+		bool no_route = err == -ENETUNREACH && !s->iface && (s->multicast || s->broadcast);
 		report(ctx, "%s%s", reason,
 		       err == -ECONNREFUSED ? " (ICMP port unreachable: nothing listens there)" :
-		       err == -EACCES && !s->broadcast ? " (a broadcast address? add --broadcast)" : "");
+		       err == -EACCES && !s->broadcast ? " (a broadcast address? add --broadcast)" :
+		       no_route && s->multicast ? " (no route for multicast: choose the interface "
+		                                  "with --iface NAME)" :
+		       no_route ? " (no route for a broadcast: --iface NAME sends to that interface's "
+		                  "broadcast address)" : "");
 		return exit_status_of(err);
 	}
 }
@@ -561,6 +572,7 @@ static int open_sender(struct udp_send *s)
 	struct sk_ip ip;
 	sk_addr_to_ip(&s->dest, &ip, NULL);
 	bool multicast = (sk_ip_flags(&ip) & SK_IP_MULTICAST) != 0;
+	s->multicast = multicast;
 	int err = 0, family = s->dest.u.sa.sa_family;
 	char q[QUOTE_MAX];
 	if (s->ttl_set && s->ttl == 0 && !multicast)

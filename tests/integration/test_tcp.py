@@ -15,6 +15,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import signal
 import socket
 import struct
@@ -1690,3 +1691,34 @@ def test_help(sockit):
     assert res.status == 0
     assert res.out.startswith("usage: sockit tcp connect [options] HOST PORT\n")
     assert sockit("tcp", "--help").out == res.out
+
+
+# --------------------------------------------------------------------------
+# A port below 1024 without root
+# --------------------------------------------------------------------------
+
+def unprivileged_port_start():
+    try:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            return int(f.read())
+    except FileNotFoundError:
+        return 1024
+
+
+@pytest.mark.parametrize("args, context", [
+    (["tcp", "listen", "999"], "tcp listen: [::]:999"),
+    (["udp", "listen", "999"], "udp listen: [::]:999"),
+    (["http", "serve", "-p", "999", "/"], "http serve: [::]:999"),
+    (["serve", "--tcp", ":999:echo"], "serve: tcp [::]:999"),
+])
+def test_a_low_port_without_root_says_what_it_needs(args, context):
+    """Exit status 7 (a permission), which --help lists."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv(1) to run as nobody")
+    if unprivileged_port_start() <= 999:
+        pytest.skip("this host lets anyone bind port 999")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SOCKIT,
+                        *args], capture_output=True, text=True, timeout=WAIT)
+    assert (r.returncode, r.stderr) == (7, f"sockit: {context}: permission denied: ports below "
+                                           f"1024 need root or CAP_NET_BIND_SERVICE (choose a "
+                                           f"port above 1023)\n"), r

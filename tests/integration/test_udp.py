@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -1460,3 +1461,34 @@ def test_udp_help(run, args):
     assert (r.status, r.err) == (0, ""), r
     assert r.out.startswith("usage: sockit udp listen [options] [-b ADDR] PORT\n")
     assert "exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host" in r.out
+
+
+# --------------------------------------------------------------------------
+# Hints for a multicast or broadcast with nowhere to go
+# --------------------------------------------------------------------------
+
+def in_empty_netns(*args):
+    """sockit ARGS in a new network namespace with no interface up: no
+    route to anywhere."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) for a network namespace")
+    r = subprocess.run(["unshare", "-n", SOCKIT, *args], capture_output=True, text=True,
+                       timeout=2 * WAIT)
+    assert_no_sanitizer_report(r.stderr)
+    return r
+
+
+@pytest.mark.parametrize("args, message", [
+    (["udp", "send", "239.1.1.1", "9", "x"],
+     "sockit: udp send: 239.1.1.1:9: network is unreachable (no route for multicast: choose "
+     "the interface with --iface NAME)"),
+    (["udp", "send", "--broadcast", "255.255.255.255", "9", "x"],
+     "sockit: udp send: 255.255.255.255:9: network is unreachable (no route for a broadcast: "
+     "--iface NAME sends to that interface's broadcast address)"),
+    (["udp", "listen", "--join", "239.1.1.1", "0"],
+     "sockit: udp listen: --join '239.1.1.1': no such device (no interface for the group: name "
+     "one, GROUP%IFACE, as in 239.1.1.1%eth0)"),
+])
+def test_multicast_and_broadcast_without_a_route_suggest_the_interface(args, message):
+    r = in_empty_netns(*args)
+    assert (r.returncode, r.stderr) == (4, message + "\n"), r
