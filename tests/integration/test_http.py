@@ -996,6 +996,49 @@ def test_writes_never_leave_the_root(procs, tree):
     assert_secret_safe(tree)
 
 
+@pytest.mark.parametrize("param, reason", [
+    ('filename=".hidden"', "names starting with '.' are hidden on this server (--hidden serves "
+                           "them)"),
+    ('filename="../.profile"', "names starting with '.' are hidden on this server (--hidden "
+                               "serves them)"),
+    ('filename=".."', "'.' and '..' are not file names"),
+    ("filename*=UTF-8''evil%00.txt", "the file name has control characters"),
+    ('filename="a/"', "the file name is empty"),
+])
+def test_a_refused_upload_name_says_why(procs, tree, param, reason):
+    srv = Server(procs, tree, "--upload")
+    inside = all_files(tree)
+    headers, body = raw_multipart(param)
+    r = srv.get("/", method="POST", headers=headers, body=body)
+    assert r.status == 400, r
+    assert f"<p>{reason}</p>".encode() in r.body, r.body
+    assert all_files(tree) == inside
+
+
+def test_a_dotfile_upload_is_taken_with_hidden(procs, tree):
+    srv = Server(procs, tree, "--upload", "--hidden")
+    headers, body = raw_multipart('filename=".hidden"')
+    assert srv.get("/", method="POST", headers=headers, body=body).status == 303
+    assert (tree / ".hidden").read_bytes() == b"evil data"
+
+
+@pytest.mark.parametrize("body", [
+    # What a browser posts when the file input was left empty.
+    b'--B\r\nContent-Disposition: form-data; name="file"; filename=""\r\n'
+    b'Content-Type: application/octet-stream\r\n\r\n\r\n--B--\r\n',
+    # A form of plain fields only.
+    b'--B\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n--B--\r\n',
+], ids=["empty file input", "fields only"])
+def test_a_form_with_no_file_is_400_no_file_chosen(procs, tree, body):
+    srv = Server(procs, tree, "--upload")
+    inside = all_files(tree)
+    r = srv.get("/", method="POST", headers=[("Content-Type", "multipart/form-data; boundary=B")],
+                body=body)
+    assert r.status == 400, r
+    assert b"<p>no file chosen</p>" in r.body
+    assert all_files(tree) == inside
+
+
 def test_symlinks_cannot_lead_out(procs, tree, tmp_path):
     (tmp_path / "outdir").mkdir()
     (tmp_path / "outdir" / "o.txt").write_bytes(SECRET)
