@@ -95,8 +95,9 @@ deps-browser:
 	    [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then \
 		cd tests/browser && npm ci --no-audit --no-fund && touch node_modules; fi
 
+# PORTS='UDP TCP HTTP' moves the demo off ports that are taken.
 run: $(BIN)
-	@scripts/demo.sh $(BIN)
+	@PORTS='$(PORTS)' scripts/demo.sh $(BIN)
 
 test: unit integration
 
@@ -166,5 +167,6 @@ clean:
 help:
 	@echo 'targets: all run test unit integration asan valgrind bench fuzz install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage FUZZ_SECS=60'
+	@echo '         PORTS="7853 8999 8080" (make run: the UDP, TCP and HTTP ports)'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)
