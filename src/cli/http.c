@@ -398,8 +398,10 @@ const struct help_part http_help[] = {
 	{ "usage: sockit http serve [options] [DIR]\n"
 	  "\n"
 	  "Serves DIR (default: the current directory) over HTTP/1.1: files (ranges,\n"
-	  "conditional requests, sendfile), directory listings as HTML or JSON\n"
-	  "(?format=json), index.html. Prints every URL it can be reached at.\n"
+	  "conditional requests; small ones cached, large ones read and sent in 128 KiB\n"
+	  "pieces), directory listings as HTML or JSON (?format=json), index.html.\n"
+	  "Prints every URL it can be reached at (the defaults are python3 -m\n"
+	  "http.server's: this directory, port 8000, every address).\n"
 	  "\n", &serve_cmd },
 	{ "\n"
 	  "Counts and timeouts of 0 mean no limit. Ctrl-C (SIGINT) or SIGTERM stops it\n"
@@ -407,6 +409,7 @@ const struct help_part http_help[] = {
 	  "signal stops it at once.\n"
 	  "\n"
 	  "exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
-	  "4 address in use, 7 DIR not found\n", NULL },
+	  "3 unknown address, 4 address in use, 7 DIR not found or a port below 1024\n"
+	  "without root\n", NULL },
 	{ 0 },
 };

@@ -12,14 +12,23 @@ const struct command commands[] = {
 	{ "tcp", cmd_tcp, "TCP client and servers: relay, echo, chargen, reply, chat, exec", tcp_help },
 	{ "udp", cmd_udp, "UDP sender and servers: print, echo, reply; broadcast, multicast", udp_help },
 	{ "http", cmd_http, "HTTP/1.1 file server: browse, download, upload, delete", http_help },
-	{ "serve", cmd_serve, "the notes' UDP and TCP servers (or any services) in one process", serve_help },
+	{ "serve", cmd_serve, "the notes' UDP, TCP and HTTP servers (or any services) in one process",
+	  serve_help },
 	{ "help", cmd_help, "show help for a command", help_help },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 const size_t n_commands = N_COMMANDS;
 
-const struct help_part help_help[] = { { "usage: sockit help [COMMAND]\n", NULL }, { 0 } };
+const struct help_part help_help[] = {
+	{ "usage: sockit help [COMMAND]\n"
+	  "\n"
+	  "Without COMMAND: the commands and the exit statuses; with one: its help,\n"
+	  "as 'sockit COMMAND --help' prints it.\n"
+	  "\n"
+	  "exit status: 0 ok, 2 unknown command\n", NULL },
+	{ 0 },
+};
 
 const struct command *find_command(const char *name)
 {
@@ -41,7 +50,8 @@ static int print_main_help(struct out *to)
 		out_printf(to, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	out_str(to, "\n"
 	      "exit status: 0 ok, 1 failure (or the answer is no), 2 usage,\n"
-	      "3 name resolution, 4 network, 5 timeout, 6 bad peer data, 7 local file\n"
+	      "3 name resolution, 4 network, 5 timeout, 6 bad peer data, 7 local file or\n"
+	      "permission\n"
 	      "\n"
 	      "See sockit(1) for details and examples.\n");
 	return EXIT_OK;

@@ -427,6 +427,7 @@ const struct help_part serve_help[] = {
 	  "udp'. -v shows each one, and the counts are shown when they stop.\n"
 	  "\n"
 	  "exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
-	  "2 usage, 3 unknown address, 4 address in use, 7 --root not found\n", NULL },
+	  "2 usage, 3 unknown address, 4 address in use, 7 --root not found or a port\n"
+	  "below 1024 without root\n", NULL },
 	{ 0 },
 };

@@ -306,8 +306,9 @@ const struct help_part tcp_help[] = {
 	  "\n"
 	  "exit status: 0 ok, 1 stdout or stdin failed (\"stdout: no space left on device\"),\n"
 	  "2 usage, 3 unknown host, 4 refused, unreachable, reset (stdin not all sent) or\n"
-	  "address in use, 5 connect or idle timeout, 7 stdin unreadable. A closed stdout\n"
-	  "pipe (| head) ends the run silently with status 0.\n",
+	  "address in use, 5 connect or idle timeout, 7 stdin unreadable or a port below\n"
+	  "1024 without root. A closed stdout pipe (| head) ends the run silently with\n"
+	  "status 0.\n",
 	  NULL },
 	{ 0 },
 };

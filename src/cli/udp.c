@@ -691,6 +691,7 @@ const struct help_part udp_help[] = {
 	{ "\n"
 	  "exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host or\n"
 	  "interface, 4 refused (ICMP port unreachable) or unreachable, 5 no reply within\n"
-	  "--wait, 7 not permitted (a broadcast address without --broadcast)\n", NULL },
+	  "--wait, 7 not permitted (a broadcast address without --broadcast, a port below\n"
+	  "1024 without root)\n", NULL },
 	{ 0 },
 };

@@ -131,3 +131,67 @@ def test_man_page_renders_without_warnings():
     res = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(ROOT / "docs" / "sockit.1")],
                          capture_output=True, text=True, timeout=30)
     assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+# --------------------------------------------------------------------------
+# Exit statuses: README, --help and sockit(1) say the same of each command
+# --------------------------------------------------------------------------
+
+HELP_COMMANDS = sorted({o["help"] for o in OPTIONS} | {"help"})
+# A status in prose: a digit 0-7 standing alone before a word ("4 refused",
+# "7 DIR not found", "7 --root", "0, or 2"); not "1 MiB", not "127.0.0.1".
+STATUS = re.compile(r"(?<![\w.])([0-7])(?=,? (?![KMG]iB)[A-Za-z(-])")
+
+
+def statuses_in(text):
+    return {int(d) for d in STATUS.findall(text)}
+
+
+def help_statuses(command):
+    """The statuses of the 'exit status:' paragraph of `sockit help COMMAND`."""
+    text = run_sockit("help", command).out
+    m = re.search(r"^exit status: (.*?)(?:\n\n|\Z)", text, re.S | re.M)
+    assert m, f"sockit help {command} has no 'exit status:' paragraph"
+    return statuses_in("exit status: " + m.group(1))
+
+
+def man_section_statuses(command):
+    """The union of the 'Exit status' paragraphs of the man page sections of
+    command (ip: ip, ip same and ip range)."""
+    found = set()
+    for name, lines in SECTIONS.items():
+        if name != command and not name.startswith(command + " "):
+            continue
+        text = plain("\n".join(lines))
+        paragraphs = re.findall(r"Exit status(?: of \w+\.)?:?(.*?)(?=\n\.(?:PP|SS|SH|TP)|\Z)",
+                                text, re.S)
+        assert paragraphs, f"sockit(1) section sockit {name} has no Exit status paragraph"
+        for p in paragraphs:
+            found |= statuses_in(" " + p.replace("\n", " "))
+    return found
+
+
+def man_table_statuses():
+    m = re.search(r"What each command can return.*?\.nf\n(.*?)\n\.fi", MAN, re.S)
+    assert m, "sockit(1) EXIT STATUS has no table of statuses per command"
+    rows = [line.split("\t") for line in m.group(1).splitlines() if not line.startswith(".")]
+    return {name: {int(d) for d in codes.split()} for name, codes in rows}
+
+
+def readme_table_statuses():
+    section = README.split("## Exit status", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\w+) \| ([0-7 ]+) \|$", section, re.M)
+    return {name: {int(d) for d in codes.split()} for name, codes in rows}
+
+
+@pytest.mark.parametrize("command", HELP_COMMANDS)
+def test_exit_statuses_agree_across_readme_help_and_man_page(command):
+    want = help_statuses(command)
+    assert man_table_statuses().get(command) == want, ("sockit(1) EXIT STATUS table", command)
+    assert readme_table_statuses().get(command) == want, ("README exit status table", command)
+    assert man_section_statuses(command) == want, ("sockit(1) command section", command)
+
+
+def test_every_command_is_in_the_exit_status_tables():
+    assert set(man_table_statuses()) == set(HELP_COMMANDS)
+    assert set(readme_table_statuses()) == set(HELP_COMMANDS)
