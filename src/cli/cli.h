@@ -218,6 +218,10 @@ struct parse {
  * option as it was typed (with the table's hint for other tools' habits). */
 int parse_options(struct parse *ps, const struct opt_cmd *cmd, int argc, char **argv, void *base);
 
+/* True if arg ("-s", "--split", "-js") is an option of cmd whose value is
+ * the next argument: for looking ahead in argv before parsing it. */
+bool opt_takes_next(const struct opt_cmd *cmd, const char *arg);
+
 /* How an option was written, or NULL if it was not: the name for messages. */
 const char *opt_seen(const struct parse *ps, const char *long_name);
 

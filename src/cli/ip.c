@@ -344,8 +344,7 @@ static int find_verb(int argc, char **argv)
 			return 0;
 		if (a[0] == '-' && a[1] != '\0') {
 			/* Skip the value of an option that takes one. */
-			if (strcmp(a, "-s") == 0 || strcmp(a, "--split") == 0 ||
-			    strcmp(a, "-m") == 0 || strcmp(a, "--mask") == 0)
+			if (opt_takes_next(&ip_cmd, a) || opt_takes_next(&ip_same_cmd, a))
 				i++;
 			continue;
 		}

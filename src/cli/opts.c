@@ -194,6 +194,26 @@ int parse_options(struct parse *ps, const struct opt_cmd *cmd, int argc, char **
 	return 0;
 }
 
+bool opt_takes_next(const struct opt_cmd *cmd, const char *arg)
+{
+	bool ambiguous;
+	if (strncmp(arg, "--", 2) == 0) {
+		const struct opt *o = strchr(arg, '=') ? NULL
+		                      : find_long(cmd->opts, arg + 2, strlen(arg + 2), &ambiguous);
+		return o && o->arg_name;
+	}
+	/* A cluster's value is the rest of it, or the next argument when the
+	 * option taking it is the cluster's last letter. */
+	for (size_t k = 1; arg[0] == '-' && arg[k]; k++) {
+		const struct opt *o = find_short(cmd->opts, arg[k]);
+		if (!o)
+			return false;
+		if (o->arg_name)
+			return arg[k + 1] == '\0';
+	}
+	return false;
+}
+
 const char *opt_seen(const struct parse *ps, const char *long_name)
 {
 	for (size_t i = 0; ps->cmd->opts[i].kind != OPT_END; i++) {
