@@ -354,6 +354,7 @@ static int run_serve(struct serve_args *a)
 		close(log_fd);
 	if (err < 0) {
 		close(fd);
+		logq_close(&run.err_log, 0);
 		sk_loop_free(loop);
 		return report_err("http serve: access log", err);
 	}
@@ -364,6 +365,8 @@ static int run_serve(struct serve_args *a)
 	o.ud = &run;
 	err = sk_http_server_new(loop, fd, &o, &run.server);
 	if (err < 0) {
+		logq_close(&run.file_log, 0);
+		logq_close(&run.err_log, 0);
 		sk_loop_free(loop);
 		snprintf(q, sizeof q, "http serve: %s", o.root);
 		return report_err(q, err);

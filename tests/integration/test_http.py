@@ -1475,8 +1475,18 @@ def test_sigterm_lets_a_slow_download_finish(procs, tree):
 # Access log
 # ==========================================================================
 
+def wait_connections_gone(srv, idle_fds, timeout=WAIT):
+    """Waits until the server holds no more fds than when it was idle: the
+    client has closed, and the server has seen it (a stop before that would
+    rightly say it waits for that connection)."""
+    deadline = time.monotonic() + timeout
+    while nu.open_fds(srv.proc.pid) > idle_fds and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_access_log_is_common_log_format(procs, tree, tmp_path):
     srv = Server(procs, tree)
+    idle_fds = nu.open_fds(srv.proc.pid)
     srv.get("/hello.txt")
     srv.get("/missing")
     etag = srv.get("/hello.txt").get("ETag")
@@ -1497,6 +1507,7 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
     stamp = re.search(r"\[([^\]]+)\]", lines[0]).group(1)
     t = time.strptime(stamp, "%d/%b/%Y:%H:%M:%S +0000")
     assert abs(calendar.timegm(t) - time.time()) < 5
+    wait_connections_gone(srv, idle_fds)
     srv.proc.stop()
     assert srv.proc.popen.returncode == 0
     other = [line for line in srv.proc.err.splitlines()
@@ -1504,14 +1515,18 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
     assert other == []
 
     quiet = Server(procs, tree, "-q")
+    idle_fds = nu.open_fds(quiet.proc.pid)
     quiet.get("/hello.txt")
+    wait_connections_gone(quiet, idle_fds)
     quiet.proc.stop()
     assert quiet.proc.err == f"serving on http://127.0.0.1:{quiet.port}/\n"
 
     log = tmp_path / "access.log"
     filed = Server(procs, tree, "--access-log", str(log))
+    idle_fds = nu.open_fds(filed.proc.pid)
     filed.get("/hello.txt")
     filed.get("/sub/")
+    wait_connections_gone(filed, idle_fds)
     filed.proc.stop()
     assert filed.proc.err == f"serving on http://127.0.0.1:{filed.port}/\n"
     written = log.read_text().splitlines()
