@@ -2,71 +2,10 @@
  * (whose server lives in tcp_listen.c). */
 #include "tcp_cli.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-const char tcp_usage[] =
-	"usage: sockit tcp connect [options] HOST PORT\n"
-	"       sockit tcp listen [options] [-b ADDR] PORT\n"
-	"       sockit tcp ping [options] HOST PORT\n"
-	"\n"
-	"connect: relays stdin to the socket and the socket to stdout. At the end of stdin\n"
-	"it shuts down its sending side and keeps reading until the peer closes; the\n"
-	"peer's FIN ends only what the peer sends: stdin is still sent to its end.\n"
-	"  -4, -6             IPv4 or IPv6 only\n"
-	"  -w, --wait SECS    connect timeout (default: the kernel's, about 2 minutes)\n"
-	"  -i, --idle SECS    close after SECS with no data either way\n"
-	"      --send TEXT    send TEXT instead of reading stdin (no newline is added)\n"
-	"  -d, --no-stdin     do not read stdin (and do not shut down the sending side)\n"
-	"  -v, --verbose      print the local and peer addresses on stderr\n"
-	"      --trace        print each socket call on stderr\n"
-	"\n"
-	"listen: serves on PORT (0 picks a free port; -v prints it). Without a mode it\n"
-	"relays with the first client over stdin/stdout, like 'nc -l', until both the\n"
-	"client and stdin have ended.\n"
-	"  -b, --bind ADDR    address to listen on (default: all, IPv4 and IPv6)\n"
-	"  -k, --keep-open    relay mode: a client's EOF ends its session, and the next\n"
-	"                     client gets the rest of stdin\n"
-	"  -d, --no-stdin     relay mode: do not read stdin, only print what clients send\n"
-	"      --echo         send every byte back (RFC 862)\n"
-	"      --discard      read and drop everything (RFC 863)\n"
-	"      --chargen      send the RFC 864 character pattern until the client closes\n"
-	"      --daytime      send the date and time, then close (RFC 867)\n"
-	"      --reply        answer each message with \"Received msg: MSG from ('IP', PORT)\"\n"
-	"      --chat         send each message to every other client, prefixed with the sender\n"
-	"      --exec CMD     run /bin/sh -c CMD per connection, the socket as its stdin/stdout\n"
-	"      --frame MODE   messages for --reply and --chat: line (default), len32, raw\n"
-	"      --max-msg BYTES      longest message of --reply and --chat (default 16384,\n"
-	"                           at most 1048576); a longer one closes its client\n"
-	"      --max-conns N        at most N clients at once (default 1024, --exec 64;\n"
-	"                           0: no limit)\n"
-	"      --max-per-client N   at most N connections from one address\n"
-	"      --idle-timeout SECS  close a client idle for SECS\n"
-	"      --exec-timeout SECS  kill an --exec command (its process group) after SECS\n"
-	"                           (default 600; 0: never)\n"
-	"      --allow CIDR   serve only these networks (repeatable)\n"
-	"      --deny CIDR    never serve these networks (repeatable; deny wins; IPv4-mapped\n"
-	"                     ::ffff:a.b.c.d rules are IPv4 rules)\n"
-	"  -4, -6, -v, --trace  as for connect\n"
-	"\n"
-	"With the default limits no server grows past 256 MiB, whatever its clients send.\n"
-	"\n"
-	"ping: connects to HOST PORT every second and prints each round trip, then\n"
-	"ping's statistics. A refusal (RST: host up, port closed) counts as a reply, no\n"
-	"answer within -W as a loss; each connection is closed once made.\n"
-	"  -c, --count N      stop after N connects      -i, --interval SECS (default 1)\n"
-	"  -W, --timeout SECS  wait for each connect (default 2)\n"
-	"  -w, --deadline SECS  stop after SECS          -q, --quiet: the summary only\n"
-	"  -j, --json         one JSON object per connect and one summary object\n"
-	"  ping's exit status: 0 some connect was answered, 1 none was\n"
-	"\n"
-	"exit status: 0 ok, 1 stdout or stdin failed (\"stdout: no space left on device\"),\n"
-	"2 usage, 3 unknown host, 4 refused, unreachable, reset (stdin not all sent) or\n"
-	"address in use, 5 connect or idle timeout, 7 stdin unreadable. A closed stdout\n"
-	"pipe (| head) ends the run silently with status 0.\n";
 
 /* Writes all of text to fd (a connected socket, non-blocking), waiting for
  * room when the socket is full. */
@@ -105,7 +44,9 @@ int report_relay_net_err(const char *ctx, int err, const struct sk_relay_stats *
 		err = -ECONNRESET;
 	char reason[128];
 	reason_of(err, reason, sizeof reason);
-	if (st->a_eof && st->a_to_b_sent == st->a_to_b)
+	/* Nothing read from stdin yet (an empty stdin whose end the relay had
+	 * not seen): no byte of it was lost, so there is nothing to count. */
+	if ((st->a_eof || st->a_to_b == 0) && st->a_to_b_sent == st->a_to_b)
 		report(ctx, "%s", reason);
 	else
 		report(ctx, "%s: only %llu byte%s of stdin %s sent", reason,
@@ -142,25 +83,88 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 	}
 }
 
-static const struct option connect_options[] = {
-	{ "wait", required_argument, NULL, 'w' },
-	{ "idle", required_argument, NULL, 'i' },
-	{ "send", required_argument, NULL, 'S' },
-	{ "no-stdin", no_argument, NULL, 'd' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "trace", no_argument, NULL, 'T' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+struct connect_args {
+	int family;
+	unsigned wait_ms, idle_ms;
+	const char *send_text, *source, *source_port;
+	bool no_stdin, verbose, trace;
 };
 
+static const struct opt connect_opts[] = {
+	OPT_FAMILY_('4', struct connect_args, family, AF_INET, "IPv4 only"),
+	OPT_FAMILY_('6', struct connect_args, family, AF_INET6, "IPv6 only"),
+	OPT_SECONDS_('w', "wait", struct connect_args, wait_ms,
+	             "connect timeout (default and 0: the kernel's, about 2 minutes)"),
+	OPT_SECONDS_('i', "idle", struct connect_args, idle_ms,
+	             "close after SECS with no data either way (default and 0: never)"),
+	OPT_STRING_(0, "send", "TEXT", struct connect_args, send_text,
+	            "send TEXT instead of reading stdin (no newline is added)"),
+	OPT_STRING_('s', "source", "ADDR", struct connect_args, source,
+	            "connect from this local address (as nc -s)"),
+	OPT_STRING_('p', "source-port", "PORT", struct connect_args, source_port,
+	            "connect from this local port (as nc -p; default and 0: the kernel's choice)"),
+	OPT_FLAG_('d', "no-stdin", struct connect_args, no_stdin,
+	          "do not read stdin (and do not shut down the sending side)"),
+	OPT_FLAG_('v', "verbose", struct connect_args, verbose,
+	          "print the local and peer addresses on stderr"),
+	OPT_FLAG_(0, "trace", struct connect_args, trace, "print each socket call on stderr"),
+	OPT_END_,
+};
+
+static const struct opt_hint connect_hints[] = {
+	{ "-l", "to listen use 'sockit tcp listen'" },
+	{ "-e", "to run a command per connection use 'sockit tcp listen --exec CMD'" },
+	{ "-c", "to run a command per connection use 'sockit tcp listen --exec CMD'" },
+	{ "-u", "for UDP use 'sockit udp send'" },
+	{ "-k", "'tcp connect' makes one connection; to serve clients use 'sockit tcp listen -k'" },
+	{ "-N", "not needed: the sending side is shut down at the end of stdin (as nc -N)" },
+	HINT_N,
+	HINT_Z,
+	{ NULL, NULL },
+};
+
+static const struct opt_cmd connect_cmd = { "tcp connect", "tcp", connect_opts, connect_hints };
+
+/* The local addresses -s and -p ask for: every address -s resolves to (or
+ * each family's wildcard), with -p's port. *n_out is 0 without -s or -p. */
+static int resolve_sources(const struct connect_args *a, struct sk_addr *out, size_t max,
+                           size_t *n_out)
+{
+	*n_out = 0;
+	if (!a->source && !a->source_port)
+		return EXIT_OK;
+	const char *port = a->source_port ? a->source_port : "0";
+	return resolve_or_report("tcp connect", a->source, port, a->family, SOCK_STREAM,
+	                         a->source == NULL, out, max, n_out);
+}
+
+/* The source address of to's family, or NULL (none asked for: the kernel
+ * chooses). *missing is set when sources were asked for but none is of
+ * to's family. */
+static const struct sk_addr *source_for(const struct sk_addr *to, const struct sk_addr *sources,
+                                        size_t n, bool *missing)
+{
+	*missing = false;
+	for (size_t i = 0; i < n; i++)
+		if (sources[i].u.sa.sa_family == to->u.sa.sa_family)
+			return &sources[i];
+	*missing = n > 0;
+	return NULL;
+}
+
 /* Tries each resolved address in turn, as nc does; reports the last error. */
-static int connect_any(const struct sk_addr *addrs, size_t n, unsigned wait_ms,
-                       const struct sk_tracer *tracer, int *fd_out)
+static int connect_any(const struct sk_addr *addrs, size_t n, const struct sk_addr *sources,
+                       size_t n_sources, unsigned wait_ms, const struct sk_tracer *tracer,
+                       int *fd_out)
 {
 	int err = 0;
 	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
 	for (size_t i = 0; i < n; i++) {
-		int fd = sk_tcp_connect(&addrs[i], wait_ms ? (int)wait_ms : -1, tracer);
+		bool missing;
+		const struct sk_addr *from = source_for(&addrs[i], sources, n_sources, &missing);
+		int fd = missing ? -EAFNOSUPPORT
+		                 : sk_tcp_connect_from(&addrs[i], from, wait_ms ? (int)wait_ms : -1,
+		                                       tracer);
 		if (fd >= 0) {
 			*fd_out = fd;
 			return EXIT_OK;
@@ -169,68 +173,57 @@ static int connect_any(const struct sk_addr *addrs, size_t n, unsigned wait_ms,
 		sk_addr_format(&addrs[i], text);
 		snprintf(ctx, sizeof ctx, "tcp connect: %s", text);
 		if (i + 1 == n || err == -ETIMEDOUT) {
-			if (err == -ETIMEDOUT)
+			if (err == -ETIMEDOUT) {
 				report(ctx, "timed out after %u ms", wait_ms);
-			else
+			} else if (missing) {
+				report(ctx, "no source address (-s, -p) of this address's family");
+				return EXIT_USAGE;
+			} else if (from && (err == -EADDRINUSE || err == -EADDRNOTAVAIL)) {
+				char src[SK_ADDR_STRLEN], reason[128];
+				sk_addr_format(from, src);
+				report(ctx, "from %s: %s", src, reason_of(err, reason, sizeof reason));
+			} else {
 				report_err(ctx, err);
+			}
 			return exit_status_of(err);
 		}
 	}
 	return EXIT_FAIL;
 }
 
+static int run_connect(const struct connect_args *a, const char *host, const char *port);
+
 static int cmd_tcp_connect(int argc, char **argv)
 {
-	int family = AF_UNSPEC, ch, st;
-	unsigned wait_ms = 0, idle_ms = 0;
-	const char *send_text = NULL;
-	bool verbose = false, trace = false, no_stdin = false;
-	while ((ch = next_option("tcp connect", argc, argv, "46w:i:dvh", connect_options)) != -1) {
-		switch (ch) {
-		case '4':
-			family = AF_INET;
-			break;
-		case '6':
-			family = AF_INET6;
-			break;
-		case 'w':
-			if ((st = parse_seconds("tcp connect", "-w", optarg, &wait_ms)))
-				return st;
-			break;
-		case 'i':
-			if ((st = parse_seconds("tcp connect", "-i", optarg, &idle_ms)))
-				return st;
-			break;
-		case 'S':
-			send_text = optarg;
-			break;
-		case 'd':
-			no_stdin = true;
-			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'T':
-			trace = true;
-			break;
-		case 'h':
-			return print_usage(find_command("tcp"));
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2)
+	struct connect_args a = { .family = AF_UNSPEC };
+	struct parse ps;
+	int st = parse_options(&ps, &connect_cmd, argc, argv, &a);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	if (ps.n_operands != 2)
 		return usage_error("tcp connect", "expected HOST and PORT, got %d argument%s",
-		                   argc - optind, argc - optind == 1 ? "" : "s");
+		                   ps.n_operands, ps.n_operands == 1 ? "" : "s");
+	return run_connect(&a, ps.operands[0], ps.operands[1]);
+}
 
-	const struct sk_tracer *tracer = trace ? &stderr_tracer : NULL;
+static int run_connect(const struct connect_args *a, const char *host, const char *port)
+{
+	unsigned wait_ms = a->wait_ms, idle_ms = a->idle_ms;
+	const char *send_text = a->send_text;
+	bool verbose = a->verbose, no_stdin = a->no_stdin;
+	const struct sk_tracer *tracer = a->trace ? &stderr_tracer : NULL;
 	struct sk_addr addrs[16];
 	size_t n_addrs;
-	if ((st = resolve_or_report("tcp connect", argv[optind], argv[optind + 1], family,
-	                            SOCK_STREAM, false, addrs, 16, &n_addrs)))
+	int st;
+	if ((st = resolve_or_report("tcp connect", host, port, a->family, SOCK_STREAM, false, addrs,
+	                            16, &n_addrs)))
+		return st;
+	struct sk_addr sources[8];
+	size_t n_sources;
+	if ((st = resolve_sources(a, sources, 8, &n_sources)))
 		return st;
 	int fd = -1;
-	if ((st = connect_any(addrs, n_addrs, wait_ms, tracer, &fd)))
+	if ((st = connect_any(addrs, n_addrs, sources, n_sources, wait_ms, tracer, &fd)))
 		return st;
 	if (verbose) {
 		struct sk_addr local, peer;
@@ -296,3 +289,38 @@ int cmd_tcp(int argc, char **argv)
 	return usage_error("tcp", "%s: expected 'connect', 'listen' or 'ping'",
 	                   quote(argv[1], strlen(argv[1]), q));
 }
+
+const struct help_part tcp_help[] = {
+	{ "usage: sockit tcp connect [options] HOST PORT\n"
+	  "       sockit tcp listen [options] [-b ADDR] PORT\n"
+	  "       sockit tcp ping [options] HOST PORT\n"
+	  "\n"
+	  "connect: relays stdin to the socket and the socket to stdout. At the end of stdin\n"
+	  "it shuts down its sending side and keeps reading until the peer closes; the\n"
+	  "peer's FIN ends only what the peer sends: stdin is still sent to its end.\n",
+	  &connect_cmd },
+	{ "\n"
+	  "listen: serves on PORT (0 picks a free port; -v prints it). Without a mode it\n"
+	  "relays with the first client over stdin/stdout, like 'nc -l', until both the\n"
+	  "client and stdin have ended.\n",
+	  &tcp_listen_cmd },
+	{ "\n"
+	  "With the default limits no server grows past 256 MiB, whatever its clients send.\n"
+	  "\n"
+	  "ping: connects to HOST PORT every second and prints each round trip, then\n"
+	  "ping's statistics. A refusal (RST: host up, port closed) counts as a reply, no\n"
+	  "answer within -W as a loss; each connection is closed once made.\n"
+	  "  -c, --count N      stop after N connects      -i, --interval SECS (default 1)\n"
+	  "  -W, --timeout SECS  wait for each connect (default 2)\n"
+	  "  -w, --deadline SECS  stop after SECS          -q, --quiet: the summary only\n"
+	  "  -j, --json         one JSON object per connect and one summary object\n"
+	  "  ping's exit status: 0 some connect was answered, 1 none was\n"
+	  "\n"
+	  "exit status: 0 ok, 1 stdout or stdin failed (\"stdout: no space left on device\"),\n"
+	  "2 usage, 3 unknown host, 4 refused, unreachable, reset (stdin not all sent) or\n"
+	  "address in use, 5 connect or idle timeout, 7 stdin unreadable or a port below\n"
+	  "1024 without root. A closed stdout pipe (| head) ends the run silently with\n"
+	  "status 0.\n",
+	  NULL },
+	{ 0 },
+};
