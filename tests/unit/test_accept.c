@@ -196,9 +196,9 @@ static void test_accept_resets_refused_clients_when_asked(void **state)
 		struct sk_acceptor *a;
 		assert_int_equal(sk_acceptor_new(loop, lfd, &o, &a), 0);
 		int first = client("127.0.0.2", port);
-		spin(loop, 50);
+		run_for(loop, 50);
 		int second = client("127.0.0.3", port);
-		spin(loop, 50);
+		run_for(loop, 50);
 		assert_int_equal(seen.n_accepted, 1);
 		char buf[8];
 		errno = 0;
