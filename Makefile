@@ -110,8 +110,9 @@ deps-browser:
 	    [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then \
 		cd tests/browser && npm ci --no-audit --no-fund && touch node_modules; fi
 
+# PORTS='UDP TCP HTTP' moves the demo off ports that are taken.
 run: $(BIN)
-	@scripts/demo.sh $(BIN)
+	@PORTS='$(PORTS)' scripts/demo.sh $(BIN)
 
 test: check unit integration
 
@@ -233,5 +234,6 @@ help:
 	@echo 'targets: all run test check check-layers check-errors check-symbols unit integration asan'
 	@echo '         valgrind bench fuzz install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage FUZZ_SECS=60'
+	@echo '         PORTS="7853 8999 8080" (make run: the UDP, TCP and HTTP ports)'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)

@@ -53,6 +53,9 @@ enum sk_stream_event {
 	SK_STREAM_DROPPED_SLOW, /* chat: a client too slow to keep up was dropped */
 	SK_STREAM_ACCEPT_FAILED,/* accept(2) failed (EMFILE …); reported once until it recovers */
 	SK_STREAM_BAD_DATA,     /* a message over the framer's limit: the client is closed */
+	SK_STREAM_EXEC_EXITED,  /* exec: the client's command exited; err is its wait status
+	                           (waitpid's: WIFEXITED, WEXITSTATUS …). SK_STREAM_CLOSED
+	                           follows. */
 };
 
 /* Default limits. With them no stream server grows past 256 MiB whatever
@@ -111,7 +114,12 @@ struct sk_stream_opts {
 	                                 at most SK_FRAME_MAX */
 	unsigned idle_ms;             /* 0: never */
 	const struct sk_acl *acl;     /* borrowed; NULL permits all */
-	const char *exec_cmd;         /* SK_STREAM_EXEC; borrowed */
+	const char *exec_cmd;         /* SK_STREAM_EXEC; borrowed. Run by /bin/sh -c with the
+	                                 client's socket on stdin and stdout, and in its
+	                                 environment SOCKIT_PEER_ADDR, SOCKIT_PEER_PORT,
+	                                 SOCKIT_LOCAL_ADDR, SOCKIT_LOCAL_PORT (as socat's
+	                                 SOCAT_PEERADDR …; IPv4 clients of a dual-stack
+	                                 listener as plain IPv4) */
 	unsigned exec_timeout_ms;     /* kill an exec child's process group after this long
 	                                 (SK_STREAM_EXEC_TIMEOUT_MS); 0: never */
 	sk_stream_handoff_fn *on_handoff;

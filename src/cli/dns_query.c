@@ -74,7 +74,7 @@ static int set_format(struct dns_query *d, enum dns_format fmt)
 	return 0;
 }
 
-static int parse_options(int argc, char **argv, struct dns_query *d)
+static int parse_query_options(int argc, char **argv, struct dns_query *d)
 {
 	int ch, st = 0;
 	unsigned long n;
@@ -498,7 +498,7 @@ int cmd_dns_query(int argc, char **argv)
 	d->inflight = DEFAULT_INFLIGHT;
 	d->rrs = rrs;
 	d->out = out_stdout("dns query");
-	int err, st = parse_options(argc, argv, d);
+	int err, st = parse_query_options(argc, argv, d);
 	if (st == 0)
 		st = read_questions(d, argc, argv);
 	if (st == 0)

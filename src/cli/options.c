@@ -1,5 +1,6 @@
-/* Option parsing shared by the subcommands: getopt_long with messages in
- * sockit's own format, naming the option as the user typed it. */
+/* getopt_long with messages in sockit's own format, for the commands whose
+ * options are not yet in tables (opts.c): dns, resolve, ifaces, arp, ping,
+ * tcp ping, scan. Naming the option as the user typed it. */
 #include "cli.h"
 
 #include <getopt.h>

@@ -19,6 +19,7 @@ int exit_status_of(int err)
 	case -EADDRNOTAVAIL:
 	case -ENETUNREACH:
 	case -EHOSTUNREACH:
+	case -ENODEV:
 	case -EPIPE:
 		return EXIT_NETWORK;
 	case -ETIMEDOUT:
@@ -130,15 +131,4 @@ void describe_parse_error(int err, const char *input, size_t input_len, struct s
 		snprintf(buf, cap, "%s: %s", reason, quote(bad.p, bad.len, part));
 	else
 		snprintf(buf, cap, "%s", reason);
-}
-
-bool is_help(const char *arg)
-{
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
-int print_usage(const struct command *cmd)
-{
-	out_str(out_stdout(NULL), cmd->usage);
-	return EXIT_OK;
 }

@@ -15,48 +15,48 @@ void tlscli_init(struct tlscli *t, const char *command, bool is_server)
 	t->is_server = is_server;
 }
 
-bool tlscli_is_option(int opt)
+int tlscli_opt(struct parse *ps, const char *arg)
 {
-	return opt >= OPT_TLS && opt < OPT_TLS_END;
+	return tlscli_option(OPT_DEST(ps, struct tlscli), (enum tlscli_flag)ps->opt->n, arg);
 }
 
-int tlscli_option(struct tlscli *t, int opt, const char *arg)
+int tlscli_option(struct tlscli *t, enum tlscli_flag flag, const char *arg)
 {
 	char q[QUOTE_MAX];
-	switch (opt) {
-	case OPT_TLS:
+	switch (flag) {
+	case TLSCLI_TLS:
 		t->on = true;
 		break;
-	case OPT_CAFILE:
+	case TLSCLI_CAFILE:
 		t->cafile = arg;
 		break;
-	case OPT_CAPATH:
+	case TLSCLI_CAPATH:
 		t->capath = arg;
 		break;
-	case OPT_INSECURE:
+	case TLSCLI_INSECURE:
 		t->insecure = true;
 		break;
-	case OPT_PIN:
+	case TLSCLI_PIN:
 		if (t->n_pins == SK_TLS_MAX_PINS)
 			return usage_error(t->command, "--pin: at most %d pins", SK_TLS_MAX_PINS);
 		t->pins[t->n_pins++] = arg;
 		break;
-	case OPT_ALPN:
+	case TLSCLI_ALPN:
 		t->alpn = arg;
 		break;
-	case OPT_CERT:
+	case TLSCLI_CERT:
 		t->cert = arg;
 		break;
-	case OPT_KEY:
+	case TLSCLI_KEY:
 		t->key = arg;
 		break;
-	case OPT_SERVERNAME:
+	case TLSCLI_SERVERNAME:
 		t->servername = arg;
 		break;
-	case OPT_VERIFY_CLIENT:
+	case TLSCLI_VERIFY_CLIENT:
 		t->verify_client = arg;
 		break;
-	case OPT_TLS_MIN:
+	case TLSCLI_TLS_MIN:
 		if (strcmp(arg, "1.2") == 0)
 			t->min_version = SK_TLS_1_2;
 		else if (strcmp(arg, "1.3") == 0)
@@ -65,11 +65,9 @@ int tlscli_option(struct tlscli *t, int opt, const char *arg)
 			return usage_error(t->command, "--tls-min %s: expected 1.2 or 1.3",
 			                   quote(arg, strlen(arg), q));
 		break;
-	case OPT_HANDSHAKE_TIMEOUT:
+	case TLSCLI_HANDSHAKE_TIMEOUT:
 		t->handshake_set = true;
 		return parse_seconds(t->command, "--handshake-timeout", arg, &t->handshake_ms);
-	default:
-		break;
 	}
 	return 0;
 }

@@ -7,33 +7,58 @@
 
 #include "cli.h"
 
-#include <getopt.h>
-
 #include <sockit/tls.h>
 
-enum {
-	OPT_TLS = 3000, OPT_CAFILE, OPT_CAPATH, OPT_INSECURE, OPT_PIN, OPT_ALPN, OPT_CERT, OPT_KEY,
-	OPT_TLS_MIN, OPT_SERVERNAME, OPT_VERIFY_CLIENT, OPT_HANDSHAKE_TIMEOUT, OPT_TLS_END
+/* What each TLS flag's table row passes tlscli_option (struct opt's n). */
+enum tlscli_flag {
+	TLSCLI_TLS = 1, TLSCLI_CAFILE, TLSCLI_CAPATH, TLSCLI_INSECURE, TLSCLI_PIN, TLSCLI_ALPN,
+	TLSCLI_CERT, TLSCLI_KEY, TLSCLI_TLS_MIN, TLSCLI_SERVERNAME, TLSCLI_VERIFY_CLIENT,
+	TLSCLI_HANDSHAKE_TIMEOUT
 };
 
-/* getopt_long rows for a client and for a server. */
-#define TLSCLI_COMMON_OPTIONS                                         \
-	{ "tls", no_argument, NULL, OPT_TLS },                        \
-	{ "alpn", required_argument, NULL, OPT_ALPN },                \
-	{ "cert", required_argument, NULL, OPT_CERT },                \
-	{ "key", required_argument, NULL, OPT_KEY },                  \
-	{ "tls-min", required_argument, NULL, OPT_TLS_MIN },          \
-	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT }
-#define TLSCLI_CLIENT_OPTIONS                                         \
-	TLSCLI_COMMON_OPTIONS,                                        \
-	{ "cafile", required_argument, NULL, OPT_CAFILE },            \
-	{ "capath", required_argument, NULL, OPT_CAPATH },            \
-	{ "insecure", no_argument, NULL, OPT_INSECURE },              \
-	{ "pin", required_argument, NULL, OPT_PIN },                  \
-	{ "servername", required_argument, NULL, OPT_SERVERNAME }
-#define TLSCLI_SERVER_OPTIONS                                         \
-	TLSCLI_COMMON_OPTIONS,                                        \
-	{ "verify-client", required_argument, NULL, OPT_VERIFY_CLIENT }
+/* Option table rows (opts.c) for the TLS flags; field is the command
+ * struct's struct tlscli, which tlscli_init has prepared before the parse. */
+#define TLSCLI_ROW_(l, a, flag, type, field, h) \
+	{ OPT_CALL, 0, l, a, h, OPT_OFF(type, field, struct tlscli), flag, tlscli_opt, 0, NULL }
+#define TLSCLI_COMMON_ROWS_(type, field)                                                        \
+	TLSCLI_ROW_("alpn", "LIST", TLSCLI_ALPN, type, field,                                    \
+	            "offer these application protocols, comma-separated (h2,http/1.1)"),         \
+	TLSCLI_ROW_("tls-min", "1.2|1.3", TLSCLI_TLS_MIN, type, field,                           \
+	            "the lowest TLS version (default 1.2)"),                                     \
+	TLSCLI_ROW_("handshake-timeout", "SECS", TLSCLI_HANDSHAKE_TIMEOUT, type, field,          \
+	            "give up a handshake after SECS (default 10)")
+#define TLSCLI_CLIENT_ROWS(type, field)                                                         \
+	TLSCLI_ROW_("tls", NULL, TLSCLI_TLS, type, field,                                        \
+	            "speak TLS (1.2 or 1.3); the server's certificate must chain to the "        \
+	            "system's CAs and name HOST (a DNS name, or an IP address)"),                \
+	TLSCLI_ROW_("cafile", "FILE", TLSCLI_CAFILE, type, field,                                \
+	            "trust the CAs in FILE (PEM) instead of the system's"),                      \
+	TLSCLI_ROW_("capath", "DIR", TLSCLI_CAPATH, type, field,                                 \
+	            "trust the CAs in DIR (hashed names, c_rehash) instead of the system's"),    \
+	TLSCLI_ROW_("pin", "sha256:BASE64", TLSCLI_PIN, type, field,                             \
+	            "accept exactly the certificate whose public key hashes to this (no CA or "  \
+	            "name check; repeatable)"),                                                  \
+	TLSCLI_ROW_("insecure", NULL, TLSCLI_INSECURE, type, field,                              \
+	            "accept any certificate (and say so on stderr)"),                            \
+	TLSCLI_ROW_("servername", "NAME", TLSCLI_SERVERNAME, type, field,                        \
+	            "the name to check and send as SNI instead of HOST"),                        \
+	TLSCLI_ROW_("cert", "FILE", TLSCLI_CERT, type, field,                                    \
+	            "present this client certificate chain (PEM)"),                              \
+	TLSCLI_ROW_("key", "FILE", TLSCLI_KEY, type, field,                                      \
+	            "the client certificate's key (default: in --cert's FILE)"),                 \
+	TLSCLI_COMMON_ROWS_(type, field)
+#define TLSCLI_SERVER_ROWS(type, field)                                                         \
+	TLSCLI_ROW_("tls", NULL, TLSCLI_TLS, type, field,                                        \
+	            "serve TLS in every mode (--exec: the command gets plaintext through a "     \
+	            "socketpair); without --cert, a P-256 certificate is made for the run and "  \
+	            "its fingerprint and --pin printed"),                                        \
+	TLSCLI_ROW_("cert", "FILE", TLSCLI_CERT, type, field,                                    \
+	            "the server's certificate chain (PEM)"),                                     \
+	TLSCLI_ROW_("key", "FILE", TLSCLI_KEY, type, field,                                      \
+	            "its key (default: in --cert's FILE)"),                                      \
+	TLSCLI_ROW_("verify-client", "CAFILE", TLSCLI_VERIFY_CLIENT, type, field,                \
+	            "require client certificates from the CAs in CAFILE"),                       \
+	TLSCLI_COMMON_ROWS_(type, field)
 
 struct tlscli {
 	const char *command;     /* "tcp connect": the context of every line */
@@ -57,11 +82,12 @@ struct tlscli {
 
 void tlscli_init(struct tlscli *t, const char *command, bool is_server);
 
-/* True for the option codes above. */
-bool tlscli_is_option(int opt);
+/* Records a flag (enum tlscli_flag); returns 0 or the exit status of a
+ * usage error. */
+int tlscli_option(struct tlscli *t, enum tlscli_flag flag, const char *arg);
 
-/* Records an option; returns 0 or the exit status of a usage error. */
-int tlscli_option(struct tlscli *t, int opt, const char *arg);
+/* The table rows' handler: tlscli_option on the row's struct tlscli. */
+int tlscli_opt(struct parse *ps, const char *arg);
 
 /* After the options: checks their combination and builds the config
  * (reading files). host is what the client connects to (the name checked

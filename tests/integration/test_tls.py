@@ -129,13 +129,6 @@ def pki(tmp_path_factory):
 # Helpers
 # --------------------------------------------------------------------------
 
-@pytest.fixture(params=IO_MODES)
-def io_mode(request):
-    if request.param == "io_uring" and os.environ.get("SOCKIT_IO_URING") == "0":
-        pytest.skip("SOCKIT_IO_URING=0 is set: the epoll path only")
-    return request.param
-
-
 def env_for(io_mode):
     env = dict(os.environ)
     if io_mode == "epoll":
@@ -145,11 +138,8 @@ def env_for(io_mode):
     return env
 
 
-@pytest.fixture
-def procs(io_mode):
-    group = nu.Procs(env=env_for(io_mode))
-    yield group
-    group.cleanup()
+# io_mode and procs (one group of processes per test, in that I/O mode)
+# come from conftest.py, parametrized by IO_MODES.
 
 
 def tls_listen(procs, pki, *args, cert="server", **kw):

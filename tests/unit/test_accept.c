@@ -175,6 +175,48 @@ static void test_accept_denied_by_the_access_list(void **state)
 	sk_loop_free(loop);
 }
 
+/* reset_refused: a refused client reads a reset, never an EOF it could take
+ * for an empty answer (the stream servers); without it, the plain close
+ * after the answer on_refused wrote (HTTP's 503). */
+static void test_accept_resets_refused_clients_when_asked(void **state)
+{
+	(void)state;
+	for (int reset = 0; reset <= 1; reset++) {
+		struct sk_loop *loop;
+		assert_int_equal(sk_loop_new(&loop), 0);
+		unsigned port;
+		int lfd = listener(&port);
+		struct seen seen = { 0 };
+		struct sk_acceptor_opts o;
+		sk_acceptor_opts_init(&o);
+		o.max_conns = 1;
+		o.on_accept = on_accepted;
+		o.reset_refused = reset;
+		o.ud = &seen;
+		struct sk_acceptor *a;
+		assert_int_equal(sk_acceptor_new(loop, lfd, &o, &a), 0);
+		int first = client("127.0.0.2", port);
+		run_for(loop, 50);
+		int second = client("127.0.0.3", port);
+		run_for(loop, 50);
+		assert_int_equal(seen.n_accepted, 1);
+		char buf[8];
+		errno = 0;
+		ssize_t n = read(second, buf, sizeof buf);
+		if (reset) {
+			assert_int_equal(n, -1);
+			assert_int_equal(errno, ECONNRESET);
+		} else {
+			assert_int_equal(n, 0);
+		}
+		close(seen.fds[0]);
+		close(first);
+		close(second);
+		sk_acceptor_free(a);
+		sk_loop_free(loop);
+	}
+}
+
 /* Out of fds, the acceptor reports once and stops looking at the listener
  * for a while (it stays readable: looking again at once would spin), then
  * accepts the waiting clients when fds are back. */
@@ -245,6 +287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accept_limits_and_counts_per_client),
 		cmocka_unit_test(test_accept_denied_by_the_access_list),
+		cmocka_unit_test(test_accept_resets_refused_clients_when_asked),
 		cmocka_unit_test(test_accept_backs_off_without_fds),
 	};
 	alarm(60);

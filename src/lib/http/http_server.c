@@ -120,6 +120,7 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	ao.max_per_client = opts->max_per_client;
 	ao.on_accept = sk__http_conn_accept;
 	ao.on_refused = on_refused;
+	ao.reset_refused = false; /* the 503 must arrive: closed after it is sent */
 	ao.on_failed = on_accept_failed;
 	ao.ud = s;
 	ao.tracer = opts->tracer;

@@ -41,6 +41,8 @@ struct upload {
 	struct sk_multipart mp;
 	unsigned n_parts;           /* multipart: parts so far, plain fields included */
 	bool in_file;               /* multipart: the current part is a file */
+	unsigned n_files;           /* multipart: file parts so far */
+	const char *bad_name;       /* multipart: why a part's file name was refused */
 	unsigned committed_seen;    /* store.n_committed the cache was cleared for */
 	bool body_done;             /* the last byte of the body is in */
 	bool waiting_room;          /* reading stopped until the disk catches up */
@@ -130,26 +132,31 @@ static void put_finish(struct http_conn *c)
 /* A client's file name made safe: the part after any '/' or '\\' (browsers
  * on Windows send full paths), no control bytes, not "." or "..", not
  * hidden unless the server shows hidden files. */
-static bool safe_basename(struct sk_slice in, bool hidden, char *out)
+/* The last component of a form's file name, if it can be stored: NULL and
+ * the name in out, or why not (the 400's reason). */
+static const char *safe_basename(struct sk_slice in, bool hidden, char *out)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < in.len; i++)
 		if (in.p[i] == '/' || in.p[i] == '\\')
 			start = i + 1;
 	size_t n = in.len - start;
-	if (n == 0 || n > NAME_MAX)
-		return false;
+	if (n == 0)
+		return "the file name is empty";
+	if (n > NAME_MAX)
+		return "the file name is longer than 255 bytes";
 	const char *p = in.p + start;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return false;
+			return "the file name has control characters";
 	if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-		return false;
+		return "'.' and '..' are not file names";
+	/* Dotfiles are hidden: one uploaded could never be seen or deleted. */
 	if (p[0] == '.' && !hidden)
-		return false;
+		return "names starting with '.' are hidden on this server (--hidden serves them)";
 	memcpy(out, p, n);
 	out[n] = '\0';
-	return true;
+	return NULL;
 }
 
 static int mp_on_part(void *ud, struct sk_slice name, struct sk_slice filename)
@@ -163,9 +170,11 @@ static int mp_on_part(void *ud, struct sk_slice name, struct sk_slice filename)
 	up->in_file = false;
 	if (filename.len == 0)
 		return 0; /* a plain form field: nothing to store */
-	if (!safe_basename(filename, c->srv->o.hidden, up->name))
+	up->bad_name = safe_basename(filename, c->srv->o.hidden, up->name);
+	if (up->bad_name)
 		return SK_EHTTP_BAD_REQUEST;
 	up->in_file = true;
+	up->n_files++;
 	return sk__http_store_create(&up->store);
 }
 
@@ -192,7 +201,14 @@ static void post_finish(struct http_conn *c)
 	struct upload *up = c->up;
 	char location[sizeof up->location];
 	memcpy(location, up->location, sizeof location);
+	/* A browser posts the form with no file chosen as one part with an
+	 * empty filename: that is no upload, not a success. */
+	bool any_file = up->n_files > 0;
 	sk__http_upload_free(c);
+	if (!any_file) {
+		sk__http_error(c, 400, "no file chosen");
+		return;
+	}
 	/* 303 back to the listing: a browser posting the form without
 	 * JavaScript lands on the updated page (the Post/Redirect/Get pattern). */
 	static const char body[] = "<!DOCTYPE html>\n<p>Uploaded. <a href=\"./\">Back to the listing</a>.</p>\n";
@@ -341,7 +357,7 @@ static size_t feed_body(struct http_conn *c, const char *p, size_t len, bool *do
 		else if (err == SK_ETOOLARGE)
 			fail(c, 413, "the form has more parts than this server accepts (--max-parts)");
 		else if (err == SK_EHTTP_BAD_REQUEST)
-			fail(c, 400, "malformed body");
+			fail(c, 400, up->bad_name ? up->bad_name : "malformed body");
 		else
 			fail(c, sk__http_status_of_write_error(err), "could not write the body");
 		return used_total;

@@ -271,11 +271,30 @@ int sk_tcp_accept(int listen_fd, struct sk_addr *peer_out, const struct sk_trace
 	return fd;
 }
 
-int sk_tcp_connect_start(const struct sk_addr *to, bool *in_progress, const struct sk_tracer *tracer)
+/* bind(2) of a client socket to from, traced. */
+static int bind_from(int fd, const struct sk_addr *from, const struct sk_tracer *tracer)
+{
+	char text[SK_ADDR_STRLEN];
+	sk_addr_format(from, text);
+	int rc = bind(fd, &from->u.sa, from->len);
+	int err = rc < 0 ? -errno : 0;
+	sk_trace(tracer, "bind(%s)%s%s", text, err ? " = " : "", err ? sk_errname(err) : "");
+	return err;
+}
+
+static int connect_start(const struct sk_addr *to, const struct sk_addr *from, bool *in_progress,
+                         const struct sk_tracer *tracer)
 {
 	int fd = open_socket(to->u.sa.sa_family, SOCK_STREAM, tracer);
 	if (fd < 0)
 		return fd;
+	if (from) {
+		int err = bind_from(fd, from, tracer);
+		if (err < 0) {
+			close(fd);
+			return err;
+		}
+	}
 	int rc = connect(fd, &to->u.sa, to->len);
 	int err = rc < 0 ? -errno : 0;
 	char text[SK_ADDR_STRLEN];
@@ -289,6 +308,11 @@ int sk_tcp_connect_start(const struct sk_addr *to, bool *in_progress, const stru
 	return fd;
 }
 
+int sk_tcp_connect_start(const struct sk_addr *to, bool *in_progress, const struct sk_tracer *tracer)
+{
+	return connect_start(to, NULL, in_progress, tracer);
+}
+
 int sk_tcp_connect_finish(int fd)
 {
 	int so_error = 0;
@@ -300,8 +324,14 @@ int sk_tcp_connect_finish(int fd)
 
 int sk_tcp_connect(const struct sk_addr *to, int timeout_ms, const struct sk_tracer *tracer)
 {
+	return sk_tcp_connect_from(to, NULL, timeout_ms, tracer);
+}
+
+int sk_tcp_connect_from(const struct sk_addr *to, const struct sk_addr *from, int timeout_ms,
+                        const struct sk_tracer *tracer)
+{
 	bool in_progress;
-	int fd = sk_tcp_connect_start(to, &in_progress, tracer);
+	int fd = connect_start(to, from, &in_progress, tracer);
 	if (fd < 0 || !in_progress)
 		return fd;
 	struct pollfd p = { .fd = fd, .events = POLLOUT };

@@ -167,6 +167,13 @@ static void refuse(struct sk_acceptor *a, int fd, const struct sk_addr *peer, in
 {
 	if (a->o.on_refused)
 		a->o.on_refused(a->o.ud, fd, peer, (enum sk_accept_refusal)why);
+	if (a->o.reset_refused) {
+		/* A plain close of a connection whose client has sent nothing is
+		 * an EOF, which a client may take for an empty answer. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		sk_trace(a->o.tracer, "setsockopt(%d, SO_LINGER, 0)", fd);
+	}
 	sk_sock_close(fd, a->o.tracer);
 }
 

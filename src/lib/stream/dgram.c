@@ -60,6 +60,11 @@ size_t sk_reply_format(const char *msg, size_t len, const struct sk_addr *peer, 
 	struct sk_ip ip;
 	unsigned port = 0;
 	char text[SK_IP_STRLEN] = "?";
+	/* `echo hi | nc -u` sends "hi\n": the line, as line framing gives TCP. */
+	if (len > 0 && msg[len - 1] == '\n')
+		len--;
+	if (len > 0 && msg[len - 1] == '\r')
+		len--;
 	if (sk_addr_to_ip(peer, &ip, &port) == 0)
 		sk_ip_format(&ip, SK_IP_CANONICAL, text);
 	char tail[SK_IP_STRLEN + 24];

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,10 +273,11 @@ static void reap(struct client *cl)
 	 * running in its group would go on serving a client we no longer
 	 * count, so it is told to stop. */
 	signal_group(cl, SIGTERM);
-	int status;
+	int status = 0;
 	waitpid(cl->child, &status, 0);
 	cl->child = 0;
 	release_pidfd(cl);
+	sk__stream_event(cl->srv, SK_STREAM_EXEC_EXITED, &cl->peer, status);
 	/* Over TLS the relay still writes what the child said: its end
 	 * finishes the client (on_exec_relay_done). */
 	if (!cl->relay)
@@ -367,12 +369,70 @@ static int start_exec_relay(struct sk_stream_server *s, struct client *cl, int f
 	return 0;
 }
 
+/* The variables an exec child learns its connection from. */
+static const char *const conn_vars[] = {
+	"SOCKIT_PEER_ADDR", "SOCKIT_PEER_PORT", "SOCKIT_LOCAL_ADDR", "SOCKIT_LOCAL_PORT",
+};
+#define N_CONN_VARS (sizeof conn_vars / sizeof conn_vars[0])
+
+static bool is_conn_var(const char *entry)
+{
+	for (size_t i = 0; i < N_CONN_VARS; i++) {
+		size_t n = strlen(conn_vars[i]);
+		if (strncmp(entry, conn_vars[i], n) == 0 && entry[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* environ without any SOCKIT_PEER_* / SOCKIT_LOCAL_* it had, then the four
+ * of this connection, whose text is in vars. One allocation: free(envp). */
+static char **exec_env(const struct sk_addr *peer, const struct sk_addr *local,
+                       char vars[N_CONN_VARS][SK_IP_STRLEN + 24])
+{
+	const struct sk_addr *which[2] = { peer, local };
+	for (int k = 0; k < 2; k++) {
+		struct sk_ip ip;
+		unsigned port = 0;
+		char text[SK_IP_STRLEN] = "";
+		if (sk_addr_to_ip(which[k], &ip, &port) == 0)
+			sk_ip_format(&ip, SK_IP_CANONICAL, text);
+		snprintf(vars[2 * k], sizeof vars[0], "%s=%s", conn_vars[2 * k], text);
+		snprintf(vars[2 * k + 1], sizeof vars[0], "%s=%u", conn_vars[2 * k + 1], port);
+	}
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **envp = malloc((n + N_CONN_VARS + 1) * sizeof *envp);
+	if (!envp)
+		return NULL;
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_conn_var(environ[i]))
+			envp[j++] = environ[i];
+	for (size_t i = 0; i < N_CONN_VARS; i++)
+		envp[j++] = vars[i];
+	envp[j] = NULL;
+	return envp;
+}
+
 static int spawn(struct sk_stream_server *s, struct client *cl, int fd)
 {
+	struct sk_addr local;
+	char vars[N_CONN_VARS][SK_IP_STRLEN + 24];
+	if (sk_sock_local_addr(fd, &local) < 0)
+		memset(&local, 0, sizeof local);
+	char **envp = exec_env(&cl->peer, &local, vars);
+	if (!envp) {
+		sk_sock_close(fd, s->o.tracer);
+		return SK_ENOMEM;
+	}
 	if (s->o.tls) {
 		int err = start_exec_relay(s, cl, fd, &fd);
-		if (err < 0)
+		if (err < 0) {
+			free(envp);
 			return err;
+		}
 	}
 	/* The child gets a plain blocking socket on 0 and 1, default signal
 	 * handling (we ignore SIGPIPE, and ignored signals survive exec), an
@@ -402,7 +462,8 @@ static int spawn(struct sk_stream_server *s, struct client *cl, int fd)
 	                                POSIX_SPAWN_SETPGROUP);
 	char *const argv[] = { "/bin/sh", "-c", (char *)s->o.exec_cmd, NULL };
 	pid_t pid;
-	int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
+	free(envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	sk_sock_close(fd, s->o.tracer);
@@ -466,6 +527,7 @@ int sk_stream_server_new(struct sk_loop *loop, int listen_fd, const struct sk_st
 	ao.acl = s->o.acl;
 	ao.on_accept = serve;
 	ao.on_refused = on_refused;
+	ao.reset_refused = true;
 	ao.on_failed = on_accept_failed;
 	ao.ud = s;
 	ao.tracer = s->o.tracer;
