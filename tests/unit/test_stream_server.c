@@ -31,8 +31,8 @@
 
 /* What the server reported through on_event. */
 struct events {
-	int n[SK_STREAM_BAD_DATA + 1];
-	int last_err[SK_STREAM_BAD_DATA + 1];
+	int n[SK_STREAM_EXEC_EXITED + 1];
+	int last_err[SK_STREAM_EXEC_EXITED + 1];
 };
 
 static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *peer, int err)
