@@ -33,6 +33,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sockit/sock.h>
+
 struct sk_conn;
 struct sk_tls_config;
 
@@ -149,6 +151,9 @@ struct sk_tls_info {
 	int failed_depth;      /* 0: the peer's own certificate */
 	struct sk_tls_cert_info failed;
 	char detail[128];      /* the failure in OpenSSL's or the alert's words; "" if none */
+	struct sk_addr peer_addr; /* the socket's peer, read as the conn started (a refused
+	                             peer has often reset the socket by the callback, and
+	                             getpeername then fails); len 0 if unknown */
 };
 
 /* The handshake ended: err 0 and the conn goes on, or an SK_ETLS_* code (or

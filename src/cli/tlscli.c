@@ -326,6 +326,7 @@ int tlscli_report(const struct tlscli *t, const char *ctx, int err)
  * its relay mode); -v prints a client's, and each of a server's. */
 static void on_handshake(struct sk_conn *c, int err, const struct sk_tls_info *info, void *ud)
 {
+	(void)c;
 	struct tlscli *t = ud;
 	t->info = *info;
 	t->has_info = true;
@@ -337,10 +338,9 @@ static void on_handshake(struct sk_conn *c, int err, const struct sk_tls_info *i
 	}
 	if (!t->verbose)
 		return;
-	struct sk_addr peer;
 	char addr[SK_ADDR_STRLEN] = "?", ctx[SK_ADDR_STRLEN + 64];
-	if (sk_sock_peer_addr(sk_conn_rfd(c), &peer) == 0)
-		sk_addr_format(&peer, addr);
+	if (info->peer_addr.len)
+		sk_addr_format(&info->peer_addr, addr);
 	snprintf(ctx, sizeof ctx, "%s: %s", t->command, addr);
 	if (err == 0) {
 		print_handshake(t, ctx, info);

@@ -65,6 +65,7 @@ struct sk__tls {
 	SSL *ssl;
 	sk_tls_handshake_fn *on_handshake;
 	void *hs_ud;
+	struct sk_addr peer_addr;   /* for on_handshake (sk_tls_info.peer_addr) */
 	/* ciphertext in (the loop's bytes during on_recv) and out (written by
 	 * OpenSSL, not yet the loop's), through the BIO (tls/tls_bio.c) */
 	struct sk__tls_io io;
@@ -175,6 +176,7 @@ static void report_handshake(struct sk_conn *c, int err, const char *detail)
 		return;
 	struct sk_tls_info info;
 	sk__tls_fill_info(t->ssl, &t->rep, &info);
+	info.peer_addr = t->peer_addr;
 	snprintf(info.detail, sizeof info.detail, "%s", detail);
 	t->on_handshake(c, err, &info, t->hs_ud);
 }
@@ -494,6 +496,9 @@ static int tls_start(struct sk_conn *c)
 	snprintf(t->rep.name, sizeof t->rep.name, "%s", name);
 	t->on_handshake = o->on_handshake;
 	t->hs_ud = o->ud;
+	/* One getpeername per conn, and only for a callback that will read it. */
+	if (t->on_handshake && sk_sock_peer_addr(c->rfd, &t->peer_addr) < 0)
+		t->peer_addr.len = 0;
 	sk_buf_init(&t->io.cout, COUT_MAX);
 	sk_timer_init(&t->hs_timer, on_hs_timer, c);
 	sk_timer_init(&t->pump_timer, on_pump_timer, c);
@@ -634,5 +639,6 @@ int sk_conn_tls_info(const struct sk_conn *c, struct sk_tls_info *out)
 		return SK_EINPROGRESS;
 	sk__tls_fill_info(t->ssl, &t->rep, out);
 	out->truncated = t->truncated;
+	out->peer_addr = t->peer_addr;
 	return 0;
 }
