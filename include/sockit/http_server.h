@@ -15,7 +15,11 @@
  *
  * Every limit has a default and an answer: request line (414), header
  * fields (431), body (413 before a byte of it is read), header-read time
- * (408: slowloris), keep-alive idle time, connections. */
+ * (408: slowloris), keep-alive idle time, connections.
+ *
+ * HTTPS: with opts.tls every connection speaks TLS (sockit/tls.h) and
+ * nothing else changes — the same requests, responses and access log. A
+ * failed handshake costs only its connection. */
 #ifndef SOCKIT_HTTP_SERVER_H
 #define SOCKIT_HTTP_SERVER_H
 
@@ -27,6 +31,7 @@
 #include <sockit/sock.h>
 
 struct sk_http_server;
+struct sk_tls_conn_opts;
 
 /* One access-log line in Common Log Format, without a newline:
  * 127.0.0.1 - - [22/Nov/2026:18:40:00 +0000] "GET / HTTP/1.1" 200 1234 */
@@ -49,6 +54,9 @@ struct sk_http_server_opts {
 	sk_http_log_fn *on_error;    /* problems worth a line (a failed write to disk); may be NULL */
 	void *ud;
 	const struct sk_tracer *tracer;
+	const struct sk_tls_conn_opts *tls; /* HTTPS (a server config; its ALPN should offer
+	                                       http/1.1); NULL: plain HTTP. Copied; its config
+	                                       is borrowed and must outlive the server */
 };
 
 /* 100 MiB bodies, 10 s for a head, 15 s keep-alive, 30 s between body

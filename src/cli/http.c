@@ -2,6 +2,7 @@
  * `python3 -m http.server` (this directory, port 8000, every interface). */
 #include "cli.h"
 #include "logq.h"
+#include "tlscli.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -34,6 +35,13 @@ static void on_access(void *ud, const char *line)
 {
 	struct http_run *run = ud;
 	logq_line(run->access, line);
+}
+
+/* -v's handshake lines, whole: through the error log, never blocking. */
+static void on_tls_line(void *ud, const char *line)
+{
+	struct http_run *run = ud;
+	logq_line(&run->err_log, line);
 }
 
 static void on_error_line(void *ud, const char *line)
@@ -133,9 +141,9 @@ static int parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
-/* "serving on http://ADDR:PORT/": a zone is written %25eth0 (RFC 6874),
- * the form a URL needs. */
-static void print_url(const struct sk_addr *addr)
+/* "serving on http://ADDR:PORT/" (https:// over TLS): a zone is written
+ * %25eth0 (RFC 6874), the form a URL needs. */
+static void print_url(const struct sk_addr *addr, const char *scheme)
 {
 	char text[SK_ADDR_STRLEN], url[SK_ADDR_STRLEN + 8];
 	sk_addr_format(addr, text);
@@ -148,14 +156,14 @@ static void print_url(const struct sk_addr *addr)
 		}
 	}
 	url[n] = '\0';
-	fprintf(stderr, "serving on http://%s/\n", url);
+	fprintf(stderr, "serving on %s://%s/\n", scheme, url);
 }
 
-/* Every http:// URL the server answers at: the bound address, or for a
- * wildcard every address of every interface that is up, except IPv6
- * link-local ones: they need a zone, which browsers do not take in a URL
- * (and the interface's other addresses reach the same server). */
-static void print_urls(int fd, const char *bind_addr, bool v6_only)
+/* Every URL the server answers at: the bound address, or for a wildcard
+ * every address of every interface that is up, except IPv6 link-local
+ * ones: they need a zone, which browsers do not take in a URL (and the
+ * interface's other addresses reach the same server). */
+static void print_urls(int fd, const char *bind_addr, bool v6_only, const char *scheme)
 {
 	struct sk_addr local;
 	struct sk_ip ip;
@@ -164,7 +172,7 @@ static void print_urls(int fd, const char *bind_addr, bool v6_only)
 	sk_addr_to_ip(&local, &ip, &port);
 	bool wildcard = (ip.hi | ip.lo) == 0;
 	if (!wildcard || bind_addr) {
-		print_url(&local);
+		print_url(&local, scheme);
 		return;
 	}
 	struct ifaddrs *list;
@@ -189,7 +197,7 @@ static void print_urls(int fd, const char *bind_addr, bool v6_only)
 			a.u.in4.sin_port = htons((uint16_t)port);
 		else
 			a.u.in6.sin6_port = htons((uint16_t)port);
-		print_url(&a);
+		print_url(&a, scheme);
 	}
 	freeifaddrs(list);
 }
@@ -202,6 +210,7 @@ struct serve_args {
 	bool quiet, verbose, trace;
 	unsigned stop_ms;
 	unsigned long max_conns, max_per_client, max_parts;
+	struct tlscli tls;
 };
 
 static int set_max_body(struct parse *ps, const char *arg)
@@ -253,8 +262,13 @@ static const struct opt serve_opts[] = {
 	            "write the access log (Common Log Format) to FILE"),
 	OPT_FLAG_('q', "quiet", struct serve_args, quiet, "no access log"),
 	OPT_FLAG_('v', "verbose", struct serve_args, verbose,
-	          "the listening address on stderr (printed anyway: the URLs)"),
+	          "with --tls, each handshake (version, cipher, ALPN, resumption, a client's "
+	          "certificate) and each failed one, on stderr"),
 	OPT_FLAG_(0, "trace", struct serve_args, trace, "print each socket call on stderr"),
+	TLSCLI_HTTP_SERVER_ROWS(struct serve_args, tls,
+	                        "serve HTTPS (TLS 1.2 and 1.3, ALPN http/1.1); without --cert, a "
+	                        "P-256 certificate is made for the run and its fingerprint and "
+	                        "--pin printed"),
 	OPT_END_,
 };
 
@@ -280,6 +294,7 @@ static int cmd_http_serve(int argc, char **argv)
 {
 	struct serve_args a = { .port = "8000", .stop_ms = 10000 };
 	sk_http_server_opts_init(&a.o);
+	tlscli_init(&a.tls, "http serve", true);
 	struct parse ps;
 	int st = parse_options(&ps, &serve_cmd, argc, argv, &a);
 	if (st)
@@ -306,7 +321,13 @@ static int cmd_http_serve(int argc, char **argv)
 	if (opt_seen(&ps, "max-parts"))
 		a.o.max_parts = (unsigned)a.max_parts;
 	a.o.tracer = a.trace ? &stderr_tracer : NULL;
-	return run_serve(&a);
+	tlscli_for_http(&a.tls, a.verbose);
+	if ((st = tlscli_setup(&a.tls, NULL)))
+		return st;
+	a.o.tls = tlscli_conn_opts(&a.tls);
+	st = run_serve(&a);
+	tlscli_fini(&a.tls);
+	return st;
 }
 
 static int run_serve(struct serve_args *a)
@@ -374,6 +395,8 @@ static int run_serve(struct serve_args *a)
 	o.on_access = run.access ? on_access : NULL;
 	o.on_error = on_error_line;
 	o.ud = &run;
+	a->tls.log_line = on_tls_line;
+	a->tls.log_ud = &run;
 	err = sk_http_server_new(loop, fd, &o, &run.server);
 	if (err < 0) {
 		logq_close(&run.file_log, 0);
@@ -384,7 +407,7 @@ static int run_serve(struct serve_args *a)
 	}
 	sk_loop_add_signal(loop, SIGINT, on_stop, &run);
 	sk_loop_add_signal(loop, SIGTERM, on_stop, &run);
-	print_urls(fd, bind_addr, a->family == AF_INET6);
+	print_urls(fd, bind_addr, a->family == AF_INET6, o.tls ? "https" : "http");
 	err = sk_loop_run(loop);
 	sk_http_server_free(run.server);
 	/* What the logs still hold gets a moment, not forever. */
@@ -411,9 +434,10 @@ int cmd_http(int argc, char **argv)
 const struct help_part http_help[] = {
 	{ "usage: sockit http serve [options] [DIR]\n"
 	  "\n"
-	  "Serves DIR (default: the current directory) over HTTP/1.1: files (ranges,\n"
-	  "conditional requests; small ones cached, large ones read and sent in 128 KiB\n"
-	  "pieces), directory listings as HTML or JSON (?format=json), index.html.\n"
+	  "Serves DIR (default: the current directory) over HTTP/1.1, or HTTPS with\n"
+	  "--tls: files (ranges, conditional requests; small ones cached, large ones\n"
+	  "read and sent in 64 KiB pieces), directory listings as HTML or JSON\n"
+	  "(?format=json), index.html.\n"
 	  "Prints every URL it can be reached at (the defaults are python3 -m\n"
 	  "http.server's: this directory, port 8000, every address).\n"
 	  "\n", &serve_cmd },
@@ -422,8 +446,14 @@ const struct help_part http_help[] = {
 	  "gracefully: responses in flight finish, for at most --stop-timeout; a second\n"
 	  "signal stops it at once.\n"
 	  "\n"
+	  "--tls serves HTTPS: every connection speaks TLS 1.2 or 1.3 with ALPN\n"
+	  "http/1.1, session tickets for resumption, file bodies encrypted as they are\n"
+	  "read (or by the kernel, kTLS, where it takes the TLS ULP). A failed handshake\n"
+	  "costs only its connection (-v says why); over a connection limit a client is\n"
+	  "closed without a 503 (it would need a handshake).\n"
+	  "\n"
 	  "exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
-	  "3 unknown address, 4 address in use, 7 DIR not found or a port below 1024\n"
-	  "without root\n", NULL },
+	  "3 unknown address, 4 address in use, 7 DIR or a certificate file not found,\n"
+	  "or a port below 1024 without root\n", NULL },
 	{ 0 },
 };

@@ -3,6 +3,7 @@
  * event loop. */
 #include "cli.h"
 #include "logq.h"
+#include "tlscli.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct serve_run {
 	const char *root;
 	bool trace;
 	const struct sk_tracer *tracer;
+	struct tlscli tls;             /* --tls: HTTPS for the HTTP services */
 };
 
 /* "127.0.0.1:8998:reply", "[::1]:0:echo", ":8998:echo" (every address) →
@@ -124,6 +126,13 @@ static void on_http_access(void *ud, const char *line)
 	struct serve_run *run = ud;
 	if (run->verbose)
 		logq_line(&run->log, line);
+}
+
+/* -v's handshake lines (tlscli.c), through the log. */
+static void on_tls_line(void *ud, const char *line)
+{
+	struct serve_run *run = ud;
+	logq_line(&run->log, line);
 }
 
 static void on_http_error(void *ud, const char *line)
@@ -232,12 +241,14 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 		o.on_error = on_http_error;
 		o.ud = run;
 		o.tracer = run->tracer;
+		o.tls = tlscli_conn_opts(&run->tls);
 		err = sk_http_server_new(loop, fd, &o, &s->http);
 		if (err < 0) {
 			snprintf(ctx, sizeof ctx, "serve: --root %s", quote(run->root, strlen(run->root), q));
 			return report_err(ctx, err);
 		}
-		fprintf(stderr, "listening on %s (http files %s)\n", text, run->root);
+		fprintf(stderr, "listening on %s (%s files %s)\n", text, o.tls ? "https" : "http",
+		        run->root);
 		return 0;
 	}
 	if (tcp) {
@@ -346,8 +357,13 @@ static const struct opt serve_opts[] = {
 	          "the HTTP file server (read-only) over --root"),
 	OPT_STRING_(0, "root", "DIR", struct serve_run, root,
 	            "what --http serves (default: the current directory)"),
-	OPT_FLAG_('v', "verbose", struct serve_run, verbose, "log clients and datagrams on stderr"),
+	OPT_FLAG_('v', "verbose", struct serve_run, verbose,
+	          "log clients, datagrams, HTTP requests and (--tls) handshakes on stderr"),
 	OPT_FLAG_(0, "trace", struct serve_run, trace, "print each socket call on stderr"),
+	TLSCLI_HTTP_SERVER_ROWS(struct serve_run, tls,
+	                        "the HTTP services serve HTTPS (TLS 1.2 and 1.3, ALPN http/1.1); "
+	                        "without --cert, a P-256 certificate is made for the run and its "
+	                        "fingerprint and --pin printed"),
 	OPT_END_,
 };
 
@@ -358,6 +374,7 @@ int cmd_serve(int argc, char **argv)
 	struct serve_run *run = calloc(1, sizeof *run);
 	if (!run)
 		return report_err("serve", SK_ENOMEM);
+	tlscli_init(&run->tls, "serve", true);
 	struct parse ps;
 	int st = parse_options(&ps, &serve_cmd, argc, argv, run);
 	if (st == 0 && ps.n_operands) {
@@ -379,10 +396,25 @@ int cmd_serve(int argc, char **argv)
 		add_service(run, "tcp", "127.0.0.1:8998:reply");
 		add_service(run, "http", "127.0.0.1:8000");
 	}
+	bool has_http = false;
+	for (int i = 0; i < run->n; i++)
+		has_http |= run->svc[i].proto[0] == 'h';
+	if (run->tls.on && !has_http) {
+		free(run);
+		return usage_error("serve", "--tls is for the HTTP services: add --http ADDR:PORT");
+	}
+	tlscli_for_http(&run->tls, run->verbose);
+	run->tls.log_line = on_tls_line;
+	run->tls.log_ud = run;
+	if ((st = tlscli_setup(&run->tls, NULL))) {
+		free(run);
+		return st;
+	}
 
 	struct sk_loop *loop;
 	int err = sk_loop_new(&loop);
 	if (err < 0) {
+		tlscli_fini(&run->tls);
 		free(run);
 		return report_err("serve", err);
 	}
@@ -390,6 +422,7 @@ int cmd_serve(int argc, char **argv)
 	logq_init(&run->log, "serve", "log", "stderr");
 	if ((err = logq_open(&run->log, loop, STDERR_FILENO)) < 0) {
 		sk_loop_free(loop);
+		tlscli_fini(&run->tls);
 		free(run);
 		return report_err("serve: stderr", err);
 	}
@@ -412,6 +445,7 @@ int cmd_serve(int argc, char **argv)
 	if (logq_close(&run->log, 1000) && st == 0)
 		st = EXIT_FAIL;
 	sk_loop_free(loop);
+	tlscli_fini(&run->tls);
 	free(run);
 	return st;
 }
@@ -419,6 +453,7 @@ int cmd_serve(int argc, char **argv)
 const struct help_part serve_help[] = {
 	{ "usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]...\n"
 	  "                    [--http ADDR:PORT]... [--root DIR] [-v] [--trace]\n"
+	  "                    [--tls [--cert FILE --key FILE] [--verify-client CAFILE]]\n"
 	  "\n"
 	  "Runs every service in one process on one event loop. Without --tcp, --udp or\n"
 	  "--http it runs the course notes' whole system: UDP reply on 127.0.0.1:7852, TCP\n"
@@ -433,8 +468,11 @@ const struct help_part serve_help[] = {
 	  "broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
 	  "udp'. -v shows each one, and the counts are shown when they stop.\n"
 	  "\n"
+	  "--tls makes the HTTP services HTTPS, as 'sockit http serve --tls' (see 'sockit\n"
+	  "help http'); the TCP and UDP services stay plain.\n"
+	  "\n"
 	  "exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
-	  "2 usage, 3 unknown address, 4 address in use, 7 --root not found or a port\n"
-	  "below 1024 without root\n", NULL },
+	  "2 usage, 3 unknown address, 4 address in use, 7 --root or a certificate file\n"
+	  "not found, or a port below 1024 without root\n", NULL },
 	{ 0 },
 };

@@ -2,6 +2,7 @@
  * handshake's outcome → words. */
 #include "tlscli.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,13 @@ void tlscli_init(struct tlscli *t, const char *command, bool is_server)
 	memset(t, 0, sizeof *t);
 	t->command = command;
 	t->is_server = is_server;
+}
+
+void tlscli_for_http(struct tlscli *t, bool verbose)
+{
+	t->verbose = verbose;
+	t->info_for_verbose = true;
+	t->alpn_default = "http/1.1";
 }
 
 int tlscli_opt(struct parse *ps, const char *arg)
@@ -156,6 +164,8 @@ static int build_config(struct tlscli *t)
 			return config_error(t, "--pin", t->pins[i], err);
 	if (t->alpn && (err = sk_tls_config_set_alpn(t->cfg, t->alpn)) < 0)
 		return config_error(t, "--alpn", t->alpn, err);
+	if (!t->alpn && t->alpn_default && (err = sk_tls_config_set_alpn(t->cfg, t->alpn_default)) < 0)
+		return report_err(t->command, err);
 	if (t->min_version)
 		sk_tls_config_set_min_version(t->cfg, t->min_version);
 	if (t->handshake_set)
@@ -183,8 +193,10 @@ int tlscli_setup(struct tlscli *t, const char *host)
 	}
 	sk_tls_conn_opts_init(&t->conn, t->cfg);
 	t->conn.server_name = t->is_server ? NULL : t->servername ? t->servername : host;
-	t->conn.on_handshake = on_handshake;
-	t->conn.ud = t;
+	if (!t->info_for_verbose || t->verbose) {
+		t->conn.on_handshake = on_handshake;
+		t->conn.ud = t;
+	}
 	return 0;
 }
 
@@ -206,6 +218,23 @@ bool tlscli_is_tls_error(int err)
 
 /* --- words --- */
 
+/* One line of -v, "sockit: CTX: TEXT", to the log or stderr. */
+static void say(const struct tlscli *t, const char *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(const struct tlscli *t, const char *ctx, const char *fmt, ...)
+{
+	char text[1024], line[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof line, "sockit: %s: %s", ctx, text);
+	if (t->log_line)
+		t->log_line(t->log_ud, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
 static const char *trust_text(const struct tlscli *t, const struct sk_tls_info *info, char *buf,
                               size_t cap)
 {
@@ -226,29 +255,27 @@ static const char *trust_text(const struct tlscli *t, const struct sk_tls_info *
 	}
 }
 
-static void print_cert(const char *ctx, const char *what, const struct sk_tls_cert_info *ci)
+static void print_cert(const struct tlscli *t, const char *ctx, const char *what,
+                       const struct sk_tls_cert_info *ci)
 {
 	char q[QUOTE_MAX];
-	fprintf(stderr, "sockit: %s: %s subject %s\n", ctx, what,
-	        quote(ci->subject, strlen(ci->subject), q));
-	fprintf(stderr, "sockit: %s: %s issuer %s\n", ctx, what,
-	        quote(ci->issuer, strlen(ci->issuer), q));
-	fprintf(stderr, "sockit: %s: %s names %s\n", ctx, what, ci->names[0] ? ci->names : "(none)");
-	fprintf(stderr, "sockit: %s: %s valid from %s to %s\n", ctx, what, ci->not_before,
-	        ci->not_after);
-	fprintf(stderr, "sockit: %s: %s SHA-256 %s\n", ctx, what, ci->sha256);
-	fprintf(stderr, "sockit: %s: %s pin %s\n", ctx, what, ci->pin);
+	say(t, ctx, "%s subject %s", what, quote(ci->subject, strlen(ci->subject), q));
+	say(t, ctx, "%s issuer %s", what, quote(ci->issuer, strlen(ci->issuer), q));
+	say(t, ctx, "%s names %s", what, ci->names[0] ? ci->names : "(none)");
+	say(t, ctx, "%s valid from %s to %s", what, ci->not_before, ci->not_after);
+	say(t, ctx, "%s SHA-256 %s", what, ci->sha256);
+	say(t, ctx, "%s pin %s", what, ci->pin);
 }
 
 /* -v: what was agreed and whom we talk to. */
 static void print_handshake(const struct tlscli *t, const char *ctx, const struct sk_tls_info *info)
 {
 	char trust[QUOTE_MAX + 64];
-	fprintf(stderr, "sockit: %s: %s, %s, ALPN %s, %s session\n", ctx, info->version, info->cipher,
-	        info->alpn[0] ? info->alpn : "none", info->resumed ? "resumed" : "new");
+	say(t, ctx, "%s, %s, ALPN %s, %s session", info->version, info->cipher,
+	    info->alpn[0] ? info->alpn : "none", info->resumed ? "resumed" : "new");
 	if (info->has_peer_cert)
-		print_cert(ctx, t->is_server ? "client certificate" : "certificate", &info->peer);
-	fprintf(stderr, "sockit: %s: verified: %s\n", ctx, trust_text(t, info, trust, sizeof trust));
+		print_cert(t, ctx, t->is_server ? "client certificate" : "certificate", &info->peer);
+	say(t, ctx, "verified: %s", trust_text(t, info, trust, sizeof trust));
 }
 
 /* Why a handshake failed, in one line's worth. */
@@ -348,5 +375,5 @@ static void on_handshake(struct sk_conn *c, int err, const struct sk_tls_info *i
 	}
 	char why[1024];
 	describe(t, info, err, why, sizeof why);
-	report(ctx, "%s", why);
+	say(t, ctx, "%s", why);
 }

@@ -1,5 +1,5 @@
-/* TLS on the command line: the flags `tcp connect` and `tcp listen` share
- * (and the HTTP commands will), the libsockit config built once from them,
+/* TLS on the command line: the flags `tcp connect`, `tcp listen`, `http
+ * serve` and `serve` share, the libsockit config built once from them,
  * and the words for a handshake's outcome (-v lines, the one line of a
  * refusal). */
 #ifndef SOCKIT_TLSCLI_H
@@ -20,13 +20,15 @@ enum tlscli_flag {
  * struct's struct tlscli, which tlscli_init has prepared before the parse. */
 #define TLSCLI_ROW_(l, a, flag, type, field, h) \
 	{ OPT_CALL, 0, l, a, h, OPT_OFF(type, field, struct tlscli), flag, tlscli_opt, 0, NULL }
-#define TLSCLI_COMMON_ROWS_(type, field)                                                        \
-	TLSCLI_ROW_("alpn", "LIST", TLSCLI_ALPN, type, field,                                    \
-	            "offer these application protocols, comma-separated (h2,http/1.1)"),         \
+#define TLSCLI_LIMIT_ROWS_(type, field)                                                         \
 	TLSCLI_ROW_("tls-min", "1.2|1.3", TLSCLI_TLS_MIN, type, field,                           \
 	            "the lowest TLS version (default 1.2)"),                                     \
 	TLSCLI_ROW_("handshake-timeout", "SECS", TLSCLI_HANDSHAKE_TIMEOUT, type, field,          \
 	            "give up a handshake after SECS (default 10)")
+#define TLSCLI_COMMON_ROWS_(type, field)                                                        \
+	TLSCLI_ROW_("alpn", "LIST", TLSCLI_ALPN, type, field,                                    \
+	            "offer these application protocols, comma-separated (h2,http/1.1)"),         \
+	TLSCLI_LIMIT_ROWS_(type, field)
 #define TLSCLI_CLIENT_ROWS(type, field)                                                         \
 	TLSCLI_ROW_("tls", NULL, TLSCLI_TLS, type, field,                                        \
 	            "speak TLS (1.2 or 1.3); the server's certificate must chain to the "        \
@@ -47,24 +49,39 @@ enum tlscli_flag {
 	TLSCLI_ROW_("key", "FILE", TLSCLI_KEY, type, field,                                      \
 	            "the client certificate's key (default: in --cert's FILE)"),                 \
 	TLSCLI_COMMON_ROWS_(type, field)
-#define TLSCLI_SERVER_ROWS(type, field)                                                         \
-	TLSCLI_ROW_("tls", NULL, TLSCLI_TLS, type, field,                                        \
-	            "serve TLS in every mode (--exec: the command gets plaintext through a "     \
-	            "socketpair); without --cert, a P-256 certificate is made for the run and "  \
-	            "its fingerprint and --pin printed"),                                        \
+#define TLSCLI_SERVER_CERT_ROWS_(type, field)                                                   \
 	TLSCLI_ROW_("cert", "FILE", TLSCLI_CERT, type, field,                                    \
 	            "the server's certificate chain (PEM)"),                                     \
 	TLSCLI_ROW_("key", "FILE", TLSCLI_KEY, type, field,                                      \
 	            "its key (default: in --cert's FILE)"),                                      \
 	TLSCLI_ROW_("verify-client", "CAFILE", TLSCLI_VERIFY_CLIENT, type, field,                \
-	            "require client certificates from the CAs in CAFILE"),                       \
+	            "require client certificates from the CAs in CAFILE")
+#define TLSCLI_SERVER_ROWS(type, field)                                                         \
+	TLSCLI_ROW_("tls", NULL, TLSCLI_TLS, type, field,                                        \
+	            "serve TLS in every mode (--exec: the command gets plaintext through a "     \
+	            "socketpair); without --cert, a P-256 certificate is made for the run and "  \
+	            "its fingerprint and --pin printed"),                                        \
+	TLSCLI_SERVER_CERT_ROWS_(type, field),                                                   \
 	TLSCLI_COMMON_ROWS_(type, field)
+/* The HTTP servers' rows: no --alpn, theirs is http/1.1 (what they speak). */
+#define TLSCLI_HTTP_SERVER_ROWS(type, field, tls_help)                                         \
+	TLSCLI_ROW_("tls", NULL, TLSCLI_TLS, type, field, tls_help),                             \
+	TLSCLI_SERVER_CERT_ROWS_(type, field),                                                   \
+	TLSCLI_LIMIT_ROWS_(type, field)
 
 struct tlscli {
 	const char *command;     /* "tcp connect": the context of every line */
 	bool is_server;
 	bool on;                 /* --tls */
 	bool verbose;            /* -v: print each handshake */
+	bool info_for_verbose;   /* a server that needs the outcome only for -v (http serve): no
+	                            handshake callback without it (the outcome's certificate
+	                            texts cost CPU per handshake) */
+	const char *alpn_default; /* ALPN unless --alpn: "http/1.1" for the HTTP servers */
+	/* Where -v's lines go (whole lines, "sockit: ..." without a newline);
+	 * NULL: stderr. A server's log queue, so a slow stderr never blocks it. */
+	void (*log_line)(void *ud, const char *line);
+	void *log_ud;
 	const char *cafile, *capath, *cert, *key, *alpn, *servername, *verify_client;
 	const char *pins[SK_TLS_MAX_PINS];
 	size_t n_pins;
@@ -81,6 +98,10 @@ struct tlscli {
 };
 
 void tlscli_init(struct tlscli *t, const char *command, bool is_server);
+
+/* Before tlscli_setup, for the HTTP servers: ALPN http/1.1, and the
+ * handshake's outcome only for -v (verbose), through log_line if set. */
+void tlscli_for_http(struct tlscli *t, bool verbose);
 
 /* Records a flag (enum tlscli_flag); returns 0 or the exit status of a
  * usage error. */

@@ -1675,7 +1675,7 @@ def test_help(sockit):
     assert res.status == 0
     assert res.out.startswith("usage: sockit http serve [options] [DIR]\n")
     assert ("exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
-            "3 unknown address, 4 address in use, 7 DIR not found or a port below 1024\n"
-            "without root\n") in res.out
+            "3 unknown address, 4 address in use, 7 DIR or a certificate file not found,\n"
+            "or a port below 1024 without root\n") in res.out
     assert sockit("http", "--help").out == res.out
     assert sockit("http", "serve", "--help").out == res.out

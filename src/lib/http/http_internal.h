@@ -29,6 +29,7 @@
 #include <sockit/http_parse.h>
 #include <sockit/http_server.h>
 #include <sockit/slice.h>
+#include <sockit/tls.h>
 
 /* --- http_util.c: dates, media types, request paths, ranges and validators --- */
 
@@ -246,6 +247,7 @@ struct sk_http_server {
 	size_t date_lines_len;
 	struct cache_entry cache[HTTP_CACHE_SLOTS];
 	struct sk_conn_opts conn_opts; /* every connection's stream */
+	struct sk_tls_conn_opts tls;   /* HTTPS: conn_opts.tls points here */
 };
 
 /* --- Files, lowest first: each uses only the ones above it here (make

@@ -43,6 +43,12 @@ static void on_refused(void *ud, int cfd, const struct sk_addr *peer, enum sk_ac
 	struct sk_http_server *s = ud;
 	if (why == SK_ACCEPT_DENIED)
 		return;
+	s->n_refused++;
+	/* Over TLS a plain-text 503 would be garbage to the client, and a
+	 * handshake to say it would cost what the limit is there to save: the
+	 * close alone. */
+	if (s->conn_opts.tls)
+		return;
 	const char *body = why == SK_ACCEPT_MAX_PER_CLIENT
 		? "too many connections from your address (--max-per-client)\n"
 		: "the server is at its connection limit (--max-conns)\n";
@@ -52,7 +58,6 @@ static void on_refused(void *ud, int cfd, const struct sk_addr *peer, enum sk_ac
 	                 "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
 	                 strlen(body), body);
 	(void)!send(cfd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	s->n_refused++;
 }
 
 static void on_accept_failed(void *ud, int err)
@@ -110,6 +115,10 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	s->conn_opts.read_size = 16384;
 	s->conn_opts.defer_sends = true;
 	s->conn_opts.tracer = opts->tracer;
+	if (opts->tls) {
+		s->tls = *opts->tls;
+		s->conn_opts.tls = &s->tls;
+	}
 	s->hooks = &hooks;
 	sk__http_allow(opts, s->allow, sizeof s->allow);
 	if (opts->upload)
