@@ -223,8 +223,10 @@ struct parse {
 /* Parses argv[1..argc) (argv[0] is the subcommand's name) against cmd's
  * table into base. Options may follow operands (`sockit ip 10.0.0.1
  * --json`); "--" ends the options. Long options may be abbreviated to a
- * unique prefix. Returns 0, PARSE_HELP, or EXIT_USAGE after reporting the
- * option as it was typed (with the table's hint for other tools' habits). */
+ * unique prefix. -h and --help (also in a cluster, -qh, or abbreviated,
+ * --he, unless the table has a -h or --h... of its own) print the help.
+ * Returns 0, PARSE_HELP, or EXIT_USAGE after reporting the option as it was
+ * typed (with the table's hint for other tools' habits). */
 int parse_options(struct parse *ps, const struct opt_cmd *cmd, int argc, char **argv, void *base);
 
 /* True if arg ("-s", "--split", "-js") is an option of cmd whose value is
