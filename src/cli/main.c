@@ -28,7 +28,6 @@ const struct command commands[] = {
 
 /* The commands whose options are not yet in tables: their usage text. */
 const struct help_part dns_help[] = { { dns_usage, NULL }, { 0 } };
-const struct help_part scan_help[] = { { scan_usage, NULL }, { 0 } };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 const size_t n_commands = N_COMMANDS;
