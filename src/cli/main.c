@@ -26,9 +26,6 @@ const struct command commands[] = {
 	{ "help", cmd_help, "show help for a command", help_help },
 };
 
-/* The commands whose options are not yet in tables: their usage text. */
-const struct help_part dns_help[] = { { dns_usage, NULL }, { 0 } };
-
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 const size_t n_commands = N_COMMANDS;
 
