@@ -49,17 +49,13 @@ int cmd_udp(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_http(int argc, char **argv);
 int cmd_help(int argc, char **argv);
-extern const struct help_part ip_help[], port_help[], help_help[], tcp_help[], udp_help[],
-	serve_help[], http_help[];
-/* The everyday network commands (issue 13), and DNS (issue 12): their help
- * is prose only until their options move into tables (opts.c). */
 int cmd_ifaces(int argc, char **argv);
 int cmd_arp(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
-extern const char ifaces_usage[], arp_usage[], ping_usage[], scan_usage[];
-extern const struct help_part ifaces_help[], arp_help[], ping_help[], scan_help[], resolve_help[],
-	dns_help[];
+extern const struct help_part ip_help[], port_help[], help_help[], tcp_help[], udp_help[],
+	serve_help[], http_help[], ifaces_help[], arp_help[], ping_help[], scan_help[],
+	resolve_help[], dns_help[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 
@@ -257,13 +253,6 @@ void print_options_json(struct out *o);
 
 /* True if arg is "-h" or "--help". */
 bool is_help(const char *arg);
-
-struct option;
-/* getopt_long with messages in our format (options.c), for the commands whose
- * options are not yet in tables: returns the next option, -1 at the end, or
- * -2 after reporting a usage error. */
-int next_option(const char *command, int argc, char **argv, const char *shorts,
-                const struct option *longs);
 
 /* --- netcli.c: shared by the network commands ------------------------------ */
 
