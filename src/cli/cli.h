@@ -189,8 +189,7 @@ struct opt_hint {
 
 /* Hints every network command gives for nc's and ncat's options. */
 #define HINT_N { "-n", "numeric addresses are never looked up: leave -n out" }
-#define HINT_Z { "-z", "sockit has no port scan yet; 'sockit tcp connect -w 1 HOST PORT' " \
-	                  "tries one port" }
+#define HINT_Z { "-z", "to scan ports use 'sockit scan HOST PORTS'" }
 
 /* One subcommand's options. */
 struct opt_cmd {
