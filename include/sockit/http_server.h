@@ -19,7 +19,8 @@
  *
  * HTTPS: with opts.tls every connection speaks TLS (sockit/tls.h) and
  * nothing else changes — the same requests, responses and access log. A
- * failed handshake costs only its connection. */
+ * failed handshake costs only its connection; a plain-text request on the
+ * HTTPS port is answered with a plain-text 400 that says to use https://. */
 #ifndef SOCKIT_HTTP_SERVER_H
 #define SOCKIT_HTTP_SERVER_H
 

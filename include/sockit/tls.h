@@ -120,6 +120,8 @@ struct sk_tls_cert_info {
 	char sha256[96];       /* SHA-256 fingerprint of the DER certificate, "AB:CD:…" */
 	char pin[64];          /* "sha256:BASE64" of its public key: what add_pin takes */
 	bool self_signed;      /* issuer == subject */
+	bool expired;          /* past not_after, when this was filled in */
+	bool not_yet_valid;    /* before not_before, likewise */
 };
 
 /* The certificate cfg presents (after load_cert or self_signed). Returns 0,
@@ -154,6 +156,10 @@ struct sk_tls_info {
 	struct sk_addr peer_addr; /* the socket's peer, read as the conn started (a refused
 	                             peer has often reset the socket by the callback, and
 	                             getpeername then fails); len 0 if unknown */
+	char peer_start[8];    /* the first bytes the peer sent (not a string): with
+	                          SK_ETLS_NOT_TLS, what a server may answer in its own
+	                          protocol (a plain-text HTTP request on an HTTPS port) */
+	size_t peer_start_len;
 };
 
 /* The handshake ended: err 0 and the conn goes on, or an SK_ETLS_* code (or

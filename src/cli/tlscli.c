@@ -137,6 +137,24 @@ static void print_own_cert(const struct tlscli *t)
 	fprintf(stderr, "sockit: %s: clients can check it with --pin %s\n", t->command, ci.pin);
 }
 
+/* A server serves the certificate it is given, even out of date (a lab
+ * tests its clients with one), but says at the start what every client
+ * that verifies will answer. */
+static void warn_own_cert(const struct tlscli *t)
+{
+	struct sk_tls_cert_info ci;
+	if (!t->is_server || sk_tls_config_cert_info(t->cfg, &ci) < 0)
+		return;
+	char q[QUOTE_MAX];
+	quote(t->cert, strlen(t->cert), q);
+	if (ci.expired)
+		fprintf(stderr, "sockit: %s: --cert %s: certificate has expired: valid until %s; "
+		        "clients that verify will refuse it\n", t->command, q, ci.not_after);
+	else if (ci.not_yet_valid)
+		fprintf(stderr, "sockit: %s: --cert %s: certificate is not yet valid: valid from %s; "
+		        "clients that verify will refuse it\n", t->command, q, ci.not_before);
+}
+
 static void on_handshake(struct sk_conn *c, int err, const struct sk_tls_info *info, void *ud);
 
 /* The setters, in order; the first failure's line. */
@@ -147,6 +165,7 @@ static int build_config(struct tlscli *t)
 		const char *bad = t->cert;
 		if ((err = sk_tls_config_load_cert(t->cfg, t->cert, t->key, &bad)) < 0)
 			return config_error(t, bad == t->cert ? "--cert" : "--key", bad, err);
+		warn_own_cert(t);
 	} else if (t->is_server) {
 		char host[256] = "";
 		gethostname(host, sizeof host - 1);

@@ -45,6 +45,9 @@ def pki(tmp_path_factory):
     p.ca("otherca", "another CA")
     p.cert("server", "localhost", "DNS:localhost,IP:127.0.0.1,IP:::1")
     p.cert("othername", "other.example", "DNS:other.example")
+    names = "DNS:localhost,IP:127.0.0.1"
+    p.cert("expired", "localhost", names, start="20200101000000Z", end="20200201000000Z")
+    p.cert("future", "localhost", names, start="20400101000000Z", end="20410101000000Z")
     p.cert("client", "test client", usage="clientAuth")
     p.cert("strangeclient", "stranger", ca="otherca", usage="clientAuth")
     return p
@@ -314,13 +317,46 @@ def test_curl_refuses_an_untrusted_ca_and_a_wrong_name(procs, pki, tree):
 # --------------------------------------------------------------------------
 
 def test_plain_http_to_the_tls_port(procs, pki, tree):
+    """A plain-text request is answered with a plain-text 400 that says
+    what to do (as nginx does), then closed; it costs nothing else."""
+    srv = Https(procs, pki, tree, "-v")
+    r = subprocess.run([CURL, "-sS", "--noproxy", "*", "-i", f"http://127.0.0.1:{srv.port}/hello.txt"],
+                       capture_output=True, timeout=30, env=curl_env())
+    assert r.returncode == 0, r
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"Connection: close" in head
+    assert body == b"this server speaks HTTPS: ask for https:// URLs\n"
+    srv.proc.wait_err(r"127\.0\.0\.1:\d+: the peer does not speak TLS: http request$")
+    for method in ("DELETE", "OPTIONS"):  # not in OpenSSL's own list of HTTP methods
+        s = procs.connect(srv.port)
+        s.sendall(build(method, "/hello.txt"))
+        assert recv_all(s).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    srv.proc.wait_err(r"127\.0\.0\.1:\d+: the peer does not speak TLS: wrong version number$",
+                      count=2)
+    assert srv.curl(srv.url + "/hello.txt").stdout == b"hello, world\n"
+    assert len(srv.access_lines()) == 1
+
+
+@pytest.mark.parametrize("garbage,why", [
+    (bytes(range(256)) * 4, "the peer does not speak TLS: wrong version number"),
+    (b"\x16\x03\x03\xff\xff" + b"x" * 100, "the peer does not speak TLS: packet length too long"),
+    (b"\x16\x03\x01\x00\x05hello", "TLS handshake failed: unexpected message"),
+    (b"\x17\x03\x03\x00\x10" + b"\0" * 16, "TLS handshake failed: unexpected message"),
+    (b"\x80\x2e\x01\x00\x02" + b"\0" * 0x2b,  # an SSLv2 hello
+     "the peer does not speak TLS: record length mismatch"),
+], ids=["bytes", "huge-record", "bad-hello", "data-first", "sslv2"])
+def test_garbage_handshakes_cost_only_their_connection(procs, pki, tree, garbage, why):
+    """Bytes that are not a ClientHello: the connection is closed (after an
+    alert when they looked like TLS, never with a plain-text answer), -v
+    says why, and the server goes on."""
     srv = Https(procs, pki, tree, "-v")
     s = procs.connect(srv.port)
-    s.sendall(build("GET", "/hello.txt"))
-    assert closed_by_peer(s, WAIT)
-    srv.proc.wait_err(r"127\.0\.0\.1:\d+: the peer does not speak TLS: http request$")
+    s.sendall(garbage)
+    got = recv_all(s)
+    assert got == b"" or got.startswith(b"\x15\x03"), got  # nothing, or a TLS alert
+    srv.proc.wait_err(rf"127\.0\.0\.1:\d+: {re.escape(why)}$")
     assert srv.curl(srv.url + "/hello.txt").stdout == b"hello, world\n"
-    assert srv.access_lines() == [srv.access_lines()[0]]
+    assert srv.proc.popen.poll() is None
 
 
 def test_stalled_handshakes_do_not_block_others_and_time_out(procs, pki, tree):
@@ -446,11 +482,40 @@ def test_alpn_is_not_an_http_serve_option(sockit):
 
 
 def test_file_errors_exit_7(sockit, pki, tmp_path):
-    r = sockit("http", "serve", "--tls", "--cert", str(tmp_path / "none.pem"), "-p", "0")
-    assert (r.status, r.err) == (7, f"sockit: http serve: --cert '{tmp_path}/none.pem': "
-                                    "no such file or directory\n")
-    r = sockit("http", "serve", "--tls", "--cert", pki.path("server.pem"), "--key",
-               pki.path("client.key"), "-p", "0")
-    assert r.status == 7 and r.err.startswith("sockit: http serve: --key "), r
-    r = sockit("http", "serve", "--tls", "--cert", pki.path("server.key"), "-p", "0")
-    assert r.status == 7 and r.err.startswith("sockit: http serve: --cert "), r
+    """A certificate or key that cannot be used: one line naming the flag,
+    the file and why, status 7, before anything listens."""
+    (tmp_path / "empty.pem").write_text("")
+    cases = [
+        (["--cert", str(tmp_path / "none.pem")],
+         f"--cert '{tmp_path}/none.pem': no such file or directory"),
+        (["--cert", str(tmp_path)], f"--cert '{tmp_path}': is a directory"),
+        (["--cert", str(tmp_path / "empty.pem")],
+         f"--cert '{tmp_path}/empty.pem': no PEM certificate in the file"),
+        (["--cert", pki.path("server.key")],
+         f"--cert '{pki.path('server.key')}': no PEM certificate in the file"),
+        (["--cert", pki.path("server.pem")],  # no --key: the key is looked for there
+         f"--cert '{pki.path('server.pem')}': no PEM private key in the file"),
+        (["--cert", pki.path("server.pem"), "--key", pki.path("client.key")],
+         f"--key '{pki.path('client.key')}': the private key does not match the certificate"),
+        (["--cert", pki.path("server.pem"), "--key", str(tmp_path / "none.key")],
+         f"--key '{tmp_path}/none.key': no such file or directory"),
+    ]
+    for args, msg in cases:
+        r = sockit("http", "serve", "--tls", *args, "-p", "0")
+        assert (r.status, r.out, r.err) == (7, "", f"sockit: http serve: {msg}\n"), args
+
+
+@pytest.mark.parametrize("name,words", [
+    ("expired", "certificate has expired: valid until 2020-02-01 00:00:00 UTC"),
+    ("future", "certificate is not yet valid: valid from 2040-01-01 00:00:00 UTC"),
+])
+def test_out_of_date_certificate_is_served_with_a_warning(procs, pki, tree, name, words):
+    """Served all the same (a lab tests its clients with one), with one line
+    at the start saying what every client that verifies will answer."""
+    srv = Https(procs, pki, tree, cert=name)
+    srv.proc.wait_err(rf"^sockit: http serve: --cert '{re.escape(pki.path(name + '.pem'))}': "
+                      rf"{words}; clients that verify will refuse it$")
+    r = srv.curl(srv.url + "/hello.txt")
+    assert r.returncode == 60 and r.stdout == b"", r
+    r = srv.curl("--insecure", srv.url + "/hello.txt")
+    assert r.stdout == b"hello, world\n"

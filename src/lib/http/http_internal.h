@@ -248,6 +248,9 @@ struct sk_http_server {
 	struct cache_entry cache[HTTP_CACHE_SLOTS];
 	struct sk_conn_opts conn_opts; /* every connection's stream */
 	struct sk_tls_conn_opts tls;   /* HTTPS: conn_opts.tls points here */
+	sk_tls_handshake_fn *on_tls;   /* the caller's handshake callback (tls.on_handshake is
+	                                  the server's, which calls it) */
+	void *tls_ud;
 };
 
 /* --- Files, lowest first: each uses only the ones above it here (make

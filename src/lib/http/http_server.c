@@ -60,6 +60,36 @@ static void on_refused(void *ud, int cfd, const struct sk_addr *peer, enum sk_ac
 	(void)!send(cfd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* A plain-text request on the HTTPS port: one write of a 400 that says
+ * so, as nginx answers, so that curl or a browser shows why instead of an
+ * empty reply. Only when the first bytes look like a request line (a
+ * method is uppercase letters then a space), so nothing is written after
+ * an alert to a client that did try TLS. */
+static void tell_plain_client(int fd, const struct sk_tls_info *info)
+{
+	size_t i = 0;
+	while (i < info->peer_start_len && info->peer_start[i] >= 'A' && info->peer_start[i] <= 'Z')
+		i++;
+	if (i == 0 || (i < info->peer_start_len && info->peer_start[i] != ' '))
+		return;
+	static const char body[] = "this server speaks HTTPS: ask for https:// URLs\n";
+	char text[256];
+	int n = snprintf(text, sizeof text,
+	                 "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+	                 "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+	                 sizeof body - 1, body);
+	(void)!send(fd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void on_tls_handshake(struct sk_conn *c, int err, const struct sk_tls_info *info, void *ud)
+{
+	struct sk_http_server *s = ud;
+	if (err == SK_ETLS_NOT_TLS)
+		tell_plain_client(sk_conn_rfd(c), info);
+	if (s->on_tls)
+		s->on_tls(c, err, info, s->tls_ud);
+}
+
 static void on_accept_failed(void *ud, int err)
 {
 	struct sk_http_server *s = ud;
@@ -117,6 +147,10 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	s->conn_opts.tracer = opts->tracer;
 	if (opts->tls) {
 		s->tls = *opts->tls;
+		s->on_tls = s->tls.on_handshake;
+		s->tls_ud = s->tls.ud;
+		s->tls.on_handshake = on_tls_handshake;
+		s->tls.ud = s;
 		s->conn_opts.tls = &s->tls;
 	}
 	s->hooks = &hooks;

@@ -66,6 +66,8 @@ struct sk__tls {
 	sk_tls_handshake_fn *on_handshake;
 	void *hs_ud;
 	struct sk_addr peer_addr;   /* for on_handshake (sk_tls_info.peer_addr) */
+	char peer_start[8];         /* ... and its first bytes (sk_tls_info.peer_start) */
+	size_t peer_start_len;
 	/* ciphertext in (the loop's bytes during on_recv) and out (written by
 	 * OpenSSL, not yet the loop's), through the BIO (tls/tls_bio.c) */
 	struct sk__tls_io io;
@@ -177,6 +179,8 @@ static void report_handshake(struct sk_conn *c, int err, const char *detail)
 	struct sk_tls_info info;
 	sk__tls_fill_info(t->ssl, &t->rep, &info);
 	info.peer_addr = t->peer_addr;
+	memcpy(info.peer_start, t->peer_start, t->peer_start_len);
+	info.peer_start_len = t->peer_start_len;
 	snprintf(info.detail, sizeof info.detail, "%s", detail);
 	t->on_handshake(c, err, &info, t->hs_ud);
 }
@@ -387,6 +391,12 @@ static size_t on_recv(struct sk_loop *loop, int fd, const char *data, size_t n, 
 	struct sk_conn *c = ud;
 	struct sk__tls *t = c->tls;
 	sk_trace(c->opts.tracer, "recv(%d) = %zu", fd, n);
+	if (t->peer_start_len < sizeof t->peer_start) {
+		size_t k = sizeof t->peer_start - t->peer_start_len;
+		k = k < n ? k : n;
+		memcpy(t->peer_start + t->peer_start_len, data, k);
+		t->peer_start_len += k;
+	}
 	t->io.in_p = data;
 	t->io.in_len = n;
 	c->depth++;

@@ -117,6 +117,8 @@ void sk__tls_cert_info(X509 *x, struct sk_tls_cert_info *out)
 	time_text(X509_get0_notBefore(x), out->not_before, sizeof out->not_before);
 	time_text(X509_get0_notAfter(x), out->not_after, sizeof out->not_after);
 	out->self_signed = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
+	out->expired = X509_cmp_current_time(X509_get0_notAfter(x)) < 0;
+	out->not_yet_valid = X509_cmp_current_time(X509_get0_notBefore(x)) > 0;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 	if (X509_digest(x, EVP_sha256(), md, &n) == 1) {

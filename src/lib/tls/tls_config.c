@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -173,15 +174,18 @@ void sk_tls_config_free(struct sk_tls_config *cfg)
 	free(cfg);
 }
 
-/* -ENOENT, -EACCES… for a file fopen cannot open, else 0: OpenSSL's own
- * errors do not say which. */
+/* -ENOENT, -EACCES… for a file fopen cannot open, -EISDIR for a directory
+ * (which fopen opens, and OpenSSL then finds no PEM in), else 0: OpenSSL's
+ * own errors do not say which. */
 static int check_readable(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -errno;
+	struct stat st;
+	int err = fstat(fileno(f), &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : 0;
 	fclose(f);
-	return 0;
+	return err;
 }
 
 int sk_tls_config_load_cert(struct sk_tls_config *cfg, const char *cert_file,
