@@ -13,10 +13,11 @@ pkgs_for() {
 	valgrind) echo "valgrind libcmocka-dev" ;;
 	bench) echo "python3 util-linux socat ncat netcat-openbsd iperf3 nginx h2o lighttpd wrk dnsperf dnsmasq-base knot-dnsutils bind9-dnsutils fping nmap openssl" ;;
 	fuzz) echo "clang libclang-rt-14-dev" ;;
-	# The browser test (tests/browser): Chromium, fonts for its screenshot,
-	# and Node.js with npm unless the machine has its own (Debian's nodejs
+	# The browser tests (tests/browser): Chromium, fonts for its screenshot,
+	# certutil for the NSS database in which the HTTPS run trusts its test
+	# CA, and Node.js with npm unless the machine has its own (Debian's nodejs
 	# conflicts with an installed upstream one, which bundles npm).
-	browser) echo "chromium fonts-liberation"; command -v npm >/dev/null || echo "nodejs npm" ;;
+	browser) echo "chromium fonts-liberation libnss3-tools"; command -v npm >/dev/null || echo "nodejs npm" ;;
 	*) echo "scripts/deps.sh: unknown group '$1'" >&2; exit 2 ;;
 	esac
 }

@@ -4,6 +4,15 @@
  *
  *   SOCKIT=build/sockit node tests/browser/listing.spec.mjs
  *
+ * Over HTTPS when SOCKIT_TLS_DIR names a directory with server.pem and
+ * server.key (served with --tls), home/ (a HOME whose NSS database,
+ * .pki/nssdb, trusts the CA that signed them: Chromium on Linux trusts what
+ * that database trusts) and bare/ (a HOME without it). The steps are the
+ * same, over https://, plus one: a browser without the CA refuses the
+ * certificate. The screenshot is then listing-https.png. The request API
+ * (the download's second fetch) runs in node, which trusts the CA through
+ * NODE_EXTRA_CA_CERTS.
+ *
  * SOCKIT is the binary under test (required). CHROMIUM overrides
  * /usr/bin/chromium; SOCKIT_ARTIFACTS overrides build/artifacts (relative
  * paths are taken from the repository root). tests/integration/test_browser.py
@@ -29,7 +38,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const SOCKIT = process.env.SOCKIT ? path.resolve(ROOT, process.env.SOCKIT) : '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(ROOT, process.env.SOCKIT_ARTIFACTS || 'build/artifacts');
-const SCREENSHOT = path.join(ARTIFACTS, 'listing.png');
+const TLS_DIR = process.env.SOCKIT_TLS_DIR ? path.resolve(ROOT, process.env.SOCKIT_TLS_DIR) : '';
+const SCHEME = TLS_DIR ? 'https' : 'http';
+const SCREENSHOT = path.join(ARTIFACTS, TLS_DIR ? 'listing-https.png' : 'listing.png');
 
 /* One wait for something that should happen at once; the whole run, start
  * to screenshot, takes 2-4 s here, so 30 s means something hung. */
@@ -85,8 +96,10 @@ function step(name, fn) {
 
 function startServer(dir) {
 	return new Promise((resolve, reject) => {
-		const proc = spawn(SOCKIT, ['http', 'serve', '-p', '0', '-b', '127.0.0.1', '--upload',
-			'--allow-delete', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+		const tls = TLS_DIR ? ['--tls', '--cert', path.join(TLS_DIR, 'server.pem'), '--key',
+			path.join(TLS_DIR, 'server.key')] : [];
+		const proc = spawn(SOCKIT, ['http', 'serve', ...tls, '-p', '0', '-b', '127.0.0.1',
+			'--upload', '--allow-delete', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
 		state.server = proc;
 		const timer = setTimeout(() => reject(new Error(
 			`no 'serving on' line from ${SOCKIT} within ${WAIT_MS} ms; stderr:\n${state.serverErr}`)),
@@ -94,7 +107,8 @@ function startServer(dir) {
 		proc.stderr.setEncoding('utf8');
 		proc.stderr.on('data', (chunk) => {
 			state.serverErr += chunk;
-			const m = /^serving on (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(state.serverErr);
+			const m = new RegExp(`^serving on (${SCHEME}://127\\.0\\.0\\.1:\\d+/)$`, 'm')
+				.exec(state.serverErr);
 			if (m) {
 				clearTimeout(timer);
 				resolve(m[1]);
@@ -171,9 +185,16 @@ before(async () => {
 		fs.writeFileSync(path.join(state.dir, name), text);
 	fs.mkdirSync(path.join(state.dir, SEED_DIR));
 	state.base = await startServer(state.dir);
-	state.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-		args: CHROMIUM_ARGS, timeout: WAIT_MS * 2 });
+	state.browser = await launch('home');
 });
+
+/* Chromium, with HOME (and so the NSS database) from SOCKIT_TLS_DIR/home
+ * over HTTPS. */
+function launch(home) {
+	const env = TLS_DIR ? { ...process.env, HOME: path.join(TLS_DIR, home) } : process.env;
+	return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
+		env, timeout: WAIT_MS * 2 });
+}
 
 after(async () => {
 	const started = state.base !== null;
@@ -195,6 +216,13 @@ step('the listing shows every entry, directories first', async () => {
 	const resp = await noJs.goto(state.base);
 	assert.equal(resp.status(), 200);
 	assert.match(resp.headers()['content-type'], /^text\/html/);
+	if (TLS_DIR) {
+		/* Verified by Chromium itself: no certificate error was waved through. */
+		const sec = await resp.securityDetails();
+		assert.equal(sec.protocol, 'TLS 1.3');
+		assert.equal(sec.issuer, 'sockit test CA');
+		assert.equal(sec.subjectName, 'localhost');
+	}
 	assert.equal(await noJs.title(), 'Index of /');
 	assert.deepEqual(await rows(noJs), [
 		{ name: SEED_DIR, type: 'dir' },
@@ -280,7 +308,25 @@ step('its delete button (after confirm) deletes it, and a screenshot is saved', 
 	assert.deepEqual((await rows(page)).map((r) => r.name), [SEED_DIR, 'a <b> & "c".txt', 'hello.txt']);
 	assert.ok(!fs.existsSync(path.join(state.dir, UPLOAD_NAME)), 'the file is still on disk');
 	assert.deepEqual(pageErrors, []);
+	assert.equal(await page.evaluate(() => window.isSecureContext), true);
 	const png = fs.readFileSync(SCREENSHOT);
 	assert.ok(png.subarray(0, 8).equals(Buffer.from('\x89PNG\r\n\x1a\n', 'latin1')), 'not a PNG');
 	console.log(`# screenshot: ${path.relative(ROOT, SCREENSHOT) || SCREENSHOT}`);
 });
+
+if (TLS_DIR) {
+	step('a browser without the test CA refuses the certificate', async () => {
+		const bare = await launch('bare');
+		try {
+			const page = await bare.newPage();
+			await assert.rejects(page.goto(state.base, { timeout: WAIT_MS }),
+				/net::ERR_CERT_AUTHORITY_INVALID/);
+		} finally {
+			await bare.close();
+		}
+		/* That cost the server one connection: the trusting browser goes on. */
+		const page = await state.browser.newPage();
+		const resp = await page.goto(state.base, { timeout: WAIT_MS });
+		assert.equal(resp.status(), 200);
+	});
+}
