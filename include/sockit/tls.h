@@ -189,4 +189,15 @@ void sk_tls_conn_opts_init(struct sk_tls_conn_opts *opts, const struct sk_tls_co
  * before the handshake ended. */
 int sk_conn_tls_info(const struct sk_conn *c, struct sk_tls_info *out);
 
+/* Whether this machine would let the kernel take over a socket's records
+ * from OpenSSL (kTLS, and with it sendfile(2) over TLS): OpenSSL must be
+ * built with it, and the kernel must attach the "tls" TCP ULP, which this
+ * asks on a loopback connection made for the question. Returns 0 if both
+ * would; -EOPNOTSUPP for an OpenSSL without kTLS; else the kernel's
+ * refusal: -ENOENT (no tls module: modprobe tls), or why the loopback
+ * connection failed. Blocks for a loopback connect: call it once, at
+ * start. The transport itself encrypts in user space either way (the
+ * loop's sends carry ciphertext: docs/design/stream.md). */
+int sk_tls_ktls_probe(void);
+
 #endif

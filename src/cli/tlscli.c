@@ -2,6 +2,7 @@
  * handshake's outcome → words. */
 #include "tlscli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@ void tlscli_for_http(struct tlscli *t, bool verbose)
 	t->verbose = verbose;
 	t->info_for_verbose = true;
 	t->alpn_default = "http/1.1";
+	t->tells_record_path = true;
 }
 
 int tlscli_opt(struct parse *ps, const char *arg)
@@ -197,6 +199,26 @@ static int build_config(struct tlscli *t)
 	return 0;
 }
 
+/* -v: which path records take. The transport encrypts in user space, so
+ * that its sends stay the loop's (io_uring); kTLS would move the AES to
+ * the kernel and let file bodies go by sendfile(2): the line says whether
+ * this machine offers it (docs/design/stream.md). */
+static void tell_record_path(const struct tlscli *t)
+{
+	int err = sk_tls_ktls_probe();
+	char reason[128];
+	const char *path = "records are encrypted by OpenSSL in user space, file bodies read in "
+	                   "64 KiB pieces";
+	if (err == 0)
+		fprintf(stderr, "sockit: %s: kTLS: the kernel offers it, unused: %s\n", t->command, path);
+	else if (err == -ENOENT)
+		fprintf(stderr, "sockit: %s: kTLS: not offered (the kernel has no tls module: modprobe "
+		        "tls): %s\n", t->command, path);
+	else
+		fprintf(stderr, "sockit: %s: kTLS: not offered (%s): %s\n", t->command,
+		        reason_of(err, reason, sizeof reason), path);
+}
+
 int tlscli_setup(struct tlscli *t, const char *host)
 {
 	int st = check_combination(t);
@@ -210,6 +232,8 @@ int tlscli_setup(struct tlscli *t, const char *host)
 		t->cfg = NULL;
 		return st;
 	}
+	if (t->tells_record_path && t->verbose)
+		tell_record_path(t);
 	sk_tls_conn_opts_init(&t->conn, t->cfg);
 	t->conn.server_name = t->is_server ? NULL : t->servername ? t->servername : host;
 	if (!t->info_for_verbose || t->verbose) {

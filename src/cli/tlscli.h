@@ -78,6 +78,7 @@ struct tlscli {
 	                            handshake callback without it (the outcome's certificate
 	                            texts cost CPU per handshake) */
 	const char *alpn_default; /* ALPN unless --alpn: "http/1.1" for the HTTP servers */
+	bool tells_record_path;  /* -v says at the start whether kTLS could take the records */
 	/* Where -v's lines go (whole lines, "sockit: ..." without a newline);
 	 * NULL: stderr. A server's log queue, so a slow stderr never blocks it. */
 	void (*log_line)(void *ud, const char *line);
@@ -99,8 +100,9 @@ struct tlscli {
 
 void tlscli_init(struct tlscli *t, const char *command, bool is_server);
 
-/* Before tlscli_setup, for the HTTP servers: ALPN http/1.1, and the
- * handshake's outcome only for -v (verbose), through log_line if set. */
+/* Before tlscli_setup, for the HTTP servers: ALPN http/1.1, the
+ * handshake's outcome only for -v (verbose), through log_line if set, and
+ * with -v a line at the start on the path records take (kTLS or not). */
 void tlscli_for_http(struct tlscli *t, bool verbose);
 
 /* Records a flag (enum tlscli_flag); returns 0 or the exit status of a

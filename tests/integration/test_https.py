@@ -420,6 +420,35 @@ def test_verbose_prints_each_handshake_and_the_access_log_is_unchanged(procs, pk
     assert line.endswith('"GET /hello.txt HTTP/1.1" 200 13')
 
 
+def kernel_has_tls_ulp():
+    """The question sockit asks: does the kernel attach the tls TCP ULP to
+    a loopback connection?"""
+    with socket.socket() as lis, socket.socket() as cli:
+        lis.bind(("127.0.0.1", 0))
+        lis.listen(1)
+        cli.connect(lis.getsockname())
+        try:
+            cli.setsockopt(socket.IPPROTO_TCP, 31, b"tls")  # TCP_ULP
+            return True
+        except OSError:
+            return False
+
+
+def test_verbose_says_which_path_records_take(procs, pki, tree):
+    """kTLS or not: on a kernel without the tls module (modprobe tls) the
+    line says so; either way OpenSSL encrypts in user space."""
+    srv = Https(procs, pki, tree, "-v")
+    path = ("records are encrypted by OpenSSL in user space, file bodies read in 64 KiB "
+            "pieces")
+    if kernel_has_tls_ulp():
+        want = f"sockit: http serve: kTLS: the kernel offers it, unused: {path}"
+    else:
+        want = (f"sockit: http serve: kTLS: not offered (the kernel has no tls module: modprobe "
+                f"tls): {path}")
+    assert srv.proc.err.splitlines()[0] == want
+    assert srv.curl(srv.url + "/digits.txt").stdout == b"0123456789" * 1000
+
+
 def test_quiet_without_verbose(procs, pki, tree):
     srv = Https(procs, pki, tree, "-q")
     srv.curl(srv.url + "/hello.txt")
