@@ -238,9 +238,9 @@ class Server:
                 self.proc.wait()
 
 
-def wrk(port, path, conns, secs, lua, size):
+def wrk(port, path, conns, secs, lua, size, scheme="http"):
     argv = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency",
-            "--timeout", "10s", "-s", lua, f"http://127.0.0.1:{port}{path}"]
+            "--timeout", "10s", "-s", lua, f"{scheme}://127.0.0.1:{port}{path}"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60,
                          preexec_fn=raise_nofile)
     line = next((l for l in out.stdout.splitlines() if l.startswith("BENCH ")), None)

@@ -69,7 +69,8 @@ class Https:
     certificate NAME (None: the one made for the run), past its line."""
 
     def __init__(self, procs, pki, root, *args, cert="server"):
-        files = ["--cert", pki.path(f"{cert}.pem"), "--key", pki.path(f"{cert}.key")] if cert else []
+        files = ["--cert", pki.path(f"{cert}.pem"), "--key", pki.path(f"{cert}.key")] \
+            if cert else []
         self.pki = pki
         self.procs = procs
         self.proc = procs.sockit("http", "serve", "--tls", *files, "-p", "0", "-b", "127.0.0.1",
@@ -320,7 +321,8 @@ def test_plain_http_to_the_tls_port(procs, pki, tree):
     """A plain-text request is answered with a plain-text 400 that says
     what to do (as nginx does), then closed; it costs nothing else."""
     srv = Https(procs, pki, tree, "-v")
-    r = subprocess.run([CURL, "-sS", "--noproxy", "*", "-i", f"http://127.0.0.1:{srv.port}/hello.txt"],
+    r = subprocess.run([CURL, "-sS", "--noproxy", "*", "-i",
+                        f"http://127.0.0.1:{srv.port}/hello.txt"],
                        capture_output=True, timeout=30, env=curl_env())
     assert r.returncode == 0, r
     head, _, body = r.stdout.partition(b"\r\n\r\n")
