@@ -2,7 +2,6 @@
  * privileges, and (as root) ARP requests of our own, like arping. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
@@ -14,38 +13,6 @@
 #include <sockit/ifaces.h>
 #include <sockit/neigh.h>
 
-const char arp_usage[] =
-	"usage: sockit arp [--json] [-4|-6] [ADDRESS]\n"
-	"       sockit arp --probe [-c COUNT] [-W SECS] [--json] ADDRESS\n"
-	"\n"
-	"Without ADDRESS: the neighbour table, IPv4 (ARP) and IPv6 (NDP): address, MAC,\n"
-	"interface, state (REACHABLE, STALE, DELAY, PROBE, FAILED, PERMANENT ...) and\n"
-	"whether the neighbour is a router.\n"
-	"\n"
-	"With ADDRESS (an on-link IPv4 or IPv6 address; fe80::1%eth0 for link-local):\n"
-	"prints its MAC address. Needs no privileges: a datagram to its discard port\n"
-	"(9) makes the kernel ask, and sockit reads the kernel's answer from the table.\n"
-	"\n"
-	"  -4, -6         the table of one family only\n"
-	"  -W, --timeout SECS   how long to wait for an answer (default 3)\n"
-	"      --probe    as root: send ARP requests over a packet socket, one a second,\n"
-	"                 and print who answered and when, like arping (IPv4 only)\n"
-	"  -c, --count N  --probe: requests to send (default 3)\n"
-	"  -j, --json     one JSON object per entry, reply or summary\n"
-	"\n"
-	"exit status: 0 the address answered (or the table was listed), 1 it did not\n"
-	"(or is not on a local network), 2 usage, 3 unknown interface in a zone,\n"
-	"7 --probe without root (CAP_NET_RAW)\n";
-
-static const struct option arp_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "probe", no_argument, NULL, 'P' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "timeout", required_argument, NULL, 'W' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 struct arp_run {
 	bool json, probe;
 	int family;
@@ -54,6 +21,41 @@ struct arp_run {
 	const char *arg;        /* ADDRESS as typed, for messages */
 	struct sk_ip ip;
 	unsigned zone_index;    /* from ADDRESS%ZONE, 0 without */
+};
+
+static const struct opt arp_opts[] = {
+	OPT_FAMILY_('4', struct arp_run, family, AF_INET, "the IPv4 table (ARP) only"),
+	OPT_FAMILY_('6', struct arp_run, family, AF_INET6, "the IPv6 table (NDP) only"),
+	OPT_SECONDS_('W', "timeout", struct arp_run, timeout_ms,
+	             "how long to wait for an answer (default 3; 0: only what the table holds now)"),
+	OPT_FLAG_(0, "probe", struct arp_run, probe,
+	          "as root: send ARP requests over a packet socket, one a second, and print who "
+	          "answered and when, like arping (IPv4 only)"),
+	OPT_COUNT_('c', "count", "N", 1000000, struct arp_run, count,
+	           "--probe: requests to send (default 3; 0 is refused)"),
+	OPT_FLAG_('j', "json", struct arp_run, json, "one JSON object per entry, reply or summary"),
+	OPT_END_,
+};
+
+static const struct opt_cmd arp_cmd = { "arp", "arp", arp_opts, NULL };
+
+const struct help_part arp_help[] = {
+	{ "usage: sockit arp [--json] [-4|-6] [ADDRESS]\n"
+	  "       sockit arp --probe [-c COUNT] [-W SECS] [--json] ADDRESS\n"
+	  "\n"
+	  "Without ADDRESS: the neighbour table, IPv4 (ARP) and IPv6 (NDP): address, MAC,\n"
+	  "interface, state (REACHABLE, STALE, DELAY, PROBE, FAILED, PERMANENT ...) and\n"
+	  "whether the neighbour is a router.\n"
+	  "\n"
+	  "With ADDRESS (an on-link IPv4 or IPv6 address; fe80::1%eth0 for link-local):\n"
+	  "prints its MAC address. Needs no privileges: a datagram to its discard port\n"
+	  "(9) makes the kernel ask, and sockit reads the kernel's answer from the table.\n"
+	  "\n", &arp_cmd },
+	{ "\n"
+	  "exit status: 0 the address answered (or the table was listed), 1 it did not\n"
+	  "(or is not on a local network), 2 usage, 3 unknown interface in a zone,\n"
+	  "7 --probe without root (CAP_NET_RAW)\n", NULL },
+	{ 0 },
 };
 
 static void json_str(struct out *o, const char *s)
@@ -357,49 +359,24 @@ static int parse_target(struct arp_run *run, const char *text)
 int cmd_arp(int argc, char **argv)
 {
 	struct arp_run run = { .family = AF_UNSPEC, .count = 3, .timeout_ms = 3000 };
-	int ch, st;
-	bool count_given = false;
-	while ((ch = next_option("arp", argc, argv, "46jc:W:h", arp_options)) != -1) {
-		switch (ch) {
-		case '4':
-			run.family = AF_INET;
-			break;
-		case '6':
-			run.family = AF_INET6;
-			break;
-		case 'j':
-			run.json = true;
-			break;
-		case 'P':
-			run.probe = true;
-			break;
-		case 'c':
-			if ((st = parse_count("arp", "-c", optarg, 1000000, &run.count)))
-				return st;
-			count_given = true;
-			break;
-		case 'W':
-			if ((st = parse_seconds("arp", "-W", optarg, &run.timeout_ms)))
-				return st;
-			break;
-		case 'h':
-			return print_usage(find_command("arp"));
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind > 1)
-		return usage_error("arp", "expected at most one ADDRESS, got %d arguments", argc - optind);
-	if (optind == argc) {
-		if (run.probe || count_given)
-			return usage_error("arp", "%s needs an ADDRESS", run.probe ? "--probe" : "-c");
+	struct parse ps;
+	int st = parse_options(&ps, &arp_cmd, argc, argv, &run);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	const char *count_typed = opt_seen(&ps, "count");
+	if (ps.n_operands > 1)
+		return usage_error("arp", "expected at most one ADDRESS, got %d arguments", ps.n_operands);
+	if (ps.n_operands == 0) {
+		if (run.probe || count_typed)
+			return usage_error("arp", "%s needs an ADDRESS",
+			                   run.probe ? opt_seen(&ps, "probe") : count_typed);
 		return list_table(&run);
 	}
-	if (count_given && !run.probe)
-		return usage_error("arp", "-c counts --probe requests: add --probe");
+	if (count_typed && !run.probe)
+		return usage_error("arp", "%s counts --probe requests: add --probe", count_typed);
 	if (run.count == 0)
-		return usage_error("arp", "-c 0: at least one request");
-	run.arg = argv[optind];
+		return usage_error("arp", "%s 0: at least one request", count_typed);
+	run.arg = ps.operands[0];
 	if ((st = parse_target(&run, run.arg)))
 		return st;
 	return run.probe ? probe(&run) : resolve(&run);

@@ -49,17 +49,13 @@ int cmd_udp(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_http(int argc, char **argv);
 int cmd_help(int argc, char **argv);
-extern const struct help_part ip_help[], port_help[], help_help[], tcp_help[], udp_help[],
-	serve_help[], http_help[];
-/* The everyday network commands (issue 13), and DNS (issue 12): their help
- * is prose only until their options move into tables (opts.c). */
 int cmd_ifaces(int argc, char **argv);
 int cmd_arp(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
-extern const char ifaces_usage[], arp_usage[], ping_usage[], scan_usage[];
-extern const struct help_part ifaces_help[], arp_help[], ping_help[], scan_help[], resolve_help[],
-	dns_help[];
+extern const struct help_part ip_help[], port_help[], help_help[], tcp_help[], udp_help[],
+	serve_help[], http_help[], ifaces_help[], arp_help[], ping_help[], scan_help[],
+	resolve_help[], dns_help[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 
@@ -193,8 +189,7 @@ struct opt_hint {
 
 /* Hints every network command gives for nc's and ncat's options. */
 #define HINT_N { "-n", "numeric addresses are never looked up: leave -n out" }
-#define HINT_Z { "-z", "sockit has no port scan yet; 'sockit tcp connect -w 1 HOST PORT' " \
-	                  "tries one port" }
+#define HINT_Z { "-z", "to scan ports use 'sockit scan HOST PORTS'" }
 
 /* One subcommand's options. */
 struct opt_cmd {
@@ -223,8 +218,10 @@ struct parse {
 /* Parses argv[1..argc) (argv[0] is the subcommand's name) against cmd's
  * table into base. Options may follow operands (`sockit ip 10.0.0.1
  * --json`); "--" ends the options. Long options may be abbreviated to a
- * unique prefix. Returns 0, PARSE_HELP, or EXIT_USAGE after reporting the
- * option as it was typed (with the table's hint for other tools' habits). */
+ * unique prefix. -h and --help (also in a cluster, -qh, or abbreviated,
+ * --he, unless the table has a -h or --h... of its own) print the help.
+ * Returns 0, PARSE_HELP, or EXIT_USAGE after reporting the option as it was
+ * typed (with the table's hint for other tools' habits). */
 int parse_options(struct parse *ps, const struct opt_cmd *cmd, int argc, char **argv, void *base);
 
 /* True if arg ("-s", "--split", "-js") is an option of cmd whose value is
@@ -255,13 +252,6 @@ void print_options_json(struct out *o);
 
 /* True if arg is "-h" or "--help". */
 bool is_help(const char *arg);
-
-struct option;
-/* getopt_long with messages in our format (options.c), for the commands whose
- * options are not yet in tables: returns the next option, -1 at the end, or
- * -2 after reporting a usage error. */
-int next_option(const char *command, int argc, char **argv, const char *shorts,
-                const struct option *longs);
 
 /* --- netcli.c: shared by the network commands ------------------------------ */
 

@@ -5,7 +5,6 @@
 #include "dns_cli.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,57 +15,6 @@
 #include <sockit/dns_server.h>
 #include <sockit/dns_zone.h>
 
-const char dns_usage[] =
-	"usage: sockit dns query [@SERVER[:PORT]] NAME [TYPE] [options]\n"
-	"       sockit dns query -x ADDRESS [@SERVER[:PORT]] [options]\n"
-	"       sockit dns query -f FILE [@SERVER[:PORT]] [options]\n"
-	"       sockit dns serve [-p PORT] [-b ADDR] [options] FILE...\n"
-	"\n"
-	"query: asks a DNS server, as dig does, and prints the response in dig's\n"
-	"sections. TYPE is A (default), AAAA, CNAME, MX, NS, TXT, SOA, PTR, SRV, CAA,\n"
-	"HINFO, ANY or TYPEnnn. SERVER defaults to the first nameserver of\n"
-	"/etc/resolv.conf. Every query has a random ID and an EDNS(0) buffer of 1232\n"
-	"bytes; a response counts only from the server asked, with the same ID and\n"
-	"question (others are ignored, and counted with -v); a truncated (TC) answer\n"
-	"is asked again over TCP.\n"
-	"  -x ADDRESS         reverse lookup: the PTR record of ADDRESS\n"
-	"  -p, --port PORT    the server's port (default 53)\n"
-	"      --tcp          ask over TCP only\n"
-	"      --timeout SECS wait this long for each try (default 2)\n"
-	"      --retries N    try again N times after a timeout (default 2)\n"
-	"      --norecurse    clear RD: ask the server for what it holds itself\n"
-	"      --0x20         randomise the case of the name and check the echo\n"
-	"      --short        only the answer data, one record per line\n"
-	"      --json         one JSON object per query (RFC 8427 member names)\n"
-	"      --trace        each socket call, and each message in hex with the\n"
-	"                     header's fields named\n"
-	"  -f, --file FILE    one 'NAME [TYPE]' per line ('-': stdin), queries in flight\n"
-	"                     together on one socket, answers in input order\n"
-	"      --inflight N   queries in flight at once with -f (default 100)\n"
-	"  -4, -6             reach the server over IPv4 or IPv6 only\n"
-	"  -v, --verbose      responses ignored, retries and the TCP fallback on stderr\n"
-	"\n"
-	"serve: answers from zone files (RFC 1035 master files: $ORIGIN, $TTL, @,\n"
-	"relative names, parentheses; one zone with its SOA per file) and hosts files\n"
-	"(ADDRESS NAME...: A, AAAA and PTR records), over UDP and TCP on one port.\n"
-	"NXDOMAIN and NODATA carry the zone's SOA; CNAMEs are followed inside the\n"
-	"data; UDP answers are cut to the client's EDNS size (512 without EDNS) with\n"
-	"TC set; names outside every zone are REFUSED.\n"
-	"  -p, --port PORT    port to serve (default 53; 0 picks a free one)\n"
-	"  -b, --bind ADDR    address to serve on (default: all, IPv4 and IPv6)\n"
-	"      --delay MS     hold every answer MS milliseconds\n"
-	"      --drop PERCENT ignore this share of UDP queries (0-100)\n"
-	"      --servfail NAME   answer SERVFAIL for NAME (repeatable)\n"
-	"      --truncate     answer every UDP query empty with TC set\n"
-	"  -v, --verbose      'listening on ADDR:PORT', then one line per query\n"
-	"      --trace        print each socket call on stderr\n"
-	"\n"
-	"exit status of query: 0 an answer, 1 NODATA (the name has no record of that\n"
-	"type), 2 usage, 3 NXDOMAIN, 4 network (refused, unreachable), 5 no response\n"
-	"in time, 6 SERVFAIL, REFUSED, FORMERR or a malformed response; with -f the\n"
-	"worst of all queries. serve: 0 after SIGINT or SIGTERM, 2 usage, 4 address in\n"
-	"use, 7 a zone file that cannot be read or is wrong (with FILE:LINE and why)\n";
-
 /* A zone file is read whole; past this it is no lab's zone. */
 #define ZONE_FILE_MAX (256u << 20)
 #define MAX_SERVFAIL 64
@@ -75,78 +23,56 @@ struct dns_serve {
 	struct sk_dns_server_opts so;
 	struct sk_dns_name servfail[MAX_SERVFAIL];
 	const char *port, *bind_addr;
+	unsigned long delay_ms, drop_percent; /* --delay, --drop: moved into so */
 	int family;
-	bool verbose;
+	bool verbose, trace;
 	const struct sk_tracer *tracer;
 };
 
-enum { OPT_DELAY = 1000, OPT_DROP, OPT_SERVFAIL, OPT_TRUNCATE, OPT_TRACE };
+static int add_servfail(struct parse *ps, const char *arg)
+{
+	struct dns_serve *d = ps->base;
+	char q[QUOTE_MAX];
+	if (d->so.n_servfail == MAX_SERVFAIL)
+		return usage_error("dns serve", "at most %d --servfail names", MAX_SERVFAIL);
+	if (sk_dns_name_parse(arg, strlen(arg), NULL, &d->servfail[d->so.n_servfail]) < 0)
+		return usage_error("dns serve", "--servfail %s: not a domain name",
+		                   quote(arg, strlen(arg), q));
+	d->so.n_servfail++;
+	return 0;
+}
 
-static const struct option serve_options[] = {
-	{ "port", required_argument, NULL, 'p' },
-	{ "bind", required_argument, NULL, 'b' },
-	{ "delay", required_argument, NULL, OPT_DELAY },
-	{ "drop", required_argument, NULL, OPT_DROP },
-	{ "servfail", required_argument, NULL, OPT_SERVFAIL },
-	{ "truncate", no_argument, NULL, OPT_TRUNCATE },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt serve_opts[] = {
+	OPT_STRING_('p', "port", "PORT", struct dns_serve, port,
+	            "port to serve (default 53; 0 picks a free one)"),
+	OPT_STRING_('b', "bind", "ADDR", struct dns_serve, bind_addr,
+	            "address to serve on (default: all, IPv4 and IPv6)"),
+	OPT_FAMILY_('4', struct dns_serve, family, AF_INET, "IPv4 only"),
+	OPT_FAMILY_('6', struct dns_serve, family, AF_INET6, "IPv6 only"),
+	OPT_COUNT_(0, "delay", "MS", 3600000, struct dns_serve, delay_ms,
+	           "hold every answer MS milliseconds (default 0: none)"),
+	OPT_COUNT_(0, "drop", "PERCENT", 100, struct dns_serve, drop_percent,
+	           "ignore this share of UDP queries (0-100, default 0)"),
+	OPT_CALL_(0, "servfail", "NAME", add_servfail, 0, "answer SERVFAIL for NAME (repeatable)"),
+	OPT_FLAG_(0, "truncate", struct dns_serve, so.truncate,
+	          "answer every UDP query empty with TC set"),
+	OPT_FLAG_('v', "verbose", struct dns_serve, verbose,
+	          "'listening on ADDR:PORT', then one line per query"),
+	OPT_FLAG_(0, "trace", struct dns_serve, trace, "print each socket call on stderr"),
+	OPT_END_,
 };
 
-static int parse_serve(int argc, char **argv, struct dns_serve *d)
+static const struct opt_cmd serve_cmd = { "dns serve", "dns", serve_opts, NULL };
+
+static int parse_serve(int argc, char **argv, struct dns_serve *d, struct parse *ps)
 {
-	int ch, st = 0;
-	unsigned long n;
-	char q[QUOTE_MAX];
-	while ((ch = next_option("dns serve", argc, argv, "46p:b:vh", serve_options)) != -1) {
-		switch (ch) {
-		case '4':
-		case '6':
-			d->family = ch == '4' ? AF_INET : AF_INET6;
-			break;
-		case 'p':
-			d->port = optarg;
-			break;
-		case 'b':
-			d->bind_addr = optarg;
-			break;
-		case OPT_DELAY:
-			st = parse_count("dns serve", "--delay", optarg, 3600000, &n);
-			d->so.delay_ms = (unsigned)n;
-			break;
-		case OPT_DROP:
-			st = parse_count("dns serve", "--drop", optarg, 100, &n);
-			d->so.drop_percent = (unsigned)n;
-			break;
-		case OPT_SERVFAIL:
-			if (d->so.n_servfail == MAX_SERVFAIL)
-				return usage_error("dns serve", "at most %d --servfail names", MAX_SERVFAIL);
-			if (sk_dns_name_parse(optarg, strlen(optarg), NULL, &d->servfail[d->so.n_servfail]) < 0)
-				return usage_error("dns serve", "--servfail %s: not a domain name",
-				                   quote(optarg, strlen(optarg), q));
-			d->so.n_servfail++;
-			break;
-		case OPT_TRUNCATE:
-			d->so.truncate = true;
-			break;
-		case 'v':
-			d->verbose = true;
-			break;
-		case OPT_TRACE:
-			d->tracer = &stderr_tracer;
-			break;
-		case 'h':
-			print_usage(find_command("dns"));
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
-		if (st)
-			return st;
-	}
-	if (optind == argc)
+	int st = parse_options(ps, &serve_cmd, argc, argv, d);
+	if (st)
+		return st;
+	d->so.delay_ms = (unsigned)d->delay_ms;
+	d->so.drop_percent = (unsigned)d->drop_percent;
+	d->tracer = d->trace ? &stderr_tracer : NULL;
+	if (ps->n_operands == 0)
 		return usage_error("dns serve", "expected at least one zone or hosts FILE");
 	return 0;
 }
@@ -306,14 +232,15 @@ static int cmd_dns_serve(int argc, char **argv)
 	struct sk_loop *loop = NULL;
 	struct sk_dns_server *server = NULL;
 	int udp = -1, tcp = -1, err;
-	int st = parse_serve(argc, argv, d);
+	struct parse ps;
+	int st = parse_serve(argc, argv, d, &ps);
 	if (st)
 		goto done;
 	if ((err = sk_dns_zones_new(&zones)) < 0) {
 		st = report_err("dns serve", err);
 		goto done;
 	}
-	if ((st = load_zones(zones, argv + optind, argc - optind)))
+	if ((st = load_zones(zones, ps.operands, ps.n_operands)))
 		goto done;
 	if ((st = open_sockets(d, &udp, &tcp)))
 		goto done;
@@ -355,8 +282,39 @@ done:
 	sk_loop_free(loop);
 	sk_dns_zones_free(zones);
 	free(d);
-	return st < 0 ? EXIT_OK : st;
+	return st == PARSE_HELP ? EXIT_OK : st;
 }
+
+const struct help_part dns_help[] = {
+	{ "usage: sockit dns query [@SERVER[:PORT]] NAME [TYPE] [options]\n"
+	  "       sockit dns query -x ADDRESS [@SERVER[:PORT]] [options]\n"
+	  "       sockit dns query -f FILE [@SERVER[:PORT]] [options]\n"
+	  "       sockit dns serve [-p PORT] [-b ADDR] [options] FILE...\n"
+	  "\n"
+	  "query: asks a DNS server, as dig does, and prints the response in dig's\n"
+	  "sections. TYPE is A (default), AAAA, CNAME, MX, NS, TXT, SOA, PTR, SRV, CAA,\n"
+	  "HINFO, ANY or TYPEnnn. SERVER defaults to the first nameserver of\n"
+	  "/etc/resolv.conf. Every query has a random ID and an EDNS(0) buffer of 1232\n"
+	  "bytes; a response counts only from the server asked, with the same ID and\n"
+	  "question (others are ignored, and counted with -v); a truncated (TC) answer\n"
+	  "is asked again over TCP.\n", &dns_query_cmd },
+	{ "\n"
+	  "serve: answers from zone files (RFC 1035 master files: $ORIGIN, $TTL, @,\n"
+	  "relative names, parentheses; one zone with its SOA per file) and hosts files\n"
+	  "(ADDRESS NAME...: A, AAAA and PTR records), over UDP and TCP on one port.\n"
+	  "NXDOMAIN and NODATA carry the zone's SOA; CNAMEs are followed inside the\n"
+	  "data; UDP answers are cut to the client's EDNS size (512 without EDNS) with\n"
+	  "TC set; names outside every zone are REFUSED.\n", &serve_cmd },
+	{ "\n"
+	  "exit status: query: 0 an answer, 1 NODATA (the name has no record of that\n"
+	  "type), 2 usage, 3 NXDOMAIN, 4 network (refused, unreachable), 5 no response in\n"
+	  "time, 6 SERVFAIL, REFUSED, FORMERR or a malformed response, 7 a -f FILE that\n"
+	  "cannot be read; with -f the worst of all queries. serve: 0 after SIGINT or\n"
+	  "SIGTERM, 2 usage, 3 an unknown -b name, 4 address in use, 7 a zone file that\n"
+	  "cannot be read or is wrong (with FILE:LINE and why)\n",
+	  NULL },
+	{ 0 },
+};
 
 int cmd_dns(int argc, char **argv)
 {

@@ -10,9 +10,10 @@
 
 int cmd_resolve(int argc, char **argv);
 int cmd_dns(int argc, char **argv);
-extern const char resolve_usage[], dns_usage[];
 
+/* dns_query.c: the query subcommand and its options, for dns.c's help. */
 int cmd_dns_query(int argc, char **argv);
+extern const struct opt_cmd dns_query_cmd;
 
 struct out;
 

@@ -4,7 +4,6 @@
 #include "cli.h"
 #include "dns_cli.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +35,8 @@ struct dns_query {
 	enum dns_format fmt;
 	const char *server_arg, *port, *file, *reverse;
 	int family;
-	bool verbose, trace;
-	unsigned long inflight;
+	bool verbose, trace, norecurse;
+	unsigned long inflight, retries;
 	char server_text[SK_ADDR_STRLEN + 8];
 	struct question *qs;
 	size_t n_qs, next_send, next_print, n_done;
@@ -46,98 +45,68 @@ struct dns_query {
 	struct out *out;
 };
 
-enum { OPT_TCP = 1000, OPT_TIMEOUT, OPT_RETRIES, OPT_NORECURSE, OPT_0X20, OPT_SHORT, OPT_JSON,
-       OPT_TRACE, OPT_INFLIGHT };
-
-static const struct option query_options[] = {
-	{ "port", required_argument, NULL, 'p' },
-	{ "tcp", no_argument, NULL, OPT_TCP },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "norecurse", no_argument, NULL, OPT_NORECURSE },
-	{ "0x20", no_argument, NULL, OPT_0X20 },
-	{ "short", no_argument, NULL, OPT_SHORT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "file", required_argument, NULL, 'f' },
-	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int set_format(struct dns_query *d, enum dns_format fmt)
+static int set_format(struct parse *ps, const char *arg)
 {
+	(void)arg;
+	struct dns_query *d = ps->base;
+	enum dns_format fmt = (enum dns_format)ps->opt->n;
 	if (d->fmt != DNS_TEXT && d->fmt != fmt)
 		return usage_error("dns query", "--short and --json exclude each other");
 	d->fmt = fmt;
 	return 0;
 }
 
-static int parse_query_options(int argc, char **argv, struct dns_query *d)
+static const struct opt query_opts[] = {
+	OPT_STRING_('x', NULL, "ADDRESS", struct dns_query, reverse,
+	            "reverse lookup: the PTR record of ADDRESS"),
+	OPT_STRING_('p', "port", "PORT", struct dns_query, port, "the server's port (default 53)"),
+	OPT_FLAG_(0, "tcp", struct dns_query, co.tcp_only, "ask over TCP only"),
+	OPT_SECONDS_(0, "timeout", struct dns_query, co.timeout_ms,
+	             "wait this long for each try (default 2; 0 is refused)"),
+	OPT_COUNT_(0, "retries", "N", 100, struct dns_query, retries,
+	           "try again N times after a timeout (default 2; 0: one try only)"),
+	OPT_FLAG_(0, "norecurse", struct dns_query, norecurse,
+	          "clear RD: ask the server for what it holds itself"),
+	OPT_FLAG_(0, "0x20", struct dns_query, co.use_0x20,
+	          "randomise the case of the name and check the echo"),
+	OPT_CALL_(0, "short", NULL, set_format, DNS_SHORT,
+	          "only the answer data, one record per line"),
+	OPT_CALL_(0, "json", NULL, set_format, DNS_JSON,
+	          "one JSON object per query (RFC 8427 member names)"),
+	OPT_FLAG_(0, "trace", struct dns_query, trace,
+	          "each socket call, and each message in hex with the header's fields named"),
+	OPT_STRING_('f', "file", "FILE", struct dns_query, file,
+	            "one 'NAME [TYPE]' per line ('-': stdin), queries in flight together on one "
+	            "socket, answers in input order"),
+	OPT_COUNT_(0, "inflight", "N", MAX_INFLIGHT, struct dns_query, inflight,
+	           "queries in flight at once with -f (default 100; 0 is refused)"),
+	OPT_FAMILY_('4', struct dns_query, family, AF_INET, "reach the server over IPv4 only"),
+	OPT_FAMILY_('6', struct dns_query, family, AF_INET6, "reach the server over IPv6 only"),
+	OPT_FLAG_('v', "verbose", struct dns_query, verbose,
+	          "responses ignored, retries and the TCP fallback on stderr"),
+	OPT_END_,
+};
+
+const struct opt_cmd dns_query_cmd = { "dns query", "dns", query_opts, NULL };
+
+/* The options into d (and d->co), then the checks the table cannot make.
+ * Returns 0, PARSE_HELP or EXIT_USAGE. */
+static int parse_query_options(int argc, char **argv, struct dns_query *d, struct parse *ps)
 {
-	int ch, st = 0;
-	unsigned long n;
-	while ((ch = next_option("dns query", argc, argv, "46p:f:x:vh", query_options)) != -1) {
-		switch (ch) {
-		case '4':
-		case '6':
-			d->family = ch == '4' ? AF_INET : AF_INET6;
-			break;
-		case 'p':
-			d->port = optarg;
-			break;
-		case 'x':
-			d->reverse = optarg;
-			break;
-		case 'f':
-			d->file = optarg;
-			break;
-		case OPT_TCP:
-			d->co.tcp_only = true;
-			break;
-		case OPT_TIMEOUT:
-			st = parse_seconds("dns query", "--timeout", optarg, &d->co.timeout_ms);
-			if (st == 0 && d->co.timeout_ms == 0)
-				st = usage_error("dns query", "--timeout 0: a query needs some time");
-			break;
-		case OPT_RETRIES:
-			st = parse_count("dns query", "--retries", optarg, 100, &n);
-			d->co.retries = (unsigned)n;
-			break;
-		case OPT_NORECURSE:
-			d->co.recurse = false;
-			break;
-		case OPT_0X20:
-			d->co.use_0x20 = true;
-			break;
-		case OPT_SHORT:
-			st = set_format(d, DNS_SHORT);
-			break;
-		case OPT_JSON:
-			st = set_format(d, DNS_JSON);
-			break;
-		case OPT_TRACE:
-			d->trace = true;
-			d->co.tracer = &stderr_tracer;
-			break;
-		case OPT_INFLIGHT:
-			st = parse_count("dns query", "--inflight", optarg, MAX_INFLIGHT, &d->inflight);
-			if (st == 0 && d->inflight == 0)
-				st = usage_error("dns query", "--inflight 0: at least one query must fly");
-			break;
-		case 'v':
-			d->verbose = true;
-			break;
-		case 'h':
-			print_usage(find_command("dns"));
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
-		if (st)
-			return st;
-	}
+	int st = parse_options(ps, &dns_query_cmd, argc, argv, d);
+	if (st)
+		return st;
+	const char *typed;
+	if ((typed = opt_seen(ps, "timeout")) && d->co.timeout_ms == 0)
+		return usage_error("dns query", "%s 0: a query needs some time", typed);
+	if (opt_seen(ps, "retries"))
+		d->co.retries = (unsigned)d->retries;
+	if ((typed = opt_seen(ps, "inflight")) && d->inflight == 0)
+		return usage_error("dns query", "%s 0: at least one query must fly", typed);
+	if (d->norecurse)
+		d->co.recurse = false;
+	if (d->trace)
+		d->co.tracer = &stderr_tracer;
 	return 0;
 }
 
@@ -290,21 +259,22 @@ static int read_file_questions(struct dns_query *d)
 	return st == EXIT_USAGE ? 0 : st;
 }
 
-static int read_questions(struct dns_query *d, int argc, char **argv)
+static int read_questions(struct dns_query *d, int n_operands, char **operands)
 {
 	const char *name = NULL, *type = NULL;
-	for (int i = optind; i < argc; i++) {
-		if (argv[i][0] == '@') {
+	for (int i = 0; i < n_operands; i++) {
+		if (operands[i][0] == '@') {
 			if (d->server_arg)
 				return usage_error("dns query", "one @SERVER only");
-			d->server_arg = argv[i] + 1;
+			d->server_arg = operands[i] + 1;
 		} else if (!name && !d->reverse && !d->file) {
-			name = argv[i];
+			name = operands[i];
 		} else if (!type && !d->file) {
-			type = argv[i];
+			type = operands[i];
 		} else {
 			char q[QUOTE_MAX];
-			return usage_error("dns query", "unexpected %s", quote(argv[i], strlen(argv[i]), q));
+			return usage_error("dns query", "unexpected %s",
+			                   quote(operands[i], strlen(operands[i]), q));
 		}
 	}
 	if (d->file && d->reverse)
@@ -498,9 +468,10 @@ int cmd_dns_query(int argc, char **argv)
 	d->inflight = DEFAULT_INFLIGHT;
 	d->rrs = rrs;
 	d->out = out_stdout("dns query");
-	int err, st = parse_query_options(argc, argv, d);
+	struct parse ps;
+	int err, st = parse_query_options(argc, argv, d, &ps);
 	if (st == 0)
-		st = read_questions(d, argc, argv);
+		st = read_questions(d, ps.n_operands, ps.operands);
 	if (st == 0)
 		st = resolve_server(d);
 	if (st)
@@ -530,5 +501,5 @@ done:
 	free(d->qs);
 	free(rrs);
 	free(d);
-	return st < 0 ? EXIT_OK : st;
+	return st == PARSE_HELP ? EXIT_OK : st;
 }

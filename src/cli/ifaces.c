@@ -1,32 +1,37 @@
 /* `sockit ifaces`: interfaces, their addresses and counters (ip addr, ip -s link). */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <sockit/ifaces.h>
 
-const char ifaces_usage[] =
-	"usage: sockit ifaces [--json] [-s] [NAME]\n"
-	"\n"
-	"Lists the network interfaces (or NAME only), read from the kernel over\n"
-	"rtnetlink: index, name, flags (UP, BROADCAST, LOOPBACK, MULTICAST, RUNNING,\n"
-	"LOWER_UP ...), MTU, state, MAC address, and every address: IPv4 with prefix,\n"
-	"broadcast and network (the address AND its mask), secondaries included; IPv6\n"
-	"with prefix, scope and flags (tentative, deprecated, temporary ...).\n"
-	"\n"
-	"  -s, --stats   add the counters: bytes, packets, errors, drops each way\n"
-	"  -j, --json    one JSON object per interface\n"
-	"\n"
-	"exit status: 0 ok, 1 stdout could not be written or netlink failed, 2 usage,\n"
-	"3 no interface NAME\n";
+struct ifaces_args {
+	bool stats, json;
+};
 
-static const struct option ifaces_options[] = {
-	{ "stats", no_argument, NULL, 's' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt ifaces_opts[] = {
+	OPT_FLAG_('s', "stats", struct ifaces_args, stats,
+	          "add the counters: bytes, packets, errors, drops each way"),
+	OPT_FLAG_('j', "json", struct ifaces_args, json, "one JSON object per interface"),
+	OPT_END_,
+};
+
+static const struct opt_cmd ifaces_cmd = { "ifaces", "ifaces", ifaces_opts, NULL };
+
+const struct help_part ifaces_help[] = {
+	{ "usage: sockit ifaces [--json] [-s] [NAME]\n"
+	  "\n"
+	  "Lists the network interfaces (or NAME only), read from the kernel over\n"
+	  "rtnetlink: index, name, flags (UP, BROADCAST, LOOPBACK, MULTICAST, RUNNING,\n"
+	  "LOWER_UP ...), MTU, state, MAC address, and every address: IPv4 with prefix,\n"
+	  "broadcast and network (the address AND its mask), secondaries included; IPv6\n"
+	  "with prefix, scope and flags (tentative, deprecated, temporary ...).\n"
+	  "\n", &ifaces_cmd },
+	{ "\n"
+	  "exit status: 0 ok, 1 stdout could not be written or netlink failed, 2 usage,\n"
+	  "3 no interface NAME\n", NULL },
+	{ 0 },
 };
 
 static void json_str(struct out *o, const char *s)
@@ -201,26 +206,15 @@ static void print_iface_text(struct out *o, const struct sk_iface *ifc, bool sta
 
 int cmd_ifaces(int argc, char **argv)
 {
-	bool json = false, stats = false;
-	int ch;
-	while ((ch = next_option("ifaces", argc, argv, "sjh", ifaces_options)) != -1) {
-		switch (ch) {
-		case 's':
-			stats = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			return print_usage(find_command("ifaces"));
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind > 1)
+	struct ifaces_args a = { 0 };
+	struct parse ps;
+	int st = parse_options(&ps, &ifaces_cmd, argc, argv, &a);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	if (ps.n_operands > 1)
 		return usage_error("ifaces", "expected at most one interface name, got %d arguments",
-		                   argc - optind);
-	const char *name = optind < argc ? argv[optind] : NULL;
+		                   ps.n_operands);
+	const char *name = ps.n_operands ? ps.operands[0] : NULL;
 	struct sk_iface_list *list;
 	int err = sk_ifaces_list(&list);
 	if (err < 0)
@@ -238,10 +232,10 @@ int cmd_ifaces(int argc, char **argv)
 		const struct sk_iface *ifc = &list->ifaces[i];
 		if (only && ifc != only)
 			continue;
-		if (json)
-			print_iface_json(o, ifc, stats);
+		if (a.json)
+			print_iface_json(o, ifc, a.stats);
 		else
-			print_iface_text(o, ifc, stats);
+			print_iface_text(o, ifc, a.stats);
 	}
 	sk_ifaces_free(list);
 	return status;

@@ -26,14 +26,6 @@ const struct command commands[] = {
 	{ "help", cmd_help, "show help for a command", help_help },
 };
 
-/* The commands whose options are not yet in tables: their usage text. */
-const struct help_part resolve_help[] = { { resolve_usage, NULL }, { 0 } };
-const struct help_part dns_help[] = { { dns_usage, NULL }, { 0 } };
-const struct help_part ifaces_help[] = { { ifaces_usage, NULL }, { 0 } };
-const struct help_part arp_help[] = { { arp_usage, NULL }, { 0 } };
-const struct help_part ping_help[] = { { ping_usage, NULL }, { 0 } };
-const struct help_part scan_help[] = { { scan_usage, NULL }, { 0 } };
-
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 const size_t n_commands = N_COMMANDS;
 

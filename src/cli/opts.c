@@ -74,6 +74,13 @@ static int unknown_option(const struct opt_cmd *cmd, const char *typed)
 	return usage_error(cmd->name, "unknown option %s", quote(typed, strlen(typed), q));
 }
 
+/* -h and --help belong to every command: its help text on stdout. */
+static int show_help(const struct parse *ps)
+{
+	print_usage(find_command(ps->cmd->help_name));
+	return PARSE_HELP;
+}
+
 /* Stores arg (NULL for an option without a value) where o says. */
 static int apply(struct parse *ps, const struct opt *o, const char *typed, const char *arg)
 {
@@ -121,6 +128,13 @@ static int parse_long(struct parse *ps, int argc, char **argv, int *i)
 		return usage_error(ps->cmd->name, "option %s is ambiguous: %s",
 		                   quote(typed, strlen(typed), q), names);
 	}
+	/* --he is --help, as getopt_long took it, unless the table has a
+	 * name of its own that it starts (ip's --h is --hosts). */
+	if (!o && len > 0 && strncmp("help", arg + 2, len) == 0) {
+		if (value)
+			return usage_error(ps->cmd->name, "option '--help' takes no value");
+		return show_help(ps);
+	}
 	if (!o)
 		return unknown_option(ps->cmd, typed);
 	snprintf(typed, sizeof typed, "--%s", o->long_name);
@@ -143,6 +157,8 @@ static int parse_short(struct parse *ps, int argc, char **argv, int *i)
 	for (size_t k = 1; arg[k]; k++) {
 		char typed[3] = { '-', arg[k], 0 }, q[QUOTE_MAX];
 		const struct opt *o = find_short(ps->cmd->opts, arg[k]);
+		if (!o && arg[k] == 'h')
+			return show_help(ps); /* -qh, as getopt took it */
 		if (!o)
 			return unknown_option(ps->cmd, typed);
 		if (!o->arg_name) {
@@ -183,10 +199,8 @@ int parse_options(struct parse *ps, const struct opt_cmd *cmd, int argc, char **
 			options_done = true;
 			continue;
 		}
-		if (is_help(arg)) {
-			print_usage(find_command(cmd->help_name));
-			return PARSE_HELP;
-		}
+		if (is_help(arg))
+			return show_help(ps);
 		st = arg[1] == '-' ? parse_long(ps, argc, argv, &i) : parse_short(ps, argc, argv, &i);
 		if (st)
 			return st;
@@ -255,10 +269,11 @@ static size_t lhs_of(const struct opt *o, char *buf, size_t cap)
 {
 	int n = snprintf(buf, cap, "  %s%c%s%s%s%s%s", o->short_name ? "-" : " ",
 	                 o->short_name ? o->short_name : ' ',
-	                 o->short_name && o->long_name ? ", " : "  ", o->long_name ? "--" : "",
+	                 o->short_name && o->long_name ? ", " : o->long_name ? "  " : "",
+	                 o->long_name ? "--" : "",
 	                 o->long_name ? o->long_name : "", o->arg_name ? " " : "",
 	                 o->arg_name ? o->arg_name : "");
-	/* "-4" alone: no trailing spaces. */
+	/* "-4" alone: no trailing spaces; "-x ADDRESS": one. */
 	while (n > 0 && buf[n - 1] == ' ')
 		buf[--n] = '\0';
 	return (size_t)n;

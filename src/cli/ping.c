@@ -2,7 +2,6 @@
  * iputils' lines and summaries, JSON, and exit statuses that say who answered. */
 #include "probe_cli.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,59 +10,8 @@
 
 #include <sockit/ping.h>
 
-const char ping_usage[] =
-	"usage: sockit ping [options] TARGET...\n"
-	"\n"
-	"Sends ICMP echo requests (IPv4 and IPv6) and prints each reply as iputils ping\n"
-	"does, then a summary per target: packets transmitted and received, duplicates,\n"
-	"errors, loss, and rtt min/avg/max/mdev (mdev: the standard deviation).\n"
-	"A TARGET is a name, an address or a CIDR (10.0.0.0/24, fd00::/120: every host\n"
-	"of the network, at most 65536 targets in all); several targets are pinged\n"
-	"concurrently, their probes paced, with one summary line each.\n"
-	"\n"
-	"Needs no privileges where net.ipv4.ping_group_range includes your group (an\n"
-	"ICMP datagram socket); otherwise a raw socket, which needs root or CAP_NET_RAW.\n"
-	"\n"
-	"  -c, --count N      stop after N probes per target (default: until Ctrl-C)\n"
-	"  -i, --interval SECS  between probes to one target (default 1; below 0.002\n"
-	"                     only for root, as iputils)\n"
-	"      --gap SECS     at least SECS between any two probes (default: the interval\n"
-	"                     spread over the targets, at most 0.01)\n"
-	"  -W, --timeout SECS  a reply later than SECS is marked (late); after the last\n"
-	"                     probe, wait this long for a silent target (default 10)\n"
-	"  -w, --deadline SECS  stop after SECS whatever was sent\n"
-	"  -s, --size BYTES   data bytes per probe (default 56; at most 65507; replies\n"
-	"                     are timed from 16)\n"
-	"  -t, --ttl N        IP time to live / IPv6 hop limit (1-255)\n"
-	"  -q, --quiet        only the summaries\n"
-	"  -j, --json         one JSON object per reply or error, and one summary object\n"
-	"                     per target\n"
-	"  -4, -6             resolve names to IPv4 or IPv6 only\n"
-	"  -v, --verbose      say which socket was used\n"
-	"\n"
-	"Replies are marked (DUP!) when repeated and (late) after -W; a late reply\n"
-	"still counts as received.\n"
-	"\n"
-	"exit status: 0 every target replied, 1 some target did not (or stdout failed),\n"
-	"2 usage, 3 unknown host, 7 no permission for an ICMP socket\n";
-
 /* A /16 or a few hundred names: beyond, a sweep wants a scanner. */
 #define MAX_TARGETS 65536
-
-static const struct option ping_options[] = {
-	{ "count", required_argument, NULL, 'c' },
-	{ "interval", required_argument, NULL, 'i' },
-	{ "gap", required_argument, NULL, 'g' },
-	{ "timeout", required_argument, NULL, 'W' },
-	{ "deadline", required_argument, NULL, 'w' },
-	{ "size", required_argument, NULL, 's' },
-	{ "ttl", required_argument, NULL, 't' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 struct target_name {
 	const char *typed;  /* the name as typed, or NULL: the address says it */
@@ -353,95 +301,124 @@ static int run_ping(struct ping_run *run, const struct sk_ping_opts *po)
 	return status;
 }
 
-static int parse_ping_options(int argc, char **argv, struct ping_run *run, struct sk_ping_opts *po,
-                              bool *gap_given)
+struct ping_args {
+	struct sk_ping_opts po;
+	unsigned long size, ttl; /* -s, -t: moved into po once checked */
+	int family;
+	bool json, quiet, verbose;
+};
+
+/* -i and --gap (n 1): microseconds, for -i 0.0015. */
+static int set_interval(struct parse *ps, const char *arg)
 {
-	int ch, st;
+	struct ping_args *a = ps->base;
+	bool is_gap = ps->opt->n;
 	unsigned ms;
-	unsigned long v;
-	double secs;
-	while ((ch = next_option("ping", argc, argv, "46c:i:W:w:s:t:qjvh", ping_options)) != -1) {
-		switch (ch) {
-		case '4':
-		case '6':
-			run->family = ch == '4' ? AF_INET : AF_INET6;
-			break;
-		case 'c':
-			if ((st = parse_count("ping", "-c", optarg, 1000000000, &v)))
-				return st;
-			if (v == 0)
-				return usage_error("ping", "-c 0: at least one probe");
-			po->count = v;
-			break;
-		case 'i':
-		case 'g':
-			if ((st = parse_seconds("ping", ch == 'i' ? "-i" : "--gap", optarg, &ms)))
-				return st;
-			secs = strtod(optarg, NULL);
-			if (ch == 'i' && secs < 0.002 && geteuid() != 0)
-				return usage_error("ping", "-i %s: below 0.002 s needs root (as iputils)", optarg);
-			if (ch == 'i' && secs <= 0)
-				return usage_error("ping", "-i %s: the interval must be above 0", optarg);
-			*(ch == 'i' ? &po->interval_us : &po->gap_us) = (uint64_t)(secs * 1e6 + 0.5);
-			*gap_given |= ch == 'g';
-			break;
-		case 'W':
-			if ((st = parse_seconds("ping", "-W", optarg, &po->timeout_ms)))
-				return st;
-			break;
-		case 'w':
-			if ((st = parse_seconds("ping", "-w", optarg, &po->deadline_ms)))
-				return st;
-			break;
-		case 's':
-			if ((st = parse_count("ping", "-s", optarg, SK_PING_MAX_SIZE, &v)))
-				return st;
-			po->size = v;
-			break;
-		case 't':
-			if ((st = parse_count("ping", "-t", optarg, 255, &v)))
-				return st;
-			if (v == 0)
-				return usage_error("ping", "-t 0: a TTL is 1-255");
-			po->ttl = (int)v;
-			break;
-		case 'q':
-			run->quiet = true;
-			break;
-		case 'j':
-			run->json = true;
-			break;
-		case 'v':
-			run->verbose = true;
-			break;
-		case 'h':
-			print_usage(find_command("ping"));
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
+	int st = parse_seconds("ping", ps->typed, arg, &ms);
+	if (st)
+		return st;
+	double secs = strtod(arg, NULL);
+	if (!is_gap && secs < 0.002 && geteuid() != 0)
+		return usage_error("ping", "%s %s: below 0.002 s needs root (as iputils)", ps->typed, arg);
+	if (!is_gap && secs <= 0)
+		return usage_error("ping", "%s %s: the interval must be above 0", ps->typed, arg);
+	*(is_gap ? &a->po.gap_us : &a->po.interval_us) = (uint64_t)(secs * 1e6 + 0.5);
+	return 0;
+}
+
+static const struct opt ping_opts[] = {
+	OPT_COUNT_('c', "count", "N", 1000000000, struct ping_args, po.count,
+	           "stop after N probes per target (default: until Ctrl-C; 0 is refused)"),
+	OPT_CALL_('i', "interval", "SECS", set_interval, 0,
+	          "between probes to one target (default 1; below 0.002 only for root, as "
+	          "iputils)"),
+	OPT_CALL_(0, "gap", "SECS", set_interval, 1,
+	          "at least SECS between any two probes (default: the interval spread over the "
+	          "targets, at most 0.01)"),
+	OPT_SECONDS_('W', "timeout", struct ping_args, po.timeout_ms,
+	             "a reply later than SECS is marked (late); after the last probe, wait this "
+	             "long for a silent target (default 10; 0: every reply is late and nothing "
+	             "waits)"),
+	OPT_SECONDS_('w', "deadline", struct ping_args, po.deadline_ms,
+	             "stop after SECS whatever was sent (default and 0: no deadline)"),
+	OPT_COUNT_('s', "size", "BYTES", SK_PING_MAX_SIZE, struct ping_args, size,
+	           "data bytes per probe (default 56, at most 65507; replies are timed from 16, so "
+	           "0 gives no times)"),
+	OPT_COUNT_('t', "ttl", "N", 255, struct ping_args, ttl,
+	           "IP time to live / IPv6 hop limit (1-255; default: the system's; 0 is refused)"),
+	OPT_FLAG_('q', "quiet", struct ping_args, quiet, "only the summaries"),
+	OPT_FLAG_('j', "json", struct ping_args, json,
+	          "one JSON object per reply or error, and one summary object per target"),
+	OPT_FAMILY_('4', struct ping_args, family, AF_INET, "resolve names to IPv4 only"),
+	OPT_FAMILY_('6', struct ping_args, family, AF_INET6, "resolve names to IPv6 only"),
+	OPT_FLAG_('v', "verbose", struct ping_args, verbose, "say which socket was used"),
+	OPT_END_,
+};
+
+static const struct opt_cmd ping_cmd = { "ping", "ping", ping_opts, NULL };
+
+const struct help_part ping_help[] = {
+	{ "usage: sockit ping [options] TARGET...\n"
+	  "\n"
+	  "Sends ICMP echo requests (IPv4 and IPv6) and prints each reply as iputils ping\n"
+	  "does, then a summary per target: packets transmitted and received, duplicates,\n"
+	  "errors, loss, and rtt min/avg/max/mdev (mdev: the standard deviation).\n"
+	  "A TARGET is a name, an address or a CIDR (10.0.0.0/24, fd00::/120: every host\n"
+	  "of the network, at most 65536 targets in all); several targets are pinged\n"
+	  "concurrently, their probes paced, with one summary line each.\n"
+	  "\n"
+	  "Needs no privileges where net.ipv4.ping_group_range includes your group (an\n"
+	  "ICMP datagram socket); otherwise a raw socket, which needs root or CAP_NET_RAW.\n"
+	  "\n", &ping_cmd },
+	{ "\n"
+	  "Replies are marked (DUP!) when repeated and (late) after -W; a late reply\n"
+	  "still counts as received.\n"
+	  "\n"
+	  "exit status: 0 every target replied, 1 some target did not (or stdout failed),\n"
+	  "2 usage, 3 unknown host, 7 no permission for an ICMP socket\n", NULL },
+	{ 0 },
+};
+
+/* The options into a (and a->po), then the checks the table cannot make.
+ * Returns 0, PARSE_HELP or EXIT_USAGE. */
+static int parse_ping_options(int argc, char **argv, struct ping_args *a, struct parse *ps)
+{
+	int st = parse_options(ps, &ping_cmd, argc, argv, a);
+	if (st)
+		return st;
+	const char *typed;
+	if ((typed = opt_seen(ps, "count")) && a->po.count == 0)
+		return usage_error("ping", "%s 0: at least one probe", typed);
+	if (opt_seen(ps, "size"))
+		a->po.size = a->size;
+	if ((typed = opt_seen(ps, "ttl"))) {
+		if (a->ttl == 0)
+			return usage_error("ping", "%s 0: a TTL is 1-255", typed);
+		a->po.ttl = (int)a->ttl;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 int cmd_ping(int argc, char **argv)
 {
-	struct ping_run run = { .family = AF_UNSPEC };
-	struct sk_ping_opts po;
-	sk_ping_opts_init(&po);
-	bool gap_given = false;
-	int st = parse_ping_options(argc, argv, &run, &po, &gap_given);
+	struct ping_args a = { .family = AF_UNSPEC };
+	sk_ping_opts_init(&a.po);
+	struct parse ps;
+	int st = parse_ping_options(argc, argv, &a, &ps);
 	if (st)
-		return st < 0 ? EXIT_OK : st;
-	if (optind == argc)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	if (ps.n_operands == 0)
 		return usage_error("ping", "expected at least one target");
-	for (int i = optind; i < argc && st == EXIT_OK; i++)
-		st = add_arg(&run, argv[i]);
+	struct ping_run run = { .json = a.json, .quiet = a.quiet, .verbose = a.verbose,
+		                .family = a.family };
+	struct sk_ping_opts po = a.po;
+	for (int i = 0; i < ps.n_operands && st == EXIT_OK; i++)
+		st = add_arg(&run, ps.operands[i]);
 	if (st == EXIT_OK)
 		st = dedupe(&run);
 	if (st == EXIT_OK) {
 		/* Spread a round over the interval, as fping's 10 ms at most. */
-		if (!gap_given && run.n > 1) {
+		if (!opt_seen(&ps, "gap") && run.n > 1) {
 			po.gap_us = po.interval_us / run.n;
 			if (po.gap_us > 10000)
 				po.gap_us = 10000;

@@ -5,25 +5,9 @@
 #include "cli.h"
 #include "dns_cli.h"
 
-#include <getopt.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
-
-const char resolve_usage[] =
-	"usage: sockit resolve [-4|-6] [--json] NAME|ADDRESS...\n"
-	"\n"
-	"Looks each NAME up as programs do (getaddrinfo: /etc/hosts, nsswitch.conf,\n"
-	"search domains, then DNS) and prints every address with its family and the\n"
-	"canonical name; an ADDRESS is looked up the other way (getnameinfo). To see\n"
-	"what a DNS server itself answers, use 'sockit dns query'.\n"
-	"\n"
-	"  -4, -6        IPv4 or IPv6 addresses only\n"
-	"      --json    one JSON object per input per line\n"
-	"\n"
-	"exit status: 0 found, 1 the name has no address of the family asked for,\n"
-	"2 usage, 3 no such name or address, 5 the resolver did not answer in time;\n"
-	"with several inputs the worst of them\n";
 
 struct resolve {
 	int family;
@@ -31,10 +15,28 @@ struct resolve {
 	struct out *out;
 };
 
-static const struct option resolve_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt resolve_opts[] = {
+	OPT_FAMILY_('4', struct resolve, family, AF_INET, "IPv4 addresses only"),
+	OPT_FAMILY_('6', struct resolve, family, AF_INET6, "IPv6 addresses only"),
+	OPT_FLAG_(0, "json", struct resolve, json, "one JSON object per input per line"),
+	OPT_END_,
+};
+
+static const struct opt_cmd resolve_cmd = { "resolve", "resolve", resolve_opts, NULL };
+
+const struct help_part resolve_help[] = {
+	{ "usage: sockit resolve [-4|-6] [--json] NAME|ADDRESS...\n"
+	  "\n"
+	  "Looks each NAME up as programs do (getaddrinfo: /etc/hosts, nsswitch.conf,\n"
+	  "search domains, then DNS) and prints every address with its family and the\n"
+	  "canonical name; an ADDRESS is looked up the other way (getnameinfo). To see\n"
+	  "what a DNS server itself answers, use 'sockit dns query'.\n"
+	  "\n", &resolve_cmd },
+	{ "\n"
+	  "exit status: 0 found, 1 the name has no address of the family asked for,\n"
+	  "2 usage, 3 no such name or address, 5 the resolver did not answer in time;\n"
+	  "with several inputs the worst of them\n", NULL },
+	{ 0 },
 };
 
 static const char *family_name(int family)
@@ -159,36 +161,22 @@ static int lookup_name(struct resolve *r, const char *input)
 int cmd_resolve(int argc, char **argv)
 {
 	struct resolve r = { .family = AF_UNSPEC, .out = out_stdout("resolve") };
-	int ch;
-	while ((ch = next_option("resolve", argc, argv, "46h", resolve_options)) != -1) {
-		switch (ch) {
-		case '4':
-			r.family = AF_INET;
-			break;
-		case '6':
-			r.family = AF_INET6;
-			break;
-		case 'j':
-			r.json = true;
-			break;
-		case 'h':
-			return print_usage(find_command("resolve"));
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind == argc)
+	struct parse ps;
+	int st = parse_options(&ps, &resolve_cmd, argc, argv, &r);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	if (ps.n_operands == 0)
 		return usage_error("resolve", "expected a NAME or an ADDRESS");
 	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < ps.n_operands; i++) {
 		struct sk_ip ip;
-		const char *in = argv[i];
+		const char *in = ps.operands[i];
 		if (in[0] == 0) {
 			status = usage_error("resolve", "'': an empty name");
 			continue;
 		}
 		bool is_addr = sk_ip_parse(in, strlen(in), &ip, NULL) == 0;
-		int st = is_addr ? lookup_address(&r, in) : lookup_name(&r, in);
+		st = is_addr ? lookup_address(&r, in) : lookup_name(&r, in);
 		if (st > status)
 			status = st;
 	}

@@ -1,7 +1,6 @@
 /* `sockit scan`: a TCP connect scan of one host's ports. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,41 +10,9 @@
 
 #include <sockit/scan.h>
 
-const char scan_usage[] =
-	"usage: sockit scan [options] HOST PORTS\n"
-	"\n"
-	"Connects to each of PORTS on HOST (IPv4 or IPv6) and says which are open\n"
-	"(connected), closed (refused) or filtered (timed out, unreachable). PORTS is a\n"
-	"list such as 22,80,8000-8100, or - for every port 1-65535. Prints the open ports\n"
-	"in order; needs no privileges (nmap -sT's method).\n"
-	"\n"
-	"As many connections are in flight as the open-file limit allows (raised to the\n"
-	"hard limit first), at most net.core.netdev_max_backlog (past it the kernel\n"
-	"drops loopback SYNs). A loopback connection that meets itself (simultaneous\n"
-	"open of an ephemeral port) is closed, not open.\n"
-	"\n"
-	"  -W, --timeout SECS  a port silent this long is filtered (default 1)\n"
-	"      --rate N       start at most N connections a second\n"
-	"  -j, --json         one JSON object per port: port, state, reason, time_ms\n"
-	"  -4, -6             resolve HOST to IPv4 or IPv6 only\n"
-	"  -v, --verbose      every port, not only the open ones; and on stderr the number\n"
-	"                     in flight and the totals\n"
-	"\n"
-	"exit status: 0 some port is open, 1 none is (or stdout failed), 2 usage,\n"
-	"3 unknown host, 7 the open-file limit leaves no room\n";
-
 /* fds the program keeps besides the scan's: stdio, the loop's epoll,
  * eventfd and signalfd, and some slack for libc (getaddrinfo, services). */
 #define RESERVED_FDS 16
-
-static const struct option scan_options[] = {
-	{ "timeout", required_argument, NULL, 'W' },
-	{ "rate", required_argument, NULL, 'r' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 struct port_result {
 	unsigned char done, state, reason;
@@ -212,48 +179,69 @@ static int run_scan(struct scan_run *run, struct sk_scan_opts *so, const struct 
 	return run->counts[SK_SCAN_OPEN] ? EXIT_OK : EXIT_FAIL;
 }
 
+struct scan_args {
+	struct sk_scan_opts so;
+	unsigned long rate; /* --rate, moved into so once checked */
+	int family;
+	bool json, verbose;
+};
+
+static const struct opt scan_opts[] = {
+	OPT_SECONDS_('W', "timeout", struct scan_args, so.timeout_ms,
+	             "a port silent this long is filtered (default 1; 0 is refused)"),
+	OPT_COUNT_(0, "rate", "N", 10000000, struct scan_args, rate,
+	           "start at most N connections a second (default: no limit; 0 is refused)"),
+	OPT_FLAG_('j', "json", struct scan_args, json,
+	          "one JSON object per port: port, state, reason, time_ms"),
+	OPT_FAMILY_('4', struct scan_args, family, AF_INET, "resolve HOST to IPv4 only"),
+	OPT_FAMILY_('6', struct scan_args, family, AF_INET6, "resolve HOST to IPv6 only"),
+	OPT_FLAG_('v', "verbose", struct scan_args, verbose,
+	          "every port, not only the open ones; and on stderr the number in flight and the "
+	          "totals"),
+	OPT_END_,
+};
+
+static const struct opt_cmd scan_cmd = { "scan", "scan", scan_opts, NULL };
+
+const struct help_part scan_help[] = {
+	{ "usage: sockit scan [options] HOST PORTS\n"
+	  "\n"
+	  "Connects to each of PORTS on HOST (IPv4 or IPv6) and says which are open\n"
+	  "(connected), closed (refused) or filtered (timed out, unreachable). PORTS is a\n"
+	  "list such as 22,80,8000-8100, or - for every port 1-65535. Prints the open ports\n"
+	  "in order; needs no privileges (nmap -sT's method).\n"
+	  "\n"
+	  "As many connections are in flight as the open-file limit allows (raised to the\n"
+	  "hard limit first), at most net.core.netdev_max_backlog (past it the kernel\n"
+	  "drops loopback SYNs). A loopback connection that meets itself (simultaneous\n"
+	  "open of an ephemeral port) is closed, not open.\n"
+	  "\n", &scan_cmd },
+	{ "\n"
+	  "exit status: 0 some port is open, 1 none is (or stdout failed), 2 usage,\n"
+	  "3 unknown host, 7 the open-file limit leaves no room\n", NULL },
+	{ 0 },
+};
+
 int cmd_scan(int argc, char **argv)
 {
-	struct scan_run run = { .json = false };
-	struct sk_scan_opts so;
-	sk_scan_opts_init(&so);
-	int family = AF_UNSPEC, ch, st;
-	unsigned long rate;
-	while ((ch = next_option("scan", argc, argv, "46W:jvh", scan_options)) != -1) {
-		switch (ch) {
-		case '4':
-		case '6':
-			family = ch == '4' ? AF_INET : AF_INET6;
-			break;
-		case 'W':
-			if ((st = parse_seconds("scan", "-W", optarg, &so.timeout_ms)))
-				return st;
-			if (so.timeout_ms == 0)
-				return usage_error("scan", "-W 0: the timeout must be above 0");
-			break;
-		case 'r':
-			if ((st = parse_count("scan", "--rate", optarg, 10000000, &rate)))
-				return st;
-			if (rate == 0)
-				return usage_error("scan", "--rate 0: at least 1 a second");
-			so.rate = (unsigned)rate;
-			break;
-		case 'j':
-			run.json = true;
-			break;
-		case 'v':
-			run.verbose = true;
-			break;
-		case 'h':
-			return print_usage(find_command("scan"));
-		default:
-			return EXIT_USAGE;
-		}
+	struct scan_args a = { .family = AF_UNSPEC };
+	sk_scan_opts_init(&a.so);
+	struct parse ps;
+	int st = parse_options(&ps, &scan_cmd, argc, argv, &a);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	const char *typed;
+	if ((typed = opt_seen(&ps, "timeout")) && a.so.timeout_ms == 0)
+		return usage_error("scan", "%s 0: the timeout must be above 0", typed);
+	if ((typed = opt_seen(&ps, "rate"))) {
+		if (a.rate == 0)
+			return usage_error("scan", "%s 0: at least 1 a second", typed);
+		a.so.rate = (unsigned)a.rate;
 	}
-	if (argc - optind != 2)
-		return usage_error("scan", "expected HOST and PORTS, got %d argument%s", argc - optind,
-		                   argc - optind == 1 ? "" : "s");
-	const char *ports = argv[optind + 1];
+	if (ps.n_operands != 2)
+		return usage_error("scan", "expected HOST and PORTS, got %d argument%s", ps.n_operands,
+		                   ps.n_operands == 1 ? "" : "s");
+	const char *ports = ps.operands[1];
 	unsigned char set[SK_SCAN_PORTSET_BYTES];
 	struct sk_slice bad = { NULL, 0 };
 	int n_ports = sk_scan_parse_ports(ports, strlen(ports), set, &bad);
@@ -264,15 +252,17 @@ int cmd_scan(int argc, char **argv)
 	}
 	struct sk_addr host;
 	size_t n;
-	if ((st = resolve_or_report("scan", argv[optind], "0", family, SOCK_STREAM, false, &host, 1, &n)))
+	if ((st = resolve_or_report("scan", ps.operands[0], "0", a.family, SOCK_STREAM, false, &host,
+	                            1, &n)))
 		return st;
+	struct scan_run run = { .json = a.json, .verbose = a.verbose };
 	struct sk_ip ip;
 	sk_addr_to_ip(&host, &ip, NULL);
 	sk_ip_format(&ip, SK_IP_CANONICAL, run.host);
 	run.results = calloc(65536, sizeof *run.results);
 	if (!run.results)
 		return report_err("scan", SK_ENOMEM);
-	st = run_scan(&run, &so, &host, set, n_ports);
+	st = run_scan(&run, &a.so, &host, set, n_ports);
 	free(run.results);
 	return st;
 }

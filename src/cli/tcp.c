@@ -355,13 +355,10 @@ const struct help_part tcp_help[] = {
 	  "\n"
 	  "ping: connects to HOST PORT every second and prints each round trip, then\n"
 	  "ping's statistics. A refusal (RST: host up, port closed) counts as a reply, no\n"
-	  "answer within -W as a loss; each connection is closed once made.\n"
-	  "  -c, --count N      stop after N connects      -i, --interval SECS (default 1)\n"
-	  "  -W, --timeout SECS  wait for each connect (default 2)\n"
-	  "  -w, --deadline SECS  stop after SECS          -q, --quiet: the summary only\n"
-	  "  -j, --json         one JSON object per connect and one summary object\n"
-	  "  ping's exit status: 0 some connect was answered, 1 none was\n"
-	  "\n"
+	  "answer within -W as a loss; each connection is closed once made. It exits 0\n"
+	  "when some connect was answered (connected or refused), 1 when none was.\n",
+	  &tcp_ping_cmd },
+	{ "\n"
 	  "exit status: 0 ok, 1 stdout or stdin failed (\"stdout: no space left on device\"),\n"
 	  "2 usage, 3 unknown host, 4 refused, unreachable, reset (stdin not all sent) or\n"
 	  "address in use, 5 connect, idle or TLS handshake timeout, 6 TLS: certificate\n"

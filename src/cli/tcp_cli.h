@@ -9,7 +9,7 @@
 #include <sockit/frame.h>
 #include <sockit/relay.h>
 
-extern const struct opt_cmd tcp_listen_cmd;
+extern const struct opt_cmd tcp_listen_cmd, tcp_ping_cmd;
 int cmd_tcp_listen(int argc, char **argv);
 int cmd_tcp_ping(int argc, char **argv); /* tcp_ping.c */
 

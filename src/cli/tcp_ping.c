@@ -2,7 +2,6 @@
 #include "probe_cli.h"
 #include "tcp_cli.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +9,6 @@
 #include <unistd.h>
 
 #include <sockit/ping.h>
-
-static const struct option tcp_ping_options[] = {
-	{ "count", required_argument, NULL, 'c' },
-	{ "interval", required_argument, NULL, 'i' },
-	{ "timeout", required_argument, NULL, 'W' },
-	{ "deadline", required_argument, NULL, 'w' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 struct tcp_ping_run {
 	bool json, quiet;
@@ -120,75 +107,76 @@ static int run_tcp_ping(struct tcp_ping_run *run, struct sk_ping_opts *po, const
 	return st.received ? EXIT_OK : EXIT_FAIL;
 }
 
+struct tcp_ping_args {
+	struct sk_ping_opts po;
+	int family;
+	bool json, quiet, verbose;
+};
+
+/* -i: microseconds, for -i 0.0015. */
+static int set_interval(struct parse *ps, const char *arg)
+{
+	struct tcp_ping_args *a = ps->base;
+	unsigned ms;
+	int st = parse_seconds("tcp ping", ps->typed, arg, &ms);
+	if (st)
+		return st;
+	if (ms < 2 && geteuid() != 0)
+		return usage_error("tcp ping", "%s %s: below 0.002 s needs root (as ping)", ps->typed,
+		                   arg);
+	a->po.interval_us = (uint64_t)(strtod(arg, NULL) * 1e6 + 0.5);
+	if (a->po.interval_us == 0)
+		return usage_error("tcp ping", "%s %s: the interval must be above 0", ps->typed, arg);
+	return 0;
+}
+
+static const struct opt tcp_ping_opts[] = {
+	OPT_COUNT_('c', "count", "N", 1000000000, struct tcp_ping_args, po.count,
+	           "stop after N connects (default: until Ctrl-C; 0 is refused)"),
+	OPT_CALL_('i', "interval", "SECS", set_interval, 0,
+	          "between two connects (default 1; below 0.002 only for root)"),
+	OPT_SECONDS_('W', "timeout", struct tcp_ping_args, po.timeout_ms,
+	             "wait this long for each connect (default 2; 0 is refused)"),
+	OPT_SECONDS_('w', "deadline", struct tcp_ping_args, po.deadline_ms,
+	             "stop after SECS whatever was sent (default and 0: no deadline)"),
+	OPT_FLAG_('q', "quiet", struct tcp_ping_args, quiet, "only the summary"),
+	OPT_FLAG_('j', "json", struct tcp_ping_args, json,
+	          "one JSON object per connect and one summary object"),
+	OPT_FAMILY_('4', struct tcp_ping_args, family, AF_INET, "IPv4 only"),
+	OPT_FAMILY_('6', struct tcp_ping_args, family, AF_INET6, "IPv6 only"),
+	OPT_FLAG_('v', "verbose", struct tcp_ping_args, verbose,
+	          "print the address, the interval and the timeout on stderr"),
+	OPT_END_,
+};
+
+const struct opt_cmd tcp_ping_cmd = { "tcp ping", "tcp", tcp_ping_opts, NULL };
+
 int cmd_tcp_ping(int argc, char **argv)
 {
-	struct tcp_ping_run run = { .timeout_ms = 2000 };
-	struct sk_ping_opts po;
-	sk_ping_opts_init(&po);
-	po.timeout_ms = run.timeout_ms;
-	int family = AF_UNSPEC, ch, st;
-	unsigned long v;
-	unsigned ms;
-	bool verbose = false;
-	while ((ch = next_option("tcp ping", argc, argv, "46c:i:W:w:qjvh", tcp_ping_options)) != -1) {
-		switch (ch) {
-		case '4':
-		case '6':
-			family = ch == '4' ? AF_INET : AF_INET6;
-			break;
-		case 'c':
-			if ((st = parse_count("tcp ping", "-c", optarg, 1000000000, &v)))
-				return st;
-			if (v == 0)
-				return usage_error("tcp ping", "-c 0: at least one probe");
-			po.count = v;
-			break;
-		case 'i':
-			if ((st = parse_seconds("tcp ping", "-i", optarg, &ms)))
-				return st;
-			if (ms < 2 && geteuid() != 0)
-				return usage_error("tcp ping", "-i %s: below 0.002 s needs root (as ping)", optarg);
-			po.interval_us = (uint64_t)(strtod(optarg, NULL) * 1e6 + 0.5);
-			if (po.interval_us == 0)
-				return usage_error("tcp ping", "-i %s: the interval must be above 0", optarg);
-			break;
-		case 'W':
-			if ((st = parse_seconds("tcp ping", "-W", optarg, &po.timeout_ms)))
-				return st;
-			if (po.timeout_ms == 0)
-				return usage_error("tcp ping", "-W 0: the timeout must be above 0");
-			break;
-		case 'w':
-			if ((st = parse_seconds("tcp ping", "-w", optarg, &po.deadline_ms)))
-				return st;
-			break;
-		case 'q':
-			run.quiet = true;
-			break;
-		case 'j':
-			run.json = true;
-			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			return print_usage(find_command("tcp"));
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2)
-		return usage_error("tcp ping", "expected HOST and PORT, got %d argument%s", argc - optind,
-		                   argc - optind == 1 ? "" : "s");
-	run.timeout_ms = po.timeout_ms;
+	struct tcp_ping_args a = { .family = AF_UNSPEC };
+	sk_ping_opts_init(&a.po);
+	a.po.timeout_ms = 2000;
+	struct parse ps;
+	int st = parse_options(&ps, &tcp_ping_cmd, argc, argv, &a);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	const char *typed;
+	if ((typed = opt_seen(&ps, "count")) && a.po.count == 0)
+		return usage_error("tcp ping", "%s 0: at least one probe", typed);
+	if ((typed = opt_seen(&ps, "timeout")) && a.po.timeout_ms == 0)
+		return usage_error("tcp ping", "%s 0: the timeout must be above 0", typed);
+	if (ps.n_operands != 2)
+		return usage_error("tcp ping", "expected HOST and PORT, got %d argument%s", ps.n_operands,
+		                   ps.n_operands == 1 ? "" : "s");
+	struct tcp_ping_run run = { .json = a.json, .quiet = a.quiet, .timeout_ms = a.po.timeout_ms };
 	struct sk_addr to;
 	size_t n;
-	if ((st = resolve_or_report("tcp ping", argv[optind], argv[optind + 1], family, SOCK_STREAM,
+	if ((st = resolve_or_report("tcp ping", ps.operands[0], ps.operands[1], a.family, SOCK_STREAM,
 	                            false, &to, 1, &n)))
 		return st;
 	sk_addr_format(&to, run.target);
-	if (verbose)
+	if (a.verbose)
 		report("tcp ping", "connecting to %s every %.3f s, timeout %u ms", run.target,
-		       (double)po.interval_us / 1e6, po.timeout_ms);
-	return run_tcp_ping(&run, &po, &to);
+		       (double)a.po.interval_us / 1e6, a.po.timeout_ms);
+	return run_tcp_ping(&run, &a.po, &to);
 }

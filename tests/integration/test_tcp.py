@@ -1651,8 +1651,7 @@ HINTS = [
     (["tcp", "listen", "-n", "0"],
      "unknown option '-n': numeric addresses are never looked up: leave -n out"),
     (["tcp", "listen", "-z", "0"],
-     "unknown option '-z': sockit has no port scan yet; 'sockit tcp connect -w 1 HOST PORT' "
-     "tries one port"),
+     "unknown option '-z': to scan ports use 'sockit scan HOST PORTS'"),
     (["tcp", "connect", "-l", "0"], "unknown option '-l': to listen use 'sockit tcp listen'"),
     (["tcp", "connect", "-e", "cat", "h", "1"],
      "unknown option '-e': to run a command per connection use 'sockit tcp listen --exec CMD'"),
@@ -1666,8 +1665,7 @@ HINTS = [
      "unknown option '-N': not needed: the sending side is shut down at the end of stdin "
      "(as nc -N)"),
     (["tcp", "connect", "-zv", "h", "1"],
-     "unknown option '-z': sockit has no port scan yet; 'sockit tcp connect -w 1 HOST PORT' "
-     "tries one port"),
+     "unknown option '-z': to scan ports use 'sockit scan HOST PORTS'"),
 ]
 USAGE_ERRORS += [(args, f"sockit: {args[0]} {args[1]}: {hint}") for args, hint in HINTS]
 

@@ -142,6 +142,21 @@ def env_for(io_mode):
 # come from conftest.py, parametrized by IO_MODES.
 
 
+def s_server(procs, *args, **kw):
+    """openssl s_server on 127.0.0.1 and a free port, listening; (proc,
+    port). A port taken between free_port and the bind (other suites run
+    beside this one) is tried again with another."""
+    for attempt in range(5):
+        port = nu.free_port()
+        s = procs.spawn("openssl", "s_server", "-accept", f"127.0.0.1:{port}", *args, **kw)
+        try:
+            nu.wait_listening(port, s)
+            return s, port
+        except AssertionError as e:
+            if "Address already in use" not in str(e) or attempt == 4:
+                raise
+
+
 def tls_listen(procs, pki, *args, cert="server", **kw):
     """sockit tcp listen --tls with pki's certificate NAME (None: the
     server makes its own)."""
@@ -372,10 +387,8 @@ def test_alpn_no_protocol_in_common_is_refused(procs, pki):
 
 
 def test_tls_min_13_against_a_12_server(procs, pki):
-    port = nu.free_port()
-    s = procs.spawn("openssl", "s_server", "-accept", str(port), "-cert", pki.path("server.pem"),
+    s, port = s_server(procs, "-cert", pki.path("server.pem"),
                     "-key", pki.path("server.key"), "-tls1_2", "-quiet", keep_stdin=True)
-    nu.wait_listening(port, s)
     status, _, err = connect(procs, "--tls", "--tls-min", "1.3", "--cafile", pki.path("ca.pem"),
                              "localhost", str(port))
     assert status == 6
@@ -384,11 +397,9 @@ def test_tls_min_13_against_a_12_server(procs, pki):
 
 
 def test_tls12_works(procs, pki):
-    port = nu.free_port()
-    s = procs.spawn("openssl", "s_server", "-accept", str(port), "-cert", pki.path("server.pem"),
+    s, port = s_server(procs, "-cert", pki.path("server.pem"),
                     "-key", pki.path("server.key"), "-tls1_2", "-quiet", "-naccept", "1",
                     keep_stdin=True)
-    nu.wait_listening(port, s)
     status, _, err = connect(procs, "-v", "--tls", "--cafile", pki.path("ca.pem"), "localhost",
                              str(port), data=b"twelve\n")
     assert status == 0, err
@@ -619,11 +630,9 @@ def test_interop_s_client_to_listen(procs, pki):
 
 
 def test_interop_connect_to_s_server(procs, pki):
-    port = nu.free_port()
-    s = procs.spawn("openssl", "s_server", "-accept", str(port), "-cert", pki.path("server.pem"),
+    s, port = s_server(procs, "-cert", pki.path("server.pem"),
                     "-key", pki.path("server.key"), "-quiet", "-naccept", "1",
                     stdin_data=b"from s_server\n", keep_stdin=True)
-    nu.wait_listening(port, s)
     p = procs.sockit("tcp", "connect", "--tls", "--cafile", pki.path("ca.pem"), "localhost",
                      str(port), keep_stdin=True)
     p.wait_out(b"from s_server\n")
