@@ -208,7 +208,8 @@ struct http_conn {
 
 /* The file cache (http_cache.c): slots by path hash, one entry each. 256
  * small files is a site's worth of pages, scripts and images; at most
- * 256 x 16 KiB = 4 MiB of memory (64 KiB files go faster by sendfile: bench/http.sh). */
+ * 256 x 16 KiB = 4 MiB of memory; larger files are kept open instead (at
+ * most 256 descriptors) and go out by sendfile (bench/http.sh). */
 #define HTTP_CACHE_SLOTS 256
 
 struct cache_entry {
@@ -216,7 +217,8 @@ struct cache_entry {
 	size_t rel_len;
 	uint64_t hash;
 	struct stat st;
-	char *content;             /* the whole file */
+	char *content;             /* the whole file, if small (HTTP_INLINE_FILE) */
+	int fd;                    /* else the file open, sent from by a dup; -1 if not */
 	char etag[48];
 	char modified[HTTP_DATE_LEN];
 	char headers[256];         /* Content-Type .. Accept-Ranges lines, ready to send */
@@ -256,11 +258,15 @@ struct sk_http_server {
 
 /* A fresh entry for rel, or NULL (not cached, or changed on disk). */
 const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const char *rel, size_t len);
-/* Caches the small regular file open on fd; NULL if it does not qualify. */
+/* Caches the regular file open on *fd; NULL if it does not qualify. A
+ * small file's content is copied (*fd stays the caller's); a larger file's
+ * entry takes *fd and sets it to -1. */
 const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
-                                         int fd, const struct stat *st, const char *type);
+                                         int *fd, const struct stat *st, const char *type);
 /* Forgets everything (after a write through this server). */
 void sk__http_cache_clear(struct sk_http_server *s);
+/* Every slot empty (before the first put). */
+void sk__http_cache_init(struct sk_http_server *s);
 
 /* --- http_leftovers.c --- */
 
