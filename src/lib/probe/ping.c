@@ -116,11 +116,19 @@ static uint64_t linger_us(const struct sk_ping *p, const struct target *t)
 }
 
 /* Once everything is sent: ends the run when every target has settled,
- * else arms the timer for the latest wait still running. */
+ * else arms the timer for the latest wait still running. With a deadline
+ * the wait lasts until it (as iputils: -w waits for the count's replies). */
 static void check_settled(struct sk_ping *p)
 {
 	if (!p->sending_done || p->finished)
 		return;
+	if (p->o.deadline_ms) {
+		for (size_t i = 0; i < p->n; i++)
+			if (!is_settled(&p->t[i]))
+				return;
+		finish(p);
+		return;
+	}
 	uint64_t until = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct target *t = &p->t[i];
