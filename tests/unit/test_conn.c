@@ -1228,9 +1228,9 @@ static void test_conn_activity_postpones_idle(void **state)
 	set_nonblock(sv[1]);
 	struct sk_conn_opts opts;
 	sk_conn_opts_init(&opts);
-	opts.idle_ms = 80;
+	opts.idle_ms = 200;
 	struct sk_conn *c = conn_new(loop, sv[0], sv[0], &opts, r);
-	/* A byte in or out every 30 ms for 240 ms: three idle periods. */
+	/* A byte in or out every 50 ms for 400 ms: two idle periods. */
 	uint64_t last = now_ms();
 	for (int i = 0; i < 8; i++) {
 		if (i % 2 == 0) {
@@ -1241,18 +1241,20 @@ static void test_conn_activity_postpones_idle(void **state)
 			peer_expect(loop, sv[1], b, 1);
 		}
 		last = now_ms();
-		run_for(loop, 30);
-		if (r->n_close)
-			fail_msg("closed after %d quiet periods of 30 ms", i + 1);
+		run_for(loop, 50);
+		if (r->n_close && now_ms() - last < opts.idle_ms)
+			fail_msg("closed after %d quiet periods of 50 ms", i + 1);
+		if (r->n_close) /* this process was stalled past idle_ms: the close was right */
+			skip();
 	}
 	assert_int_equal(r->in_len, 4);
 	/* Quiet now: closed about idle_ms after the last byte. */
-	RUN_UNTIL(loop, r->n_close, 1000);
+	RUN_UNTIL(loop, r->n_close, 2000);
 	uint64_t quiet = now_ms() - last;
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, -ETIMEDOUT);
-	if (quiet < 70 || quiet > 600)
-		fail_msg("closed %llu ms after the last byte, want about 80",
+	if (quiet < 190 || quiet > 1500)
+		fail_msg("closed %llu ms after the last byte, want about 200",
 		         (unsigned long long)quiet);
 	close(sv[1]);
 	rec_free(r);
