@@ -128,26 +128,35 @@ bench: $(BIN)
 	@scripts/deps.sh bench
 	@set -e; for b in bench/*.sh; do echo "== $$b"; sh $$b $(abspath $(BIN)); done
 
-# libFuzzer on the HTTP request parser: clang compiles the library sources
-# into the fuzzer itself (never the gcc-built libsockit.a), which then runs
-# for FUZZ_SECS seconds on a fresh copy of tests/fuzz/corpus. A crash, leak,
-# sanitizer report or input slower than 10 s fails the make; the input that
-# did it is left in $(BUILD)/fuzz/crash-* (rerun: $(FUZZ_BIN) FILE).
+# libFuzzer on the HTTP parsers, one target per tests/fuzz/fuzz_<name>.c:
+# http_parse (requests, chunked bodies) and http_response (responses and
+# chunked bodies as the client reads them). clang compiles the library
+# sources into each fuzzer (never the gcc-built libsockit.a), which then
+# runs for FUZZ_SECS seconds on a fresh copy of its seed corpus
+# (tests/fuzz/corpus for http_parse, tests/fuzz/corpus_<name> for the
+# others). A crash, leak, sanitizer report or input slower than 10 s fails
+# the make; the input that did it is left in $(BUILD)/fuzz/crash-* (rerun:
+# $(BUILD)/fuzz/fuzz_<name> FILE).
 FUZZ_SECS ?= 60
-FUZZ_BIN := $(BUILD)/fuzz/fuzz_http_parse
+FUZZ_NAMES := http_parse http_response
+FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(wildcard src/lib/*.h include/sockit/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/lib/*.h include/sockit/*.h)
 	@scripts/deps.sh fuzz
 	@mkdir -p $(@D)
-	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LDLIBS)
+	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
-	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
-	@cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) -max_len=20000 -timeout=10 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
+	@set -e; for n in $(FUZZ_NAMES); do \
+		corpus=tests/fuzz/corpus; [ $$n = http_parse ] || corpus=tests/fuzz/corpus_$$n; \
+		echo "== fuzz_$$n ($$corpus, $(FUZZ_SECS) s)"; \
+		rm -rf $(BUILD)/fuzz/corpus_$$n && mkdir -p $(BUILD)/fuzz/corpus_$$n; \
+		cp $$corpus/* $(BUILD)/fuzz/corpus_$$n/; \
+		$(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECS) -max_len=20000 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus_$$n; \
+	done
 
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

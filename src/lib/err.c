@@ -44,6 +44,17 @@ static const struct err_entry sockit_errors[] = {
 	{ SK_EHTTP_NOT_IMPLEMENTED, "SK_EHTTP_NOT_IMPLEMENTED", "transfer coding not implemented" },
 	{ SK_EHTTP_VERSION, "SK_EHTTP_VERSION", "HTTP version not supported" },
 	{ SK_EHTTP_BODY_TOO_BIG, "SK_EHTTP_BODY_TOO_BIG", "request body too large" },
+	{ SK_EHTTP_BAD_RESPONSE, "SK_EHTTP_BAD_RESPONSE", "malformed HTTP response" },
+	{ SK_EHTTP_HEAD_TOO_BIG, "SK_EHTTP_HEAD_TOO_BIG", "response head too large" },
+	{ SK_EHTTP_TRUNCATED, "SK_EHTTP_TRUNCATED", "connection closed before the end of the response" },
+	{ SK_EHTTP_NO_RESPONSE, "SK_EHTTP_NO_RESPONSE", "connection closed without a response" },
+	{ SK_EHTTP_BAD_ENCODING, "SK_EHTTP_BAD_ENCODING", "compressed body does not decode" },
+	{ SK_EHTTP_NO_TLS, "SK_EHTTP_NO_TLS", "https needs TLS, which this build lacks" },
+	{ SK_EURL_SYNTAX, "SK_EURL_SYNTAX", "malformed URL" },
+	{ SK_EURL_SCHEME, "SK_EURL_SCHEME", "unsupported URL scheme (http:// and https:// only)" },
+	{ SK_EURL_HOST, "SK_EURL_HOST", "invalid host in URL" },
+	{ SK_EURL_PORT, "SK_EURL_PORT", "invalid port in URL (1-65535)" },
+	{ SK_EURL_TOO_LONG, "SK_EURL_TOO_LONG", "URL too long" },
 };
 
 static const struct err_entry *find_entry(int err)
