@@ -22,8 +22,9 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
 # liburing: the loop's io_uring path (src/lib/loop_uring.c); threads: the
-# loop's workers (src/lib/loop_work.c).
-LDLIBS   := -luring -pthread
+# loop's workers (src/lib/loop_work.c); zlib: gzip bodies for the HTTP
+# client (src/lib/http_gunzip.c).
+LDLIBS   := -luring -pthread -lz
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
