@@ -151,6 +151,10 @@ void sk_http_exchange_resume(struct sk_http_exchange *ex);
  * else NULL. */
 const struct sk_http_response *sk_http_exchange_response(const struct sk_http_exchange *ex);
 
+/* Why the response was refused (SK_EHTTP_BAD_RESPONSE, SK_EHTTP_HEAD_TOO_BIG:
+ * the parser's words, static text), or NULL. */
+const char *sk_http_exchange_why(const struct sk_http_exchange *ex);
+
 /* The request head as sent (or about to be). Valid until on_done returns. */
 struct sk_slice sk_http_exchange_request_head(const struct sk_http_exchange *ex);
 

@@ -1,6 +1,7 @@
 /* `sockit http serve`: the HTTP/1.1 file server, with the defaults of
  * `python3 -m http.server` (this directory, port 8000, every interface). */
 #include "cli.h"
+#include "http_client_cli.h"
 #include "logq.h"
 
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 const char http_usage[] =
 	"usage: sockit http serve [options] [DIR]\n"
+	"       sockit http get|head|put|post|delete [options] URL... (see --help of each)\n"
 	"\n"
 	"Serves DIR (default: the current directory) over HTTP/1.1: files (ranges,\n"
 	"conditional requests, sendfile), directory listings as HTML or JSON\n"
@@ -372,11 +374,14 @@ static int cmd_http_serve(int argc, char **argv)
 int cmd_http(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("http", "expected 'serve'");
+		return usage_error("http", "expected serve, get, head, put, post or delete");
 	if (is_help(argv[1]))
 		return print_usage(find_command("http"));
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_http_serve(argc - 1, argv + 1);
+	if (hc_is_verb(argv[1]))
+		return cmd_http_client(argc - 1, argv + 1);
 	char q[QUOTE_MAX];
-	return usage_error("http", "%s: expected 'serve'", quote(argv[1], strlen(argv[1]), q));
+	return usage_error("http", "%s: expected serve, get, head, put, post or delete",
+	                   quote(argv[1], strlen(argv[1]), q));
 }

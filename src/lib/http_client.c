@@ -528,6 +528,11 @@ const struct sk_http_response *sk_http_exchange_response(const struct sk_http_ex
 	return ex->has_final ? &ex->res : NULL;
 }
 
+const char *sk_http_exchange_why(const struct sk_http_exchange *ex)
+{
+	return ex->res.why;
+}
+
 struct sk_slice sk_http_exchange_request_head(const struct sk_http_exchange *ex)
 {
 	return (struct sk_slice){ sk_buf_head(&ex->head), ex->head.len };

@@ -1,0 +1,743 @@
+/* `sockit http get|head|put|post|delete`: the run. URLs are fetched in
+ * turn through one sk_http_client (a kept-alive connection per origin);
+ * each URL is a job of one or more hops (redirects with -L), and its final
+ * response's body goes to its sink (http_client_out.c). A job's life:
+ *
+ *   start_url → start_hop → on_head (a redirect to follow, or the final
+ *   response: open the sink) → on_body … → on_done → next hop, or
+ *   finish_url (status, -w json) → the next URL, or the loop stops. */
+#include "http_client_cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sockit/conn.h>
+
+struct run;
+
+struct job {
+	struct run *run;
+	const char *given;            /* the URL as typed */
+	struct sk_url first;          /* the origin credentials belong to */
+	struct sk_url url;            /* this hop's */
+	const char *method;           /* this hop's */
+	bool with_body;               /* this hop sends the body */
+	unsigned n_redirects;
+	struct hc_hop *hops;          /* grows by one per hop */
+	size_t n_hops;
+	struct sk_http_exchange *ex;
+	struct hc_fields fields;
+	struct hc_sink sink;
+	bool following;               /* this response is a redirect we follow */
+	struct sk_url next;           /* where it goes */
+	int next_err;                 /* its Location did not parse */
+	struct sk_http_gunzip *gz;
+	struct hc_progress progress;
+	uint64_t body_in;             /* body bytes of the final response received */
+	struct sk_timer deadline;     /* --max-time */
+	bool timed_out;
+	int local_err;                /* the sink or stdin failed: exit 7 */
+	const char *local_what;       /* "stdin", or NULL for the sink */
+	int resume_err;               /* a 206/416 that does not fit the file */
+	bool already_complete;        /* 416 to a resume of a complete file */
+	bool head_is_output;          /* -i, or the head command */
+	uint64_t start_us;
+	char error[1024];             /* what went wrong, for -w json */
+	int status;                   /* this URL's exit status */
+};
+
+struct run {
+	struct hc_opts o;
+	struct hc_body body;
+	struct sk_loop *loop;
+	struct sk_http_client *client;
+	struct sk_url proxy;
+	bool has_proxy;
+	size_t url_i;
+	int status;                   /* the last failure's exit status */
+	struct job job;
+	struct sk_conn *stdin_conn;   /* put URL - */
+	bool stdin_paused, stdin_done;
+	bool interrupted;
+};
+
+static void start_url(struct run *run);
+static void start_hop(struct job *job);
+
+/* --- messages ------------------------------------------------------------- */
+
+/* Reports "sockit: COMMAND: 'URL': text" and keeps the text for -w json. */
+__attribute__((format(printf, 3, 4)))
+static void url_error(struct job *job, int status, const char *fmt, ...)
+{
+	char q[QUOTE_MAX], text[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	snprintf(job->error, sizeof job->error, "%s", text);
+	report(job->run->o.command, "%s: %s", quote(job->given, strlen(job->given), q), text);
+	job->status = status;
+}
+
+static void note(const struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const struct run *run, const char *fmt, ...)
+{
+	if (run->o.silent)
+		return;
+	char text[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	report(run->o.command, "%s", text);
+}
+
+static void verbose(const struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verbose(const struct run *run, const char *fmt, ...)
+{
+	if (!run->o.verbose)
+		return;
+	char text[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "* %s\n", text);
+}
+
+/* --- stdin as a streamed body (put URL -) ------------------------------- */
+
+static void on_stdin_data(struct sk_conn *c, const char *p, size_t len, void *ud)
+{
+	struct run *run = ud;
+	struct sk_http_exchange *ex = run->job.ex;
+	if (!ex || sk_http_exchange_write(ex, p, len) < 0) {
+		sk_conn_close(c, 0);
+		return;
+	}
+	if (sk_http_exchange_is_full(ex) && !run->stdin_paused) {
+		run->stdin_paused = true;
+		sk_conn_pause(c);
+	}
+}
+
+static void on_stdin_eof(struct sk_conn *c, void *ud)
+{
+	struct run *run = ud;
+	run->stdin_done = true;
+	if (run->job.ex)
+		sk_http_exchange_end(run->job.ex);
+	sk_conn_close(c, 0);
+}
+
+static void on_stdin_close(struct sk_conn *c, int err, void *ud)
+{
+	(void)c;
+	struct run *run = ud;
+	run->stdin_conn = NULL;
+	if (err < 0 && run->job.ex) {
+		run->job.local_err = err;
+		run->job.local_what = "stdin";
+		sk_http_exchange_abort(run->job.ex, err);
+	}
+}
+
+static const struct sk_conn_handler stdin_handler = {
+	.on_data = on_stdin_data,
+	.on_eof = on_stdin_eof,
+	.on_close = on_stdin_close,
+};
+
+static void on_body_want(struct sk_http_exchange *ex, void *ud)
+{
+	struct job *job = ud;
+	struct run *run = job->run;
+	if (run->stdin_done)
+		return;
+	if (!run->stdin_conn) {
+		struct sk_conn_opts o;
+		sk_conn_opts_init(&o);
+		int err = sk_conn_new(run->loop, STDIN_FILENO, -1, &o, &stdin_handler, run, &run->stdin_conn);
+		if (err < 0) {
+			job->local_err = err;
+			job->local_what = "stdin";
+			sk_http_exchange_abort(ex, err);
+		}
+		return;
+	}
+	if (run->stdin_paused) {
+		run->stdin_paused = false;
+		sk_conn_resume(run->stdin_conn);
+	}
+}
+
+/* --- the exchange's callbacks --------------------------------------------- */
+
+static void on_event(struct sk_http_exchange *ex, enum sk_http_event ev, void *ud)
+{
+	struct job *job = ud;
+	struct run *run = job->run;
+	if (!run->o.verbose)
+		return;
+	struct sk_addr peer;
+	char addr[SK_ADDR_STRLEN] = "?";
+	if (sk_http_exchange_peer(ex, &peer) == 0)
+		sk_addr_format(&peer, addr);
+	switch (ev) {
+	case SK_HTTP_EV_CONNECTING: verbose(run, "connecting to %s", addr); break;
+	case SK_HTTP_EV_CONNECTED: verbose(run, "connected to %s", addr); break;
+	case SK_HTTP_EV_REUSED: verbose(run, "reusing the connection to %s", addr); break;
+	case SK_HTTP_EV_SENT: hc_print_head('>', sk_http_exchange_request_head(ex)); break;
+	case SK_HTTP_EV_RETRY:
+		verbose(run, "the server had closed the kept-alive connection: sending again");
+		break;
+	}
+}
+
+static bool is_redirect(unsigned status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+static void on_gunzipped(const char *p, size_t len, void *ud)
+{
+	struct job *job = ud;
+	hc_sink_write(&job->sink, p, len);
+}
+
+/* -C -: what the final response means for the file. Returns whether its
+ * body goes into the file, and how (append or from the start). */
+static bool resume_plan(struct job *job, const struct sk_http_response *res, bool *append)
+{
+	char q[QUOTE_MAX];
+	struct hc_sink *s = &job->sink;
+	const struct sk_http_header *cr = sk_http_response_header(res, "content-range");
+	uint64_t first = 0, last = 0, total = 0;
+	bool has_range = cr && sk_http_parse_content_range(cr->value, &first, &last, &total) == 0;
+	*append = false;
+	if (res->status == 206) {
+		if (!has_range || first != s->resume_from) {
+			job->resume_err = SK_EHTTP_BAD_RESPONSE;
+			return false;
+		}
+		*append = true;
+		return true;
+	}
+	if (res->status == 416) {
+		if (has_range && first == UINT64_MAX && total == s->resume_from)
+			job->already_complete = true;
+		else
+			job->resume_err = SK_EHTTP_BAD_RESPONSE;
+		return false;
+	}
+	if (res->status >= 200 && res->status < 300) {
+		note(job->run, "%s: the server ignored the range: writing it again from the start",
+		     quote(s->path, strlen(s->path), q));
+		return true;
+	}
+	/* An error page never goes into a file being resumed. */
+	return false;
+}
+
+/* The final response: decides where its body goes and opens that. */
+static void final_head(struct job *job, struct sk_http_exchange *ex, const struct sk_http_response *res,
+                       struct sk_slice raw)
+{
+	struct run *run = job->run;
+	struct hc_sink *s = &job->sink;
+	bool append = false, write_body = true;
+	if (s->resume_from)
+		write_body = resume_plan(job, res, &append);
+	if (run->o.fail && res->status >= 400)
+		write_body = false;
+	s->discard = !write_body;
+	int err = hc_sink_open(s, append, s->in_place && !append);
+	if (err < 0) {
+		job->local_err = err;
+		sk_http_exchange_abort(ex, err);
+		return;
+	}
+	if (write_body && job->head_is_output)
+		hc_sink_write(s, raw.p, raw.len);
+	const struct sk_http_header *ce = sk_http_response_header(res, "content-encoding");
+	if (write_body && run->o.compressed && ce &&
+	    (strncasecmp(ce->value.p, "gzip", ce->value.len) == 0 ||
+	     strncasecmp(ce->value.p, "x-gzip", ce->value.len) == 0) &&
+	    (ce->value.len == 4 || ce->value.len == 6)) {
+		if (sk_http_gunzip_new(on_gunzipped, job, &job->gz) < 0) {
+			job->local_err = SK_ENOMEM;
+			sk_http_exchange_abort(ex, SK_ENOMEM);
+			return;
+		}
+	}
+	bool bar = !run->o.silent && write_body &&
+	           (run->o.progress || (isatty(STDERR_FILENO) && s->kind != HC_OUT_STDOUT));
+	uint64_t total = res->framing == SK_HTTP_FRAMING_LENGTH ? res->content_length : UINT64_MAX;
+	if (total != UINT64_MAX && append)
+		total += s->resume_from;
+	hc_progress_start(&job->progress, bar && res->framing != SK_HTTP_FRAMING_NONE, total,
+	                  append ? s->resume_from : 0);
+}
+
+static void on_head(struct sk_http_exchange *ex, const struct sk_http_response *res,
+                    struct sk_slice raw, void *ud)
+{
+	struct job *job = ud;
+	struct run *run = job->run;
+	if (run->o.verbose)
+		hc_print_head('<', raw);
+	if (res->status < 200)
+		return;
+	job->hops[job->n_hops - 1].status = res->status;
+	const struct sk_http_header *loc = sk_http_response_header(res, "location");
+	job->following = run->o.location && is_redirect(res->status) && loc;
+	if (job->following) {
+		job->next_err = sk_url_resolve(&job->url, loc->value.p, loc->value.len, &job->next);
+		return;
+	}
+	final_head(job, ex, res, raw);
+}
+
+static void on_body(struct sk_http_exchange *ex, const char *p, size_t len, void *ud)
+{
+	struct job *job = ud;
+	if (job->following || job->sink.discard)
+		return;
+	job->body_in += len;
+	int err = job->gz ? sk_http_gunzip_feed(job->gz, p, len) : hc_sink_write(&job->sink, p, len);
+	if (job->sink.err) {
+		job->local_err = job->sink.err;
+		sk_http_exchange_abort(ex, job->sink.err);
+		return;
+	}
+	if (err < 0) {
+		sk_http_exchange_abort(ex, err);
+		return;
+	}
+	hc_progress_update(&job->progress, job->body_in + job->progress.done, false);
+}
+
+/* --- the end of a hop ------------------------------------------------------- */
+
+/* The method after a redirect (RFC 9110 §15.4): 301, 302 and 303 become
+ * GET without the body (as browsers and curl do for 301 and 302 too); 307
+ * and 308 keep both. HEAD stays HEAD. */
+static void redirect_method(struct job *job, unsigned status)
+{
+	if (status == 307 || status == 308 || strcmp(job->method, "HEAD") == 0)
+		return;
+	job->method = "GET";
+	job->with_body = false;
+}
+
+static bool follow(struct job *job, unsigned status)
+{
+	struct run *run = job->run;
+	char q[QUOTE_MAX], text[SK_URL_TEXT_MAX];
+	if (job->next_err) {
+		url_error(job, EXIT_PEER, "the redirect's Location is not an http:// or https:// URL (%s)",
+		          sk_strerror(job->next_err));
+		return false;
+	}
+	if (job->n_redirects == run->o.max_redirs) {
+		url_error(job, EXIT_PEER, "more than %u redirect%s (--max-redirs)", run->o.max_redirs,
+		          run->o.max_redirs == 1 ? "" : "s");
+		return false;
+	}
+	redirect_method(job, status);
+	if (job->with_body && run->body.stream_stdin) {
+		url_error(job, EXIT_PEER, "a %u redirect asks for the body again, but it came from stdin",
+		          status);
+		return false;
+	}
+	job->n_redirects++;
+	job->url = job->next;
+	if (sk_url_format(&job->url, text, sizeof text) > 0)
+		verbose(run, "redirect %u to %s", status, quote(text, strlen(text), q));
+	start_hop(job);
+	return true;
+}
+
+/* The words for an exchange's error. */
+static void transfer_error(struct job *job, struct sk_http_exchange *ex, int err)
+{
+	struct run *run = job->run;
+	char reason[128], addr[SK_ADDR_STRLEN] = "?", q[QUOTE_MAX];
+	struct sk_addr peer;
+	const struct sk_http_response *res = sk_http_exchange_response(ex);
+	reason_of(err, reason, sizeof reason);
+	if (sk_http_exchange_peer(ex, &peer) == 0)
+		sk_addr_format(&peer, addr);
+	switch (err) {
+	case SK_ENONAME: {
+		char ctx[QUOTE_MAX + 32];
+		const char *host = job->url.host;
+		snprintf(ctx, sizeof ctx, "%s: %s", run->o.command, quote(host, strlen(host), q));
+		snprintf(job->error, sizeof job->error, "%s: name not known", host);
+		job->status = report_err(ctx, err);
+		return;
+	}
+	case -ETIMEDOUT:
+		if (job->timed_out)
+			url_error(job, EXIT_TIMEOUT, "not done within %g s (--max-time)",
+			          run->o.max_time_ms / 1000.0);
+		else if (!res && sk_http_exchange_response(ex) == NULL && run->o.connect_timeout_ms)
+			url_error(job, EXIT_TIMEOUT, "connect %s: no connection within %g s (--connect-timeout)",
+			          addr, run->o.connect_timeout_ms / 1000.0);
+		else
+			url_error(job, EXIT_TIMEOUT, "%s", reason);
+		return;
+	case SK_EHTTP_TRUNCATED:
+		if (res && res->framing == SK_HTTP_FRAMING_LENGTH)
+			url_error(job, EXIT_PEER, "the connection closed after %llu of %llu bytes of the body",
+			          (unsigned long long)job->body_in, (unsigned long long)res->content_length);
+		else if (res)
+			url_error(job, EXIT_PEER, "the connection closed inside the chunked body, after %llu "
+			          "bytes", (unsigned long long)job->body_in);
+		else
+			url_error(job, EXIT_PEER, "the connection closed inside the response head");
+		return;
+	case SK_EHTTP_BAD_RESPONSE:
+	case SK_EHTTP_HEAD_TOO_BIG: {
+		const char *why = sk_http_exchange_why(ex);
+		url_error(job, EXIT_PEER, "%s%s%s", reason, why ? ": " : "", why ? why : "");
+		return;
+	}
+	default:
+		break;
+	}
+	int status = exit_status_of(err);
+	if (!res && (status == EXIT_NETWORK || err == -ECONNREFUSED)) {
+		url_error(job, status, "connect %s: %s", addr, reason);
+		return;
+	}
+	if (res && status == EXIT_NETWORK)
+		url_error(job, status, "%s after %llu bytes of the body", reason,
+		          (unsigned long long)job->body_in);
+	else
+		url_error(job, status, "%s", reason);
+}
+
+/* A transfer that went well: the status and the resume cases say the rest. */
+static void response_status(struct job *job, const struct sk_http_response *res)
+{
+	char q[QUOTE_MAX];
+	struct hc_sink *s = &job->sink;
+	if (job->already_complete) {
+		note(job->run, "%s: already complete (%llu bytes)", quote(s->path, strlen(s->path), q),
+		     (unsigned long long)s->resume_from);
+		return;
+	}
+	if (job->resume_err) {
+		if (res->status == 416)
+			url_error(job, EXIT_PEER, "416 to a resume from byte %llu: %s does not fit the "
+			          "server's file", (unsigned long long)s->resume_from,
+			          quote(s->path, strlen(s->path), q));
+		else
+			url_error(job, EXIT_PEER, "206 with a Content-Range that does not start at byte %llu",
+			          (unsigned long long)s->resume_from);
+		return;
+	}
+	if (res->status >= 400)
+		url_error(job, EXIT_PEER, "%u %.*s", res->status, (int)res->reason.len, res->reason.p);
+}
+
+static void finish_url(struct job *job, struct sk_http_exchange *ex, int err)
+{
+	struct run *run = job->run;
+	sk_loop_timer_stop(run->loop, &job->deadline);
+	const struct sk_http_response *res = sk_http_exchange_response(ex);
+	if (err == 0 && job->gz && sk_http_gunzip_finish(job->gz) < 0)
+		err = SK_EHTTP_BAD_ENCODING;
+	if (job->local_err) {
+		char name[QUOTE_MAX + 8], ctx[QUOTE_MAX + 64];
+		snprintf(ctx, sizeof ctx, "%s: %s", run->o.command,
+		         job->local_what ? job->local_what : hc_sink_name(&job->sink, name, sizeof name));
+		snprintf(job->error, sizeof job->error, "%s: %s",
+		         job->local_what ? job->local_what : hc_sink_name(&job->sink, name, sizeof name),
+		         sk_strerror(job->local_err));
+		/* A reader that closed stdout's pipe has what it wanted: silence. */
+		if (job->local_err == -EPIPE && job->sink.kind == HC_OUT_STDOUT && !job->local_what)
+			job->status = EXIT_OK;
+		else
+			job->status = report_err(ctx, job->local_err) == EXIT_NETWORK ? EXIT_NETWORK
+			                                                              : EXIT_LOCAL;
+	} else if (run->interrupted) {
+		url_error(job, EXIT_FAIL, "interrupted");
+	} else if (err) {
+		transfer_error(job, ex, err);
+	} else {
+		response_status(job, res);
+	}
+	hc_progress_update(&job->progress, job->body_in + job->progress.done, true);
+	bool ok = err == 0 && !job->local_err && !run->interrupted;
+	int cerr = hc_sink_close(&job->sink, ok);
+	if (cerr < 0 && job->status == EXIT_OK) {
+		job->local_err = cerr;
+		char name[QUOTE_MAX + 8], ctx[QUOTE_MAX + 64];
+		snprintf(ctx, sizeof ctx, "%s: %s", run->o.command, hc_sink_name(&job->sink, name, sizeof name));
+		report_err(ctx, cerr);
+		job->status = EXIT_LOCAL;
+	}
+	if (run->o.write_json) {
+		struct hc_report r = {
+			.url_given = job->given, .method = job->method, .hops = job->hops,
+			.n_hops = job->n_hops, .res = res, .body_bytes = job->sink.written,
+			.total_us = hc_now_us() - job->start_us, .exit_status = job->status,
+			.error = job->error[0] ? job->error : NULL,
+			.output = job->sink.kind == HC_OUT_STDOUT ? NULL : job->sink.path,
+		};
+		hc_write_json(out_stdout(NULL), &r);
+	}
+	if (job->status != EXIT_OK)
+		run->status = job->status;
+	sk_http_gunzip_free(job->gz);
+	job->gz = NULL;
+	free(job->hops);
+	job->hops = NULL;
+	if (run->stdin_conn)
+		sk_conn_close(run->stdin_conn, 0);
+	run->url_i++;
+	start_url(run);
+}
+
+static void on_done(struct sk_http_exchange *ex, int err, void *ud)
+{
+	struct job *job = ud;
+	struct sk_http_timing t;
+	sk_http_exchange_timing(ex, &t);
+	job->hops[job->n_hops - 1].timing = t;
+	job->ex = NULL;
+	const struct sk_http_response *res = sk_http_exchange_response(ex);
+	if (err == 0 && job->following && !job->run->interrupted) {
+		if (follow(job, res->status))
+			return;
+		finish_url(job, ex, 0);
+		return;
+	}
+	finish_url(job, ex, err);
+}
+
+static const struct sk_http_exchange_handler exchange_handler = {
+	.on_event = on_event,
+	.on_head = on_head,
+	.on_body = on_body,
+	.on_body_want = on_body_want,
+	.on_done = on_done,
+};
+
+/* --- starting ---------------------------------------------------------------- */
+
+/* The proxy for a URL: http:// only, unless no_proxy names its host. */
+static const struct sk_url *proxy_for(const struct run *run, const struct sk_url *url)
+{
+	if (!run->has_proxy || url->scheme != SK_URL_HTTP)
+		return NULL;
+	if (run->o.noproxy && sk_url_no_proxy_matches(run->o.noproxy, url))
+		return NULL;
+	return &run->proxy;
+}
+
+static void start_hop(struct job *job)
+{
+	struct run *run = job->run;
+	const struct hc_opts *o = &run->o;
+	struct hc_hop *hops = realloc(job->hops, (job->n_hops + 1) * sizeof *hops);
+	if (!hops) {
+		url_error(job, EXIT_FAIL, "%s", sk_strerror(SK_ENOMEM));
+		run->url_i++;
+		start_url(run);
+		return;
+	}
+	job->hops = hops;
+	struct hc_hop *hop = &hops[job->n_hops++];
+	memset(hop, 0, sizeof *hop);
+	sk_url_format(&job->url, hop->url, sizeof hop->url);
+
+	/* Credentials go to the origin they were given for; a URL's own
+	 * userinfo goes with it. */
+	bool same_origin = sk_url_same_origin(&job->url, &job->first);
+	char userpass[SK_URL_HOST_MAX];
+	const char *up = NULL;
+	size_t up_len = 0;
+	int n = -1;
+	if (job->url.has_userinfo)
+		n = sk_url_userinfo(&job->url, userpass, sizeof userpass);
+	else if (same_origin && o->userpass)
+		snprintf(userpass, sizeof userpass, "%s", o->userpass), n = (int)strlen(userpass);
+	if (n >= 0) {
+		up = userpass;
+		up_len = (size_t)n;
+	}
+	hc_fields_build(o, job->with_body ? &run->body : NULL, up, up_len, same_origin,
+	                job->sink.resume_from, &job->fields);
+	job->following = false;
+	struct sk_http_client_req req = {
+		.method = job->method,
+		.url = &job->url,
+		.proxy = proxy_for(run, &job->url),
+		.fields = job->fields.f,
+		.n_fields = job->fields.n,
+		.body = job->with_body ? run->body.parts : NULL,
+		.n_body = job->with_body ? run->body.n_parts : 0,
+		.stream_body = job->with_body && run->body.stream_stdin,
+	};
+	int err = sk_http_client_start(run->client, &req, &exchange_handler, job, &job->ex);
+	if (err < 0) {
+		url_error(job, exit_status_of(err), "%s", sk_strerror(err));
+		hc_sink_close(&job->sink, false);
+		run->status = job->status;
+		run->url_i++;
+		start_url(run);
+	}
+}
+
+static void on_deadline(struct sk_loop *loop, struct sk_timer *t, void *ud)
+{
+	(void)loop;
+	(void)t;
+	struct job *job = ud;
+	job->timed_out = true;
+	if (job->ex)
+		sk_http_exchange_abort(job->ex, -ETIMEDOUT);
+}
+
+static void start_url(struct run *run)
+{
+	const struct hc_opts *o = &run->o;
+	if (run->url_i == o->n_urls || run->interrupted) {
+		sk_loop_stop(run->loop);
+		return;
+	}
+	struct job *job = &run->job;
+	memset(job, 0, sizeof *job);
+	job->run = run;
+	job->given = o->urls[run->url_i];
+	job->method = o->method;
+	job->with_body = !hc_body_empty(&run->body);
+	job->head_is_output = o->include || strcmp(o->method, "HEAD") == 0;
+	job->start_us = hc_now_us();
+	int err = sk_url_parse(job->given, strlen(job->given), &job->first);
+	int st = EXIT_OK;
+	if (err < 0) {
+		char q[QUOTE_MAX], ctx[QUOTE_MAX + 32];
+		snprintf(ctx, sizeof ctx, "%s: %s", o->command, quote(job->given, strlen(job->given), q));
+		st = report_err(ctx, err);
+	} else {
+		job->url = job->first;
+		const struct hc_output *out = run->url_i < o->n_outputs ? &o->outputs[run->url_i] : NULL;
+		st = hc_sink_prepare(&job->sink, o->command, out, &job->first, o->resume);
+	}
+	if (st != EXIT_OK) {
+		run->status = st;
+		run->url_i++;
+		start_url(run);
+		return;
+	}
+	sk_timer_init(&job->deadline, on_deadline, job);
+	if (o->max_time_ms)
+		sk_loop_timer_start(run->loop, &job->deadline, o->max_time_ms);
+	start_hop(job);
+}
+
+static void on_signal(struct sk_loop *loop, int signo, void *ud)
+{
+	(void)loop;
+	(void)signo;
+	struct run *run = ud;
+	run->interrupted = true;
+	if (run->job.ex)
+		sk_http_exchange_abort(run->job.ex, -EINTR);
+}
+
+/* http_proxy or --proxy: an http:// proxy ("host:port" is read as one). */
+static int setup_proxy(struct run *run)
+{
+	const char *p = run->o.proxy;
+	if (!p || !*p)
+		return EXIT_OK;
+	char q[QUOTE_MAX], ctx[QUOTE_MAX + 32];
+	int err = sk_url_parse(p, strlen(p), &run->proxy);
+	if (err == 0 && run->proxy.scheme != SK_URL_HTTP)
+		err = SK_EURL_SCHEME;
+	if (err < 0) {
+		snprintf(ctx, sizeof ctx, "%s: proxy %s", run->o.command, quote(p, strlen(p), q));
+		return report_err(ctx, err);
+	}
+	/* A proxy given without a port listens on 1080 by curl's rule. */
+	if (!run->proxy.has_port)
+		run->proxy.port = 1080;
+	run->has_proxy = true;
+	return EXIT_OK;
+}
+
+static void free_fields(struct hc_opts *o)
+{
+	for (size_t i = 0; i < o->n_fields; i++)
+		free((char *)o->fields[i].name);
+}
+
+static int run_client(struct run *rp, int argc, char **argv);
+
+int cmd_http_client(int argc, char **argv)
+{
+	struct run *r = calloc(1, sizeof *r); /* some 40 KiB of URLs: not on the stack */
+	if (!r)
+		return report_err("http", SK_ENOMEM);
+	int status = run_client(r, argc, argv);
+	free(r);
+	return status;
+}
+
+static int run_client(struct run *rp, int argc, char **argv)
+{
+#define run (*rp)
+	int st = hc_parse_options(argc, argv, &run.o);
+	if (st < 0) {
+		free_fields(&run.o);
+		return EXIT_OK; /* --help */
+	}
+	if (st == EXIT_OK)
+		st = setup_proxy(&run);
+	if (st == EXIT_OK)
+		st = hc_body_build(&run.o, &run.body);
+	if (st != EXIT_OK) {
+		hc_body_free(&run.body);
+		free_fields(&run.o);
+		return st;
+	}
+	int err = sk_loop_new(&run.loop);
+	struct sk_http_client_opts co;
+	sk_http_client_opts_init(&co);
+	co.connect_timeout_ms = run.o.connect_timeout_ms;
+	co.family = run.o.family;
+	co.tracer = run.o.trace ? &stderr_tracer : NULL;
+	if (err == 0) {
+		loop_prefer_io_uring(run.loop);
+		err = sk_http_client_new(run.loop, &co, &run.client);
+	}
+	if (err < 0) {
+		sk_loop_free(run.loop);
+		hc_body_free(&run.body);
+		free_fields(&run.o);
+		return report_err(run.o.command, err);
+	}
+	sk_loop_add_signal(run.loop, SIGINT, on_signal, &run);
+	sk_loop_add_signal(run.loop, SIGTERM, on_signal, &run);
+	start_url(&run);
+	sk_loop_run(run.loop);
+	sk_http_client_free(run.client);
+	if (run.stdin_conn)
+		sk_conn_close(run.stdin_conn, 0);
+	sk_loop_free(run.loop);
+	hc_body_free(&run.body);
+	free_fields(&run.o);
+	return run.status;
+#undef run
+}
