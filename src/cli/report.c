@@ -8,6 +8,12 @@
 
 int exit_status_of(int err)
 {
+	/* The HTTP client: a response that is malformed, cut short or does
+	 * not decode is bad peer data; https:// without TLS is a failure. */
+	if (err <= SK_EHTTP_BAD_RESPONSE && err >= SK_EHTTP_BAD_ENCODING)
+		return EXIT_PEER;
+	if (err == SK_EHTTP_NO_TLS)
+		return EXIT_FAIL;
 	switch (err) {
 	case SK_OK:
 		return EXIT_OK;

@@ -1505,8 +1505,8 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
 # ==========================================================================
 
 @pytest.mark.parametrize("args, message", [
-    (["http"], "sockit: http: expected 'serve'"),
-    (["http", "bogus"], "sockit: http: 'bogus': expected 'serve'"),
+    (["http"], "sockit: http: expected serve, get, head, put, post or delete"),
+    (["http", "bogus"], "sockit: http: 'bogus': expected serve, get, head, put, post or delete"),
     (["http", "serve", "--max-body", "x"],
      "sockit: http serve: --max-body 'x': expected a size such as 10M or 2G"),
     (["http", "serve", "--max-body", "-1"],
