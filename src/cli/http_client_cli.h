@@ -21,7 +21,6 @@
 #define HC_MAX_FIELDS 64   /* -H given */
 #define HC_MAX_DATA 64     /* -d / --json given */
 #define HC_MAX_FORM 64     /* -F given */
-#define HC_MAX_URLS 256    /* URLs in one invocation */
 #define HC_MAX_PINS 8      /* --pin given (SK_TLS_MAX_PINS) */
 
 enum hc_out_kind { HC_OUT_STDOUT, HC_OUT_FILE, HC_OUT_REMOTE_NAME };
@@ -56,9 +55,9 @@ struct hc_opts {
 	const char *form[HC_MAX_FORM]; /* -F */
 	size_t n_form;
 	const char *put_file;         /* put's FILE ("-": stdin) */
-	const char *urls[HC_MAX_URLS];
+	const char **urls;            /* argc entries: argv's strings */
 	size_t n_urls;
-	struct hc_output outputs[HC_MAX_URLS]; /* -o / -O, in order: the nth for the nth URL */
+	struct hc_output *outputs;    /* -o / -O, in order: the nth for the nth URL */
 	size_t n_outputs;
 	bool resume;                  /* -C - */
 	bool include, silent, verbose, trace, fail, location, compressed, progress;
@@ -79,8 +78,10 @@ bool hc_is_verb(const char *verb);
 
 /* http_client_opts.c: fills o from argv (argv[0] is the verb). Returns
  * EXIT_OK, or the status to exit with (usage errors are reported; --help
- * printed gives -1 then, meaning "exit 0 now"). */
+ * printed gives -1 then, meaning "exit 0 now"). hc_free_options frees
+ * what it allocated, in either case. */
 int hc_parse_options(int argc, char **argv, struct hc_opts *o);
+void hc_free_options(struct hc_opts *o);
 
 /* --- http_client_body.c --------------------------------------------------- */
 
@@ -159,7 +160,6 @@ uint64_t hc_now_us(void);
 /* The progress bar on stderr. */
 struct hc_progress {
 	bool on;
-	bool is_tty;
 	uint64_t start_us, last_us, total; /* total: UINT64_MAX if unknown */
 	uint64_t done;
 	bool drawn;

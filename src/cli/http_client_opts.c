@@ -184,8 +184,6 @@ static int tls_option(struct hc_opts *o, int code, const char *arg)
 
 static int add_output(struct hc_opts *o, enum hc_out_kind kind, const char *path)
 {
-	if (o->n_outputs == HC_MAX_URLS)
-		return usage_error(o->command, "at most %d outputs", HC_MAX_URLS);
 	o->outputs[o->n_outputs].kind = kind;
 	o->outputs[o->n_outputs].path = path;
 	o->n_outputs++;
@@ -344,6 +342,11 @@ int hc_parse_options(int argc, char **argv, struct hc_opts *o)
 	if (!o->noproxy)
 		o->noproxy = getenv("NO_PROXY");
 
+	/* No more URLs or outputs than arguments. */
+	o->urls = calloc((size_t)argc, sizeof *o->urls);
+	o->outputs = calloc((size_t)argc, sizeof *o->outputs);
+	if (!o->urls || !o->outputs)
+		return report_err(o->command, SK_ENOMEM);
 	int ch, st;
 	optind = 1;
 	while ((ch = next_option(o->command, argc, argv, shorts, longs)) != -1) {
@@ -361,9 +364,15 @@ int hc_parse_options(int argc, char **argv, struct hc_opts *o)
 			o->put_file = argv[i];
 			break;
 		}
-		if (o->n_urls == HC_MAX_URLS)
-			return usage_error(o->command, "at most %d URLs", HC_MAX_URLS);
 		o->urls[o->n_urls++] = argv[i];
 	}
 	return check(o, verbs[v].many_urls, verbs[v].takes_file);
+}
+
+void hc_free_options(struct hc_opts *o)
+{
+	for (size_t i = 0; i < o->n_fields; i++)
+		free((char *)o->fields[i].name);
+	free(o->urls);
+	free(o->outputs);
 }

@@ -223,7 +223,6 @@ void hc_progress_start(struct hc_progress *p, bool on, uint64_t total, uint64_t 
 {
 	memset(p, 0, sizeof *p);
 	p->on = on;
-	p->is_tty = isatty(STDERR_FILENO);
 	p->start_us = hc_now_us();
 	p->total = total;
 	p->done = already;
