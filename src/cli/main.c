@@ -11,7 +11,7 @@ static const struct command commands[] = {
 	{ "port", cmd_port, "a port's IANA range and service names", port_usage },
 	{ "tcp", cmd_tcp, "TCP client and servers: relay, echo, chargen, reply, chat, exec", tcp_usage },
 	{ "udp", cmd_udp, "UDP sender and servers: print, echo, reply; broadcast, multicast", udp_usage },
-	{ "http", cmd_http, "HTTP/1.1 file server: browse, download, upload, delete", http_usage },
+	{ "http", cmd_http, "HTTP/1.1 file server, and a client: get, head, put, post, delete", http_usage },
 	{ "serve", cmd_serve, "the notes' UDP and TCP servers (or any services) in one process", serve_usage },
 	{ "help", cmd_help, "show help for a command", help_usage },
 };
