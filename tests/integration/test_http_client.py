@@ -558,6 +558,25 @@ def test_put_file_and_stdin_and_form_upload_to_sockit_serve(procs, site, tmp_pat
     assert res.status == 0 and not (site / "put.bin").exists()
 
 
+def test_a_307_cannot_replay_stdin(procs):
+    srv = redirect_server(procs, {"/from": (307, "/to"), "/to": (200, None)})
+    res = get("put", "-L", f"{srv.url}/from", "-", input=b"once")
+    assert res.status == 6
+    assert res.text == (f"sockit: http put: '{srv.url}/from': a 307 redirect asks for the body "
+                        "again, but it came from stdin\n")
+
+
+def test_family_and_a_closed_stdout(procs):
+    srv = RawServer(procs, answer(response(200, b"x" * 1000000)))
+    res = get("get", "-4", srv.url.replace("127.0.0.1", "localhost") + "/")
+    assert res.status == 0 and len(res.out) == 1000000
+    # A reader that stops early ends the pipeline: no message, status 0.
+    p = subprocess.run(f"{SOCKIT} http get {srv.url}/ | head -c 10 >/dev/null; "
+                       "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash",
+                       capture_output=True, env=clean_env(), timeout=30)
+    assert p.stdout == b"0\n" and p.stderr == b""
+
+
 def test_put_from_stdin_is_chunked(procs):
     srv = RawServer(procs, answer(response(201)))
     res = get("put", f"{srv.url}/x", "-", input=b"streamed bytes")

@@ -622,9 +622,12 @@ int main(void)
 		cmocka_unit_test(test_http_basic_auth),
 	};
 	int failed = cmocka_run_group_tests_name("epoll", tests, group_setup, NULL);
+	/* SOCKIT_IO_URING=0 (make valgrind): valgrind cannot see the kernel
+	 * write into the ring's buffers. */
+	const char *env = getenv("SOCKIT_IO_URING");
 	struct sk_loop *probe;
 	assert_int_equal(sk_loop_new(&probe), 0);
-	bool has = sk_loop_use_io_uring(probe) == 0;
+	bool has = !(env && strcmp(env, "0") == 0) && sk_loop_use_io_uring(probe) == 0;
 	sk_loop_free(probe);
 	if (has) {
 		use_io_uring = true;
