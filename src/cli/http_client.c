@@ -255,6 +255,8 @@ static void final_head(struct job *job, struct sk_http_exchange *ex, const struc
 	bool append = false, write_body = true;
 	if (s->resume_from)
 		write_body = resume_plan(job, res, &append);
+	else if (run->o.resume && (res->status < 200 || res->status >= 300))
+		write_body = false; /* nor into a file -C - starts: the next -C - would resume it */
 	if (run->o.fail && res->status >= 400)
 		write_body = false;
 	s->discard = !write_body;
@@ -545,6 +547,19 @@ static const struct sk_url *proxy_for(const struct run *run, const struct sk_url
 	return &run->proxy;
 }
 
+/* A URL that ends before an exchange could start (out of memory). */
+static void abandon_url(struct job *job)
+{
+	struct run *run = job->run;
+	hc_sink_close(&job->sink, false);
+	sk_loop_timer_stop(run->loop, &job->deadline);
+	free(job->hops);
+	job->hops = NULL;
+	run->status = job->status;
+	run->url_i++;
+	start_url(run);
+}
+
 static void start_hop(struct job *job)
 {
 	struct run *run = job->run;
@@ -552,8 +567,7 @@ static void start_hop(struct job *job)
 	struct hc_hop *hops = realloc(job->hops, (job->n_hops + 1) * sizeof *hops);
 	if (!hops) {
 		url_error(job, EXIT_FAIL, "%s", sk_strerror(SK_ENOMEM));
-		run->url_i++;
-		start_url(run);
+		abandon_url(job);
 		return;
 	}
 	job->hops = hops;
@@ -592,10 +606,7 @@ static void start_hop(struct job *job)
 	int err = sk_http_client_start(run->client, &req, &exchange_handler, job, &job->ex);
 	if (err < 0) {
 		url_error(job, exit_status_of(err), "%s", sk_strerror(err));
-		hc_sink_close(&job->sink, false);
-		run->status = job->status;
-		run->url_i++;
-		start_url(run);
+		abandon_url(job);
 	}
 }
 

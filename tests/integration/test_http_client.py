@@ -712,6 +712,16 @@ def test_resume_with_a_416_that_does_not_fit(procs, tmp_path):
     assert out.read_bytes() == b"x" * 100
 
 
+def test_resume_never_writes_an_error_page(procs, tmp_path):
+    srv = RawServer(procs, answer(response(404, b"not here")))
+    out = tmp_path / "f.bin"
+    res = get("get", "-C", "-", "-o", str(out), f"{srv.url}/f")
+    assert res.status == 6 and not out.exists()
+    out.write_bytes(b"part")
+    res = get("get", "-C", "-", "-o", str(out), f"{srv.url}/f")
+    assert res.status == 6 and out.read_bytes() == b"part"
+
+
 def test_resume_from_sockit_serve_and_nginx(procs, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
