@@ -3,8 +3,9 @@
  * whether the responses answer HEAD (its low bit); the rest is a byte
  * stream from a server, possibly several responses. For each response:
  *
- *   1. the head is parsed whole, then split at every byte (at 64 points
- *      spread over it when it is longer than 1 KiB): http_response.h
+ *   1. the head is parsed whole, then split at every byte (at 32 points
+ *      spread over it when it is longer than 256 bytes, which keeps an
+ *      input's time linear): http_response.h
  *      promises the same result, so any difference aborts. While the first
  *      call of a split runs, the bytes after the split are poisoned, so
  *      reading past len is caught by AddressSanitizer;
@@ -12,7 +13,7 @@
  *      framing consistent with the status and the request);
  *   3. the body is framed: a Content-Length slice, the rest for a body
  *      framed by the close, or the chunked decoder run over the rest at once
- *      and again split at every byte (64 points when longer), each part in
+ *      and again split at every byte (32 points when longer), each part in
  *      an allocation of its own, which must decode the same bytes, consume
  *      the same count and reach the same verdict;
  *   4. after a 1xx, or a response that keeps the connection, the next
@@ -39,10 +40,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_RESPONSES 16
-/* Inputs up to this long are split at every byte; longer ones at
- * SPREAD_SPLITS points, which keeps an input's time linear. */
-#define EVERY_SPLIT_MAX 1024
-#define SPREAD_SPLITS 64
+/* Heads and bodies up to this long are split at every byte; longer ones
+ * at SPREAD_SPLITS points spread over them. Every byte of the conformance
+ * corpus is split in test_http_response_conformance.py; here the number of
+ * inputs matters more. */
+#define EVERY_SPLIT_MAX 256
+#define SPREAD_SPLITS 32
 
 static void fail(const char *what, size_t offset)
 {
