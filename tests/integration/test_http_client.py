@@ -1097,3 +1097,15 @@ def test_help_lists_every_option():
         assert opt in text, opt
     for line in text.splitlines():
         assert len(line) <= 100, line
+
+
+def test_every_option_is_in_the_man_page():
+    """`sockit help http` shows the server's options (test_install.py checks
+    those); the client's --help is checked here against sockit(1)."""
+    from conftest import ROOT
+    man = (ROOT / "docs" / "sockit.1").read_text().replace("\\-", "-")
+    for verb in ("get", "head", "put", "post", "delete"):
+        for word in get(verb, "--help").out.decode().split():
+            word = word.strip(",.;:()[]")
+            if word.startswith("--") and len(word) > 2:
+                assert word.split("=")[0] in man, f"{verb}: {word} missing from docs/sockit.1"
