@@ -18,172 +18,15 @@
 
 #include <sockit/conn.h>
 
-struct run;
-
-struct job {
-	struct run *run;
-	const char *given;            /* the URL as typed */
-	struct sk_url first;          /* the origin credentials belong to */
-	struct sk_url url;            /* this hop's */
-	const char *method;           /* this hop's */
-	bool with_body;               /* this hop sends the body */
-	unsigned n_redirects;
-	struct hc_hop *hops;          /* grows by one per hop */
-	size_t n_hops;
-	struct sk_http_exchange *ex;
-	struct hc_fields fields;
-	struct hc_sink sink;
-	bool following;               /* this response is a redirect we follow */
-	struct sk_url next;           /* where it goes */
-	int next_err;                 /* its Location did not parse */
-	struct sk_http_gunzip *gz;
-	struct hc_progress progress;
-	uint64_t body_in;             /* body bytes of the final response received */
-	struct sk_timer deadline;     /* --max-time */
-	bool timed_out;
-	int local_err;                /* the sink or stdin failed: exit 7 */
-	const char *local_what;       /* "stdin", or NULL for the sink */
-	int resume_err;               /* a 206/416 that does not fit the file */
-	bool already_complete;        /* 416 to a resume of a complete file */
-	bool head_is_output;          /* -i, or the head command */
-	uint64_t start_us;
-	char error[1024];             /* what went wrong, for -w json */
-	int status;                   /* this URL's exit status */
-};
-
-struct run {
-	struct hc_opts o;
-	struct hc_body body;
-	struct sk_loop *loop;
-	struct sk_http_client *client;
-	struct sk_url proxy;
-	bool has_proxy;
-	size_t url_i;
-	int status;                   /* the last failure's exit status */
-	struct job job;
-	struct sk_conn *stdin_conn;   /* put URL - */
-	bool stdin_paused, stdin_done;
-	bool interrupted;
-	bool stderr_is_tty;           /* asked once, not per URL */
-};
-
-static void start_url(struct run *run);
-static void start_hop(struct job *job);
-
-/* --- messages ------------------------------------------------------------- */
-
-/* Reports "sockit: COMMAND: 'URL': text" and keeps the text for -w json. */
-__attribute__((format(printf, 3, 4)))
-static void url_error(struct job *job, int status, const char *fmt, ...)
-{
-	char q[QUOTE_MAX], text[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	snprintf(job->error, sizeof job->error, "%s", text);
-	report(job->run->o.command, "%s: %s", quote(job->given, strlen(job->given), q), text);
-	job->status = status;
-}
-
-static void note(const struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(const struct run *run, const char *fmt, ...)
-{
-	if (run->o.silent)
-		return;
-	char text[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	report(run->o.command, "%s", text);
-}
-
-static void verbose(const struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void verbose(const struct run *run, const char *fmt, ...)
-{
-	if (!run->o.verbose)
-		return;
-	char text[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "* %s\n", text);
-}
-
-/* --- stdin as a streamed body (put URL -) ------------------------------- */
-
-static void on_stdin_data(struct sk_conn *c, const char *p, size_t len, void *ud)
-{
-	struct run *run = ud;
-	struct sk_http_exchange *ex = run->job.ex;
-	if (!ex || sk_http_exchange_write(ex, p, len) < 0) {
-		sk_conn_close(c, 0);
-		return;
-	}
-	if (sk_http_exchange_is_full(ex) && !run->stdin_paused) {
-		run->stdin_paused = true;
-		sk_conn_pause(c);
-	}
-}
-
-static void on_stdin_eof(struct sk_conn *c, void *ud)
-{
-	struct run *run = ud;
-	run->stdin_done = true;
-	if (run->job.ex)
-		sk_http_exchange_end(run->job.ex);
-	sk_conn_close(c, 0);
-}
-
-static void on_stdin_close(struct sk_conn *c, int err, void *ud)
-{
-	(void)c;
-	struct run *run = ud;
-	run->stdin_conn = NULL;
-	if (err < 0 && run->job.ex) {
-		run->job.local_err = err;
-		run->job.local_what = "stdin";
-		sk_http_exchange_abort(run->job.ex, err);
-	}
-}
-
-static const struct sk_conn_handler stdin_handler = {
-	.on_data = on_stdin_data,
-	.on_eof = on_stdin_eof,
-	.on_close = on_stdin_close,
-};
-
-static void on_body_want(struct sk_http_exchange *ex, void *ud)
-{
-	struct job *job = ud;
-	struct run *run = job->run;
-	if (run->stdin_done)
-		return;
-	if (!run->stdin_conn) {
-		struct sk_conn_opts o;
-		sk_conn_opts_init(&o);
-		int err = sk_conn_new(run->loop, STDIN_FILENO, -1, &o, &stdin_handler, run, &run->stdin_conn);
-		if (err < 0) {
-			job->local_err = err;
-			job->local_what = "stdin";
-			sk_http_exchange_abort(ex, err);
-		}
-		return;
-	}
-	if (run->stdin_paused) {
-		run->stdin_paused = false;
-		sk_conn_resume(run->stdin_conn);
-	}
-}
+static void start_url(struct hc_run *run);
+static void start_hop(struct hc_job *job);
 
 /* --- the exchange's callbacks --------------------------------------------- */
 
 static void on_event(struct sk_http_exchange *ex, enum sk_http_event ev, void *ud)
 {
-	struct job *job = ud;
-	struct run *run = job->run;
+	struct hc_job *job = ud;
+	struct hc_run *run = job->run;
 	if (!run->o.verbose)
 		return;
 	struct sk_addr peer;
@@ -191,12 +34,12 @@ static void on_event(struct sk_http_exchange *ex, enum sk_http_event ev, void *u
 	if (sk_http_exchange_peer(ex, &peer) == 0)
 		sk_addr_format(&peer, addr);
 	switch (ev) {
-	case SK_HTTP_EV_CONNECTING: verbose(run, "connecting to %s", addr); break;
-	case SK_HTTP_EV_CONNECTED: verbose(run, "connected to %s", addr); break;
-	case SK_HTTP_EV_REUSED: verbose(run, "reusing the connection to %s", addr); break;
+	case SK_HTTP_EV_CONNECTING: hc_verbose(run, "connecting to %s", addr); break;
+	case SK_HTTP_EV_CONNECTED: hc_verbose(run, "connected to %s", addr); break;
+	case SK_HTTP_EV_REUSED: hc_verbose(run, "reusing the connection to %s", addr); break;
 	case SK_HTTP_EV_SENT: hc_print_head('>', sk_http_exchange_request_head(ex)); break;
 	case SK_HTTP_EV_RETRY:
-		verbose(run, "the server had closed the kept-alive connection: sending again");
+		hc_verbose(run, "the server had closed the kept-alive connection: sending again");
 		break;
 	}
 }
@@ -208,13 +51,13 @@ static bool is_redirect(unsigned status)
 
 static void on_gunzipped(const char *p, size_t len, void *ud)
 {
-	struct job *job = ud;
+	struct hc_job *job = ud;
 	hc_sink_write(&job->sink, p, len);
 }
 
 /* -C -: what the final response means for the file. Returns whether its
  * body goes into the file, and how (append or from the start). */
-static bool resume_plan(struct job *job, const struct sk_http_response *res, bool *append)
+static bool resume_plan(struct hc_job *job, const struct sk_http_response *res, bool *append)
 {
 	char q[QUOTE_MAX];
 	struct hc_sink *s = &job->sink;
@@ -238,7 +81,7 @@ static bool resume_plan(struct job *job, const struct sk_http_response *res, boo
 		return false;
 	}
 	if (res->status >= 200 && res->status < 300) {
-		note(job->run, "%s: the server ignored the range: writing it again from the start",
+		hc_note(job->run, "%s: the server ignored the range: writing it again from the start",
 		     quote(s->path, strlen(s->path), q));
 		return true;
 	}
@@ -247,10 +90,10 @@ static bool resume_plan(struct job *job, const struct sk_http_response *res, boo
 }
 
 /* The final response: decides where its body goes and opens that. */
-static void final_head(struct job *job, struct sk_http_exchange *ex, const struct sk_http_response *res,
+static void final_head(struct hc_job *job, struct sk_http_exchange *ex, const struct sk_http_response *res,
                        struct sk_slice raw)
 {
-	struct run *run = job->run;
+	struct hc_run *run = job->run;
 	struct hc_sink *s = &job->sink;
 	bool append = false, write_body = true;
 	if (s->resume_from)
@@ -291,8 +134,8 @@ static void final_head(struct job *job, struct sk_http_exchange *ex, const struc
 static void on_head(struct sk_http_exchange *ex, const struct sk_http_response *res,
                     struct sk_slice raw, void *ud)
 {
-	struct job *job = ud;
-	struct run *run = job->run;
+	struct hc_job *job = ud;
+	struct hc_run *run = job->run;
 	if (run->o.verbose)
 		hc_print_head('<', raw);
 	if (res->status < 200)
@@ -309,7 +152,7 @@ static void on_head(struct sk_http_exchange *ex, const struct sk_http_response *
 
 static void on_body(struct sk_http_exchange *ex, const char *p, size_t len, void *ud)
 {
-	struct job *job = ud;
+	struct hc_job *job = ud;
 	if (job->following || job->sink.discard)
 		return;
 	job->body_in += len;
@@ -331,7 +174,7 @@ static void on_body(struct sk_http_exchange *ex, const char *p, size_t len, void
 /* The method after a redirect (RFC 9110 §15.4): 301, 302 and 303 become
  * GET without the body (as browsers and curl do for 301 and 302 too); 307
  * and 308 keep both. HEAD stays HEAD. */
-static void redirect_method(struct job *job, unsigned status)
+static void redirect_method(struct hc_job *job, unsigned status)
 {
 	if (status == 307 || status == 308 || strcmp(job->method, "HEAD") == 0)
 		return;
@@ -339,121 +182,37 @@ static void redirect_method(struct job *job, unsigned status)
 	job->with_body = false;
 }
 
-static bool follow(struct job *job, unsigned status)
+static bool follow(struct hc_job *job, unsigned status)
 {
-	struct run *run = job->run;
+	struct hc_run *run = job->run;
 	char q[QUOTE_MAX], text[SK_URL_TEXT_MAX];
 	if (job->next_err) {
-		url_error(job, EXIT_PEER, "the redirect's Location is not an http:// or https:// URL (%s)",
+		hc_url_error(job, EXIT_PEER, "the redirect's Location is not an http:// or https:// URL (%s)",
 		          sk_strerror(job->next_err));
 		return false;
 	}
 	if (job->n_redirects == run->o.max_redirs) {
-		url_error(job, EXIT_PEER, "more than %u redirect%s (--max-redirs)", run->o.max_redirs,
+		hc_url_error(job, EXIT_PEER, "more than %u redirect%s (--max-redirs)", run->o.max_redirs,
 		          run->o.max_redirs == 1 ? "" : "s");
 		return false;
 	}
 	redirect_method(job, status);
 	if (job->with_body && run->body.stream_stdin) {
-		url_error(job, EXIT_PEER, "a %u redirect asks for the body again, but it came from stdin",
+		hc_url_error(job, EXIT_PEER, "a %u redirect asks for the body again, but it came from stdin",
 		          status);
 		return false;
 	}
 	job->n_redirects++;
 	job->url = job->next;
 	if (sk_url_format(&job->url, text, sizeof text) > 0)
-		verbose(run, "redirect %u to %s", status, quote(text, strlen(text), q));
+		hc_verbose(run, "redirect %u to %s", status, quote(text, strlen(text), q));
 	start_hop(job);
 	return true;
 }
 
-/* The words for an exchange's error. */
-static void transfer_error(struct job *job, struct sk_http_exchange *ex, int err)
+static void finish_url(struct hc_job *job, struct sk_http_exchange *ex, int err)
 {
-	struct run *run = job->run;
-	char reason[128], addr[SK_ADDR_STRLEN] = "?", q[QUOTE_MAX];
-	struct sk_addr peer;
-	const struct sk_http_response *res = sk_http_exchange_response(ex);
-	reason_of(err, reason, sizeof reason);
-	if (sk_http_exchange_peer(ex, &peer) == 0)
-		sk_addr_format(&peer, addr);
-	switch (err) {
-	case SK_ENONAME: {
-		char ctx[QUOTE_MAX + 32];
-		const char *host = job->url.host;
-		snprintf(ctx, sizeof ctx, "%s: %s", run->o.command, quote(host, strlen(host), q));
-		snprintf(job->error, sizeof job->error, "%s: name not known", host);
-		job->status = report_err(ctx, err);
-		return;
-	}
-	case -ETIMEDOUT:
-		if (job->timed_out)
-			url_error(job, EXIT_TIMEOUT, "not done within %g s (--max-time)",
-			          run->o.max_time_ms / 1000.0);
-		else if (!res && sk_http_exchange_response(ex) == NULL && run->o.connect_timeout_ms)
-			url_error(job, EXIT_TIMEOUT, "connect %s: no connection within %g s (--connect-timeout)",
-			          addr, run->o.connect_timeout_ms / 1000.0);
-		else
-			url_error(job, EXIT_TIMEOUT, "%s", reason);
-		return;
-	case SK_EHTTP_TRUNCATED:
-		if (res && res->framing == SK_HTTP_FRAMING_LENGTH)
-			url_error(job, EXIT_PEER, "the connection closed after %llu of %llu bytes of the body",
-			          (unsigned long long)job->body_in, (unsigned long long)res->content_length);
-		else if (res)
-			url_error(job, EXIT_PEER, "the connection closed inside the chunked body, after %llu "
-			          "bytes", (unsigned long long)job->body_in);
-		else
-			url_error(job, EXIT_PEER, "the connection closed inside the response head");
-		return;
-	case SK_EHTTP_BAD_RESPONSE:
-	case SK_EHTTP_HEAD_TOO_BIG: {
-		const char *why = sk_http_exchange_why(ex);
-		url_error(job, EXIT_PEER, "%s%s%s", reason, why ? ": " : "", why ? why : "");
-		return;
-	}
-	default:
-		break;
-	}
-	int status = exit_status_of(err);
-	if (!res && (status == EXIT_NETWORK || err == -ECONNREFUSED)) {
-		url_error(job, status, "connect %s: %s", addr, reason);
-		return;
-	}
-	if (res && status == EXIT_NETWORK)
-		url_error(job, status, "%s after %llu bytes of the body", reason,
-		          (unsigned long long)job->body_in);
-	else
-		url_error(job, status, "%s", reason);
-}
-
-/* A transfer that went well: the status and the resume cases say the rest. */
-static void response_status(struct job *job, const struct sk_http_response *res)
-{
-	char q[QUOTE_MAX];
-	struct hc_sink *s = &job->sink;
-	if (job->already_complete) {
-		note(job->run, "%s: already complete (%llu bytes)", quote(s->path, strlen(s->path), q),
-		     (unsigned long long)s->resume_from);
-		return;
-	}
-	if (job->resume_err) {
-		if (res->status == 416)
-			url_error(job, EXIT_PEER, "416 to a resume from byte %llu: %s does not fit the "
-			          "server's file", (unsigned long long)s->resume_from,
-			          quote(s->path, strlen(s->path), q));
-		else
-			url_error(job, EXIT_PEER, "206 with a Content-Range that does not start at byte %llu",
-			          (unsigned long long)s->resume_from);
-		return;
-	}
-	if (res->status >= 400)
-		url_error(job, EXIT_PEER, "%u %.*s", res->status, (int)res->reason.len, res->reason.p);
-}
-
-static void finish_url(struct job *job, struct sk_http_exchange *ex, int err)
-{
-	struct run *run = job->run;
+	struct hc_run *run = job->run;
 	sk_loop_timer_stop(run->loop, &job->deadline);
 	const struct sk_http_response *res = sk_http_exchange_response(ex);
 	if (err == 0 && job->gz && sk_http_gunzip_finish(job->gz) < 0)
@@ -472,11 +231,11 @@ static void finish_url(struct job *job, struct sk_http_exchange *ex, int err)
 			job->status = report_err(ctx, job->local_err) == EXIT_NETWORK ? EXIT_NETWORK
 			                                                              : EXIT_LOCAL;
 	} else if (run->interrupted) {
-		url_error(job, EXIT_FAIL, "interrupted");
+		hc_url_error(job, EXIT_FAIL, "interrupted");
 	} else if (err) {
-		transfer_error(job, ex, err);
+		hc_transfer_error(job, ex, err);
 	} else {
-		response_status(job, res);
+		hc_response_status(job, res);
 	}
 	hc_progress_update(&job->progress, job->body_in + job->progress.done, true);
 	bool ok = err == 0 && !job->local_err && !run->interrupted;
@@ -512,7 +271,7 @@ static void finish_url(struct job *job, struct sk_http_exchange *ex, int err)
 
 static void on_done(struct sk_http_exchange *ex, int err, void *ud)
 {
-	struct job *job = ud;
+	struct hc_job *job = ud;
 	struct sk_http_timing t;
 	sk_http_exchange_timing(ex, &t);
 	job->hops[job->n_hops - 1].timing = t;
@@ -531,14 +290,14 @@ static const struct sk_http_exchange_handler exchange_handler = {
 	.on_event = on_event,
 	.on_head = on_head,
 	.on_body = on_body,
-	.on_body_want = on_body_want,
+	.on_body_want = hc_on_body_want,
 	.on_done = on_done,
 };
 
 /* --- starting ---------------------------------------------------------------- */
 
 /* The proxy for a URL: http:// only, unless no_proxy names its host. */
-static const struct sk_url *proxy_for(const struct run *run, const struct sk_url *url)
+static const struct sk_url *proxy_for(const struct hc_run *run, const struct sk_url *url)
 {
 	if (!run->has_proxy || url->scheme != SK_URL_HTTP)
 		return NULL;
@@ -548,9 +307,9 @@ static const struct sk_url *proxy_for(const struct run *run, const struct sk_url
 }
 
 /* A URL that ends before an exchange could start (out of memory). */
-static void abandon_url(struct job *job)
+static void abandon_url(struct hc_job *job)
 {
-	struct run *run = job->run;
+	struct hc_run *run = job->run;
 	hc_sink_close(&job->sink, false);
 	sk_loop_timer_stop(run->loop, &job->deadline);
 	free(job->hops);
@@ -560,13 +319,13 @@ static void abandon_url(struct job *job)
 	start_url(run);
 }
 
-static void start_hop(struct job *job)
+static void start_hop(struct hc_job *job)
 {
-	struct run *run = job->run;
+	struct hc_run *run = job->run;
 	const struct hc_opts *o = &run->o;
 	struct hc_hop *hops = realloc(job->hops, (job->n_hops + 1) * sizeof *hops);
 	if (!hops) {
-		url_error(job, EXIT_FAIL, "%s", sk_strerror(SK_ENOMEM));
+		hc_url_error(job, EXIT_FAIL, "%s", sk_strerror(SK_ENOMEM));
 		abandon_url(job);
 		return;
 	}
@@ -605,7 +364,7 @@ static void start_hop(struct job *job)
 	};
 	int err = sk_http_client_start(run->client, &req, &exchange_handler, job, &job->ex);
 	if (err < 0) {
-		url_error(job, exit_status_of(err), "%s", sk_strerror(err));
+		hc_url_error(job, exit_status_of(err), "%s", sk_strerror(err));
 		abandon_url(job);
 	}
 }
@@ -614,20 +373,20 @@ static void on_deadline(struct sk_loop *loop, struct sk_timer *t, void *ud)
 {
 	(void)loop;
 	(void)t;
-	struct job *job = ud;
+	struct hc_job *job = ud;
 	job->timed_out = true;
 	if (job->ex)
 		sk_http_exchange_abort(job->ex, -ETIMEDOUT);
 }
 
-static void start_url(struct run *run)
+static void start_url(struct hc_run *run)
 {
 	const struct hc_opts *o = &run->o;
 	if (run->url_i == o->n_urls || run->interrupted) {
 		sk_loop_stop(run->loop);
 		return;
 	}
-	struct job *job = &run->job;
+	struct hc_job *job = &run->job;
 	memset(job, 0, sizeof *job);
 	job->run = run;
 	job->given = o->urls[run->url_i];
@@ -662,14 +421,14 @@ static void on_signal(struct sk_loop *loop, int signo, void *ud)
 {
 	(void)loop;
 	(void)signo;
-	struct run *run = ud;
+	struct hc_run *run = ud;
 	run->interrupted = true;
 	if (run->job.ex)
 		sk_http_exchange_abort(run->job.ex, -EINTR);
 }
 
 /* http_proxy or --proxy: an http:// proxy ("host:port" is read as one). */
-static int setup_proxy(struct run *run)
+static int setup_proxy(struct hc_run *run)
 {
 	const char *p = run->o.proxy;
 	if (!p || !*p)
@@ -689,11 +448,11 @@ static int setup_proxy(struct run *run)
 	return EXIT_OK;
 }
 
-static int run_client(struct run *rp, int argc, char **argv);
+static int run_client(struct hc_run *rp, int argc, char **argv);
 
 int cmd_http_client(int argc, char **argv)
 {
-	struct run *r = calloc(1, sizeof *r); /* some 40 KiB of URLs: not on the stack */
+	struct hc_run *r = calloc(1, sizeof *r); /* some 40 KiB of URLs: not on the stack */
 	if (!r)
 		return report_err("http", SK_ENOMEM);
 	int status = run_client(r, argc, argv);
@@ -701,29 +460,28 @@ int cmd_http_client(int argc, char **argv)
 	return status;
 }
 
-static int run_client(struct run *rp, int argc, char **argv)
+static int run_client(struct hc_run *rp, int argc, char **argv)
 {
-#define run (*rp)
-	int st = hc_parse_options(argc, argv, &run.o);
+	int st = hc_parse_options(argc, argv, &rp->o);
 	if (st < 0) {
-		hc_free_options(&run.o);
+		hc_free_options(&rp->o);
 		return EXIT_OK; /* --help */
 	}
 	if (st == EXIT_OK)
-		st = setup_proxy(&run);
+		st = setup_proxy(rp);
 	if (st == EXIT_OK)
-		st = hc_body_build(&run.o, &run.body);
+		st = hc_body_build(&rp->o, &rp->body);
 	if (st != EXIT_OK) {
-		hc_body_free(&run.body);
-		hc_free_options(&run.o);
+		hc_body_free(&rp->body);
+		hc_free_options(&rp->o);
 		return st;
 	}
-	int err = sk_loop_new(&run.loop);
+	int err = sk_loop_new(&rp->loop);
 	struct sk_http_client_opts co;
 	sk_http_client_opts_init(&co);
-	co.connect_timeout_ms = run.o.connect_timeout_ms;
-	co.family = run.o.family;
-	co.tracer = run.o.trace ? &stderr_tracer : NULL;
+	co.connect_timeout_ms = rp->o.connect_timeout_ms;
+	co.family = rp->o.family;
+	co.tracer = rp->o.trace ? &stderr_tracer : NULL;
 	if (err == 0) {
 		/* epoll by default: one connection at a time gains nothing from a
 		 * ring, and setting one up costs a small GET a fifth of its time;
@@ -732,26 +490,25 @@ static int run_client(struct run *rp, int argc, char **argv)
 		 * SOCKIT_IO_URING=1 asks for the ring. */
 		const char *uring = getenv("SOCKIT_IO_URING");
 		if (uring && strcmp(uring, "1") == 0)
-			sk_loop_use_io_uring(run.loop);
-		err = sk_http_client_new(run.loop, &co, &run.client);
+			sk_loop_use_io_uring(rp->loop);
+		err = sk_http_client_new(rp->loop, &co, &rp->client);
 	}
 	if (err < 0) {
-		sk_loop_free(run.loop);
-		hc_body_free(&run.body);
-		hc_free_options(&run.o);
-		return report_err(run.o.command, err);
+		sk_loop_free(rp->loop);
+		hc_body_free(&rp->body);
+		hc_free_options(&rp->o);
+		return report_err(rp->o.command, err);
 	}
-	run.stderr_is_tty = isatty(STDERR_FILENO);
-	sk_loop_add_signal(run.loop, SIGINT, on_signal, &run);
-	sk_loop_add_signal(run.loop, SIGTERM, on_signal, &run);
-	start_url(&run);
-	sk_loop_run(run.loop);
-	sk_http_client_free(run.client);
-	if (run.stdin_conn)
-		sk_conn_close(run.stdin_conn, 0);
-	sk_loop_free(run.loop);
-	hc_body_free(&run.body);
-	hc_free_options(&run.o);
-	return run.status;
-#undef run
+	rp->stderr_is_tty = isatty(STDERR_FILENO);
+	sk_loop_add_signal(rp->loop, SIGINT, on_signal, rp);
+	sk_loop_add_signal(rp->loop, SIGTERM, on_signal, rp);
+	start_url(rp);
+	sk_loop_run(rp->loop);
+	sk_http_client_free(rp->client);
+	if (rp->stdin_conn)
+		sk_conn_close(rp->stdin_conn, 0);
+	sk_loop_free(rp->loop);
+	hc_body_free(&rp->body);
+	hc_free_options(&rp->o);
+	return rp->status;
 }

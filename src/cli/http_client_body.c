@@ -224,6 +224,72 @@ bool hc_body_empty(const struct hc_body *b)
 	return b->n_parts == 0 && !b->stream_stdin;
 }
 
+/* --- stdin as a streamed body (put URL -) ------------------------------- */
+
+static void on_stdin_data(struct sk_conn *c, const char *p, size_t len, void *ud)
+{
+	struct hc_run *run = ud;
+	struct sk_http_exchange *ex = run->job.ex;
+	if (!ex || sk_http_exchange_write(ex, p, len) < 0) {
+		sk_conn_close(c, 0);
+		return;
+	}
+	if (sk_http_exchange_is_full(ex) && !run->stdin_paused) {
+		run->stdin_paused = true;
+		sk_conn_pause(c);
+	}
+}
+
+static void on_stdin_eof(struct sk_conn *c, void *ud)
+{
+	struct hc_run *run = ud;
+	run->stdin_done = true;
+	if (run->job.ex)
+		sk_http_exchange_end(run->job.ex);
+	sk_conn_close(c, 0);
+}
+
+static void on_stdin_close(struct sk_conn *c, int err, void *ud)
+{
+	(void)c;
+	struct hc_run *run = ud;
+	run->stdin_conn = NULL;
+	if (err < 0 && run->job.ex) {
+		run->job.local_err = err;
+		run->job.local_what = "stdin";
+		sk_http_exchange_abort(run->job.ex, err);
+	}
+}
+
+static const struct sk_conn_handler stdin_handler = {
+	.on_data = on_stdin_data,
+	.on_eof = on_stdin_eof,
+	.on_close = on_stdin_close,
+};
+
+void hc_on_body_want(struct sk_http_exchange *ex, void *ud)
+{
+	struct hc_job *job = ud;
+	struct hc_run *run = job->run;
+	if (run->stdin_done)
+		return;
+	if (!run->stdin_conn) {
+		struct sk_conn_opts o;
+		sk_conn_opts_init(&o);
+		int err = sk_conn_new(run->loop, STDIN_FILENO, -1, &o, &stdin_handler, run, &run->stdin_conn);
+		if (err < 0) {
+			job->local_err = err;
+			job->local_what = "stdin";
+			sk_http_exchange_abort(ex, err);
+		}
+		return;
+	}
+	if (run->stdin_paused) {
+		run->stdin_paused = false;
+		sk_conn_resume(run->stdin_conn);
+	}
+}
+
 /* --- fields ---------------------------------------------------------------- */
 
 /* Sets one of our fields (replacing one of ours of the same name). */

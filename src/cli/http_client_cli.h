@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <sockit/conn.h>
 #include <sockit/http_client.h>
 
 #define HC_MAX_FIELDS 64   /* -H given */
@@ -187,5 +188,80 @@ struct hc_report {
 	const char *output;           /* the file, or NULL for stdout */
 };
 void hc_write_json(struct out *o, const struct hc_report *r);
+
+/* --- http_client.c: a run, and the job of each URL ------------------------- */
+
+struct hc_run;
+
+/* One URL: one or more hops (redirects), then its final response's body
+ * into its sink. */
+struct hc_job {
+	struct hc_run *run;
+	const char *given;            /* the URL as typed */
+	struct sk_url first;          /* the origin credentials belong to */
+	struct sk_url url;            /* this hop's */
+	const char *method;           /* this hop's */
+	bool with_body;               /* this hop sends the body */
+	unsigned n_redirects;
+	struct hc_hop *hops;          /* grows by one per hop */
+	size_t n_hops;
+	struct sk_http_exchange *ex;
+	struct hc_fields fields;
+	struct hc_sink sink;
+	bool following;               /* this response is a redirect we follow */
+	struct sk_url next;           /* where it goes */
+	int next_err;                 /* its Location did not parse */
+	struct sk_http_gunzip *gz;
+	struct hc_progress progress;
+	uint64_t body_in;             /* body bytes of the final response received */
+	struct sk_timer deadline;     /* --max-time */
+	bool timed_out;
+	int local_err;                /* the sink or stdin failed: exit 7 */
+	const char *local_what;       /* "stdin", or NULL for the sink */
+	int resume_err;               /* a 206/416 that does not fit the file */
+	bool already_complete;        /* 416 to a resume of a complete file */
+	bool head_is_output;          /* -i, or the head command */
+	uint64_t start_us;
+	char error[1024];             /* what went wrong, for -w json */
+	int status;                   /* this URL's exit status */
+};
+
+/* The invocation: every URL in turn through one client. */
+struct hc_run {
+	struct hc_opts o;
+	struct hc_body body;
+	struct sk_loop *loop;
+	struct sk_http_client *client;
+	struct sk_url proxy;
+	bool has_proxy;
+	size_t url_i;
+	int status;                   /* the last failure's exit status */
+	struct hc_job job;
+	struct sk_conn *stdin_conn;   /* put URL - */
+	bool stdin_paused, stdin_done;
+	bool interrupted;
+	bool stderr_is_tty;           /* asked once, not per URL */
+};
+
+
+/* --- http_client_report.c: the words for outcomes ------------------------- */
+
+/* "sockit: COMMAND: 'URL': text" on stderr; keeps the text for -w json and
+ * sets the job's exit status. */
+void hc_url_error(struct hc_job *job, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A note (unless -s), and a -v line ("* text"). */
+void hc_note(const struct hc_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hc_verbose(const struct hc_run *run, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* An exchange that ended with err. */
+void hc_transfer_error(struct hc_job *job, struct sk_http_exchange *ex, int err);
+/* An exchange that went well: its status, and what it meant for a resume. */
+void hc_response_status(struct hc_job *job, const struct sk_http_response *res);
+
+/* --- http_client_body.c: stdin as a streamed body (put URL -) ------------ */
+
+/* The exchange's on_body_want: starts reading stdin, or resumes it. */
+void hc_on_body_want(struct sk_http_exchange *ex, void *ud);
 
 #endif
