@@ -186,9 +186,8 @@ static int build_form(const struct hc_opts *o, struct hc_body *b)
 	char *end;
 	if (asprintf(&end, "--%s--\r\n", b->boundary) < 0 || add_owned(b, end, strlen(end)) < 0)
 		return report_err(o->command, SK_ENOMEM);
-	static char type[128];
-	snprintf(type, sizeof type, "multipart/form-data; boundary=%s", b->boundary);
-	b->content_type = type;
+	snprintf(b->type, sizeof b->type, "multipart/form-data; boundary=%s", b->boundary);
+	b->content_type = b->type;
 	return EXIT_OK;
 }
 

@@ -97,6 +97,7 @@ struct hc_body {
 	bool stream_stdin;            /* put URL - */
 	const char *content_type;     /* NULL: none of ours */
 	char boundary[64];
+	char type[128];               /* multipart/form-data; boundary=... */
 };
 
 /* Builds the body the options ask for. Returns EXIT_OK, or the status of a
