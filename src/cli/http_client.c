@@ -482,6 +482,9 @@ static int run_client(struct hc_run *rp, int argc, char **argv)
 	co.connect_timeout_ms = rp->o.connect_timeout_ms;
 	co.family = rp->o.family;
 	co.tracer = rp->o.trace ? &stderr_tracer : NULL;
+	/* TODO(issue 14): when a URL is https://, build one sk_tls_config from
+	 * rp->o.tls (tlscli_init/tlscli_option/tlscli_setup in src/cli/tlscli.c)
+	 * and set co.tls; the library then verifies each origin's host. */
 	if (err == 0) {
 		/* epoll by default: one connection at a time gains nothing from a
 		 * ring, and setting one up costs a small GET a fifth of its time;
