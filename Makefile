@@ -9,22 +9,23 @@ PYTHON   ?= /usr/bin/python3
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
-# One spelling per build directory: an absolute BUILD inside the tree (as
-# tests/integration/test_install.py passes it) would write dependency files
-# for other target names, and a later `make` would miss header changes.
+# One spelling per build directory: the dependency files (-MMD) name objects
+# as make saw them, so a tree built once with BUILD=$PWD/build (the install
+# test does) and once with BUILD=build would miss header changes.
 override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 SANITIZE ?=
-VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/sockit.h)
+VERSION  := $(shell sed -n 's/^#define SOCKIT_VERSION "\(.*\)"/\1/p' include/sockit/version.h)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
-# liburing: the loop's io_uring path (src/lib/loop_uring.c); threads: the
-# loop's workers (src/lib/loop_work.c); zlib: gzip bodies for the HTTP
-# client (src/lib/http_gunzip.c).
-LDLIBS   := -luring -pthread -lz
+# liburing: the loop's io_uring path (src/lib/loop/loop_uring.c); threads:
+# the loop's workers (src/lib/loop/loop_work.c); OpenSSL 3: TLS
+# (src/lib/tls/, src/lib/stream/conn_tls.c); libm: sqrt for ping's mdev;
+# zlib: gzip bodies for the HTTP client (src/lib/http/http_gunzip.c).
+LDLIBS   := -lssl -lcrypto -luring -pthread -lm -lz
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
@@ -38,7 +39,12 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c))
+# libsockit's layers, lowest first (src/lib/<layer>/, STYLE.md "Layout"): a
+# file includes headers of its own layer and those below, never above, and
+# reaches upward only through callbacks. `make check-layers` checks it.
+LAYERS   := base ip net loop tls stream probe http dns
+LIB_SRC  := $(foreach l,$(LAYERS),$(sort $(wildcard src/lib/$(l)/*.c)))
+LIB_HDR  := $(foreach l,$(LAYERS),$(wildcard src/lib/$(l)/*.h))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
@@ -52,8 +58,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libsockit.a
 BIN := $(BUILD)/sockit
 
-.PHONY: all run test unit integration asan valgrind bench fuzz install uninstall clean help deps-build deps-test \
-	deps-browser
+.PHONY: all run test check check-layers check-errors check-symbols unit integration asan valgrind bench fuzz install uninstall \
+	clean help deps-build deps-test deps-browser
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
@@ -67,6 +73,11 @@ FORCE:
 $(BUILD)/%.o: %.c $(FLAGS_FILE) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Library files name internal headers by layer: "loop/loop_internal.h".
+$(BUILD)/src/lib/%.o: src/lib/%.c $(FLAGS_FILE) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Isrc/lib -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -100,10 +111,36 @@ deps-browser:
 	    [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then \
 		cd tests/browser && npm ci --no-audit --no-fund && touch node_modules; fi
 
+# PORTS='UDP TCP HTTP' moves the demo off ports that are taken.
 run: $(BIN)
-	@scripts/demo.sh $(BIN)
+	@PORTS='$(PORTS)' scripts/demo.sh $(BIN)
 
-test: unit integration
+test: check unit integration
+
+# Checks of the tree itself, first in `make test`:
+#   check-layers  libsockit reads bottom-up (scripts/check_layers.py): no
+#                 library file or public header includes a header of a layer
+#                 above its own; no file uses (nm on the objects) a function
+#                 of a layer above; no two files depend on each other, in a
+#                 layer or across layers, directly or in a longer cycle; one
+#                 internal header per layer, <layer>/<layer>_internal.h
+#   check-errors  every SK_E* code that a header, source file, comment or doc
+#                 names is defined in include/sockit/err.h, and nowhere else;
+#                 err.c's one table gives each sockit code its text and name
+#                 (scripts/check_errors.sh)
+#   check-symbols every external symbol of libsockit.a starts with sk_ (public)
+#                 or sk__ (internal), so a program can name its own functions
+#                 freely (scripts/check_symbols.sh, nm on the archive)
+check: check-layers check-errors check-symbols
+
+check-layers: $(LIB)
+	@$(PYTHON) scripts/check_layers.py "$(LAYERS)" $(BUILD)/src/lib
+
+check-errors:
+	@sh scripts/check_errors.sh
+
+check-symbols: $(LIB)
+	@sh scripts/check_symbols.sh $(LIB)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -129,22 +166,24 @@ bench: $(BIN)
 	@scripts/deps.sh bench
 	@set -e; for b in bench/*.sh; do echo "== $$b"; sh $$b $(abspath $(BIN)); done
 
-# libFuzzer on the HTTP parsers, one target per tests/fuzz/fuzz_<name>.c:
-# http_parse (requests, chunked bodies) and http_response (responses and
-# chunked bodies as the client reads them). clang compiles the library
-# sources into each fuzzer (never the gcc-built libsockit.a), which then
-# runs for FUZZ_SECS seconds on a fresh copy of its seed corpus
-# (tests/fuzz/corpus for http_parse, tests/fuzz/corpus_<name> for the
-# others). A crash, leak, sanitizer report or input slower than 10 s fails
-# the make; the input that did it is left in $(BUILD)/fuzz/crash-* (rerun:
-# $(BUILD)/fuzz/fuzz_<name> FILE).
+# libFuzzer, one target per tests/fuzz/fuzz_<name>.c: http_parse (requests,
+# chunked bodies), http_response (responses and chunked bodies as the
+# client reads them), dns_msg and dns_zone (DNS messages, zone files), probe
+# (what ping, arp and ifaces read: ICMP replies, ARP packets, netlink
+# attributes). clang compiles the library sources into each fuzzer (never
+# the gcc-built libsockit.a), which then runs on a fresh copy of its seed
+# corpus (tests/fuzz/corpus for http_parse, tests/fuzz/corpus_<name> for the
+# others); FUZZ_SECS is shared out between the targets. A crash, leak,
+# sanitizer report or input slower than 10 s fails the make; the input that
+# did it is left in $(BUILD)/fuzz/crash-* (rerun: $(BUILD)/fuzz/fuzz_<name> FILE).
 FUZZ_SECS ?= 60
-FUZZ_NAMES := http_parse http_response
+FUZZ_NAMES := http_parse http_response dns_msg dns_zone probe
 FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -g -O1 \
+FUZZ_EACH = $(shell expr $(FUZZ_SECS) / $(words $(FUZZ_NAMES)) + 1)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc/lib -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/lib/*.h include/sockit/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR) $(wildcard include/sockit/*.h)
 	@scripts/deps.sh fuzz
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
@@ -152,10 +191,10 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/lib/*.h incl
 fuzz: $(FUZZ_BIN)
 	@set -e; for n in $(FUZZ_NAMES); do \
 		corpus=tests/fuzz/corpus; [ $$n = http_parse ] || corpus=tests/fuzz/corpus_$$n; \
-		echo "== fuzz_$$n ($$corpus, $(FUZZ_SECS) s)"; \
+		echo "== fuzz_$$n ($$corpus, $(FUZZ_EACH) s)"; \
 		rm -rf $(BUILD)/fuzz/corpus_$$n && mkdir -p $(BUILD)/fuzz/corpus_$$n; \
 		cp $$corpus/* $(BUILD)/fuzz/corpus_$$n/; \
-		$(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECS) -max_len=20000 -timeout=10 \
+		$(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 \
 			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus_$$n; \
 	done
 
@@ -178,7 +217,9 @@ clean:
 	rm -rf build
 
 help:
-	@echo 'targets: all run test unit integration asan valgrind bench fuzz install uninstall clean'
+	@echo 'targets: all run test check check-layers check-errors check-symbols unit integration asan'
+	@echo '         valgrind bench fuzz install uninstall clean'
 	@echo 'options: V=1 (show commands) CC=clang PREFIX=/usr DESTDIR=/tmp/stage FUZZ_SECS=60'
+	@echo '         PORTS="7853 8999 8080" (make run: the UDP, TCP and HTTP ports)'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(TOOL_BIN:=.d)

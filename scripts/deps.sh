@@ -7,11 +7,11 @@ set -eu
 
 pkgs_for() {
 	case "$1" in
-	build) echo "gcc make libc6-dev pkg-config liburing-dev zlib1g-dev" ;;
-	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db socat ncat netcat-openbsd iproute2 procps strace" ;;
+	build) echo "gcc make libc6-dev pkg-config liburing-dev libssl-dev zlib1g-dev" ;;
+	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db socat ncat netcat-openbsd iproute2 procps strace bind9-dnsutils knot-dnsutils dnsmasq-base util-linux mount iputils-ping iputils-arping nmap openssl" ;;
 	asan) pkgs_for test ;;
 	valgrind) echo "valgrind libcmocka-dev" ;;
-	bench) echo "python3 util-linux socat ncat netcat-openbsd iperf3 nginx h2o lighttpd wrk" ;;
+	bench) echo "python3 util-linux socat ncat netcat-openbsd iperf3 nginx h2o lighttpd wrk dnsperf dnsmasq-base knot-dnsutils bind9-dnsutils fping nmap openssl" ;;
 	fuzz) echo "clang libclang-rt-14-dev" ;;
 	# The browser test (tests/browser): Chromium, fonts for its screenshot,
 	# and Node.js with npm unless the machine has its own (Debian's nodejs

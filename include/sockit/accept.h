@@ -42,12 +42,17 @@ struct sk_acceptor_opts {
 	const struct sk_acl *acl;      /* borrowed, must outlive the acceptor; NULL permits all */
 	sk_accepted_fn *on_accept;     /* required */
 	sk_refused_fn *on_refused;     /* may be NULL: refused peers are just closed */
+	bool reset_refused;            /* close refused peers with a reset (SO_LINGER 0): the
+	                                  client learns at once, and always the same way, that it
+	                                  was turned away, instead of an EOF or a reset depending
+	                                  on timing. Off where on_refused writes an answer that
+	                                  must arrive (HTTP's 503). */
 	sk_accept_failed_fn *on_failed;/* may be NULL */
 	void *ud;
 	const struct sk_tracer *tracer;
 };
 
-/* No limits, no access list, no callbacks. */
+/* No limits, no access list, no callbacks, refused peers closed plainly. */
 void sk_acceptor_opts_init(struct sk_acceptor_opts *opts);
 
 /* Accepts on listen_fd (taken: closed by the acceptor, even on failure).

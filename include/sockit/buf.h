@@ -30,6 +30,21 @@ void sk_buf_fini(struct sk_buf *b);
  * appended) or SK_ENOMEM. */
 int sk_buf_append(struct sk_buf *b, const void *p, size_t len);
 
+/* Makes room for len more bytes at the end, contiguous, without adding
+ * any: b->data + b->start + b->len may then be written and len counted by
+ * the caller. Returns 0, SK_ETOOLARGE or SK_ENOMEM, like append. */
+int sk_buf_reserve(struct sk_buf *b, size_t len);
+
+/* Leaves n bytes of room in front of an empty buffer, for a header that is
+ * known only once the rest is built (sk_buf_prepend). SK_EINVAL if b is not
+ * empty; else as reserve. */
+int sk_buf_headroom(struct sk_buf *b, size_t n);
+
+/* Puts len bytes in front of the buffer's bytes: into the room in front
+ * when there is enough (no other byte moves), else by one copy into a new
+ * buffer. Returns 0, SK_ETOOLARGE or SK_ENOMEM. */
+int sk_buf_prepend(struct sk_buf *b, const void *p, size_t len);
+
 /* The unconsumed bytes: a view valid until the next append or consume. */
 static inline const char *sk_buf_head(const struct sk_buf *b)
 {

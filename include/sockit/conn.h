@@ -26,14 +26,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sockit/buf.h>
 #include <sockit/loop.h>
 #include <sockit/sock.h>
 
 struct sk_conn;
+struct sk_tls_conn_opts;
 
 struct sk_conn_handler {
 	/* Bytes arrived; the handler takes them all. */
 	void (*on_data)(struct sk_conn *c, const char *p, size_t len, void *ud);
+	/* Instead of on_data when set: returns how many of the len bytes the
+	 * handler took. Taking fewer pauses the conn, as sk_conn_pause (its
+	 * buffer is full); the rest is offered again, first, on the loop's next
+	 * pass after sk_conn_resume. */
+	size_t (*on_recv)(struct sk_conn *c, const char *p, size_t len, void *ud);
 	/* The peer will send no more (read returned 0). Writing still works. */
 	void (*on_eof)(struct sk_conn *c, void *ud);
 	/* The outbound queue fell to the low-water mark after having reached
@@ -44,6 +51,10 @@ struct sk_conn_handler {
 	 * for the idle timeout). The conn is freed when this returns. */
 	void (*on_close)(struct sk_conn *c, int err, void *ud);
 };
+
+/* File pieces read into the queue at a time: one loopback send's worth, and
+ * under glibc's mmap threshold, so a piece costs no mmap. */
+#define SK_CONN_FILE_PIECE (64 * 1024)
 
 /* Per-connection memory ceiling. 1 MiB keeps 10,000 busy connections under
  * 10 GiB in the worst case while letting one bulk transfer keep a loopback
@@ -61,16 +72,21 @@ struct sk_conn_opts {
 	                        trying the socket at once; lower CPU for servers of
 	                        many small responses, a loop pass of latency */
 	const struct sk_tracer *tracer; /* recv/send/close lines; borrowed, may be NULL */
+	const struct sk_tls_conn_opts *tls; /* TLS over the socket (sockit/tls.h); NULL: plain.
+	                                       Borrowed: must outlive the conn */
 };
 
 /* out_max SK_CONN_OUT_MAX, high water out_max/2, low water out_max/8,
- * read_size 64 KiB, no idle timeout, no tracer. */
+ * read_size 64 KiB, no idle timeout, no tracer, no TLS. */
 void sk_conn_opts_init(struct sk_conn_opts *opts);
 
 /* Makes a conn of rfd (read) and wfd (write); they may be the same socket.
  * Either may be -1 for a one-way endpoint. Takes ownership of both fds,
  * even on failure (they are closed). The fds are made non-blocking. handler
- * must outlive the conn; ud is borrowed. Returns 0 and *out, or an error. */
+ * must outlive the conn; ud is borrowed. With opts->tls, rfd and wfd must be
+ * one connected stream socket (SK_EINVAL otherwise), and the handshake
+ * starts at once; sends before its end are queued. Returns 0 and *out, or an
+ * error. */
 int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
                 const struct sk_conn_handler *handler, void *ud, struct sk_conn **out);
 
@@ -78,6 +94,20 @@ int sk_conn_new(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opt
  * SK_ETOOLARGE when the queue would pass out_max (nothing is queued), or the
  * write error that closed the conn. */
 int sk_conn_send(struct sk_conn *c, const void *p, size_t len);
+
+/* The same for b's bytes, taking b's storage instead of copying them when
+ * nothing is queued (a response built in its own buffer). b is left empty
+ * and keeps its max. */
+int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b);
+
+/* After what is queued, len bytes of the file fd from offset off: read in
+ * pieces of at most SK_CONN_FILE_PIECE into the queue as the transport
+ * takes them (so a TLS transport encrypts them like any other bytes). The
+ * conn takes fd and closes it when it is sent, or with the conn. One file
+ * at a time: -EBUSY while one is being sent. A file that ends early (it
+ * was shortened meanwhile) or cannot be read closes the conn with the
+ * error (-EIO for the short file). sk_conn_pending counts what is left. */
+int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len);
 
 /* True once the queue reached high water (until it drains to low water). */
 bool sk_conn_is_full(const struct sk_conn *c);
@@ -123,7 +153,8 @@ bool sk_conn_write_failed(const struct sk_conn *c);
 /* Bytes handed to on_data so far. */
 uint64_t sk_conn_bytes_read(const struct sk_conn *c);
 /* The transport moving this conn's bytes: "sock" (a socket, through the
- * loop's completion I/O) or "fd" (pipes, terminals, files). */
+ * loop's completion I/O), "tls" (TLS over such a socket) or "fd" (pipes,
+ * terminals, files). */
 const char *sk_conn_transport_name(const struct sk_conn *c);
 int sk_conn_rfd(const struct sk_conn *c);
 void *sk_conn_ud(const struct sk_conn *c);

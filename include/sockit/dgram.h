@@ -133,8 +133,9 @@ struct sk_dgram_service {
 const struct sk_dgram_service *sk_dgram_service_port(unsigned port);
 
 /* Writes the notes' reply to msg from peer into buf (cap bytes):
- * "Received msg: MSG from ('IP', PORT)". Returns the length it needed (like
- * snprintf: compare with cap). */
+ * "Received msg: MSG from ('IP', PORT)", without a newline (LF or CRLF) that
+ * ends msg, so a datagram and a TCP message that carry the same line get the
+ * same answer. Returns the length it needed (like snprintf: compare with cap). */
 size_t sk_reply_format(const char *msg, size_t len, const struct sk_addr *peer, char *buf,
                        size_t cap);
 

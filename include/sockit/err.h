@@ -1,4 +1,6 @@
 /* sockit error codes: every library function that can fail returns one.
+ * Every SK_E* code is defined here, and nowhere else; src/lib/base/err.c
+ * gives each its text and name (scripts/check_errors.sh checks both).
  *
  * Convention: a return value >= 0 is success (a count, an fd, bytes consumed);
  * a negative value is an SK_E* code. System failures are the negative errno
@@ -17,6 +19,9 @@
 #define SK_ERANGE        (-ERANGE)
 #define SK_ENOSPC        (-ENOSPC)
 #define SK_EPIPE         (-EPIPE)
+#define SK_ENOENT        (-ENOENT)
+#define SK_EEXIST        (-EEXIST)
+#define SK_ECONNREFUSED  (-ECONNREFUSED)
 #define SK_EINPROGRESS   (-EINPROGRESS) /* started; a callback reports the end */
 #define SK_ETOOLARGE     (-EMSGSIZE) /* a buffer or message would pass its limit */
 
@@ -45,6 +50,56 @@
 #define SK_EPORT_SYNTAX         (-1030) /* not a decimal number */
 #define SK_EPORT_RANGE          (-1031) /* above 65535 */
 #define SK_ENONAME              (-1032) /* no such service or host name */
+
+/* Incremental parsers (http_parse.h) */
+#define SK_EINCOMPLETE          (-1100) /* need more bytes: not a failure */
+
+/* HTTP requests (http_parse.h): sk_http_error_status() gives the status
+ * that answers each. */
+#define SK_EHTTP_BAD_REQUEST    (-1101) /* 400 */
+#define SK_EHTTP_URI_TOO_LONG   (-1102) /* 414 */
+#define SK_EHTTP_FIELDS_TOO_BIG (-1103) /* 431 */
+#define SK_EHTTP_NOT_IMPLEMENTED (-1104) /* 501: a transfer coding we do not know */
+#define SK_EHTTP_VERSION        (-1105) /* 505: not HTTP/1.x */
+#define SK_EHTTP_BODY_TOO_BIG   (-1106) /* 413: set by servers, not the parser */
+
+/* DNS (include/sockit/dns.h): each names the rule a message or a name broke. */
+#define SK_EDNS_TRUNCATED  (-1200) /* the message ends inside a part its header counts */
+#define SK_EDNS_LABEL      (-1201) /* a label length byte of the reserved kinds 01 and 10 */
+#define SK_EDNS_POINTER    (-1202) /* a compression pointer that does not point backwards */
+#define SK_EDNS_NAME_LONG  (-1203) /* a name longer than 255 bytes */
+#define SK_EDNS_RDATA      (-1204) /* record data that does not have its type's shape */
+#define SK_EDNS_TRAILING   (-1205) /* bytes after the last record the header counts */
+#define SK_EDNS_QDCOUNT    (-1206) /* more than one question (RFC 9619) */
+#define SK_EDNS_TOO_MANY   (-1207) /* more records than the caller's table holds */
+#define SK_EDNS_NAME       (-1208) /* a name in text: empty label, label over 63, bad escape */
+#define SK_EDNS_TYPE       (-1209) /* not a record type name or TYPEnnn */
+#define SK_EDNS_ID         (-1210) /* a response that does not answer the question asked */
+#define SK_EDNS_SYNTAX     (-1211) /* record data in text that its type cannot read */
+/* True for the DNS codes that mean "the peer sent a bad message". */
+#define SK_EDNS_IS_MALFORMED(err) ((err) <= SK_EDNS_TRUNCATED && (err) >= SK_EDNS_TOO_MANY)
+
+/* TLS (tls.h). A configuration that cannot be built: */
+#define SK_ETLS_CERT_FILE       (-1300) /* no PEM certificate in the file */
+#define SK_ETLS_KEY_FILE        (-1301) /* no PEM private key in the file */
+#define SK_ETLS_KEY_MISMATCH    (-1302) /* the key is not the certificate's */
+#define SK_ETLS_PIN_SYNTAX      (-1303) /* a pin is not sha256:BASE64 of 32 bytes */
+#define SK_ETLS_ALPN_SYNTAX     (-1304) /* ALPN: comma-separated names of 1-255 bytes */
+/* A connection that failed (the conn's on_close and sk_tls_handshake_fn): */
+#define SK_ETLS_HANDSHAKE       (-1310) /* the handshake failed (sk_tls_info.detail says why) */
+#define SK_ETLS_TIMEOUT         (-1311) /* no handshake within the timeout */
+#define SK_ETLS_NOT_TLS         (-1312) /* the peer does not speak TLS */
+#define SK_ETLS_VERSION         (-1313) /* no TLS version in common */
+#define SK_ETLS_ALERT           (-1314) /* the peer sent a fatal alert (detail names it) */
+#define SK_ETLS_PROTOCOL        (-1315) /* bad TLS records after the handshake */
+#define SK_ETLS_CERT_EXPIRED    (-1320) /* the certificate's notAfter has passed */
+#define SK_ETLS_CERT_NOT_YET_VALID (-1321) /* its notBefore is in the future */
+#define SK_ETLS_CERT_SELF_SIGNED (-1322) /* self-signed and not trusted */
+#define SK_ETLS_CERT_UNKNOWN_ISSUER (-1323) /* no trusted issuer */
+#define SK_ETLS_CERT_NAME       (-1324) /* not issued for the name asked for */
+#define SK_ETLS_CERT_PIN        (-1325) /* its public key matches no pin */
+#define SK_ETLS_CERT_INVALID    (-1326) /* refused for another reason (detail) */
+#define SK_ETLS_NO_CERT         (-1327) /* a client certificate was required, none came */
 
 /* A short, lowercase, stable description of err. Never NULL, never allocates;
  * unknown codes get a generic text. */

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sockit/err.h> /* SK_EINCOMPLETE, SK_EHTTP_* */
 #include <sockit/slice.h>
 
 /* Limits, each answered with its own status. 8 KiB lines and 100 fields in
@@ -31,15 +32,6 @@
 #define SK_HTTP_MAX_REQUEST_LINE 8192  /* longer: 414 URI Too Long */
 #define SK_HTTP_MAX_HEADER_BYTES 16384 /* the whole head; longer: 431 */
 #define SK_HTTP_MAX_HEADERS 100        /* more fields: 431 */
-
-/* Errors (see <sockit/err.h> for the convention). */
-#define SK_EINCOMPLETE          (-1100) /* need more bytes: not a failure */
-#define SK_EHTTP_BAD_REQUEST    (-1101) /* 400 */
-#define SK_EHTTP_URI_TOO_LONG   (-1102) /* 414 */
-#define SK_EHTTP_FIELDS_TOO_BIG (-1103) /* 431 */
-#define SK_EHTTP_NOT_IMPLEMENTED (-1104) /* 501: a transfer coding we do not know */
-#define SK_EHTTP_VERSION        (-1105) /* 505: not HTTP/1.x */
-#define SK_EHTTP_BODY_TOO_BIG   (-1106) /* 413: set by servers, not the parser */
 
 /* The status to answer an SK_EHTTP_* error with (400 for anything else). */
 int sk_http_error_status(int err);

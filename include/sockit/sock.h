@@ -111,6 +111,13 @@ int sk_tcp_connect_finish(int fd);
  * nothing else to do meanwhile. */
 int sk_tcp_connect(const struct sk_addr *to, int timeout_ms, const struct sk_tracer *tracer);
 
+/* sk_tcp_connect from a chosen local address and port (nc -s ADDR -p PORT):
+ * binds to from (borrowed; same family as to; port 0 lets the kernel
+ * choose) first. The bind's failures come back as they are (-EADDRINUSE,
+ * -EADDRNOTAVAIL for an address this host does not have). Blocks. */
+int sk_tcp_connect_from(const struct sk_addr *to, const struct sk_addr *from, int timeout_ms,
+                        const struct sk_tracer *tracer);
+
 /* socket(SOCK_DGRAM) + options + bind. A NULL addr skips bind(2) (an
  * unbound sender: the kernel picks a port at the first send), in which case
  * family chooses AF_INET or AF_INET6. */

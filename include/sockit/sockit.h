@@ -3,16 +3,12 @@
 #ifndef SOCKIT_SOCKIT_H
 #define SOCKIT_SOCKIT_H
 
-#define SOCKIT_VERSION "0.1.0"
-
 #include <sockit/err.h>
 #include <sockit/ip.h>
 #include <sockit/loop.h>
 #include <sockit/port.h>
 #include <sockit/slice.h>
 #include <sockit/sock.h>
-
-/* The library's version string, for a program to compare with SOCKIT_VERSION. */
-const char *sk_version(void);
+#include <sockit/version.h>
 
 #endif

@@ -10,7 +10,11 @@
  *   exec     /bin/sh -c CMD with the socket as its stdin and stdout, in a
  *            process group of its own: the group is killed after
  *            exec_timeout_ms, and told to stop (SIGTERM) when the server
- *            is freed or the shell exits
+ *            is freed or the shell exits. With TLS the command gets one end
+ *            of a socketpair instead (plaintext; a command cannot speak
+ *            TLS) and a relay joins the other end to the client's TLS
+ *            conn: the command's end of output ends the session, as its
+ *            closing the socket does without TLS
  *   handoff  the accepted fd is given to the caller (the CLI's relay mode)
  *
  * reply and chat read messages with a framer (line, len32 or raw). What the
@@ -27,6 +31,7 @@
 #include <sockit/sock.h>
 
 struct sk_stream_server;
+struct sk_tls_conn_opts;
 
 enum sk_stream_mode {
 	SK_STREAM_ECHO,
@@ -48,6 +53,9 @@ enum sk_stream_event {
 	SK_STREAM_DROPPED_SLOW, /* chat: a client too slow to keep up was dropped */
 	SK_STREAM_ACCEPT_FAILED,/* accept(2) failed (EMFILE …); reported once until it recovers */
 	SK_STREAM_BAD_DATA,     /* a message over the framer's limit: the client is closed */
+	SK_STREAM_EXEC_EXITED,  /* exec: the client's command exited; err is its wait status
+	                           (waitpid's: WIFEXITED, WEXITSTATUS …). SK_STREAM_CLOSED
+	                           follows. */
 };
 
 /* Default limits. With them no stream server grows past 256 MiB whatever
@@ -106,7 +114,12 @@ struct sk_stream_opts {
 	                                 at most SK_FRAME_MAX */
 	unsigned idle_ms;             /* 0: never */
 	const struct sk_acl *acl;     /* borrowed; NULL permits all */
-	const char *exec_cmd;         /* SK_STREAM_EXEC; borrowed */
+	const char *exec_cmd;         /* SK_STREAM_EXEC; borrowed. Run by /bin/sh -c with the
+	                                 client's socket on stdin and stdout, and in its
+	                                 environment SOCKIT_PEER_ADDR, SOCKIT_PEER_PORT,
+	                                 SOCKIT_LOCAL_ADDR, SOCKIT_LOCAL_PORT (as socat's
+	                                 SOCAT_PEERADDR …; IPv4 clients of a dual-stack
+	                                 listener as plain IPv4) */
 	unsigned exec_timeout_ms;     /* kill an exec child's process group after this long
 	                                 (SK_STREAM_EXEC_TIMEOUT_MS); 0: never */
 	sk_stream_handoff_fn *on_handoff;
@@ -115,6 +128,8 @@ struct sk_stream_opts {
 	const struct sk_tracer *tracer;
 	size_t out_max;               /* per-client queue ceiling (chat drops above it);
 	                                 raised to what one read or one message needs */
+	const struct sk_tls_conn_opts *tls; /* TLS for every client (sockit/tls.h); NULL:
+	                                 plain. Borrowed: must outlive the server */
 };
 
 /* "echo", "discard", "chargen", "daytime", "reply", "chat" → mode; SK_EINVAL

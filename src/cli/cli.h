@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include <sockit/dgram.h>
 #include <sockit/sockit.h>
@@ -21,17 +22,26 @@ enum exit_status {
 	EXIT_LOCAL = 7,    /* a local file or permission */
 };
 
+/* A command's help: prose and option tables (opts.c) in order, ending with {0}. */
+struct opt_cmd;
+struct help_part {
+	const char *text;
+	const struct opt_cmd *opts;
+};
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
-	const char *usage; /* the full --help text */
+	const struct help_part *help; /* the full --help text: prose and option tables */
 };
 
 /* Defined in main.c: the table and a lookup by name. */
+extern const struct command commands[];
+extern const size_t n_commands;
 const struct command *find_command(const char *name);
 
-/* One entry point and one usage text per subcommand, each in its own file. */
+/* One entry point and one help text per subcommand, each in its own file. */
 int cmd_ip(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
@@ -39,8 +49,13 @@ int cmd_udp(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_http(int argc, char **argv);
 int cmd_help(int argc, char **argv);
-extern const char ip_usage[], port_usage[], help_usage[], tcp_usage[], udp_usage[],
-	serve_usage[], http_usage[];
+int cmd_ifaces(int argc, char **argv);
+int cmd_arp(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+extern const struct help_part ip_help[], port_help[], help_help[], tcp_help[], udp_help[],
+	serve_help[], http_help[], ifaces_help[], arp_help[], ping_help[], scan_help[],
+	resolve_help[], dns_help[];
 
 /* --- report.c: the one place that turns errors into words and statuses --- */
 
@@ -115,17 +130,128 @@ void out_escaped(struct out *o, const char *p, size_t len);
 char *out_reserve(struct out *o, size_t n);
 void out_commit(struct out *o, size_t n);
 
-/* --- option helpers ---------------------------------------------------------- */
+/* --- opts.c: option tables, read by the parser and by --help ------------- */
+
+/* Each subcommand's options are one table of struct opt (git's
+ * parse-options): the parser and the help text both read it, so an option
+ * cannot be parsed without being documented or documented without being
+ * parsed. A destination is an offset into the command's own struct, so the
+ * tables are constant and `sockit help --options-json` can list them all. */
+enum opt_kind {
+	OPT_END = 0,
+	OPT_FLAG,    /* sets a bool */
+	OPT_STRING,  /* stores the argument (a const char *) */
+	OPT_SECONDS, /* "1.5" -> 1500 in an unsigned (ms), 0-86400 s */
+	OPT_COUNT,   /* a whole number 0..n in an unsigned long */
+	OPT_CALL,    /* fn(ps, arg); n is the value the handler reads (a mode) */
+};
+
+struct parse;
+typedef int opt_fn(struct parse *ps, const char *arg);
+
+struct opt {
+	enum opt_kind kind;
+	char short_name;      /* 0: none */
+	const char *long_name; /* NULL: none */
+	const char *arg_name; /* NULL: takes no value */
+	const char *help;
+	size_t off;           /* the destination, an offset into the command's struct */
+	unsigned long n;      /* OPT_COUNT's maximum; OPT_CALL's value */
+	opt_fn *fn;
+	unsigned modes;       /* the modes (bits the command defines) it works in; 0: all */
+	const char *modes_text; /* "--reply and --chat": why it is refused elsewhere */
+};
+
+/* Only compiles when type's field has type t: a table entry cannot write
+ * a bool into an unsigned. */
+#define OPT_OFF(type, field, t) \
+	(offsetof(type, field) + 0 * sizeof(char[_Generic(((type *)0)->field, t: 1, default: -1)]))
+
+#define OPT_FLAG_(s, l, type, field, h) \
+	{ OPT_FLAG, s, l, NULL, h, OPT_OFF(type, field, bool), 0, NULL, 0, NULL }
+#define OPT_STRING_(s, l, a, type, field, h) \
+	{ OPT_STRING, s, l, a, h, OPT_OFF(type, field, const char *), 0, NULL, 0, NULL }
+#define OPT_SECONDS_(s, l, type, field, h) \
+	{ OPT_SECONDS, s, l, "SECS", h, OPT_OFF(type, field, unsigned), 0, NULL, 0, NULL }
+#define OPT_COUNT_(s, l, a, max, type, field, h) \
+	{ OPT_COUNT, s, l, a, h, OPT_OFF(type, field, unsigned long), max, NULL, 0, NULL }
+#define OPT_CALL_(s, l, a, fn, value, h) { OPT_CALL, s, l, a, h, 0, value, fn, 0, NULL }
+#define OPT_FAMILY_(s, type, field, value, h) \
+	{ OPT_CALL, s, NULL, NULL, h, OPT_OFF(type, field, int), value, opt_family, 0, NULL }
+#define OPT_END_ { OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, 0, NULL }
+
+/* An option of another tool that users type out of habit, and what to
+ * write instead: "-l" -> "'tcp listen' already listens ...". */
+struct opt_hint {
+	const char *typed;
+	const char *text;
+};
+
+/* Hints every network command gives for nc's and ncat's options. */
+#define HINT_N { "-n", "numeric addresses are never looked up: leave -n out" }
+#define HINT_Z { "-z", "to scan ports use 'sockit scan HOST PORTS'" }
+
+/* One subcommand's options. */
+struct opt_cmd {
+	const char *name;         /* "tcp listen": the context of its messages */
+	const char *help_name;    /* "tcp": the command whose help -h prints */
+	const struct opt *opts;
+	const struct opt_hint *hints; /* NULL-terminated, or NULL */
+};
+
+/* Room for the options of one table. */
+#define OPT_MAX 48
+
+struct parse {
+	const struct opt_cmd *cmd;
+	void *base;                /* the command's struct, which offsets point into */
+	const struct opt *opt;     /* the option being handled */
+	const char *typed;         /* as the user wrote it: "-w" or "--wait" */
+	char **operands;           /* what is not an option, in order */
+	int n_operands;
+	char seen[OPT_MAX][24];    /* per option: how it was last written, "" if not */
+};
+
+/* Returned by parse_options after printing the help text (-h, --help). */
+#define PARSE_HELP (-1)
+
+/* Parses argv[1..argc) (argv[0] is the subcommand's name) against cmd's
+ * table into base. Options may follow operands (`sockit ip 10.0.0.1
+ * --json`); "--" ends the options. Long options may be abbreviated to a
+ * unique prefix. -h and --help (also in a cluster, -qh, or abbreviated,
+ * --he, unless the table has a -h or --h... of its own) print the help.
+ * Returns 0, PARSE_HELP, or EXIT_USAGE after reporting the option as it was
+ * typed (with the table's hint for other tools' habits). */
+int parse_options(struct parse *ps, const struct opt_cmd *cmd, int argc, char **argv, void *base);
+
+/* True if arg ("-s", "--split", "-js") is an option of cmd whose value is
+ * the next argument: for looking ahead in argv before parsing it. */
+bool opt_takes_next(const struct opt_cmd *cmd, const char *arg);
+
+/* How an option was written, or NULL if it was not: the name for messages. */
+const char *opt_seen(const struct parse *ps, const char *long_name);
+
+/* Refuses an option given for a mode it does nothing in: "--frame is for
+ * --reply and --chat". mode_bit is the chosen mode's bit. Returns 0 or
+ * EXIT_USAGE. */
+int check_modes(const struct parse *ps, unsigned mode_bit);
+
+/* -4, -6 (OPT_FAMILY_): stores n, AF_INET or AF_INET6, in the int at off. */
+int opt_family(struct parse *ps, const char *arg);
+
+/* The destination of the option being handled. */
+#define OPT_DEST(ps, t) ((t *)((char *)(ps)->base + (ps)->opt->off))
+
+/* Writes the help text: prose as written, each table as one line per
+ * option (wrapped to 80 columns). */
+void print_help(struct out *o, const struct help_part *parts);
+
+/* `sockit help --options-json`: every table's options as JSON Lines, for
+ * the docs test (hidden: not a user's tool). */
+void print_options_json(struct out *o);
 
 /* True if arg is "-h" or "--help". */
 bool is_help(const char *arg);
-
-struct option;
-/* getopt_long with messages in our format: returns the next option, -1 at the
- * end, or -2 after reporting a usage error. GNU argument permutation stays on:
- * options may follow operands (`sockit ip 10.0.0.1 --json`). */
-int next_option(const char *command, int argc, char **argv, const char *shorts,
-                const struct option *longs);
 
 /* --- netcli.c: shared by the network commands ------------------------------ */
 
@@ -138,9 +264,16 @@ int parse_count(const char *command, const char *option, const char *text, unsig
                 unsigned long *out);
 
 /* Resolves host and port, reporting failure in our words: an unknown name
- * exits 3, a bad port number 2. Returns EXIT_OK or the exit status. */
+ * exits 3, a bad port number 2. An IPv6 address may come in brackets, as
+ * in a URL ("[::1]"). Returns EXIT_OK or the exit status. */
 int resolve_or_report(const char *command, const char *host, const char *port, int family,
                       int socktype, bool passive, struct sk_addr *out, size_t max, size_t *n_out);
+
+/* A server's socket could not be bound to addr: "COMMAND: ADDR: REASON"
+ * ("serve: tcp ADDR" for serve's services), saying for EACCES on a port
+ * below the unprivileged range that it needs root or CAP_NET_BIND_SERVICE.
+ * Returns the exit status (7 for that). */
+int report_bind_err(const char *command, const struct sk_addr *addr, int err);
 
 /* Which of the resolved addresses a server binds: with no address and no
  * -4/-6 given, the IPv6 wildcard (dual-stack), else the first. */
@@ -153,6 +286,31 @@ void report_drop(const char *context, enum sk_dgram_drop why, const struct sk_ad
                  size_t len);
 void report_drop_counts(const char *context, const struct sk_dgram_server *server);
 
+/* What a stream server said about a client before closing it (a message
+ * over the limit, too slow, its command's exit), kept until the client's
+ * SK_STREAM_CLOSED so that it is logged closed once, with the real reason. */
+#define CLOSE_NOTES 16
+struct close_notes {
+	struct {
+		struct sk_addr peer;
+		char what[80]; /* "closed: message over the size limit" */
+	} slot[CLOSE_NOTES];
+	unsigned next;
+};
+
+/* Keeps what for peer's coming close. */
+void close_note(struct close_notes *n, const struct sk_addr *peer, const char *what);
+
+/* The log line's end for peer's close with err: "closed", "closed: idle
+ * timeout", "closed: reset by the client", "closed: command exited with
+ * status 3", or what was noted. exec: the server runs --exec. */
+const char *close_reason(struct close_notes *n, const struct sk_addr *peer, int err, bool exec,
+                         char *buf, size_t cap);
+
+/* Notes the stream events that precede a close (BAD_DATA, DROPPED_SLOW,
+ * EXEC_EXITED); false for the others. */
+bool close_note_event(struct close_notes *n, int ev, const struct sk_addr *peer, int err);
+
 /* Writes --trace lines to stderr. */
 extern const struct sk_tracer stderr_tracer;
 
@@ -162,7 +320,7 @@ extern const struct sk_tracer stderr_tracer;
 struct sk_loop;
 void loop_prefer_io_uring(struct sk_loop *loop);
 
-/* Prints a command's usage to stdout and returns EXIT_OK. */
+/* Prints a command's help to stdout and returns EXIT_OK. */
 int print_usage(const struct command *cmd);
 
 #endif

@@ -90,8 +90,8 @@ static bool resume_plan(struct hc_job *job, const struct sk_http_response *res, 
 }
 
 /* The final response: decides where its body goes and opens that. */
-static void final_head(struct hc_job *job, struct sk_http_exchange *ex, const struct sk_http_response *res,
-                       struct sk_slice raw)
+static void final_head(struct hc_job *job, struct sk_http_exchange *ex,
+                       const struct sk_http_response *res, struct sk_slice raw)
 {
 	struct hc_run *run = job->run;
 	struct hc_sink *s = &job->sink;
@@ -192,7 +192,7 @@ static bool follow(struct hc_job *job, unsigned status)
 		return false;
 	}
 	if (job->n_redirects == run->o.max_redirs) {
-		hc_url_error(job, EXIT_PEER, "more than %u redirect%s (--max-redirs)", run->o.max_redirs,
+		hc_url_error(job, EXIT_PEER, "more than %lu redirect%s (--max-redirs)", run->o.max_redirs,
 		          run->o.max_redirs == 1 ? "" : "s");
 		return false;
 	}
@@ -430,7 +430,7 @@ static void on_signal(struct sk_loop *loop, int signo, void *ud)
 /* http_proxy or --proxy: an http:// proxy ("host:port" is read as one). */
 static int setup_proxy(struct hc_run *run)
 {
-	const char *p = run->o.proxy;
+	const char *p = run->o.http_proxy;
 	if (!p || !*p)
 		return EXIT_OK;
 	char q[QUOTE_MAX], ctx[QUOTE_MAX + 32];
@@ -463,7 +463,7 @@ int cmd_http_client(int argc, char **argv)
 static int run_client(struct hc_run *rp, int argc, char **argv)
 {
 	int st = hc_parse_options(argc, argv, &rp->o);
-	if (st < 0) {
+	if (st == PARSE_HELP) {
 		hc_free_options(&rp->o);
 		return EXIT_OK; /* --help */
 	}

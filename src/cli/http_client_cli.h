@@ -12,6 +12,7 @@
 #define SOCKIT_HTTP_CLIENT_CLI_H
 
 #include "cli.h"
+#include "tlscli.h"
 
 #include <stdio.h>
 #include <sys/types.h>
@@ -22,23 +23,12 @@
 #define HC_MAX_FIELDS 64   /* -H given */
 #define HC_MAX_DATA 64     /* -d / --json given */
 #define HC_MAX_FORM 64     /* -F given */
-#define HC_MAX_PINS 8      /* --pin given (SK_TLS_MAX_PINS) */
 
 enum hc_out_kind { HC_OUT_STDOUT, HC_OUT_FILE, HC_OUT_REMOTE_NAME };
 
 struct hc_output {
 	enum hc_out_kind kind;
 	const char *path; /* HC_OUT_FILE */
-};
-
-/* The TLS flags, kept until https:// can use them (TODO(issue 14): they
- * become struct tlscli, src/cli/tlscli.c, built into one sk_tls_config). */
-struct hc_tls_flags {
-	const char *cafile, *capath, *cert, *key, *alpn;
-	const char *pins[HC_MAX_PINS];
-	size_t n_pins;
-	bool insecure;
-	int min_version; /* 0 (default), 0x0303 (1.2), 0x0304 (1.3) */
 };
 
 struct hc_opts {
@@ -56,20 +46,27 @@ struct hc_opts {
 	const char *form[HC_MAX_FORM]; /* -F */
 	size_t n_form;
 	const char *put_file;         /* put's FILE ("-": stdin) */
-	const char **urls;            /* argc entries: argv's strings */
+	const char **urls;            /* the operands: argv's strings */
 	size_t n_urls;
 	struct hc_output *outputs;    /* -o / -O, in order: the nth for the nth URL */
 	size_t n_outputs;
 	bool resume;                  /* -C - */
 	bool include, silent, verbose, trace, fail, location, compressed, progress;
-	unsigned max_redirs;
+	unsigned long max_redirs;
 	unsigned connect_timeout_ms, max_time_ms;
 	bool write_json;              /* -w json */
-	const char *proxy;            /* --proxy, or http_proxy; NULL or "": none */
+	const char *proxy;            /* --proxy */
+	const char *http_proxy;       /* for http://: --proxy, or http_proxy; NULL or "": none */
+	const char *https_proxy;      /* for https://: --proxy, or https_proxy, HTTPS_PROXY */
 	const char *noproxy;          /* --noproxy, or no_proxy / NO_PROXY */
 	int family;
-	struct hc_tls_flags tls;
+	struct tlscli tls;            /* the https:// flags; the config is built at the
+	                                 first https:// URL (loading the CAs costs a small
+	                                 http:// GET a third of its time) */
 };
+
+/* http_client_opts.c: the option table, for http_help (http.c). */
+extern const struct opt_cmd hc_client_cmd;
 
 /* http_client.c: `sockit http VERB ...` (argv[0] is the verb). */
 int cmd_http_client(int argc, char **argv);
@@ -78,9 +75,9 @@ int cmd_http_client(int argc, char **argv);
 bool hc_is_verb(const char *verb);
 
 /* http_client_opts.c: fills o from argv (argv[0] is the verb). Returns
- * EXIT_OK, or the status to exit with (usage errors are reported; --help
- * printed gives -1 then, meaning "exit 0 now"). hc_free_options frees
- * what it allocated, in either case. */
+ * EXIT_OK, PARSE_HELP after printing --help, or the status to exit with
+ * (usage errors are reported). hc_free_options frees what it allocated, in
+ * every case. */
 int hc_parse_options(int argc, char **argv, struct hc_opts *o);
 void hc_free_options(struct hc_opts *o);
 

@@ -3,7 +3,8 @@
  * record, an explanation or a list of subnets for each. */
 #include "ip_cli.h"
 
-#include <getopt.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,28 @@
 struct ip_cmd_opts {
 	bool json, explain, classful;
 	const char *split; /* the text after --split, or NULL */
+	const char *hosts; /* the text after --hosts, or NULL */
 };
+
+/* --hosts takes at most this many counts: subnetting plans, not lists. */
+#define MAX_HOST_COUNTS 64
+
+static const struct opt ip_opts[] = {
+	OPT_FLAG_('j', "json", struct ip_cmd_opts, json,
+	          "one JSON object per input per line (JSON Lines)"),
+	OPT_FLAG_('e', "explain", struct ip_cmd_opts, explain,
+	          "the binary arithmetic: address AND netmask, class bits, range"),
+	OPT_FLAG_('c', "classful", struct ip_cmd_opts, classful,
+	          "an IPv4 address without a prefix gets its class's mask (A /8, B /16, C /24)"),
+	OPT_STRING_('s', "split", "/N", struct ip_cmd_opts, split,
+	            "list the /N subnets of each network"),
+	OPT_STRING_(0, "hosts", "N,N,...", struct ip_cmd_opts, hosts,
+	            "the smallest subnets of each network that hold N hosts each, in the order "
+	            "given (as ipcalc -s): --hosts 50,20,10"),
+	OPT_END_,
+};
+
+static const struct opt_cmd ip_cmd = { "ip", "ip", ip_opts, NULL };
 
 struct ip_run {
 	struct ip_cmd_opts opt;
@@ -71,9 +93,99 @@ static int print_split(struct ip_run *run, const struct sk_ip_cidr *c, char *rea
 	return 0;
 }
 
+/* The usable hosts of a /prefix block (2^count_log2 - hosts_minus) are at
+ * least n. */
+static bool holds(const struct sk_ip *net, unsigned prefix, unsigned long long n)
+{
+	struct sk_ip_cidr c = { .addr = *net, .prefix = prefix, .has_prefix = true };
+	struct sk_ip_info info;
+	sk_ip_describe(&c, &info);
+	if (info.count_log2 >= 64)
+		return true;
+	unsigned long long count = 1ULL << info.count_log2;
+	return count >= info.hosts_minus && count - info.hosts_minus >= n;
+}
+
+/* "50,20,10" -> counts; the number of counts, or 0 if the text is not such
+ * a list. */
+static size_t parse_host_counts(const char *text, unsigned long long *counts)
+{
+	size_t n = 0;
+	const char *p = text;
+	for (;;) {
+		char *end;
+		errno = 0;
+		if (n == MAX_HOST_COUNTS || *p < '0' || *p > '9')
+			return 0;
+		counts[n] = strtoull(p, &end, 10);
+		if (errno || counts[n] == 0)
+			return 0;
+		n++;
+		if (*end == '\0')
+			return n;
+		if (*end != ',')
+			return 0;
+		p = end + 1;
+	}
+}
+
+/* --hosts: for each count the smallest block whose usable hosts hold it.
+ * The blocks are placed largest first, each right after the one before,
+ * so none leaves a gap to align the next (ipcalc -s does the same), and
+ * listed in the order the counts were given. */
+static int print_hosts(struct ip_run *run, const struct sk_ip_cidr *c, char *reason, size_t cap)
+{
+	unsigned long long counts[MAX_HOST_COUNTS];
+	unsigned prefix[MAX_HOST_COUNTS];
+	struct sk_ip block[MAX_HOST_COUNTS];
+	size_t order[MAX_HOST_COUNTS];
+	char q[QUOTE_MAX];
+	const char *text = run->opt.hosts;
+	size_t n = parse_host_counts(text, counts);
+	if (n == 0) {
+		snprintf(reason, cap, "--hosts %s: expected host counts such as 50,20,10 (at most %d)",
+		         quote(text, strlen(text), q), MAX_HOST_COUNTS);
+		return SK_EINVAL;
+	}
+	struct sk_ip net = sk_ip_network(&c->addr, c->prefix);
+	struct sk_ip last = sk_ip_last(&c->addr, c->prefix);
+	for (size_t i = 0; i < n; i++) {
+		prefix[i] = sk_ip_bits(c->addr.version);
+		while (prefix[i] > c->prefix && !holds(&net, prefix[i], counts[i]))
+			prefix[i]--;
+		/* Largest first (insertion sort: the order of equal ones kept). */
+		size_t j = i;
+		for (; j > 0 && prefix[order[j - 1]] > prefix[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	struct sk_ip at = net;
+	bool full = false;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k];
+		struct sk_ip end = sk_ip_last(&at, prefix[i]);
+		if (full || !holds(&at, prefix[i], counts[i]) || sk_ip_cmp(&end, &last) > 0) {
+			char a[SK_IP_STRLEN];
+			sk_ip_format(&net, SK_IP_CANONICAL, a);
+			snprintf(reason, cap, "--hosts %s: the subnets do not fit in %s/%u",
+			         quote(text, strlen(text), q), a, c->prefix);
+			return SK_ERANGE;
+		}
+		block[i] = at;
+		full = sk_ip_next_block(&at, prefix[i], &at) < 0;
+	}
+	for (size_t i = 0; i < n && !run->out->err; i++) {
+		if (run->opt.json)
+			print_hosts_json(run->out, &block[i], prefix[i], counts[i]);
+		else
+			print_hosts_text(run->out, &block[i], prefix[i], counts[i]);
+	}
+	return 0;
+}
+
 static bool blocks_need_gap(const struct ip_run *run)
 {
-	return !run->opt.json && !run->opt.split;
+	return !run->opt.json && !run->opt.split && !run->opt.hosts;
 }
 
 /* One input: prints its result (after a blank line if blocks came before),
@@ -89,6 +201,8 @@ static int handle_input(struct ip_run *run, const char *s, size_t len, char *rea
 		out_char(run->out, '\n');
 	if (run->opt.split)
 		return print_split(run, &c, reason, cap);
+	if (run->opt.hosts)
+		return print_hosts(run, &c, reason, cap);
 
 	struct sk_ip_info info;
 	sk_ip_describe(&c, &info);
@@ -141,6 +255,17 @@ static void handle_line(struct ip_run *run, const char *s, size_t len, unsigned 
 	char reason[256];
 	if (len > 0 && s[len - 1] == '\r')
 		len--; /* CRLF files are common when lists come from Windows tools */
+	/* Lists are written by hand: spaces and tabs around an input do not
+	 * count, and blank lines and # comments are skipped (ipcalc and
+	 * sipcalc users annotate theirs). */
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || s[0] == '#')
+		return;
 	int err = handle_input(run, s, len, reason, sizeof reason, printed);
 	if (err == 0)
 		*printed = true;
@@ -209,15 +334,6 @@ static int run_batch(struct ip_run *run, bool *printed)
 	return status;
 }
 
-static const struct option ip_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "explain", no_argument, NULL, 'e' },
-	{ "classful", no_argument, NULL, 'c' },
-	{ "split", required_argument, NULL, 's' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 /* The index of "same" or "range" if it is the first operand (options may
  * come before it: `sockit ip --json same A B`), else 0. */
 static int find_verb(int argc, char **argv)
@@ -228,14 +344,31 @@ static int find_verb(int argc, char **argv)
 			return 0;
 		if (a[0] == '-' && a[1] != '\0') {
 			/* Skip the value of an option that takes one. */
-			if (strcmp(a, "-s") == 0 || strcmp(a, "--split") == 0 ||
-			    strcmp(a, "-m") == 0 || strcmp(a, "--mask") == 0)
+			if (opt_takes_next(&ip_cmd, a) || opt_takes_next(&ip_same_cmd, a))
 				i++;
 			continue;
 		}
 		return strcmp(a, "same") == 0 || strcmp(a, "range") == 0 ? i : 0;
 	}
 	return 0;
+}
+
+/* ipcalc's "ADDRESS NETMASK" form: an IPv4 address without a prefix,
+ * then a netmask (255.0.0.0) or a prefix length (8). A second address
+ * that is not a netmask (10.0.0.2, or 0.0.0.0) stays an address of its own. */
+static bool is_address_and_mask(const char *addr, const char *mask)
+{
+	struct sk_ip a, m;
+	if (strchr(addr, '/') || sk_ip_parse(addr, strlen(addr), &a, NULL) < 0 ||
+	    a.version != SK_IP_V4)
+		return false;
+	size_t digits = strspn(mask, "0123456789");
+	if (digits > 0 && digits <= 2 && mask[digits] == '\0')
+		return atoi(mask) <= 32;
+	if (sk_ip_parse(mask, strlen(mask), &m, NULL) < 0 || m.version != SK_IP_V4)
+		return false;
+	uint32_t inv = ~(uint32_t)m.lo;
+	return m.lo != 0 && (inv & (inv + 1)) == 0;
 }
 
 int cmd_ip(int argc, char **argv)
@@ -252,32 +385,34 @@ int cmd_ip(int argc, char **argv)
 	}
 
 	struct ip_run run = { 0 };
-	int ch;
-	while ((ch = next_option("ip", argc, argv, "jecs:h", ip_options)) != -1) {
-		switch (ch) {
-		case 'j':
-			run.opt.json = true;
-			break;
-		case 'e':
-			run.opt.explain = true;
-			break;
-		case 'c':
-			run.opt.classful = true;
-			break;
-		case 's':
-			run.opt.split = optarg;
-			break;
-		case 'h':
-			return print_usage(find_command("ip"));
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (run.opt.explain && (run.opt.json || run.opt.split))
+	struct parse ps;
+	int st = parse_options(&ps, &ip_cmd, argc, argv, &run.opt);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	if (run.opt.explain && (run.opt.json || run.opt.split || run.opt.hosts))
 		return usage_error("ip", "--explain cannot be combined with %s",
-		                   run.opt.json ? "--json" : "--split");
+		                   run.opt.json ? "--json" : run.opt.split ? "--split" : "--hosts");
+	if (run.opt.split && run.opt.hosts)
+		return usage_error("ip", "--split and --hosts: choose one");
+	unsigned long long counts[MAX_HOST_COUNTS];
+	if (run.opt.hosts && parse_host_counts(run.opt.hosts, counts) == 0) {
+		char q[QUOTE_MAX];
+		return usage_error("ip", "--hosts %s: expected host counts such as 50,20,10 (at most %d)",
+		                   quote(run.opt.hosts, strlen(run.opt.hosts), q), MAX_HOST_COUNTS);
+	}
+	char joined[2 * SK_IP_STRLEN];
+	size_t len0 = ps.n_operands == 2 ? strlen(ps.operands[0]) : 0;
+	size_t len1 = ps.n_operands == 2 ? strlen(ps.operands[1]) : 0;
+	if (ps.n_operands == 2 && is_address_and_mask(ps.operands[0], ps.operands[1]) &&
+	    len0 + len1 + 2 <= sizeof joined) {
+		memcpy(joined, ps.operands[0], len0);
+		joined[len0] = '/';
+		memcpy(joined + len0 + 1, ps.operands[1], len1 + 1);
+		ps.operands[0] = joined;
+		ps.n_operands = 1;
+	}
 
-	bool from_stdin = optind == argc;
+	bool from_stdin = ps.n_operands == 0;
 	if (from_stdin && isatty(STDIN_FILENO))
 		return usage_error("ip", "no address given");
 
@@ -289,9 +424,10 @@ int cmd_ip(int argc, char **argv)
 	if (from_stdin) {
 		status = run_batch(&run, &printed);
 	} else {
-		for (int i = optind; i < argc && !out->err; i++) {
-			int st = strcmp(argv[i], "-") == 0 ? run_batch(&run, &printed)
-			                                   : handle_arg(&run, argv[i], &printed);
+		for (int i = 0; i < ps.n_operands && !out->err; i++) {
+			const char *arg = ps.operands[i];
+			st = strcmp(arg, "-") == 0 ? run_batch(&run, &printed)
+			                           : handle_arg(&run, arg, &printed);
 			if (st > status)
 				status = st;
 		}
@@ -302,38 +438,43 @@ int cmd_ip(int argc, char **argv)
 	return status;
 }
 
-const char ip_usage[] =
-	"usage: sockit ip [options] ADDRESS[/PREFIX|/NETMASK] ...\n"
-	"       sockit ip [options] [-]            (one input per line from stdin)\n"
-	"       sockit ip same A B [--mask MASK] [--json]\n"
-	"       sockit ip range FIRST LAST [--json]\n"
-	"\n"
-	"An IPv4/IPv6 calculator: network, netmask, hostmask, broadcast, host range,\n"
-	"address and host counts, class (A-E), and the special ranges an address is in.\n"
-	"An address without a prefix is a single host (/32, /128). IPv4 masks may be a\n"
-	"prefix length (/24), a netmask (/255.255.255.0) or a hostmask (/0.0.0.255).\n"
-	"\n"
-	"  -j, --json        one JSON object per input per line (JSON Lines)\n"
-	"  -e, --explain     the binary arithmetic: address AND netmask, class bits, range\n"
-	"  -c, --classful    an IPv4 address without a prefix gets its class's mask (A /8, B /16, C /24)\n"
-	"  -s, --split /N    list the /N subnets of each network\n"
-	"\n"
-	"  same A B          are A and B on one subnet? Shows both ANDs; exit 0 if so, 1 if not.\n"
-	"                    The mask is --mask, or the prefix written on A or B.\n"
-	"  range FIRST LAST  the fewest CIDR blocks that cover FIRST..LAST\n"
-	"\n"
-	"Batch mode: an input '-' (or no input, when stdin is not a terminal) reads stdin,\n"
-	"one input per line (a trailing CR is dropped; a blank line is an empty input).\n"
-	"A bad line is reported (with --json as {\"input\", \"error\"}) and the run goes on.\n"
-	"Options may come before or after the inputs.\n"
-	"\n"
-	"exit status: 0 ok; 1 a batch line failed (lines over 1 MiB fail too) or 'same' says no;\n"
-	"2 usage or an invalid input on the command line (the other inputs are still shown)\n"
-	"\n"
-	"examples:\n"
-	"  sockit ip 172.16.10.1/255.255.255.0\n"
-	"  sockit ip same 172.16.10.1 172.16.10.2 --mask 255.255.255.0\n"
-	"  sockit ip --explain 192.168.1.10/26\n"
-	"  sockit ip --json 2001:db8::1/64\n"
-	"  sockit ip --split /26 10.0.0.0/24\n"
-	"  sockit ip range 10.0.0.5 10.0.0.20\n";
+const struct help_part ip_help[] = {
+	{ "usage: sockit ip [options] ADDRESS[/PREFIX|/NETMASK] ...\n"
+	  "       sockit ip [options] [-]            (one input per line from stdin)\n"
+	  "       sockit ip same A B [--mask MASK] [--json]\n"
+	  "       sockit ip range FIRST LAST [--json]\n"
+	  "\n"
+	  "An IPv4/IPv6 calculator: network, netmask, hostmask, broadcast, host range,\n"
+	  "address and host counts, class (A-E), and the special ranges an address is in.\n"
+	  "An address without a prefix is a single host (/32, /128). IPv4 masks may be a\n"
+	  "prefix length (/24), a netmask (/255.255.255.0) or a hostmask (/0.0.0.255).\n"
+	  "\n", &ip_cmd },
+	{ "\n"
+	  "same A B: are A and B on one subnet? Shows both ANDs; exit 0 if so, 1 if not.\n"
+	  "The mask is --mask, or the prefix written on A or B.\n", &ip_same_cmd },
+	{ "\n"
+	  "range FIRST LAST: the fewest CIDR blocks that cover FIRST..LAST.\n", &ip_range_cmd },
+	{ "\n"
+	  "ADDRESS NETMASK (two arguments, as ipcalc takes them) is ADDRESS/NETMASK:\n"
+	  "'sockit ip 10.0.0.1 255.0.0.0' and 'sockit ip 10.0.0.1 8' are 10.0.0.1/8.\n"
+	  "\n"
+	  "Batch mode: an input '-' (or no input, when stdin is not a terminal) reads stdin,\n"
+	  "one input per line; spaces and tabs around it and a trailing CR do not count,\n"
+	  "blank lines and lines starting with '#' are skipped. A bad line is reported\n"
+	  "(with --json as {\"input\", \"error\"}) and the run goes on.\n"
+	  "Options may come before or after the inputs.\n"
+	  "\n"
+	  "exit status: 0 ok; 1 a batch line failed (lines over 1 MiB fail too), 'same' says no,\n"
+	  "or stdout could not be written; 2 usage or an invalid input on the command line\n"
+	  "(the other inputs are still shown); 7 stdin unreadable (a directory)\n"
+	  "\n"
+	  "examples:\n"
+	  "  sockit ip 172.16.10.1/255.255.255.0\n"
+	  "  sockit ip same 172.16.10.1 172.16.10.2 --mask 255.255.255.0\n"
+	  "  sockit ip --explain 192.168.1.10/26\n"
+	  "  sockit ip --json 2001:db8::1/64\n"
+	  "  sockit ip --split /26 10.0.0.0/24\n"
+	  "  sockit ip --hosts 50,20,10 192.168.0.0/24\n"
+	  "  sockit ip range 10.0.0.5 10.0.0.20\n", NULL },
+	{ 0 },
+};

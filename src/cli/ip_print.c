@@ -219,3 +219,34 @@ void print_block_text(struct out *o, const struct sk_ip *net, unsigned prefix)
 	sk_ip_format(net, SK_IP_CANONICAL, a);
 	out_printf(o, "%s/%u\n", a, prefix);
 }
+
+/* The usable hosts of a block, as `sockit ip` counts them (Python's hosts()). */
+static void hosts_of(const struct sk_ip *net, unsigned prefix, char *buf)
+{
+	struct sk_ip_cidr c = { .addr = *net, .prefix = prefix, .has_prefix = true };
+	struct sk_ip_info info;
+	sk_ip_describe(&c, &info);
+	sk_ip_format_count(info.count_log2, info.hosts_minus, buf);
+}
+
+void print_hosts_json(struct out *o, const struct sk_ip *net, unsigned prefix,
+                      unsigned long long requested)
+{
+	char a[SK_IP_STRLEN], n[SK_IP_COUNT_STRLEN], h[SK_IP_COUNT_STRLEN];
+	sk_ip_format(net, SK_IP_CANONICAL, a);
+	sk_ip_format_count(sk_ip_bits(net->version) - prefix, 0, n);
+	hosts_of(net, prefix, h);
+	out_printf(o, "{\"cidr\": \"%s/%u\", \"network\": \"%s\", \"prefix\": %u, "
+	           "\"num_addresses\": %s, \"hosts_requested\": %llu, \"num_hosts\": %s}\n",
+	           a, prefix, a, prefix, n, requested, h);
+}
+
+void print_hosts_text(struct out *o, const struct sk_ip *net, unsigned prefix,
+                      unsigned long long requested)
+{
+	char a[SK_IP_STRLEN], h[SK_IP_COUNT_STRLEN];
+	sk_ip_format(net, SK_IP_CANONICAL, a);
+	hosts_of(net, prefix, h);
+	out_printf(o, "%s/%u  %llu host%s requested, %s usable\n", a, prefix, requested,
+	           requested == 1 ? "" : "s", h);
+}

@@ -2,7 +2,6 @@
  * fewest CIDR blocks covering a range of addresses). */
 #include "ip_cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,41 +45,42 @@ static int choose_prefix(const char *mask, const struct sk_ip_cidr *a, const str
 	return 0;
 }
 
-static const struct option same_options[] = {
-	{ "mask", required_argument, NULL, 'm' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+struct same_opts {
+	const char *mask;
+	bool json;
 };
+
+static const struct opt same_opts[] = {
+	OPT_STRING_('m', "mask", "MASK", struct same_opts, mask,
+	            "the netmask or prefix to compare with (255.255.255.0, /24)"),
+	OPT_FLAG_('j', "json", struct same_opts, json,
+	          "one JSON object: a, b, prefix, netmask, network_a, network_b, same"),
+	OPT_END_,
+};
+
+const struct opt_cmd ip_same_cmd = { "ip same", "ip", same_opts, NULL };
 
 int cmd_ip_same(int argc, char **argv)
 {
-	const char *mask = NULL;
-	bool json = false;
-	int ch;
-	while ((ch = next_option("ip same", argc, argv, "m:jh", same_options)) != -1) {
-		if (ch == 'm')
-			mask = optarg;
-		else if (ch == 'j')
-			json = true;
-		else if (ch == 'h')
-			return print_usage(find_command("ip"));
-		else
-			return EXIT_USAGE;
-	}
-	if (argc - optind != 2)
-		return usage_error("ip same", "expected two addresses, got %d", argc - optind);
+	struct same_opts c = { 0 };
+	struct parse ps;
+	int st = parse_options(&ps, &ip_same_cmd, argc, argv, &c);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	const char *mask = c.mask;
+	bool json = c.json;
+	if (ps.n_operands != 2)
+		return usage_error("ip same", "expected two addresses, got %d", ps.n_operands);
 
 	struct sk_ip_cidr a, b;
 	unsigned prefix = 0;
 	char qa[QUOTE_MAX], qb[QUOTE_MAX];
-	int st;
-	if ((st = parse_operand("ip same", argv[optind], &a)) ||
-	    (st = parse_operand("ip same", argv[optind + 1], &b)))
+	if ((st = parse_operand("ip same", ps.operands[0], &a)) ||
+	    (st = parse_operand("ip same", ps.operands[1], &b)))
 		return st;
 	if (a.addr.version != b.addr.version)
-		return usage_error("ip same", "%s and %s: %s", quote(argv[optind], strlen(argv[optind]), qa),
-		                   quote(argv[optind + 1], strlen(argv[optind + 1]), qb),
+		return usage_error("ip same", "%s and %s: %s", quote(ps.operands[0], strlen(ps.operands[0]), qa),
+		                   quote(ps.operands[1], strlen(ps.operands[1]), qb),
 		                   sk_strerror(SK_EADDR_FAMILY));
 	if ((st = choose_prefix(mask, &a, &b, &prefix)))
 		return st;
@@ -114,32 +114,33 @@ int cmd_ip_same(int argc, char **argv)
 	return same ? EXIT_OK : EXIT_FAIL;
 }
 
-static const struct option range_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+struct range_opts {
+	bool json;
 };
+
+static const struct opt range_opts[] = {
+	OPT_FLAG_('j', "json", struct range_opts, json, "one JSON object per block"),
+	OPT_END_,
+};
+
+const struct opt_cmd ip_range_cmd = { "ip range", "ip", range_opts, NULL };
 
 int cmd_ip_range(int argc, char **argv)
 {
-	bool json = false;
-	int ch;
-	while ((ch = next_option("ip range", argc, argv, "jh", range_options)) != -1) {
-		if (ch == 'j')
-			json = true;
-		else if (ch == 'h')
-			return print_usage(find_command("ip"));
-		else
-			return EXIT_USAGE;
-	}
-	if (argc - optind != 2)
+	struct range_opts c = { 0 };
+	struct parse ps;
+	int st = parse_options(&ps, &ip_range_cmd, argc, argv, &c);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	bool json = c.json;
+	if (ps.n_operands != 2)
 		return usage_error("ip range", "expected two addresses (the first and the last), got %d",
-		                   argc - optind);
+		                   ps.n_operands);
 
 	struct sk_ip first, last;
 	char qa[QUOTE_MAX], qb[QUOTE_MAX];
 	for (int i = 0; i < 2; i++) {
-		const char *text = argv[optind + i];
+		const char *text = ps.operands[i];
 		struct sk_slice bad = { 0 };
 		int err = sk_ip_parse(text, strlen(text), i ? &last : &first, &bad);
 		if (err < 0) {
@@ -151,8 +152,8 @@ int cmd_ip_range(int argc, char **argv)
 		}
 	}
 	if (first.version != last.version || sk_ip_cmp(&first, &last) > 0)
-		return usage_error("ip range", "%s - %s: %s", quote(argv[optind], strlen(argv[optind]), qa),
-		                   quote(argv[optind + 1], strlen(argv[optind + 1]), qb),
+		return usage_error("ip range", "%s - %s: %s", quote(ps.operands[0], strlen(ps.operands[0]), qa),
+		                   quote(ps.operands[1], strlen(ps.operands[1]), qb),
 		                   sk_strerror(first.version != last.version ? SK_EADDR_FAMILY
 		                                                             : SK_ERANGE_ORDER));
 

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+
+#include <sockit/stream.h>
 
 int parse_seconds(const char *command, const char *option, const char *text, unsigned *ms_out)
 {
@@ -67,6 +70,15 @@ int resolve_or_report(const char *command, const char *host, const char *port, i
 		report(ctx, "not a port number (0-65535)");
 		return EXIT_USAGE;
 	}
+	/* "[::1]", as users copy addresses out of URLs: the brackets only say
+	 * where an IPv6 address ends. */
+	char unbracketed[256];
+	size_t len = host ? strlen(host) : 0;
+	if (len > 2 && host[0] == '[' && host[len - 1] == ']' && len < sizeof unbracketed) {
+		memcpy(unbracketed, host + 1, len - 2);
+		unbracketed[len - 2] = '\0';
+		host = unbracketed;
+	}
 	int err = sk_addr_resolve(host, port, family, socktype, passive, out, max, n_out);
 	if (err == 0)
 		return EXIT_OK;
@@ -83,6 +95,36 @@ int resolve_or_report(const char *command, const char *host, const char *port, i
 	else
 		report_err(ctx, err);
 	return err == SK_ENONAME ? EXIT_RESOLVE : exit_status_of(err);
+}
+
+/* The lowest port an unprivileged process may bind (Linux 4.11+ makes it
+ * a sysctl; 1024 before and by default). */
+static unsigned unprivileged_port_start(void)
+{
+	unsigned start = 1024;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "r");
+	if (f) {
+		if (fscanf(f, "%u", &start) != 1)
+			start = 1024;
+		fclose(f);
+	}
+	return start;
+}
+
+int report_bind_err(const char *command, const struct sk_addr *addr, int err)
+{
+	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 64], reason[128];
+	sk_addr_format(addr, text);
+	snprintf(ctx, sizeof ctx, "%s%s%s", command, strncmp(command, "serve:", 6) ? ": " : " ",
+	         text);
+	unsigned port = 0;
+	sk_addr_to_ip(addr, NULL, &port);
+	if (err == -EACCES && port > 0 && port < unprivileged_port_start()) {
+		report(ctx, "%s: ports below %u need root or CAP_NET_BIND_SERVICE (choose a port "
+		       "above 1023)", reason_of(err, reason, sizeof reason), unprivileged_port_start());
+		return exit_status_of(err);
+	}
+	return report_err(ctx, err);
 }
 
 void loop_prefer_io_uring(struct sk_loop *loop)
@@ -128,4 +170,72 @@ void report_drop_counts(const char *context, const struct sk_dgram_server *serve
 	}
 	if (n)
 		report(context, "not answered: %s", line);
+}
+
+void close_note(struct close_notes *n, const struct sk_addr *peer, const char *what)
+{
+	unsigned i = n->next++ % CLOSE_NOTES;
+	n->slot[i].peer = *peer;
+	snprintf(n->slot[i].what, sizeof n->slot[i].what, "%s", what);
+}
+
+static bool same_addr(const struct sk_addr *a, const struct sk_addr *b)
+{
+	return a->len == b->len && memcmp(&a->u.storage, &b->u.storage, a->len) == 0;
+}
+
+bool close_note_event(struct close_notes *n, int ev, const struct sk_addr *peer, int err)
+{
+	char what[80];
+	switch (ev) {
+	case SK_STREAM_BAD_DATA:
+		close_note(n, peer, "closed: message over the size limit");
+		return true;
+	case SK_STREAM_DROPPED_SLOW:
+		close_note(n, peer, "dropped: too slow to keep up");
+		return true;
+	case SK_STREAM_EXEC_EXITED:
+		if (WIFEXITED(err))
+			snprintf(what, sizeof what, "closed: command exited with status %d",
+			         WEXITSTATUS(err));
+		else if (WIFSIGNALED(err))
+			snprintf(what, sizeof what, "closed: command killed by signal %d (SIG%s)",
+			         WTERMSIG(err), sigabbrev_np(WTERMSIG(err)) ? sigabbrev_np(WTERMSIG(err))
+			                                                    : "?");
+		else
+			return true;
+		close_note(n, peer, what);
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *close_reason(struct close_notes *n, const struct sk_addr *peer, int err, bool exec,
+                         char *buf, size_t cap)
+{
+	const char *noted = NULL;
+	for (unsigned k = 0; k < CLOSE_NOTES; k++) {
+		unsigned i = (n->next - 1 - k) % CLOSE_NOTES;
+		if (n->slot[i].what[0] && same_addr(&n->slot[i].peer, peer)) {
+			noted = n->slot[i].what;
+			snprintf(buf, cap, "%s", noted);
+			n->slot[i].what[0] = '\0';
+			break;
+		}
+	}
+	char reason[128];
+	if (exec && err == -ETIMEDOUT)
+		snprintf(buf, cap, "closed: command killed after --exec-timeout");
+	else if (noted)
+		;
+	else if (err == 0)
+		snprintf(buf, cap, "closed");
+	else if (err == -ETIMEDOUT)
+		snprintf(buf, cap, "closed: idle timeout");
+	else if (err == -ECONNRESET || err == -EPIPE)
+		snprintf(buf, cap, "closed: reset by the client");
+	else
+		snprintf(buf, cap, "closed: %s", reason_of(err, reason, sizeof reason));
+	return buf;
 }

@@ -1,29 +1,34 @@
 /* `sockit port N|NAME`: a port's IANA range and its service names. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-const char port_usage[] =
-	"usage: sockit port [--json] PORT|NAME ...\n"
-	"\n"
-	"Shows a port's IANA range (RFC 6335: well-known 0-1023, registered 1024-49151,\n"
-	"dynamic 49152-65535) and its tcp and udp service names from /etc/services.\n"
-	"A NAME (http, domain, ...) is looked up the other way.\n"
-	"Note: the course notes call every port above 1023 \"dynamic\"; IANA reserves\n"
-	"1024-49151 for registered services and leaves only 49152-65535 dynamic.\n"
-	"\n"
-	"  -j, --json   one JSON object per port: port, range, tcp, udp\n"
-	"\n"
-	"exit status: 0 ok, 1 stdout could not be written, 2 bad number or no port given,\n"
-	"3 unknown service name\n";
+struct port_cmd {
+	bool json;
+};
 
-static const struct option port_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt port_opts[] = {
+	OPT_FLAG_('j', "json", struct port_cmd, json, "one JSON object per port: port, range, tcp, udp"),
+	OPT_END_,
+};
+
+static const struct opt_cmd port_cmd = { "port", "port", port_opts, NULL };
+
+const struct help_part port_help[] = {
+	{ "usage: sockit port [--json] PORT|NAME ...\n"
+	  "\n"
+	  "Shows a port's IANA range (RFC 6335: well-known 0-1023, registered 1024-49151,\n"
+	  "dynamic 49152-65535) and its tcp and udp service names from /etc/services.\n"
+	  "A NAME (http, domain, ...) is looked up the other way.\n"
+	  "Note: the course notes call every port above 1023 \"dynamic\"; IANA reserves\n"
+	  "1024-49151 for registered services and leaves only 49152-65535 dynamic.\n"
+	  "\n", &port_cmd },
+	{ "\n"
+	  "exit status: 0 ok, 1 stdout could not be written, 2 bad number or no port given,\n"
+	  "3 unknown service name\n", NULL },
+	{ 0 },
 };
 
 /* A number, or a service name looked up as tcp and then udp. */
@@ -86,32 +91,28 @@ static void print_port(struct out *o, unsigned port, bool json)
 
 int cmd_port(int argc, char **argv)
 {
-	bool json = false;
-	int ch;
-	while ((ch = next_option("port", argc, argv, "jh", port_options)) != -1) {
-		if (ch == 'j')
-			json = true;
-		else if (ch == 'h')
-			return print_usage(find_command("port"));
-		else
-			return EXIT_USAGE;
-	}
-	if (optind == argc)
+	struct port_cmd c = { 0 };
+	struct parse ps;
+	int st = parse_options(&ps, &port_cmd, argc, argv, &c);
+	if (st)
+		return st == PARSE_HELP ? EXIT_OK : st;
+	if (ps.n_operands == 0)
 		return usage_error("port", "no port given");
+	bool json = c.json;
 
 	struct out *o = out_stdout("port");
 	int status = EXIT_OK;
 	/* A failed write ends the run: main() reports it. */
-	for (int i = optind; i < argc && !o->err; i++) {
+	for (int i = 0; i < ps.n_operands && !o->err; i++) {
 		unsigned port;
 		out_flush(o); /* stdout before a message on stderr, for a reader of both */
-		int st = resolve_port(argv[i], &port);
+		st = resolve_port(ps.operands[i], &port);
 		if (st != EXIT_OK) {
 			if (st > status)
 				status = st;
 			continue;
 		}
-		if (i > optind && !json)
+		if (i > 0 && !json)
 			out_char(o, '\n');
 		print_port(o, port, json);
 	}

@@ -25,10 +25,16 @@ int exit_status_of(int err)
 	case -EADDRNOTAVAIL:
 	case -ENETUNREACH:
 	case -EHOSTUNREACH:
+	case -ENODEV:
 	case -EPIPE:
 		return EXIT_NETWORK;
 	case -ETIMEDOUT:
+	case SK_ETLS_TIMEOUT:
 		return EXIT_TIMEOUT;
+	case SK_ETLS_CERT_FILE:
+	case SK_ETLS_KEY_FILE:
+	case SK_ETLS_KEY_MISMATCH:
+		return EXIT_LOCAL;
 	case -ENOENT:
 	case -EACCES:
 	case -EPERM:
@@ -39,6 +45,9 @@ int exit_status_of(int err)
 	default:
 		break;
 	}
+	/* A TLS peer that failed its handshake or whose certificate we refused. */
+	if (err <= SK_ETLS_HANDSHAKE && err >= SK_ETLS_NO_CERT)
+		return EXIT_PEER;
 	/* Every parse error is a usage error: the user typed something wrong. */
 	if (err <= -1000)
 		return EXIT_USAGE;
@@ -48,7 +57,8 @@ int exit_status_of(int err)
 const char *reason_of(int err, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s", sk_strerror(err));
-	if (buf[0])
+	/* Not an acronym: "TLS handshake failed" stays as it is. */
+	if (buf[0] && !isupper((unsigned char)buf[1]))
 		buf[0] = (char)tolower((unsigned char)buf[0]);
 	return buf;
 }
@@ -127,15 +137,4 @@ void describe_parse_error(int err, const char *input, size_t input_len, struct s
 		snprintf(buf, cap, "%s: %s", reason, quote(bad.p, bad.len, part));
 	else
 		snprintf(buf, cap, "%s", reason);
-}
-
-bool is_help(const char *arg)
-{
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
-int print_usage(const struct command *cmd)
-{
-	out_str(out_stdout(NULL), cmd->usage);
-	return EXIT_OK;
 }

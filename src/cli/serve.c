@@ -4,7 +4,6 @@
 #include "cli.h"
 #include "logq.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,32 +13,6 @@
 #include <sockit/dgram.h>
 #include <sockit/http_server.h>
 #include <sockit/stream.h>
-
-const char serve_usage[] =
-	"usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]...\n"
-	"                    [--http ADDR:PORT]... [--root DIR] [-v] [--trace]\n"
-	"\n"
-	"Runs every service in one process on one event loop. Without --tcp, --udp or\n"
-	"--http it runs the course notes' whole system: UDP reply on 127.0.0.1:7852, TCP\n"
-	"reply on 127.0.0.1:8998 and the HTTP file server on 127.0.0.1:8000 over the\n"
-	"current directory. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
-	"\n"
-	"      --tcp ADDR:PORT:MODE   a TCP service; MODE is echo, discard, chargen,\n"
-	"                             daytime, reply or chat (line framing)\n"
-	"      --udp ADDR:PORT:MODE   a UDP service; MODE is print, echo, reply or discard\n"
-	"      --http ADDR:PORT       the HTTP file server (read-only) over --root\n"
-	"      --root DIR             what --http serves (default: the current directory)\n"
-	"  -v, --verbose              log clients and datagrams on stderr\n"
-	"      --trace                print each socket call on stderr\n"
-	"\n"
-	"ADDR is an address or name; write IPv6 in brackets: [::1]:8998:echo. PORT 0\n"
-	"picks a free port. Each service prints 'listening on ADDR:PORT (PROTO MODE)'.\n"
-	"UDP services answer no datagram from their own port, port 0, a multicast or\n"
-	"broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
-	"udp'. -v shows each one, and the counts are shown when they stop.\n"
-	"\n"
-	"exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
-	"2 usage, 3 unknown address, 4 address in use, 7 --root not found\n";
 
 #define MAX_SERVICES 32
 
@@ -62,45 +35,58 @@ struct serve_run {
 	bool verbose;
 	bool stopping;
 	struct logq log;               /* HTTP's lines on stderr, never blocking the loop */
+	struct close_notes closes;     /* why TCP clients are closed, until they are */
 	struct sk_timer stop_timer;    /* a stop waits STOP_TIMEOUT_MS for HTTP responses */
-	uint64_t stop_deadline_ms;
+	uint64_t stop_started_ms, stop_deadline_ms;
+	bool said_waiting;
 	const char *root;
+	bool trace;
 	const struct sk_tracer *tracer;
 };
 
-/* "127.0.0.1:8998:reply", "[::1]:0:echo" → host, port and mode texts. */
-static int split_spec(const char *opt, const char *spec, char *host, char *port, char *mode)
+/* "127.0.0.1:8998:reply", "[::1]:0:echo", ":8998:echo" (every address) →
+ * host ("" for every address), port and mode texts; --http's have no mode. */
+static int split_spec(const char *opt, const char *spec, bool has_mode, char *host, char *port,
+                      char *mode)
 {
-	const char *mode_colon = strrchr(spec, ':');
-	const char *host_start = spec, *host_end = NULL, *port_start = NULL;
-	if (mode_colon && spec[0] == '[') {
-		/* [IPv6]:PORT:MODE — the address may hold colons, the brackets say where it ends. */
-		const char *close = strchr(spec, ']');
-		if (close && close[1] == ':' && close + 1 < mode_colon) {
-			host_start = spec + 1;
-			host_end = close;
-			port_start = close + 2;
-		}
-	} else if (mode_colon) {
-		const char *port_colon = memrchr(spec, ':', (size_t)(mode_colon - spec));
-		if (port_colon && !memchr(spec, ':', (size_t)(port_colon - spec))) {
-			host_end = port_colon;
-			port_start = port_colon + 1;
-		}
+	const char *host_start = spec, *host_end, *colon;
+	if (spec[0] == '[') { /* the brackets say where an IPv6 address ends */
+		host_start = spec + 1;
+		host_end = strchr(spec, ']');
+		colon = host_end ? host_end + 1 : NULL;
+	} else {
+		host_end = strchr(spec, ':');
+		colon = host_end;
 	}
-	size_t host_len = host_end ? (size_t)(host_end - host_start) : 0;
-	size_t port_len = port_start ? (size_t)(mode_colon - port_start) : 0;
-	if (!host_end || host_len == 0 || port_len == 0 || host_len >= 256 || port_len >= 32 ||
-	    strlen(mode_colon + 1) >= 16) {
+	const char *port_start = colon && *colon == ':' ? colon + 1 : NULL;
+	const char *port_end = !port_start ? NULL
+	                       : has_mode ? strchr(port_start, ':')
+	                                  : port_start + strlen(port_start);
+	const char *mode_start = has_mode && port_end ? port_end + 1 : "";
+	size_t host_len = port_end ? (size_t)(host_end - host_start) : 0;
+	size_t port_len = port_end ? (size_t)(port_end - port_start) : 0;
+	if (!port_end || port_len == 0 || memchr(port_start, ':', port_len) ||
+	    (has_mode && (!*mode_start || strchr(mode_start, ':'))) || host_len >= 256 ||
+	    port_len >= 32 || strlen(mode_start) >= 16) {
 		char q[QUOTE_MAX];
-		return usage_error("serve", "%s %s: expected ADDR:PORT:MODE (IPv6 as [ADDR]:PORT:MODE)",
-		                   opt, quote(spec, strlen(spec), q));
+		const char *form = has_mode ? "ADDR:PORT:MODE" : "ADDR:PORT";
+		unsigned n;
+		/* "8000" or "8998:echo": the address was left out. */
+		size_t first = strcspn(spec, ":");
+		if (first > 0 && first < 6 && sk_port_parse(spec, first, &n) == 0 &&
+		    (has_mode ? spec[first] == ':' : !spec[first]) && strlen(spec) < 64)
+			return usage_error("serve", "%s %s: expected %s, such as ':%s' (every address) "
+			                   "or '127.0.0.1:%s'", opt, quote(spec, strlen(spec), q), form,
+			                   spec, spec);
+		return usage_error("serve", "%s %s: expected %s (an empty ADDR is every address; "
+		                   "IPv6 in brackets: [::1]:%s)", opt, quote(spec, strlen(spec), q),
+		                   form, has_mode ? "PORT:MODE" : "PORT");
 	}
 	memcpy(host, host_start, host_len);
 	host[host_len] = '\0';
 	memcpy(port, port_start, port_len);
 	port[port_len] = '\0';
-	strcpy(mode, mode_colon + 1);
+	strcpy(mode, mode_start);
 	return 0;
 }
 
@@ -127,8 +113,10 @@ static void on_tcp_event(void *ud, enum sk_stream_event ev, const struct sk_addr
 		        reason_of(err, reason, sizeof reason));
 	else if (run->verbose && ev == SK_STREAM_ACCEPTED)
 		fprintf(stderr, "sockit: serve: tcp connection from %s\n", text);
-	else if (run->verbose && ev == SK_STREAM_CLOSED)
-		fprintf(stderr, "sockit: serve: tcp %s closed\n", text);
+	else if (run->verbose && !close_note_event(&run->closes, ev, peer, err) &&
+	         ev == SK_STREAM_CLOSED)
+		fprintf(stderr, "sockit: serve: tcp %s %s\n", text,
+		        close_reason(&run->closes, peer, err, false, reason, sizeof reason));
 }
 
 static void on_http_access(void *ud, const char *line)
@@ -150,9 +138,16 @@ static void on_datagram(void *ud, const char *data, size_t len, const struct sk_
                         bool truncated)
 {
 	struct service *s = ud;
-	if (s->udp_mode != SK_DGRAM_DELIVER)
-		return;
 	char text[SK_ADDR_STRLEN];
+	if (s->udp_mode != SK_DGRAM_DELIVER) {
+		/* -v: each datagram served, as udp listen -v shows them. */
+		if (s->verbose) {
+			sk_addr_format(from, text);
+			fprintf(stderr, "sockit: %s: %s: %zu byte%s%s\n", s->ctx, text, len,
+			        len == 1 ? "" : "s", truncated ? " (truncated)" : "");
+		}
+		return;
+	}
 	struct out *o = out_stdout("serve");
 	sk_addr_format(from, text);
 	out_str(o, text);
@@ -196,10 +191,7 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	char host[256], port[32], mode[16], q[QUOTE_MAX];
 	bool http = s->proto[0] == 'h';
 	const char *opt = http ? "--http" : s->proto[0] == 't' ? "--tcp" : "--udp";
-	char spec[300];
-	/* --http takes ADDR:PORT: read it as ADDR:PORT:files. */
-	snprintf(spec, sizeof spec, "%s%s", s->spec, http ? ":files" : "");
-	int st = split_spec(opt, spec, host, port, mode);
+	int st = split_spec(opt, s->spec, !http, host, port, mode);
 	if (st)
 		return st;
 	bool tcp = s->proto[0] == 't' || http;
@@ -212,9 +204,12 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 		                       : "print, echo, reply, discard");
 	struct sk_addr addr;
 	size_t n;
-	if ((st = resolve_or_report("serve", host, port, AF_UNSPEC, tcp ? SOCK_STREAM : SOCK_DGRAM,
-	                            true, &addr, 1, &n)))
+	struct sk_addr addrs[8];
+	if ((st = resolve_or_report("serve", host[0] ? host : NULL, port, AF_UNSPEC,
+	                            tcp ? SOCK_STREAM : SOCK_DGRAM, true, addrs, 8, &n)))
 		return st;
+	/* An empty ADDR is every address: the dual-stack IPv6 wildcard. */
+	addr = addrs[pick_listen_addr(addrs, n, host[0] ? host : NULL, AF_UNSPEC)];
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.tracer = run->tracer;
@@ -222,8 +217,8 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
 	char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
 	sk_addr_format(&addr, text);
 	if (fd < 0) {
-		snprintf(ctx, sizeof ctx, "serve: %s %s", s->proto, text);
-		return report_err(ctx, fd);
+		snprintf(ctx, sizeof ctx, "serve: %s", s->proto);
+		return report_bind_err(ctx, &addr, fd);
 	}
 	struct sk_addr local;
 	sk_sock_local_addr(fd, &local);
@@ -276,6 +271,7 @@ static int start_service(struct serve_run *run, struct sk_loop *loop, struct ser
  * default --stop-timeout), checking every STOP_CHECK_MS. */
 #define STOP_TIMEOUT_MS 10000
 #define STOP_CHECK_MS 100
+#define STOP_QUIET_MS 500
 
 static size_t http_conns(const struct serve_run *run)
 {
@@ -295,10 +291,17 @@ static void on_stop_check(struct sk_loop *loop, struct sk_timer *t, void *ud)
 		       STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
 		n = 0;
 	}
-	if (n == 0)
+	if (n == 0) {
 		sk_loop_stop(loop);
-	else
-		sk_loop_timer_start(loop, t, STOP_CHECK_MS);
+		return;
+	}
+	/* Quiet at first: most responses in flight end within a moment. */
+	if (!run->said_waiting && sk_loop_now(loop) - run->stop_started_ms >= STOP_QUIET_MS) {
+		run->said_waiting = true;
+		report("serve", "stopping: waiting up to %d s for %zu HTTP connection%s to finish "
+		       "(signal again to stop now)", STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
+	}
+	sk_loop_timer_start(loop, t, STOP_CHECK_MS);
 }
 
 static void on_stop(struct sk_loop *loop, int signo, void *ud)
@@ -321,55 +324,52 @@ static void on_stop(struct sk_loop *loop, int signo, void *ud)
 			sk_http_server_stop(run->svc[i].http);
 	}
 	size_t n = http_conns(run);
-	if (n)
-		report("serve", "stopping: waiting up to %d s for %zu HTTP connection%s to finish "
-		       "(signal again to stop now)", STOP_TIMEOUT_MS / 1000, n, n == 1 ? "" : "s");
-	run->stop_deadline_ms = sk_loop_now(loop) + STOP_TIMEOUT_MS;
+	run->stop_started_ms = sk_loop_now(loop);
+	run->stop_deadline_ms = run->stop_started_ms + STOP_TIMEOUT_MS;
 	sk_timer_init(&run->stop_timer, on_stop_check, run);
 	sk_loop_timer_start(loop, &run->stop_timer, n ? STOP_CHECK_MS : 0);
 }
 
-enum { OPT_TCP = 1000, OPT_UDP, OPT_HTTP, OPT_ROOT, OPT_TRACE };
+static int opt_service(struct parse *ps, const char *arg)
+{
+	static const char *const protos[] = { "tcp", "udp", "http" };
+	return add_service(ps->base, protos[ps->opt->n], arg);
+}
 
-static const struct option serve_options[] = {
-	{ "tcp", required_argument, NULL, OPT_TCP },
-	{ "udp", required_argument, NULL, OPT_UDP },
-	{ "http", required_argument, NULL, OPT_HTTP },
-	{ "root", required_argument, NULL, OPT_ROOT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt serve_opts[] = {
+	OPT_CALL_(0, "tcp", "ADDR:PORT:MODE", opt_service, 0,
+	          "a TCP service; MODE is echo, discard, chargen, daytime, reply or chat "
+	          "(line framing)"),
+	OPT_CALL_(0, "udp", "ADDR:PORT:MODE", opt_service, 1,
+	          "a UDP service; MODE is print, echo, reply or discard"),
+	OPT_CALL_(0, "http", "ADDR:PORT", opt_service, 2,
+	          "the HTTP file server (read-only) over --root"),
+	OPT_STRING_(0, "root", "DIR", struct serve_run, root,
+	            "what --http serves (default: the current directory)"),
+	OPT_FLAG_('v', "verbose", struct serve_run, verbose, "log clients and datagrams on stderr"),
+	OPT_FLAG_(0, "trace", struct serve_run, trace, "print each socket call on stderr"),
+	OPT_END_,
 };
+
+static const struct opt_cmd serve_cmd = { "serve", "serve", serve_opts, NULL };
 
 int cmd_serve(int argc, char **argv)
 {
 	struct serve_run *run = calloc(1, sizeof *run);
 	if (!run)
 		return report_err("serve", SK_ENOMEM);
-	int ch, st = 0;
-	while (st == 0 && (ch = next_option("serve", argc, argv, "vh", serve_options)) != -1) {
-		if (ch == OPT_TCP || ch == OPT_UDP || ch == OPT_HTTP)
-			st = add_service(run, ch == OPT_TCP ? "tcp" : ch == OPT_UDP ? "udp" : "http", optarg);
-		else if (ch == OPT_ROOT)
-			run->root = optarg;
-		else if (ch == 'v')
-			run->verbose = true;
-		else if (ch == OPT_TRACE)
-			run->tracer = &stderr_tracer;
-		else if (ch == 'h')
-			st = -1;
-		else
-			st = EXIT_USAGE;
-	}
-	if (st == 0 && optind < argc) {
+	struct parse ps;
+	int st = parse_options(&ps, &serve_cmd, argc, argv, run);
+	if (st == 0 && ps.n_operands) {
 		char q[QUOTE_MAX];
-		st = usage_error("serve", "unexpected argument %s", quote(argv[optind], strlen(argv[optind]), q));
+		const char *arg = ps.operands[0];
+		st = usage_error("serve", "unexpected argument %s", quote(arg, strlen(arg), q));
 	}
 	if (st) {
 		free(run);
-		return st < 0 ? print_usage(find_command("serve")) : st;
+		return st == PARSE_HELP ? EXIT_OK : st;
 	}
+	run->tracer = run->trace ? &stderr_tracer : NULL;
 	if (!run->root)
 		run->root = ".";
 	if (run->n == 0) {
@@ -415,3 +415,26 @@ int cmd_serve(int argc, char **argv)
 	free(run);
 	return st;
 }
+
+const struct help_part serve_help[] = {
+	{ "usage: sockit serve [--tcp ADDR:PORT:MODE]... [--udp ADDR:PORT:MODE]...\n"
+	  "                    [--http ADDR:PORT]... [--root DIR] [-v] [--trace]\n"
+	  "\n"
+	  "Runs every service in one process on one event loop. Without --tcp, --udp or\n"
+	  "--http it runs the course notes' whole system: UDP reply on 127.0.0.1:7852, TCP\n"
+	  "reply on 127.0.0.1:8998 and the HTTP file server on 127.0.0.1:8000 over the\n"
+	  "current directory. Stop it with Ctrl-C (SIGINT) or SIGTERM.\n"
+	  "\n", &serve_cmd },
+	{ "\n"
+	  "ADDR is an address or name, empty for every address (:8998:echo); write IPv6\n"
+	  "in brackets: [::1]:8998:echo. PORT 0 picks a free port. Each service prints\n"
+	  "'listening on ADDR:PORT (PROTO MODE)'; -v logs clients and datagrams.\n"
+	  "UDP services answer no datagram from their own port, port 0, a multicast or\n"
+	  "broadcast address, or a service's port (7 echo, 53 dns ...): see 'sockit help\n"
+	  "udp'. -v shows each one, and the counts are shown when they stop.\n"
+	  "\n"
+	  "exit status: 0 after SIGINT or SIGTERM, 1 stdout could not be written (print),\n"
+	  "2 usage, 3 unknown address, 4 address in use, 7 --root not found or a port\n"
+	  "below 1024 without root\n", NULL },
+	{ 0 },
+};

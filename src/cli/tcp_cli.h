@@ -9,7 +9,9 @@
 #include <sockit/frame.h>
 #include <sockit/relay.h>
 
+extern const struct opt_cmd tcp_listen_cmd, tcp_ping_cmd;
 int cmd_tcp_listen(int argc, char **argv);
+int cmd_tcp_ping(int argc, char **argv); /* tcp_ping.c */
 
 /* A relay session that failed on the network side (b): one line, saying how
  * much of stdin got out when some of it did not. Returns the exit status. */

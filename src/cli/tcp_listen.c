@@ -1,8 +1,8 @@
 /* `sockit tcp listen`: option parsing, the listening socket, and the relay
  * mode (nc -l); every other mode is libsockit's stream server. */
 #include "tcp_cli.h"
+#include "tlscli.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,49 +18,15 @@ struct listen_run {
 	struct sk_addr peer;         /* its client */
 	struct sk_stream_opts so;
 	struct sk_acl acl;
-	bool verbose, keep_open, relay_busy, stdin_done, no_stdin;
-	bool max_msg_set, exec_timeout_set; /* for the usage check of the mode */
+	struct close_notes closes;   /* why clients are closed, until they are */
+	bool verbose, keep_open, relay_busy, stdin_done, no_stdin, trace, mode_set;
 	const struct sk_tracer *tracer;
+	struct tlscli tls;
 	int status;
-};
-
-static const struct {
-	const char *flag;
-	enum sk_stream_mode mode;
-} mode_flags[] = {
-	{ "echo", SK_STREAM_ECHO },       { "discard", SK_STREAM_DISCARD },
-	{ "chargen", SK_STREAM_CHARGEN }, { "daytime", SK_STREAM_DAYTIME },
-	{ "reply", SK_STREAM_REPLY },     { "chat", SK_STREAM_CHAT },
-};
-
-enum {
-	OPT_TRACE = 1000, OPT_FRAME, OPT_MAX_CONNS, OPT_MAX_PER_CLIENT, OPT_MAX_MSG, OPT_IDLE,
-	OPT_ALLOW, OPT_DENY, OPT_EXEC, OPT_EXEC_TIMEOUT, OPT_MODE /* + index into mode_flags */
-};
-
-static const struct option listen_options[] = {
-	{ "bind", required_argument, NULL, 'b' },
-	{ "keep-open", no_argument, NULL, 'k' },
-	{ "no-stdin", no_argument, NULL, 'd' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "frame", required_argument, NULL, OPT_FRAME },
-	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-	{ "max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT },
-	{ "max-msg", required_argument, NULL, OPT_MAX_MSG },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-	{ "allow", required_argument, NULL, OPT_ALLOW },
-	{ "deny", required_argument, NULL, OPT_DENY },
-	{ "exec", required_argument, NULL, OPT_EXEC },
-	{ "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
-	{ "echo", no_argument, NULL, OPT_MODE + 0 },
-	{ "discard", no_argument, NULL, OPT_MODE + 1 },
-	{ "chargen", no_argument, NULL, OPT_MODE + 2 },
-	{ "daytime", no_argument, NULL, OPT_MODE + 3 },
-	{ "reply", no_argument, NULL, OPT_MODE + 4 },
-	{ "chat", no_argument, NULL, OPT_MODE + 5 },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	/* Options as given, before they become so's fields. */
+	int family;
+	const char *bind_addr;
+	unsigned long max_conns, max_per_client;
 };
 
 /* "sockit: tcp listen: <before><peer><after>" on stderr. */
@@ -87,6 +53,9 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 	}
 	if (!run->verbose)
 		return;
+	if (close_note_event(&run->closes, ev, peer, err))
+		return;
+	char why[128];
 	switch (ev) {
 	case SK_STREAM_ACCEPTED:
 		log_peer("connection from ", peer, "");
@@ -99,18 +68,11 @@ static void on_event(void *ud, enum sk_stream_event ev, const struct sk_addr *pe
 		         err == SK_STREAM_LIMIT_TOTAL ? " refused: --max-conns reached"
 		                                      : " refused: --max-per-client reached");
 		break;
-	case SK_STREAM_DROPPED_SLOW:
-		log_peer("", peer, " dropped: too slow to keep up");
-		break;
-	case SK_STREAM_BAD_DATA:
-		log_peer("", peer, " closed: message over the size limit");
-		break;
 	case SK_STREAM_CLOSED:
-		if (err == -ETIMEDOUT && run->so.mode == SK_STREAM_EXEC)
-			log_peer("", peer, " closed: command killed after --exec-timeout");
-		else
-			log_peer("", peer, err == -ETIMEDOUT ? " closed: idle timeout"
-			                   : err ? " closed: error" : " closed");
+		why[0] = ' ';
+		close_reason(&run->closes, peer, err, run->so.mode == SK_STREAM_EXEC, why + 1,
+		             sizeof why - 1);
+		log_peer("", peer, why);
 		break;
 	default:
 		break;
@@ -143,6 +105,12 @@ static void on_relay_done(void *ud, int err, char side, const struct sk_relay_st
 			report(ctx, "no data either way for %u ms (--idle-timeout): closed",
 			       run->so.idle_ms);
 			run->status = EXIT_TIMEOUT;
+		} else if (tlscli_is_tls_error(err)) {
+			/* -v printed a failed handshake already (tlscli.c). */
+			if (run->verbose && run->tls.has_info && run->tls.info_err == err)
+				run->status = exit_status_of(err);
+			else
+				run->status = tlscli_report(&run->tls, ctx, err);
 		} else {
 			run->status = report_relay_net_err(ctx, err, stats);
 		}
@@ -172,6 +140,7 @@ static void on_handoff(void *ud, int fd, const struct sk_addr *peer)
 	ro.a_silent = run->no_stdin;
 	ro.b.idle_ms = run->so.idle_ms;
 	ro.b.tracer = run->tracer;
+	ro.b.tls = tlscli_conn_opts(&run->tls);
 	ro.on_done = on_relay_done;
 	ro.ud = run;
 	int in = run->stdin_done || run->no_stdin ? -1 : dup(STDIN_FILENO);
@@ -190,124 +159,142 @@ static void on_stop_signal(struct sk_loop *loop, int signo, void *ud)
 	sk_loop_stop(loop);
 }
 
-static int add_rule(struct listen_run *run, const char *opt, const char *text, bool allow)
+static int set_mode(struct parse *ps, const char *arg)
 {
+	struct listen_run *run = ps->base;
+	if (run->mode_set)
+		return usage_error("tcp listen", "choose one mode");
+	run->so.mode = (enum sk_stream_mode)ps->opt->n;
+	run->so.exec_cmd = arg; /* --exec's command; NULL for the others */
+	run->mode_set = true;
+	return 0;
+}
+
+static int add_rule(struct parse *ps, const char *text)
+{
+	struct listen_run *run = ps->base;
 	struct sk_slice bad = { 0 };
-	int err = sk_acl_add(&run->acl, text, strlen(text), allow, &bad);
+	int err = sk_acl_add(&run->acl, text, strlen(text), ps->opt->n, &bad);
 	if (err == 0)
 		return 0;
 	char reason[256], q[QUOTE_MAX];
 	describe_parse_error(err, text, strlen(text), bad, reason, sizeof reason);
-	return usage_error("tcp listen", "%s %s: %s", opt, quote(text, strlen(text), q), reason);
+	return usage_error("tcp listen", "%s %s: %s", ps->typed, quote(text, strlen(text), q), reason);
 }
 
-static int parse_listen_options(int argc, char **argv, struct listen_run *run,
-                                const char **bind_addr, int *family)
+static int set_frame(struct parse *ps, const char *arg)
 {
-	int ch, st;
+	struct listen_run *run = ps->base;
+	if (sk_frame_mode_parse(arg, &run->so.frame) == 0)
+		return 0;
+	char q[QUOTE_MAX];
+	return usage_error("tcp listen", "%s %s: expected line, len32 or raw", ps->typed,
+	                   quote(arg, strlen(arg), q));
+}
+
+static int set_max_msg(struct parse *ps, const char *arg)
+{
+	struct listen_run *run = ps->base;
 	unsigned long n;
-	bool mode_set = false;
-	while ((ch = next_option("tcp listen", argc, argv, "46b:kdvh", listen_options)) != -1) {
-		if (ch >= OPT_MODE) {
-			if (mode_set)
-				return usage_error("tcp listen", "choose one mode");
-			run->so.mode = mode_flags[ch - OPT_MODE].mode;
-			mode_set = true;
-			continue;
-		}
-		switch (ch) {
-		case '4':
-			*family = AF_INET;
-			break;
-		case '6':
-			*family = AF_INET6;
-			break;
-		case 'b':
-			*bind_addr = optarg;
-			break;
-		case 'k':
-			run->keep_open = true;
-			break;
-		case 'd':
-			run->no_stdin = true;
-			break;
-		case 'v':
-			run->verbose = true;
-			break;
-		case OPT_TRACE:
-			run->tracer = &stderr_tracer;
-			break;
-		case OPT_FRAME:
-			if (sk_frame_mode_parse(optarg, &run->so.frame) < 0) {
-				char q[QUOTE_MAX];
-				return usage_error("tcp listen", "--frame %s: expected line, len32 or raw",
-				                   quote(optarg, strlen(optarg), q));
-			}
-			break;
-		case OPT_MAX_CONNS:
-			if ((st = parse_count("tcp listen", "--max-conns", optarg, 1000000, &n)))
-				return st;
-			run->so.max_conns = n ? n : SIZE_MAX; /* 0: no limit */
-			break;
-		case OPT_MAX_PER_CLIENT:
-			if ((st = parse_count("tcp listen", "--max-per-client", optarg, 1000000, &n)))
-				return st;
-			run->so.max_per_client = n;
-			break;
-		case OPT_MAX_MSG:
-			if ((st = parse_count("tcp listen", "--max-msg", optarg, SK_FRAME_MAX, &n)))
-				return st;
-			if (n == 0) {
-				char q[QUOTE_MAX];
-				return usage_error("tcp listen", "--max-msg %s: a message needs at least 1 byte",
-				                   quote(optarg, strlen(optarg), q));
-			}
-			run->so.max_msg = n;
-			run->max_msg_set = true;
-			break;
-		case OPT_EXEC_TIMEOUT:
-			if ((st = parse_seconds("tcp listen", "--exec-timeout", optarg,
-			                        &run->so.exec_timeout_ms)))
-				return st;
-			run->exec_timeout_set = true;
-			break;
-		case OPT_IDLE:
-			if ((st = parse_seconds("tcp listen", "--idle-timeout", optarg, &run->so.idle_ms)))
-				return st;
-			break;
-		case OPT_ALLOW:
-		case OPT_DENY:
-			if ((st = add_rule(run, ch == OPT_ALLOW ? "--allow" : "--deny", optarg,
-			                   ch == OPT_ALLOW)))
-				return st;
-			break;
-		case OPT_EXEC:
-			if (mode_set)
-				return usage_error("tcp listen", "choose one mode");
-			run->so.mode = SK_STREAM_EXEC;
-			run->so.exec_cmd = optarg;
-			mode_set = true;
-			break;
-		case 'h':
-			print_usage(find_command("tcp"));
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
+	int st = parse_count("tcp listen", ps->typed, arg, SK_FRAME_MAX, &n);
+	if (st)
+		return st;
+	if (n == 0) {
+		char q[QUOTE_MAX];
+		return usage_error("tcp listen", "%s %s: a message needs at least 1 byte", ps->typed,
+		                   quote(arg, strlen(arg), q));
 	}
-	if (!mode_set)
+	run->so.max_msg = n;
+	return 0;
+}
+
+#define MODE_BIT(m) (1u << (m))
+#define FRAMED (MODE_BIT(SK_STREAM_REPLY) | MODE_BIT(SK_STREAM_CHAT))
+#define RELAY MODE_BIT(SK_STREAM_HANDOFF)
+#define MODE_OPT(name, mode, h) OPT_CALL_(0, name, NULL, set_mode, mode, h)
+
+static const struct opt listen_opts[] = {
+	OPT_FAMILY_('4', struct listen_run, family, AF_INET, "IPv4 only"),
+	OPT_FAMILY_('6', struct listen_run, family, AF_INET6,
+	            "IPv6 only (IPV6_V6ONLY: IPv4 clients are refused)"),
+	OPT_STRING_('b', "bind", "ADDR", struct listen_run, bind_addr,
+	            "address to listen on (default: all, IPv4 and IPv6)"),
+	OPT_FLAG_('k', "keep-open", struct listen_run, keep_open,
+	  "relay mode: a client's EOF ends its session, and the next client gets the rest of "
+	  "stdin (the other modes serve every client anyway: there it changes nothing, as nc -k)"),
+	{ OPT_FLAG, 'd', "no-stdin", NULL, "relay mode: do not read stdin, only print what clients send",
+	  OPT_OFF(struct listen_run, no_stdin, bool), 0, NULL, RELAY,
+	  "the relay mode; the other modes do not read stdin" },
+	MODE_OPT("echo", SK_STREAM_ECHO, "send every byte back (RFC 862)"),
+	MODE_OPT("discard", SK_STREAM_DISCARD, "read and drop everything (RFC 863)"),
+	MODE_OPT("chargen", SK_STREAM_CHARGEN,
+	         "send the RFC 864 character pattern until the client closes"),
+	MODE_OPT("daytime", SK_STREAM_DAYTIME, "send the date and time, then close (RFC 867)"),
+	MODE_OPT("reply", SK_STREAM_REPLY,
+	         "answer each message with \"Received msg: MSG from ('IP', PORT)\""),
+	MODE_OPT("chat", SK_STREAM_CHAT, "send each message to every other client, prefixed with "
+	         "the sender"),
+	OPT_CALL_(0, "exec", "CMD", set_mode, SK_STREAM_EXEC,
+	          "run /bin/sh -c CMD per connection, the socket as its stdin/stdout, "
+	          "SOCKIT_PEER_ADDR, SOCKIT_PEER_PORT, SOCKIT_LOCAL_ADDR, SOCKIT_LOCAL_PORT in its "
+	          "environment (-v logs its exit status)"),
+	{ OPT_CALL, 0, "frame", "MODE", "messages for --reply and --chat: line (default), len32, raw",
+	  0, 0, set_frame, FRAMED, "--reply and --chat" },
+	{ OPT_CALL, 0, "max-msg", "BYTES", "longest message of --reply and --chat (default 16384, "
+	  "at most 1048576); a longer one closes its client", 0, 0, set_max_msg, FRAMED,
+	  "--reply and --chat" },
+	OPT_COUNT_(0, "max-conns", "N", 1000000, struct listen_run, max_conns,
+	           "at most N clients at once (default 1024, --exec 64; 0: no limit)"),
+	OPT_COUNT_(0, "max-per-client", "N", 1000000, struct listen_run, max_per_client,
+	           "at most N connections from one address (default and 0: no limit)"),
+	OPT_SECONDS_(0, "idle-timeout", struct listen_run, so.idle_ms,
+	             "close a client idle for SECS (default and 0: never)"),
+	{ OPT_SECONDS, 0, "exec-timeout", "SECS", "kill an --exec command (its process group) "
+	  "after SECS (default 600; 0: never)", OPT_OFF(struct listen_run, so.exec_timeout_ms,
+	  unsigned), 0, NULL, MODE_BIT(SK_STREAM_EXEC), "--exec" },
+	OPT_CALL_(0, "allow", "CIDR", add_rule, 1, "serve only these networks (repeatable)"),
+	OPT_CALL_(0, "deny", "CIDR", add_rule, 0, "never serve these networks (repeatable; deny "
+	          "wins; IPv4-mapped ::ffff:a.b.c.d rules are IPv4 rules)"),
+	OPT_FLAG_('v', "verbose", struct listen_run, verbose,
+	          "print the listening address and each client on stderr"),
+	OPT_FLAG_(0, "trace", struct listen_run, trace, "print each socket call on stderr"),
+	TLSCLI_SERVER_ROWS(struct listen_run, tls),
+	OPT_END_,
+};
+
+/* What nc and ncat users type: the same behaviour spelled sockit's way. */
+static const struct opt_hint listen_hints[] = {
+	{ "-l", "'tcp listen' already listens; nc -lvnp PORT is 'sockit tcp listen -v PORT'" },
+	{ "-p", "the port is an argument: 'sockit tcp listen PORT'" },
+	{ "-e", "to run a command per connection use --exec CMD" },
+	{ "-c", "to run a command per connection use --exec CMD" },
+	{ "-u", "for UDP use 'sockit udp listen'" },
+	{ "-w", "a server's timeout is --idle-timeout SECS" },
+	HINT_N,
+	HINT_Z,
+	{ NULL, NULL },
+};
+
+const struct opt_cmd tcp_listen_cmd = { "tcp listen", "tcp", listen_opts, listen_hints };
+
+static int parse_listen_options(int argc, char **argv, struct listen_run *run, const char **port)
+{
+	struct parse ps;
+	int st = parse_options(&ps, &tcp_listen_cmd, argc, argv, run);
+	if (st)
+		return st;
+	if (!run->mode_set)
 		run->so.mode = SK_STREAM_HANDOFF;
-	if ((run->keep_open || run->no_stdin) && mode_set)
-		return usage_error("tcp listen", "%s is for the relay mode; the other modes keep serving",
-		                   run->keep_open ? "-k" : "-d");
-	bool framed = run->so.mode == SK_STREAM_REPLY || run->so.mode == SK_STREAM_CHAT;
-	if (run->max_msg_set && !framed)
-		return usage_error("tcp listen", "--max-msg is for --reply and --chat");
-	if (run->exec_timeout_set && run->so.mode != SK_STREAM_EXEC)
-		return usage_error("tcp listen", "--exec-timeout is for --exec");
-	if (argc - optind != 1)
-		return usage_error("tcp listen", "expected PORT, got %d argument%s", argc - optind,
-		                   argc - optind == 1 ? "" : "s");
+	if ((st = check_modes(&ps, MODE_BIT(run->so.mode))))
+		return st;
+	if (ps.n_operands != 1)
+		return usage_error("tcp listen", "expected PORT, got %d argument%s", ps.n_operands,
+		                   ps.n_operands == 1 ? "" : "s");
+	if (opt_seen(&ps, "max-conns"))
+		run->so.max_conns = run->max_conns ? run->max_conns : SIZE_MAX; /* 0: no limit */
+	run->so.max_per_client = run->max_per_client;
+	run->tracer = run->trace ? &stderr_tracer : NULL;
+	*port = ps.operands[0];
 	return 0;
 }
 
@@ -325,16 +312,13 @@ static int open_listener(struct listen_run *run, const char *bind_addr, const ch
 	struct sk_sock_opts so;
 	sk_sock_opts_init(&so);
 	so.tracer = run->tracer;
+	so.v6_only = family == AF_INET6; /* -6: IPv6 only (IPV6_V6ONLY), as ncat -6 */
 	size_t first = pick_listen_addr(addrs, n, bind_addr, family);
 	int fd = sk_tcp_listen(&addrs[first], &so);
 	if (fd == -EAFNOSUPPORT && first != 0)
 		fd = sk_tcp_listen(&addrs[0], &so);
-	if (fd < 0) {
-		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
-		sk_addr_format(&addrs[first], text);
-		snprintf(ctx, sizeof ctx, "tcp listen: %s", text);
-		return report_err(ctx, fd);
-	}
+	if (fd < 0)
+		return report_bind_err("tcp listen", &addrs[first], fd);
 	*fd_out = fd;
 	return 0;
 }
@@ -345,17 +329,23 @@ int cmd_tcp_listen(int argc, char **argv)
 	memset(&run, 0, sizeof run);
 	sk_stream_opts_init(&run.so);
 	sk_acl_init(&run.acl);
-	const char *bind_addr = NULL;
-	int family = AF_UNSPEC;
-	int st = parse_listen_options(argc, argv, &run, &bind_addr, &family);
+	tlscli_init(&run.tls, "tcp listen", true);
+	run.family = AF_UNSPEC;
+	const char *port = NULL;
+	int st = parse_listen_options(argc, argv, &run, &port);
+	if (!st) {
+		run.tls.verbose = run.verbose;
+		st = tlscli_setup(&run.tls, NULL);
+	}
 	if (st) {
 		sk_acl_fini(&run.acl);
-		return st < 0 ? EXIT_OK : st;
+		return st == PARSE_HELP ? EXIT_OK : st;
 	}
 
 	int fd = -1;
-	if ((st = open_listener(&run, bind_addr, argv[optind], family, &fd))) {
+	if ((st = open_listener(&run, run.bind_addr, port, run.family, &fd))) {
 		sk_acl_fini(&run.acl);
+		tlscli_fini(&run.tls);
 		return st;
 	}
 	/* Signals first: a script that reads "listening on" and signals at once
@@ -364,6 +354,7 @@ int cmd_tcp_listen(int argc, char **argv)
 	if (err < 0) {
 		close(fd);
 		sk_acl_fini(&run.acl);
+		tlscli_fini(&run.tls);
 		return report_err("tcp listen", err);
 	}
 	loop_prefer_io_uring(run.loop);
@@ -381,10 +372,12 @@ int cmd_tcp_listen(int argc, char **argv)
 	run.so.on_handoff = on_handoff;
 	run.so.ud = &run;
 	run.so.tracer = run.tracer;
+	run.so.tls = tlscli_conn_opts(&run.tls);
 	err = sk_stream_server_new(run.loop, fd, &run.so, &run.server);
 	if (err < 0) {
 		sk_loop_free(run.loop);
 		sk_acl_fini(&run.acl);
+		tlscli_fini(&run.tls);
 		return report_err("tcp listen", err);
 	}
 	err = sk_loop_run(run.loop);
@@ -395,5 +388,6 @@ int cmd_tcp_listen(int argc, char **argv)
 	sk_stream_server_free(run.server);
 	sk_loop_free(run.loop);
 	sk_acl_fini(&run.acl);
+	tlscli_fini(&run.tls);
 	return run.status;
 }

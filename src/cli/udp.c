@@ -3,7 +3,6 @@
  * multicast). */
 #include "cli.h"
 
-#include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <poll.h>
@@ -16,54 +15,12 @@
 
 #include <sockit/dgram.h>
 
-const char udp_usage[] =
-	"usage: sockit udp listen [options] [-b ADDR] PORT\n"
-	"       sockit udp send [options] HOST PORT [MESSAGE]\n"
-	"       sockit udp send --iface NAME [options] PORT [MESSAGE]\n"
-	"\n"
-	"listen: prints each datagram as 'ADDR:PORT: DATA' (bytes that are not printable\n"
-	"are escaped), or serves it:\n"
-	"      --echo         send each datagram back to its sender\n"
-	"      --reply        answer \"Received msg: MSG from ('IP', PORT)\"\n"
-	"      --reply-text TEXT   answer TEXT (the notes' server: 'Ich hab keine Hunge')\n"
-	"                     to datagrams at least as long as TEXT\n"
-	"      --discard      drop everything\n"
-	"  -b, --bind ADDR    address to listen on (default: all, IPv4 and IPv6)\n"
-	"      --join GROUP[%IFACE]  join a multicast group (repeatable)\n"
-	"      --allow CIDR, --deny CIDR   drop datagrams from other senders\n"
-	"      --allow-amplify     answer --reply-text to shorter datagrams too\n"
-	"      --allow-service-ports   answer the ports of services that answer too\n"
-	"                     (7 echo, 19 chargen, 53 dns, 123 ntp, 11211 memcached ...)\n"
-	"\n"
-	"A UDP sender can forge its address, so a server answers no datagram from its\n"
-	"own port, port 0, or a multicast or broadcast address (answering would loop),\n"
-	"nor by default from a service port (the two would answer each other for ever);\n"
-	"and --reply-text is never longer than the question: every byte more is one an\n"
-	"attacker aims at a victim for free (amplification). -v shows each datagram not\n"
-	"answered; the counts are shown at exit.\n"
-	"\n"
-	"send: sends MESSAGE as one datagram, or each line of stdin as one datagram.\n"
-	"  -w, --wait SECS    wait up to SECS for a reply to each datagram and print it\n"
-	"      --retries N    send again up to N times when no reply came (with --wait)\n"
-	"      --broadcast    allow a broadcast destination (SO_BROADCAST)\n"
-	"      --iface NAME   send to NAME's IPv4 broadcast address (implies --broadcast;\n"
-	"                     with a multicast HOST: the interface to send from)\n"
-	"      --ttl N        hop limit (IP_TTL / IPV6_UNICAST_HOPS, and multicast)\n"
-	"\n"
-	"  -4, -6             IPv4 or IPv6 only\n"
-	"  -v, --verbose      print addresses and events on stderr\n"
-	"      --trace        print each socket call on stderr\n"
-	"\n"
-	"exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host or\n"
-	"interface, 4 refused (ICMP port unreachable) or unreachable, 5 no reply within\n"
-	"--wait, 7 not permitted (a broadcast address without --broadcast)\n";
-
 /* Datagram text from stdin: one line per datagram, without its newline. */
 #define MAX_LINE SK_UDP_MAX_PAYLOAD
 
 struct udp_common {
 	int family;
-	bool verbose;
+	bool verbose, trace;
 	const struct sk_tracer *tracer;
 };
 
@@ -77,6 +34,8 @@ struct udp_listen {
 	const char *groups[16];
 	int n_groups;
 	struct out *out;
+	const char *bind_addr;
+	bool mode_set;
 };
 
 static void on_datagram(void *ud, const char *data, size_t len, const struct sk_addr *from,
@@ -159,106 +118,99 @@ static int parse_group(const char *text, struct sk_ip *group, unsigned *ifindex)
 	return 0;
 }
 
-enum { OPT_TRACE = 1000, OPT_ECHO, OPT_REPLY, OPT_REPLY_TEXT, OPT_DISCARD, OPT_JOIN, OPT_ALLOW,
-       OPT_DENY, OPT_ALLOW_AMPLIFY, OPT_ALLOW_SERVICE_PORTS, OPT_RETRIES, OPT_BROADCAST, OPT_IFACE,
-       OPT_TTL };
-
-static const struct option listen_options[] = {
-	{ "bind", required_argument, NULL, 'b' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "echo", no_argument, NULL, OPT_ECHO },
-	{ "reply", no_argument, NULL, OPT_REPLY },
-	{ "reply-text", required_argument, NULL, OPT_REPLY_TEXT },
-	{ "discard", no_argument, NULL, OPT_DISCARD },
-	{ "join", required_argument, NULL, OPT_JOIN },
-	{ "allow", required_argument, NULL, OPT_ALLOW },
-	{ "deny", required_argument, NULL, OPT_DENY },
-	{ "allow-amplify", no_argument, NULL, OPT_ALLOW_AMPLIFY },
-	{ "allow-service-ports", no_argument, NULL, OPT_ALLOW_SERVICE_PORTS },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int set_mode(struct udp_listen *l, enum sk_dgram_mode mode, bool *mode_set)
+static int set_mode(struct parse *ps, const char *arg)
 {
-	if (*mode_set)
+	struct udp_listen *l = ps->base;
+	if (l->mode_set)
 		return usage_error("udp listen", "choose one mode");
-	l->dopts.mode = mode;
-	*mode_set = true;
+	l->dopts.mode = (enum sk_dgram_mode)ps->opt->n;
+	l->mode_set = true;
+	if (arg) { /* --reply-text */
+		l->dopts.reply_text = arg;
+		l->dopts.reply_text_len = strlen(arg);
+	}
 	return 0;
 }
 
-static int parse_listen(int argc, char **argv, struct udp_listen *l, const char **bind_addr)
+static int add_group(struct parse *ps, const char *arg)
 {
-	int ch, st = 0;
-	bool mode_set = false;
-	while ((ch = next_option("udp listen", argc, argv, "46b:vh", listen_options)) != -1) {
-		switch (ch) {
-		case '4':
-			l->c.family = AF_INET;
-			break;
-		case '6':
-			l->c.family = AF_INET6;
-			break;
-		case 'b':
-			*bind_addr = optarg;
-			break;
-		case 'v':
-			l->c.verbose = true;
-			break;
-		case OPT_TRACE:
-			l->c.tracer = &stderr_tracer;
-			break;
-		case OPT_ECHO:
-			st = set_mode(l, SK_DGRAM_ECHO, &mode_set);
-			break;
-		case OPT_REPLY:
-			st = set_mode(l, SK_DGRAM_REPLY, &mode_set);
-			break;
-		case OPT_REPLY_TEXT:
-			st = set_mode(l, SK_DGRAM_REPLY, &mode_set);
-			l->dopts.reply_text = optarg;
-			l->dopts.reply_text_len = strlen(optarg);
-			break;
-		case OPT_DISCARD:
-			st = set_mode(l, SK_DGRAM_DISCARD, &mode_set);
-			break;
-		case OPT_ALLOW_AMPLIFY:
-			l->dopts.allow_amplify = true;
-			break;
-		case OPT_ALLOW_SERVICE_PORTS:
-			l->dopts.answer_service_ports = true;
-			break;
-		case OPT_JOIN:
-			if (l->n_groups == 16)
-				return usage_error("udp listen", "at most 16 --join groups");
-			l->groups[l->n_groups++] = optarg;
-			break;
-		case OPT_ALLOW:
-		case OPT_DENY: {
-			struct sk_slice bad = { 0 };
-			int err = sk_acl_add(&l->acl, optarg, strlen(optarg), ch == OPT_ALLOW, &bad);
-			if (err < 0) {
-				char reason[256], q[QUOTE_MAX];
-				describe_parse_error(err, optarg, strlen(optarg), bad, reason, sizeof reason);
-				return usage_error("udp listen", "%s %s: %s", ch == OPT_ALLOW ? "--allow" : "--deny",
-				                   quote(optarg, strlen(optarg), q), reason);
-			}
-			break;
-		}
-		case 'h':
-			print_usage(find_command("udp"));
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
-		if (st)
-			return st;
-	}
-	if (argc - optind != 1)
-		return usage_error("udp listen", "expected PORT, got %d argument%s", argc - optind,
-		                   argc - optind == 1 ? "" : "s");
+	struct udp_listen *l = ps->base;
+	if (l->n_groups == 16)
+		return usage_error("udp listen", "at most 16 --join groups");
+	l->groups[l->n_groups++] = arg;
+	return 0;
+}
+
+static int add_rule(struct parse *ps, const char *arg)
+{
+	struct udp_listen *l = ps->base;
+	struct sk_slice bad = { 0 };
+	int err = sk_acl_add(&l->acl, arg, strlen(arg), ps->opt->n, &bad);
+	if (err == 0)
+		return 0;
+	char reason[256], q[QUOTE_MAX];
+	describe_parse_error(err, arg, strlen(arg), bad, reason, sizeof reason);
+	return usage_error("udp listen", "%s %s: %s", ps->typed, quote(arg, strlen(arg), q), reason);
+}
+
+static const struct opt listen_opts[] = {
+	OPT_CALL_(0, "echo", NULL, set_mode, SK_DGRAM_ECHO, "send each datagram back to its sender"),
+	OPT_CALL_(0, "reply", NULL, set_mode, SK_DGRAM_REPLY,
+	          "answer \"Received msg: MSG from ('IP', PORT)\""),
+	OPT_CALL_(0, "reply-text", "TEXT", set_mode, SK_DGRAM_REPLY,
+	          "answer TEXT (the notes' server: 'Ich hab keine Hunge') to datagrams at least "
+	          "as long as TEXT"),
+	OPT_CALL_(0, "discard", NULL, set_mode, SK_DGRAM_DISCARD, "drop everything"),
+	OPT_STRING_('b', "bind", "ADDR", struct udp_listen, bind_addr,
+	            "address to listen on (default: all, IPv4 and IPv6)"),
+	OPT_CALL_(0, "join", "GROUP[%IFACE]", add_group, 0, "join a multicast group (repeatable)"),
+	OPT_CALL_(0, "allow", "CIDR", add_rule, 1,
+	          "drop datagrams from other networks (repeatable)"),
+	OPT_CALL_(0, "deny", "CIDR", add_rule, 0,
+	          "drop datagrams from these networks (repeatable; deny wins)"),
+	OPT_FLAG_(0, "allow-amplify", struct udp_listen, dopts.allow_amplify,
+	          "answer --reply-text to shorter datagrams too"),
+	OPT_FLAG_(0, "allow-service-ports", struct udp_listen, dopts.answer_service_ports,
+	          "answer the ports of services that answer too (7 echo, 19 chargen, 53 dns, "
+	          "123 ntp, 11211 memcached ...)"),
+	OPT_FAMILY_('4', struct udp_listen, c.family, AF_INET, "IPv4 only"),
+	OPT_FAMILY_('6', struct udp_listen, c.family, AF_INET6,
+	            "IPv6 only (IPV6_V6ONLY: IPv4 senders are not heard)"),
+	OPT_FLAG_('v', "verbose", struct udp_listen, c.verbose,
+	          "print the listening address and each datagram not answered on stderr"),
+	OPT_FLAG_(0, "trace", struct udp_listen, c.trace, "print each socket call on stderr"),
+	OPT_END_,
+};
+
+static const struct opt_hint listen_hints[] = {
+	{ "-l", "'udp listen' already listens" },
+	{ "-u", "'udp listen' is UDP already" },
+	{ "-p", "the port is an argument: 'sockit udp listen PORT'" },
+	{ "-k", "not needed: 'udp listen' serves every sender until it is stopped" },
+	HINT_N,
+	{ NULL, NULL },
+};
+
+static const struct opt_cmd udp_listen_cmd = { "udp listen", "udp", listen_opts, listen_hints };
+
+static int parse_listen(int argc, char **argv, struct udp_listen *l, const char **port)
+{
+	struct parse ps;
+	int st = parse_options(&ps, &udp_listen_cmd, argc, argv, l);
+	if (st)
+		return st;
+	/* Options that would do nothing in the mode chosen are refused. */
+	if (l->dopts.allow_amplify && !l->dopts.reply_text)
+		return usage_error("udp listen", "--allow-amplify is for --reply-text");
+	enum sk_dgram_mode m = l->dopts.mode;
+	if (l->dopts.answer_service_ports && m != SK_DGRAM_ECHO && m != SK_DGRAM_REPLY)
+		return usage_error("udp listen", "--allow-service-ports is for --echo, --reply and "
+		                   "--reply-text");
+	if (ps.n_operands != 1)
+		return usage_error("udp listen", "expected PORT, got %d argument%s", ps.n_operands,
+		                   ps.n_operands == 1 ? "" : "s");
+	l->c.tracer = l->c.trace ? &stderr_tracer : NULL;
+	*port = ps.operands[0];
 	return 0;
 }
 
@@ -270,6 +222,15 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 	/* An IPv4 group needs an IPv4 socket, unless an IPv6 group is joined
 	 * too: a dual-stack IPv6 socket takes both. */
 	int family = l->c.family;
+	for (int i = 0; i < l->n_groups && family != AF_UNSPEC; i++) {
+		/* -6 is IPv6 only (IPV6_V6ONLY): such a socket hears no IPv4 group. */
+		bool v6_group = strchr(l->groups[i], ':') != NULL;
+		char q[QUOTE_MAX];
+		if (v6_group != (family == AF_INET6))
+			return usage_error("udp listen", "--join %s: an IPv%c group, and %s hears IPv%c only",
+			                   quote(l->groups[i], strlen(l->groups[i]), q), v6_group ? '6' : '4',
+			                   family == AF_INET6 ? "-6" : "-4", family == AF_INET6 ? '6' : '4');
+	}
 	for (int i = 0; i < l->n_groups && l->c.family == AF_UNSPEC && !bind_addr; i++)
 		if (family != AF_INET6)
 			family = strchr(l->groups[i], ':') ? AF_INET6 : AF_INET;
@@ -284,13 +245,10 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 	sk_sock_opts_init(&so);
 	so.tracer = l->c.tracer;
 	so.share_port = l->n_groups > 0; /* group members commonly share a port */
+	so.v6_only = l->c.family == AF_INET6; /* -6: IPv6 only (IPV6_V6ONLY), as ncat -6 */
 	int fd = sk_udp_open(&addrs[pick], 0, &so);
-	if (fd < 0) {
-		char text[SK_ADDR_STRLEN], ctx[SK_ADDR_STRLEN + 32];
-		sk_addr_format(&addrs[pick], text);
-		snprintf(ctx, sizeof ctx, "udp listen: %s", text);
-		return report_err(ctx, fd);
-	}
+	if (fd < 0)
+		return report_bind_err("udp listen", &addrs[pick], fd);
 	for (int i = 0; i < l->n_groups; i++) {
 		struct sk_ip group;
 		unsigned ifindex = 0;
@@ -304,6 +262,13 @@ static int open_udp_listener(struct udp_listen *l, const char *bind_addr, const 
 			snprintf(ctx, sizeof ctx, "udp listen: --join %s",
 			         quote(l->groups[i], strlen(l->groups[i]), q));
 			close(fd);
+			/* No interface given and no multicast route to pick one by. */
+			if (err == -ENODEV && !ifindex) {
+				char reason[128];
+				report(ctx, "%s (no interface for the group: name one, GROUP%%IFACE, as in "
+				       "%s%%eth0)", reason_of(err, reason, sizeof reason), l->groups[i]);
+				return exit_status_of(err);
+			}
 			return report_err(ctx, err);
 		}
 	}
@@ -319,14 +284,14 @@ static int cmd_udp_listen(int argc, char **argv)
 	sk_dgram_opts_init(&l->dopts);
 	sk_acl_init(&l->acl);
 	l->out = out_stdout("udp listen");
-	const char *bind_addr = NULL;
+	const char *port = NULL;
 	int fd = -1, err;
 	struct sk_loop *loop = NULL;
 	struct sk_dgram_server *server = NULL;
-	int st = parse_listen(argc, argv, l, &bind_addr);
+	int st = parse_listen(argc, argv, l, &port);
 	if (st)
 		goto done;
-	if ((st = open_udp_listener(l, bind_addr, argv[optind], &fd)))
+	if ((st = open_udp_listener(l, l->bind_addr, port, &fd)))
 		goto done;
 	if ((err = sk_loop_new(&loop)) < 0) {
 		close(fd);
@@ -362,7 +327,7 @@ done:
 	sk_loop_free(loop);
 	sk_acl_fini(&l->acl);
 	free(l);
-	return st < 0 ? EXIT_OK : st;
+	return st == PARSE_HELP ? EXIT_OK : st;
 }
 
 /* --- send --- */
@@ -373,26 +338,47 @@ struct udp_send {
 	unsigned long retries;
 	bool broadcast;
 	const char *iface;
-	long ttl;
+	unsigned long ttl;
 	bool ttl_set;
 	int fd;
 	bool connected;       /* unicast: connect()ed, so ICMP errors come back */
+	bool multicast;       /* the destination is a multicast group */
 	struct sk_addr dest;
 	char dest_text[SK_ADDR_STRLEN];
 	int status;
 };
 
-static const struct option send_options[] = {
-	{ "wait", required_argument, NULL, 'w' },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "broadcast", no_argument, NULL, OPT_BROADCAST },
-	{ "iface", required_argument, NULL, OPT_IFACE },
-	{ "ttl", required_argument, NULL, OPT_TTL },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "trace", no_argument, NULL, OPT_TRACE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt send_opts[] = {
+	OPT_SECONDS_('w', "wait", struct udp_send, wait_ms,
+	             "wait up to SECS for a reply to each datagram and print it (default and 0: "
+	             "do not wait)"),
+	OPT_COUNT_(0, "retries", "N", 100, struct udp_send, retries,
+	           "send again up to N times when no reply came (with --wait; default 0)"),
+	OPT_FLAG_(0, "broadcast", struct udp_send, broadcast,
+	          "allow a broadcast destination (SO_BROADCAST)"),
+	OPT_STRING_(0, "iface", "NAME", struct udp_send, iface,
+	            "send to NAME's IPv4 broadcast address (implies --broadcast; with a multicast "
+	            "HOST: the interface to send from)"),
+	OPT_COUNT_(0, "ttl", "N", 255, struct udp_send, ttl,
+	           "hop limit (IP_TTL / IPV6_UNICAST_HOPS, and multicast; 0: this host only, "
+	           "multicast)"),
+	OPT_FAMILY_('4', struct udp_send, c.family, AF_INET, "IPv4 only"),
+	OPT_FAMILY_('6', struct udp_send, c.family, AF_INET6, "IPv6 only"),
+	OPT_FLAG_('v', "verbose", struct udp_send, c.verbose,
+	          "print addresses and events on stderr"),
+	OPT_FLAG_(0, "trace", struct udp_send, c.trace, "print each socket call on stderr"),
+	OPT_END_,
 };
+
+static const struct opt_hint send_hints[] = {
+	{ "-u", "'udp send' is UDP already" },
+	{ "-l", "to listen use 'sockit udp listen'" },
+	HINT_N,
+	HINT_Z,
+	{ NULL, NULL },
+};
+
+static const struct opt_cmd udp_send_cmd = { "udp send", "udp", send_opts, send_hints };
 
 /* The IPv4 broadcast address of an interface: its address OR the hostmask
  * of its netmask (the notes: "the largest address of the network"). */
@@ -514,72 +500,43 @@ static int send_one(struct udp_send *s, const char *msg, size_t len, char *buf)
 		char ctx[SK_ADDR_STRLEN + 16], reason[128];
 		snprintf(ctx, sizeof ctx, "udp send: %s", s->dest_text);
 		reason_of(err, reason, sizeof reason);
+		/* No route: a group or a broadcast goes out of an interface the
+		 * routing table would choose, and it has none for it. */
+		bool no_route = err == -ENETUNREACH && !s->iface && (s->multicast || s->broadcast);
 		report(ctx, "%s%s", reason,
 		       err == -ECONNREFUSED ? " (ICMP port unreachable: nothing listens there)" :
-		       err == -EACCES && !s->broadcast ? " (a broadcast address? add --broadcast)" : "");
+		       err == -EACCES && !s->broadcast ? " (a broadcast address? add --broadcast)" :
+		       no_route && s->multicast ? " (no route for multicast: choose the interface "
+		                                  "with --iface NAME)" :
+		       no_route ? " (no route for a broadcast: --iface NAME sends to that interface's "
+		                  "broadcast address)" : "");
 		return exit_status_of(err);
 	}
 }
 
-static int parse_send(int argc, char **argv, struct udp_send *s)
+static int parse_send(int argc, char **argv, struct udp_send *s, struct parse *ps)
 {
-	int ch, st;
-	unsigned long n;
-	while ((ch = next_option("udp send", argc, argv, "46w:vh", send_options)) != -1) {
-		switch (ch) {
-		case '4':
-			s->c.family = AF_INET;
-			break;
-		case '6':
-			s->c.family = AF_INET6;
-			break;
-		case 'w':
-			if ((st = parse_seconds("udp send", "--wait", optarg, &s->wait_ms)))
-				return st;
-			break;
-		case OPT_RETRIES:
-			if ((st = parse_count("udp send", "--retries", optarg, 100, &s->retries)))
-				return st;
-			break;
-		case OPT_BROADCAST:
-			s->broadcast = true;
-			break;
-		case OPT_IFACE:
-			s->iface = optarg;
-			break;
-		case OPT_TTL:
-			if ((st = parse_count("udp send", "--ttl", optarg, 255, &n)))
-				return st;
-			s->ttl = (long)n;
-			s->ttl_set = true;
-			break;
-		case 'v':
-			s->c.verbose = true;
-			break;
-		case OPT_TRACE:
-			s->c.tracer = &stderr_tracer;
-			break;
-		case 'h':
-			print_usage(find_command("udp"));
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
-	}
+	int st = parse_options(ps, &udp_send_cmd, argc, argv, s);
+	if (st)
+		return st;
+	s->ttl_set = opt_seen(ps, "ttl") != NULL;
+	if (opt_seen(ps, "retries") && s->wait_ms == 0)
+		return usage_error("udp send", "--retries is for --wait: it sends again when no reply "
+		                   "came within it");
+	s->c.tracer = s->c.trace ? &stderr_tracer : NULL;
 	return 0;
 }
 
 /* The destination: HOST PORT, or the broadcast address of --iface and PORT. */
-static int resolve_dest(struct udp_send *s, int argc, char **argv, int *next_arg)
+static int resolve_dest(struct udp_send *s, int rest, char **argv, int *next_arg)
 {
-	int rest = argc - optind;
-	bool by_iface = s->iface && (rest == 1 || (rest == 2 && !strchr(argv[optind], '.') &&
-	                                           !strchr(argv[optind], ':') &&
-	                                           sk_port_parse(argv[optind], strlen(argv[optind]),
+	bool by_iface = s->iface && (rest == 1 || (rest == 2 && !strchr(argv[0], '.') &&
+	                                           !strchr(argv[0], ':') &&
+	                                           sk_port_parse(argv[0], strlen(argv[0]),
 	                                                         &(unsigned){ 0 }) == 0));
 	if (by_iface) {
 		unsigned port;
-		const char *p = argv[optind];
+		const char *p = argv[0];
 		char q[QUOTE_MAX];
 		if (sk_port_parse(p, strlen(p), &port) < 0)
 			return usage_error("udp send", "port %s: not a port number (0-65535)",
@@ -591,16 +548,16 @@ static int resolve_dest(struct udp_send *s, int argc, char **argv, int *next_arg
 			return EXIT_RESOLVE;
 		}
 		s->broadcast = true;
-		*next_arg = optind + 1;
+		*next_arg = 1;
 		return 0;
 	}
 	if (rest < 2 || rest > 3)
 		return usage_error("udp send", "expected HOST PORT [MESSAGE], got %d argument%s", rest,
 		                   rest == 1 ? "" : "s");
 	size_t n;
-	int st = resolve_or_report("udp send", argv[optind], argv[optind + 1], s->c.family,
+	int st = resolve_or_report("udp send", argv[0], argv[1], s->c.family,
 	                           SOCK_DGRAM, false, &s->dest, 1, &n);
-	*next_arg = optind + 2;
+	*next_arg = 2;
 	return st;
 }
 
@@ -615,6 +572,7 @@ static int open_sender(struct udp_send *s)
 	struct sk_ip ip;
 	sk_addr_to_ip(&s->dest, &ip, NULL);
 	bool multicast = (sk_ip_flags(&ip) & SK_IP_MULTICAST) != 0;
+	s->multicast = multicast;
 	int err = 0, family = s->dest.u.sa.sa_family;
 	char q[QUOTE_MAX];
 	if (s->ttl_set && s->ttl == 0 && !multicast)
@@ -650,10 +608,11 @@ static int cmd_udp_send(int argc, char **argv)
 	memset(&s, 0, sizeof s);
 	s.fd = -1;
 	out_stdout("udp send");
-	int st = parse_send(argc, argv, &s), next_arg = 0;
+	struct parse ps;
+	int st = parse_send(argc, argv, &s, &ps), next_arg = 0;
 	if (st)
-		return st < 0 ? EXIT_OK : st;
-	if ((st = resolve_dest(&s, argc, argv, &next_arg)))
+		return st == PARSE_HELP ? EXIT_OK : st;
+	if ((st = resolve_dest(&s, ps.n_operands, ps.operands, &next_arg)))
 		return st;
 	sk_addr_format(&s.dest, s.dest_text);
 	if ((st = open_sender(&s))) {
@@ -668,8 +627,8 @@ static int cmd_udp_send(int argc, char **argv)
 		close(s.fd);
 		return report_err("udp send", SK_ENOMEM);
 	}
-	if (next_arg < argc) {
-		const char *msg = argv[next_arg];
+	if (next_arg < ps.n_operands) {
+		const char *msg = ps.operands[next_arg];
 		st = send_one(&s, msg, strlen(msg), buf);
 	} else {
 		/* One datagram per line of stdin; the newline is not sent. */
@@ -711,3 +670,28 @@ int cmd_udp(int argc, char **argv)
 	char q[QUOTE_MAX];
 	return usage_error("udp", "%s: expected 'listen' or 'send'", quote(argv[1], strlen(argv[1]), q));
 }
+
+const struct help_part udp_help[] = {
+	{ "usage: sockit udp listen [options] [-b ADDR] PORT\n"
+	  "       sockit udp send [options] HOST PORT [MESSAGE]\n"
+	  "       sockit udp send --iface NAME [options] PORT [MESSAGE]\n"
+	  "\n"
+	  "listen: prints each datagram as 'ADDR:PORT: DATA' (bytes that are not printable\n"
+	  "are escaped), or serves it:\n", &udp_listen_cmd },
+	{ "\n"
+	  "A UDP sender can forge its address, so a server answers no datagram from its\n"
+	  "own port, port 0, or a multicast or broadcast address (answering would loop),\n"
+	  "nor by default from a service port (the two would answer each other for ever);\n"
+	  "and --reply-text is never longer than the question: every byte more is one an\n"
+	  "attacker aims at a victim for free (amplification). -v shows each datagram not\n"
+	  "answered; the counts are shown at exit.\n"
+	  "\n"
+	  "send: sends MESSAGE as one datagram, or each line of stdin as one datagram.\n",
+	  &udp_send_cmd },
+	{ "\n"
+	  "exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host or\n"
+	  "interface, 4 refused (ICMP port unreachable) or unreachable, 5 no reply within\n"
+	  "--wait, 7 not permitted (a broadcast address without --broadcast, a port below\n"
+	  "1024 without root)\n", NULL },
+	{ 0 },
+};

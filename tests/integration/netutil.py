@@ -1,11 +1,18 @@
-"""Helpers for the network integration tests: processes that are always
-reaped, the `listening on ADDR:PORT` line, loopback ports, /proc readings.
+"""The process helpers every integration test uses: start a server and wait
+until it listens, talk to it, stop it, kill it, collect its output; and
+socket and /proc helpers for the network tests.
 
-Every process goes through a Procs group (the `procs` fixture of a test
-file): at teardown each one still running gets SIGTERM, then SIGKILL, and the
+Every process goes through a Procs group (the `procs` fixture, conftest.py):
+at teardown each one still running gets SIGTERM, then SIGKILL, and the
 stderr of every sockit process is checked for sanitizer reports, so an ASan
 or UBSan finding fails the test that caused it even when the test itself
 only looked at the socket.
+
+    def test_echo(procs):
+        srv = procs.listen("--echo", "0")          # tcp listen -v, past "listening on"
+        s = procs.connect(srv.port)
+        ...
+        assert srv.stop() == 0
 """
 import os
 import re
@@ -15,13 +22,11 @@ import subprocess
 import threading
 import time
 
-from conftest import SOCKIT
+from conftest import SOCKIT, assert_no_sanitizer_report  # noqa: F401 (re-exported)
 
 # One wait for "something that should happen at once" (a line, a port, an
 # exit); generous for a loaded machine, small next to the 60 s budget.
 WAIT = 5.0
-
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error")
 
 
 def is_sanitized(path):
@@ -30,12 +35,9 @@ def is_sanitized(path):
     with open(path, "rb") as f:
         return b"__asan_init" in f.read()
 
-LISTENING = re.compile(r"^listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)$", re.M)
-
-
-def assert_no_sanitizer_report(err, what="sockit"):
-    for mark in SANITIZER_MARKS:
-        assert mark not in err, f"{what}: sanitizer report on stderr:\n{err}"
+# `listening on ADDR:PORT`: group 1 the address, group 2 the port. Scoped
+# IPv6 addresses (fe80::1%veth0) appear in the namespace tests.
+LISTENING = re.compile(r"^listening on (\[[0-9a-fA-F:.%a-zA-Z0-9_-]+\]|[0-9.]+):(\d+)$", re.M)
 
 
 class Proc:
@@ -47,7 +49,7 @@ class Proc:
         """stdin_data is written to a pipe (closed after it unless
         keep_stdin); stdin, a file object, is passed as it is; else the
         child reads /dev/null."""
-        self.argv = list(argv)
+        self.argv = [str(a) for a in argv]
         self.is_sockit = is_sockit
         if stdin is None:
             piped = stdin_data is not None or keep_stdin
@@ -114,33 +116,63 @@ class Proc:
         with self._cond:
             return self._err.decode("utf-8", "replace")
 
-    def wait_err(self, pattern, timeout=WAIT, count=1):
-        """Waits until stderr matches pattern (a regex) count times; returns
-        the last match. Fails the test on timeout."""
+    @property
+    def out_text(self):
+        return self.out.decode("utf-8", "replace")
+
+    def lines(self):
+        """stdout as text lines."""
+        return self.out_text.splitlines()
+
+    def _wait_match(self, buf, pattern, timeout, count):
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = list(rx.finditer(self._err.decode("utf-8", "replace")))
+                found = list(rx.finditer(buf.decode("utf-8", "replace")))
                 if len(found) >= count:
                     return found[count - 1]
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.popen.poll() is not None and not self._alive_pipes()):
                     break
                 self._cond.wait(min(left, 0.05))
-        raise AssertionError(f"no {pattern!r} on stderr of {self.argv} within {timeout} s; "
-                             f"status {self.popen.poll()}, stderr:\n{self.err}")
+        which = "stderr" if buf is self._err else "stdout"
+        raise AssertionError(f"no {pattern!r} (x{count}) on {which} of {self.argv} within "
+                             f"{timeout} s; status {self.popen.poll()}\n"
+                             f"stdout: {self.out[:2000]!r}\nstderr:\n{self.err}")
 
-    def wait_out(self, data, timeout=WAIT):
-        """Waits until stdout holds at least the bytes data."""
+    def wait_err(self, pattern, timeout=WAIT, count=1):
+        """Waits until stderr matches pattern (a regex) count times; returns
+        the last match. Fails the test on timeout or when the process has
+        ended without printing it."""
+        return self._wait_match(self._err, pattern, timeout, count)
+
+    def wait_out(self, expected, timeout=WAIT, count=1):
+        """Waits until stdout holds the bytes expected, or (a str) matches
+        the regex expected count times, returning the match."""
+        if isinstance(expected, str):
+            return self._wait_match(self._out, expected, timeout, count)
         deadline = time.monotonic() + timeout
         with self._cond:
-            while data not in self._out:
+            while expected not in self._out:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"stdout of {self.argv} lacks {data[:80]!r}: "
+                    raise AssertionError(f"stdout of {self.argv} lacks {expected[:80]!r}: "
                                          f"{bytes(self._out[:300])!r}")
                 self._cond.wait(min(left, 0.05))
+
+    def wait_out_lines(self, n, timeout=WAIT):
+        """Waits for n complete lines on stdout; returns them (bytes, no \\n)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._out.count(b"\n") < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"{self.argv}: {n} lines expected on stdout within {timeout} s, got "
+                        f"{bytes(self._out[:2000])!r}\nstderr: {self.err}")
+                self._cond.wait(min(left, 0.05))
+            return bytes(self._out).split(b"\n")[:n]
 
     def _alive_pipes(self):
         return any(t.is_alive() for t in self._threads)
@@ -187,12 +219,13 @@ class Proc:
                     pass
 
 
-class Listener(Proc):
-    """`sockit tcp listen -v ARGS`, started and past its `listening on` line."""
+class Server(Proc):
+    """A server started and past its `listening on ADDR:PORT` line (or
+    another pattern whose groups are the address and the port)."""
 
-    def __init__(self, args, **kw):
-        super().__init__([SOCKIT, "tcp", "listen", "-v", *args], **kw)
-        m = self.wait_err(LISTENING.pattern)
+    def __init__(self, argv, pattern=LISTENING.pattern, **kw):
+        super().__init__(argv, **kw)
+        m = self.wait_err(pattern)
         self.bound = m.group(1)
         self.port = int(m.group(2))
 
@@ -210,14 +243,27 @@ class Procs:
         self.threads = []
         self.server_peers = []  # peer address of each py_server client
 
-    def listen(self, *args, **kw):
+    def server(self, *argv, pattern=LISTENING.pattern, is_sockit=True, **kw):
+        """Any server (argv[0] is its program), once it printed pattern."""
         kw.setdefault("env", self.env)
-        p = Listener(args, **kw)
+        p = Server(argv, pattern=pattern, is_sockit=is_sockit, **kw)
         self.procs.append(p)
         return p
 
-    def sockit(self, *args, **kw):
-        return self.tool(SOCKIT, *args, **kw)
+    def listen(self, *args, prefix=(), **kw):
+        """`[prefix] sockit tcp listen -v ARGS`, past its `listening on` line."""
+        return self.server(*prefix, SOCKIT, "tcp", "listen", "-v", *args, **kw)
+
+    def listen_udp(self, *args, prefix=(), **kw):
+        """`[prefix] sockit udp listen -v ARGS`, past its `listening on` line."""
+        return self.server(*prefix, SOCKIT, "udp", "listen", "-v", *args, **kw)
+
+    def sockit(self, *args, prefix=(), **kw):
+        """sockit ARGS (after prefix, such as `ip netns exec NS`)."""
+        kw.setdefault("env", self.env)
+        p = Proc([*prefix, SOCKIT, *args], **kw)
+        self.procs.append(p)
+        return p
 
     def tool(self, path, *args, **kw):
         """A libsockit program other than sockit (tests/tools): started
@@ -242,8 +288,31 @@ class Procs:
         s.connect((host, port))
         return s
 
+    def turned_away(self, port, host="127.0.0.1", timeout=WAIT):
+        """Connects to a server that refuses this client and returns the
+        client's port once the server has reset the connection (SO_LINGER
+        0 lets the reset arrive while connect() waits, or at the first
+        read). Data or a plain EOF fails the test."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = self.track(socket.socket(family, socket.SOCK_STREAM))
+        s.settimeout(timeout)
+        try:
+            s.connect((host, port))
+            got = s.recv(1)
+        except ConnectionResetError:
+            return s.getsockname()[1]
+        raise AssertionError(f"expected a reset from port {port}, got {got!r}")
+
     def track(self, s):
         self.socks.append(s)
+        return s
+
+    def udp(self, family=socket.AF_INET, bind=None):
+        """A Python UDP socket with a deadline on every receive."""
+        s = self.track(socket.socket(family, socket.SOCK_DGRAM))
+        s.settimeout(WAIT)
+        if bind is not None:
+            s.bind(bind)
         return s
 
     def py_server(self, handler, host="127.0.0.1", backlog=8):

@@ -12,20 +12,15 @@ import re
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, SOCKIT
+from netutil import WAIT
 
 EXAMPLES = Path(SOCKIT).resolve().parent / "examples"
-
-# One wait for "something that should happen at once".
-WAIT = 5.0
-
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error")
 
 LISTENING = r"^listening on (127\.0\.0\.1|0\.0\.0\.0):(\d+)"
 NOTES_REPLY = "Ich hab keine Hunge"
@@ -39,123 +34,11 @@ def ex(name):
     return str(path)
 
 
-# --------------------------------------------------------------------------
-# Processes
-# --------------------------------------------------------------------------
-
-class Proc:
-    """A child whose stdout and stderr are read by threads, so that either
-    can be waited on with a deadline and neither pipe can fill."""
-
-    def __init__(self, argv):
-        self.argv = [str(a) for a in argv]
-        self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._buf = {"out": bytearray(), "err": bytearray()}
-        self._cond = threading.Condition()
-        self._threads = [threading.Thread(target=self._pump, args=(pipe, self._buf[key]), daemon=True)
-                         for key, pipe in (("out", self.popen.stdout), ("err", self.popen.stderr))]
-        for t in self._threads:
-            t.start()
-
-    def _pump(self, pipe, into):
-        while True:
-            chunk = pipe.read1(65536)
-            if not chunk:
-                break
-            with self._cond:
-                into += chunk
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
-
-    def text(self, key):
-        with self._cond:
-            return self._buf[key].decode("utf-8", "replace")
-
-    @property
-    def out(self):
-        return self.text("out")
-
-    @property
-    def err(self):
-        return self.text("err")
-
-    def wait_for(self, key, pattern, timeout=WAIT):
-        """The first match of pattern (a regex) in stdout ("out") or stderr
-        ("err"); fails the test at the deadline or when the process has
-        exited without printing it."""
-        rx = re.compile(pattern, re.M)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                m = rx.search(self._buf[key].decode("utf-8", "replace"))
-                if m:
-                    return m
-                left = deadline - time.monotonic()
-                exited = self.popen.poll() is not None and not any(t.is_alive() for t in self._threads)
-                if left <= 0 or exited:
-                    break
-                self._cond.wait(min(left, 0.05))
-        raise AssertionError(f"no {pattern!r} on std{key} of {self.argv} within {timeout} s; "
-                             f"status {self.popen.poll()}, stdout {self.out!r}, stderr {self.err!r}")
-
-    def wait(self, timeout=WAIT):
-        try:
-            status = self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{self.argv} still running after {timeout} s; "
-                                 f"stderr {self.err!r}") from None
-        for t in self._threads:
-            t.join(WAIT)
-        return status
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-        return self.wait()
-
-    def kill(self):
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait(WAIT)
-        for t in self._threads:
-            t.join(1)
-        for pipe in (self.popen.stdout, self.popen.stderr):
-            pipe.close()
-
-
-class Procs:
-    def __init__(self):
-        self.all = []
-
-    def start(self, *argv):
-        p = Proc(argv)
-        self.all.append(p)
-        return p
-
-    def server(self, *argv, proto=None):
-        """Starts a server and returns (proc, port) once it listens. proto
-        picks the `(udp reply)` or `(tcp reply)` line of `sockit serve`."""
-        p = self.start(*argv)
-        pattern = LISTENING + (rf" \({proto} reply\)$" if proto else "$")
-        return p, int(p.wait_for("err", pattern).group(2))
-
-    def cleanup(self):
-        for p in self.all:
-            p.kill()
-        # Under `make asan` a sanitizer report fails the test whose process
-        # made it, even when the test only looked at the socket.
-        for p in self.all:
-            for mark in SANITIZER_MARKS:
-                assert mark not in p.err, f"{p.argv}: sanitizer report:\n{p.err}"
-
-
-@pytest.fixture
-def procs():
-    group = Procs()
-    yield group
-    group.cleanup()
+def serve(procs, *argv, proto=None):
+    """A server started and listening: (proc, port). proto picks the
+    `(udp reply)` or `(tcp reply)` line of `sockit serve`."""
+    p = procs.server(*argv, pattern=LISTENING + (rf" \({proto} reply\)$" if proto else "$"))
+    return p, p.port
 
 
 def run(*argv, timeout=WAIT):
@@ -192,12 +75,12 @@ def tcp_server_argv(kind, port=0):
 
 def start_udp_server(procs, kind):
     argv, proto = udp_server_argv(kind)
-    return procs.server(*argv, proto=proto)
+    return serve(procs, *argv, proto=proto)
 
 
 def start_tcp_server(procs, kind):
     argv, proto = tcp_server_argv(kind)
-    return procs.server(*argv, proto=proto)
+    return serve(procs, *argv, proto=proto)
 
 
 def udp_client_argv(kind, port, text):
@@ -247,7 +130,7 @@ def test_udp_client_gets_the_servers_answer(procs, client, server):
     else:
         assert answer == NOTES_REPLY
     if server in EXAMPLE_UDP_SERVERS:
-        srv.wait_for("out", rf"^received {len(text)} bytes from 127\.0\.0\.1:\d+: {text}$")
+        srv.wait_out(rf"^received {len(text)} bytes from 127\.0\.0\.1:\d+: {text}$")
 
 
 @pytest.mark.parametrize("server", EXAMPLE_UDP_SERVERS)
@@ -256,8 +139,8 @@ def test_udp_server_answers_one_client_after_another(procs, server):
     for i in range(3):
         r = run(ex("udp_client"), "127.0.0.1", port, f"message {i}")
         assert (r.returncode, r.stdout) == (0, NOTES_REPLY + "\n"), r
-    srv.wait_for("out", r"^received 9 bytes from 127\.0\.0\.1:\d+: message 2$")
-    assert srv.out.count("\n") == 3
+    srv.wait_out(r"^received 9 bytes from 127\.0\.0\.1:\d+: message 2$")
+    assert srv.out_text.count("\n") == 3
 
 
 @pytest.mark.parametrize("server", EXAMPLE_UDP_SERVERS)
@@ -268,7 +151,7 @@ def test_udp_server_prints_bytes_not_c_strings(procs, server):
         s.settimeout(WAIT)
         s.sendto(b"a\0b", ("127.0.0.1", port))
         assert s.recv(100) == NOTES_REPLY.encode()
-    srv.wait_for("out", r"^received 3 bytes from 127\.0\.0\.1:\d+: a\x00b$")
+    srv.wait_out(r"^received 3 bytes from 127\.0\.0\.1:\d+: a\x00b$")
 
 
 @pytest.mark.parametrize("client", EXAMPLE_UDP_CLIENTS)
@@ -305,10 +188,10 @@ def test_tcp_client_gets_the_servers_answer(procs, client, server):
     assert m, r.stdout
     cport = m.group(1)
     if server == "tcp_server":
-        srv.wait_for("out", "^" + re.escape(r.stdout.rstrip("\n")) + "$")
+        srv.wait_out("^" + re.escape(r.stdout.rstrip("\n")) + "$")
     elif server == "tcp_server_sockit":
-        srv.wait_for("out", rf"^connection from 127\.0\.0\.1:{cport}$")
-        srv.wait_for("out", rf"^127\.0\.0\.1:{cport} closed$")
+        srv.wait_out(rf"^connection from 127\.0\.0\.1:{cport}$")
+        srv.wait_out(rf"^127\.0\.0\.1:{cport} closed$")
 
 
 @pytest.mark.parametrize("server", EXAMPLE_TCP_SERVERS)
@@ -433,8 +316,8 @@ def test_tcp_client_defaults_to_the_notes(client):
 ])
 def test_server_defaults_to_the_notes(procs, server, kind, port):
     bind_or_skip(kind, port).close()
-    srv = procs.start(ex(server))
-    srv.wait_for("err", rf"^listening on 127\.0\.0\.1:{port}$")
+    srv = procs.tool(ex(server))
+    srv.wait_err(rf"^listening on 127\.0\.0\.1:{port}$")
 
 
 # --------------------------------------------------------------------------
@@ -471,8 +354,8 @@ BCAST_PAIRS = [(s, r) for s in BCAST_SENDERS for r in BCAST_RECEIVERS
 
 def start_receiver(procs, kind, *args):
     if kind == "sockit udp listen":
-        return procs.server(SOCKIT, "udp", "listen", "-v", "-4", "-b", "0.0.0.0", *args)
-    return procs.server(ex(kind), *args)
+        return serve(procs, SOCKIT, "udp", "listen", "-v", "-4", "-b", "0.0.0.0", *args)
+    return serve(procs, ex(kind), *args)
 
 
 def send_broadcast(kind, port, text):
@@ -490,7 +373,7 @@ def send_broadcast(kind, port, text):
 def test_broadcast_reaches_the_receiver(procs, sender, receiver):
     rx, port = start_receiver(procs, receiver, "0")
     send_broadcast(sender, port, "hello, everyone")
-    rx.wait_for("out", r"^127\.0\.0\.1:\d+: hello, everyone$")
+    rx.wait_out(r"^127\.0\.0\.1:\d+: hello, everyone$")
 
 
 @pytest.mark.parametrize("receiver", ["broadcast_receiver", "broadcast_receiver_sockit"])
@@ -499,7 +382,7 @@ def test_broadcast_receiver_stops_after_count(procs, receiver):
     for text in ("one", "two"):
         send_broadcast("broadcast_sender", port, text)
     assert rx.wait() == 0
-    assert re.fullmatch(r"127\.0\.0\.1:\d+: one\n127\.0\.0\.1:\d+: two\n", rx.out), rx.out
+    assert re.fullmatch(r"127\.0\.0\.1:\d+: one\n127\.0\.0\.1:\d+: two\n", rx.out_text), rx.out_text
 
 
 @pytest.mark.skipif(not LOOPBACK_BROADCAST, reason="no broadcast on lo here")
@@ -511,7 +394,7 @@ def test_every_receiver_on_a_shared_port_gets_the_broadcast(procs):
     send_broadcast("broadcast_sender_sockit", port, "to all")
     for rx in (plain, lib):
         assert rx.wait() == 0
-        assert re.fullmatch(r"127\.0\.0\.1:\d+: to all\n", rx.out), rx.out
+        assert re.fullmatch(r"127\.0\.0\.1:\d+: to all\n", rx.out_text), rx.out_text
 
 
 # --------------------------------------------------------------------------
@@ -537,13 +420,13 @@ def test_bad_port_is_refused(procs, name, port):
     """70000 is no port. getaddrinfo (glibc) takes it modulo 65536, so a
     program that leaves the check to it binds or sends to port 4464."""
     args = [port] if name in SERVERS else ["127.0.0.1", port, "x"]
-    p = procs.start(ex(name), *args)
+    p = procs.tool(ex(name), *args)
     deadline = time.monotonic() + WAIT
     while p.popen.poll() is None and "listening on" not in p.err and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "listening on" not in p.err, f"{name} {port}: bound a port: {p.err!r}"
     status = p.wait()
-    assert status != 0 and p.out == "", (status, p.out, p.err)
+    assert status != 0 and p.out_text == "", (status, p.out_text, p.err)
     assert p.err.startswith("example: ") and f"'{port}'" in p.err, p.err
 
 
@@ -564,8 +447,8 @@ SECOND_BIND = [("udp", k) for k in ["udp_server", "udp_server_sockit", "sockit s
 def test_second_server_on_a_served_port_fails(procs, proto, kind):
     argv_of = udp_server_argv if proto == "udp" else tcp_server_argv
     argv, tag = argv_of(kind)
-    port = procs.server(*argv, proto=tag)[1]
-    second = procs.start(*argv_of(kind, port)[0])
+    port = serve(procs, *argv, proto=tag)[1]
+    second = procs.tool(*argv_of(kind, port)[0])
     bound = f"listening on 127.0.0.1:{port}"
     deadline = time.monotonic() + WAIT
     while second.popen.poll() is None and bound not in second.err \
@@ -583,7 +466,7 @@ def test_second_server_on_a_served_port_fails(procs, proto, kind):
 def test_sockit_servers_stop_cleanly(procs, name, sig):
     """The libsockit versions take signals through the loop (signalfd), so
     they stop, free everything and exit 0."""
-    p, _ = procs.server(ex(name), "0")
+    p, _ = serve(procs, ex(name), "0")
     assert p.stop(sig) == 0
     assert "example:" not in p.err
 

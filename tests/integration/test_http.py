@@ -23,6 +23,7 @@ import calendar
 import email.utils
 import hashlib
 import html
+import ipaddress
 import http.client
 import json
 import os
@@ -53,31 +54,6 @@ SEE_HELP = "sockit: see 'sockit help http'"
 IO_MODES = ["io_uring", "epoll"]
 
 # The HTTP server with a send timeout the CLI does not expose (tests/tools).
-
-
-@pytest.fixture(params=IO_MODES)
-def io_mode(request):
-    if request.param == "io_uring" and os.environ.get("SOCKIT_IO_URING") == "0":
-        pytest.skip("SOCKIT_IO_URING=0 is set: the epoll path only")
-    return request.param
-
-
-@pytest.fixture
-def procs(io_mode):
-    env = dict(os.environ)
-    if io_mode == "epoll":
-        env["SOCKIT_IO_URING"] = "0"
-    else:
-        env.pop("SOCKIT_IO_URING", None)
-    group = nu.Procs(env=env)
-    yield group
-    group.cleanup()
-
-
-def checked(res):
-    """A conftest Result, after the sanitizer check every sockit run gets."""
-    nu.assert_no_sanitizer_report(res.err if isinstance(res.err, str) else res.err.decode())
-    return res
 
 
 @pytest.fixture
@@ -833,7 +809,7 @@ def test_multipart_post_from_curl(procs, tree, tmp_path):
 
 def test_post_redirect_leads_back_to_the_listing_posted_to(procs, tree):
     """The 303 sends a browser back to the listing it uploaded to (Post/
-    Redirect/Get, http_write.c): for a POST to /sub that is /sub/, not /."""
+    Redirect/Get, http_upload.c): for a POST to /sub that is /sub/, not /."""
     srv = Server(procs, tree, "--upload")
     for target in ("/sub/", "/sub", "/sub/?sort=size"):
         headers, body = raw_multipart('filename="posted.txt"')
@@ -1018,6 +994,49 @@ def test_writes_never_leave_the_root(procs, tree):
         assert all_files(tree) == inside, param
     assert outside_names(tree) == outside
     assert_secret_safe(tree)
+
+
+@pytest.mark.parametrize("param, reason", [
+    ('filename=".hidden"', "names starting with '.' are hidden on this server (--hidden serves "
+                           "them)"),
+    ('filename="../.profile"', "names starting with '.' are hidden on this server (--hidden "
+                               "serves them)"),
+    ('filename=".."', "'.' and '..' are not file names"),
+    ("filename*=UTF-8''evil%00.txt", "the file name has control characters"),
+    ('filename="a/"', "the file name is empty"),
+])
+def test_a_refused_upload_name_says_why(procs, tree, param, reason):
+    srv = Server(procs, tree, "--upload")
+    inside = all_files(tree)
+    headers, body = raw_multipart(param)
+    r = srv.get("/", method="POST", headers=headers, body=body)
+    assert r.status == 400, r
+    assert f"<p>{reason}</p>".encode() in r.body, r.body
+    assert all_files(tree) == inside
+
+
+def test_a_dotfile_upload_is_taken_with_hidden(procs, tree):
+    srv = Server(procs, tree, "--upload", "--hidden")
+    headers, body = raw_multipart('filename=".hidden"')
+    assert srv.get("/", method="POST", headers=headers, body=body).status == 303
+    assert (tree / ".hidden").read_bytes() == b"evil data"
+
+
+@pytest.mark.parametrize("body", [
+    # What a browser posts when the file input was left empty.
+    b'--B\r\nContent-Disposition: form-data; name="file"; filename=""\r\n'
+    b'Content-Type: application/octet-stream\r\n\r\n\r\n--B--\r\n',
+    # A form of plain fields only.
+    b'--B\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n--B--\r\n',
+], ids=["empty file input", "fields only"])
+def test_a_form_with_no_file_is_400_no_file_chosen(procs, tree, body):
+    srv = Server(procs, tree, "--upload")
+    inside = all_files(tree)
+    r = srv.get("/", method="POST", headers=[("Content-Type", "multipart/form-data; boundary=B")],
+                body=body)
+    assert r.status == 400, r
+    assert b"<p>no file chosen</p>" in r.body
+    assert all_files(tree) == inside
 
 
 def test_symlinks_cannot_lead_out(procs, tree, tmp_path):
@@ -1456,8 +1475,18 @@ def test_sigterm_lets_a_slow_download_finish(procs, tree):
 # Access log
 # ==========================================================================
 
+def wait_connections_gone(srv, idle_fds, timeout=WAIT):
+    """Waits until the server holds no more fds than when it was idle: the
+    client has closed, and the server has seen it (a stop before that would
+    rightly say it waits for that connection)."""
+    deadline = time.monotonic() + timeout
+    while nu.open_fds(srv.proc.pid) > idle_fds and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_access_log_is_common_log_format(procs, tree, tmp_path):
     srv = Server(procs, tree)
+    idle_fds = nu.open_fds(srv.proc.pid)
     srv.get("/hello.txt")
     srv.get("/missing")
     etag = srv.get("/hello.txt").get("ETag")
@@ -1478,6 +1507,7 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
     stamp = re.search(r"\[([^\]]+)\]", lines[0]).group(1)
     t = time.strptime(stamp, "%d/%b/%Y:%H:%M:%S +0000")
     assert abs(calendar.timegm(t) - time.time()) < 5
+    wait_connections_gone(srv, idle_fds)
     srv.proc.stop()
     assert srv.proc.popen.returncode == 0
     other = [line for line in srv.proc.err.splitlines()
@@ -1485,14 +1515,18 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
     assert other == []
 
     quiet = Server(procs, tree, "-q")
+    idle_fds = nu.open_fds(quiet.proc.pid)
     quiet.get("/hello.txt")
+    wait_connections_gone(quiet, idle_fds)
     quiet.proc.stop()
     assert quiet.proc.err == f"serving on http://127.0.0.1:{quiet.port}/\n"
 
     log = tmp_path / "access.log"
     filed = Server(procs, tree, "--access-log", str(log))
+    idle_fds = nu.open_fds(filed.proc.pid)
     filed.get("/hello.txt")
     filed.get("/sub/")
+    wait_connections_gone(filed, idle_fds)
     filed.proc.stop()
     assert filed.proc.err == f"serving on http://127.0.0.1:{filed.port}/\n"
     written = log.read_text().splitlines()
@@ -1514,20 +1548,110 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
     (["http", "serve", "--bogus"], "sockit: http serve: unknown option '--bogus'"),
     (["http", "serve", "-p", "0", "a", "b"],
      "sockit: http serve: expected at most one directory, got 2"),
-], ids=["http", "bogus", "max-body x", "max-body -1", "bogus option", "two dirs"])
+    # python3 -m http.server's habits: the port as the argument, -d DIR.
+    (["http", "serve", "8000"],
+     "sockit: http serve: '8000' is not a directory; did you mean '-p 8000'?"),
+    (["http", "serve", "--upload", "-dp", "0"],
+     "sockit: http serve: unknown option '-d': python's -d DIR is --directory DIR (or DIR alone)"),
+    (["http", "serve", "--directory", "a", "b"],
+     "sockit: http serve: --directory and 'b': two directories; give one"),
+    (["http", "serve", "-q", "--access-log", "x"],
+     "sockit: http serve: -q and --access-log: choose one (-q writes no access log)"),
+], ids=["http", "bogus", "max-body x", "max-body -1", "bogus option", "two dirs", "port as dir",
+        "-d", "--directory and DIR", "-q and --access-log"])
 def test_usage_errors(sockit, args, message):
-    res = checked(sockit(*args))
+    res = sockit(*args)
     assert res.status == 2
     assert res.out == ""
     assert res.err.splitlines() == [message, SEE_HELP]
 
 
+def test_directory_option_and_a_directory_named_like_a_port(procs, tree, tmp_path, monkeypatch):
+    """--directory DIR is python's spelling of DIR; a directory that is
+    called 8000 is served, not taken for a port."""
+    serving = r"^serving on http://(127\.0\.0\.1):(\d+)/$"
+    srv = procs.server(SOCKIT, "http", "serve", "-p", "0", "-b", "127.0.0.1", "--directory",
+                       str(tree), pattern=serving)
+    c = Conn(procs.connect(srv.port))
+    c.send(build("GET", "/hello.txt", close=True))
+    assert c.response().body == b"hello, world\n"
+    (tmp_path / "8000").mkdir()
+    (tmp_path / "8000" / "x.txt").write_bytes(b"x\n")
+    monkeypatch.chdir(tmp_path)
+    num = procs.server(SOCKIT, "http", "serve", "-p", "0", "-b", "127.0.0.1", "8000",
+                       pattern=serving)
+    c = Conn(procs.connect(num.port))
+    c.send(build("GET", "/x.txt", close=True))
+    assert c.response().body == b"x\n"
+
+
+def urls_printed(procs, *args):
+    """The 'serving on' lines of `http serve -p 0 ARGS`, and the server."""
+    srv = procs.server(SOCKIT, "http", "serve", "-p", "0", *args,
+                       pattern=r"^serving on http://(\[[^]]+\]|[0-9.]+):(\d+)/$")
+    time.sleep(0.2)  # every line is printed before the loop starts
+    lines = [line for line in srv.err.splitlines() if line.startswith("serving on ")]
+    return srv, lines
+
+
+def test_printed_urls_work_in_a_browser(procs, tree):
+    """No raw %eth0 in a URL: IPv6 link-local addresses (which need a zone,
+    and browsers take none) are left out of the list."""
+    srv, lines = urls_printed(procs, str(tree))
+    assert lines and all(re.fullmatch(r"serving on http://[^%\s]+/", line) for line in lines), lines
+    assert not any("[fe80:" in line for line in lines), lines
+
+
+def link_local_address():
+    """An IPv6 link-local address of this host as ADDR%IFACE, or None."""
+    try:
+        with open("/proc/net/if_inet6") as f:
+            rows = [line.split() for line in f]
+    except FileNotFoundError:
+        return None
+    for hexaddr, _, _, scope, _, name in rows:
+        if scope == "20" and hexaddr.startswith("fe80"):
+            groups = [hexaddr[i:i + 4] for i in range(0, 32, 4)]
+            return str(ipaddress.IPv6Address(":".join(groups))) + "%" + name
+    return None
+
+
+def test_a_link_local_bind_address_is_printed_with_an_encoded_zone(procs, tree):
+    addr = link_local_address()
+    if addr is None:
+        pytest.skip("no IPv6 link-local address on this host")
+    srv, lines = urls_printed(procs, "-b", addr, str(tree))
+    host, zone = addr.split("%")
+    assert lines == [f"serving on http://[{host}%25{zone}]:{srv.port}/"], lines
+
+
+def test_6_serves_ipv6_only_and_4_ipv4_only(procs, tree):
+    srv, lines = urls_printed(procs, "-6", str(tree))
+    assert lines and all(line.startswith("serving on http://[") for line in lines), lines
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(srv.port, "127.0.0.1")
+    c = Conn(procs.connect(srv.port, "::1"))
+    c.send(build("GET", "/hello.txt", close=True))
+    assert c.response().body == b"hello, world\n"
+    srv, lines = urls_printed(procs, "-4", str(tree))
+    assert lines and not any("[" in line for line in lines), lines
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(srv.port, "::1")
+
+
+def test_4_and_6_together_are_a_usage_error(sockit):
+    res = sockit("http", "serve", "-4", "-6")
+    assert res.status == 2
+    assert res.err.splitlines() == ["sockit: http serve: -4 and -6 cannot be combined (without "
+                                    "them, both IPv4 and IPv6 are used)", SEE_HELP]
+
+
 def test_missing_or_bad_directory(sockit, tmp_path):
-    res = checked(sockit("http", "serve", "-p", "0", "-b", "127.0.0.1", str(tmp_path / "nope")))
+    res = sockit("http", "serve", "-p", "0", "-b", "127.0.0.1", str(tmp_path / "nope"))
     assert res.status == 7
     assert res.err == f"sockit: http serve: {tmp_path / 'nope'}: no such file or directory\n"
     (tmp_path / "file").write_bytes(b"x")
-    res = checked(sockit("http", "serve", "-p", "0", "-b", "127.0.0.1", str(tmp_path / "file")))
+    res = sockit("http", "serve", "-p", "0", "-b", "127.0.0.1", str(tmp_path / "file"))
     assert res.status == 7
     assert res.err == f"sockit: http serve: {tmp_path / 'file'}: not a directory\n"
 
@@ -1538,8 +1662,8 @@ def test_port_in_use(sockit, tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        res = checked(sockit("http", "serve", "-p", str(port), "-b", "127.0.0.1", str(tmp_path),
-                             timeout=WAIT))
+        res = sockit("http", "serve", "-p", str(port), "-b", "127.0.0.1", str(tmp_path),
+                             timeout=WAIT)
     finally:
         s.close()
     assert res.status == 4
@@ -1547,10 +1671,10 @@ def test_port_in_use(sockit, tmp_path):
 
 
 def test_help(sockit):
-    res = checked(sockit("help", "http"))
+    res = sockit("help", "http")
     assert res.status == 0
     assert res.out.startswith("usage: sockit http serve [options] [DIR]\n")
-    assert ("exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
-            "4 address in use, 7 DIR not found\n") in res.out
-    assert checked(sockit("http", "--help")).out == res.out
-    assert checked(sockit("http", "serve", "--help")).out == res.out
+    assert ("exit status: 0 ok (serve: after a stop), 1 failure (serve: access log lines\n"
+            "lost), 2 usage, 3 name resolution, 4 network (serve: address in use; the\n") in res.out
+    assert sockit("http", "--help").out == res.out
+    assert sockit("http", "serve", "--help").out == res.out

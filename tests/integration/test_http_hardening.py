@@ -40,23 +40,8 @@ from httputil import Conn, Server, build
 HELLO = b"hello, world\n"
 
 
-@pytest.fixture(params=["io_uring", "epoll"])
-def io_mode(request):
-    if request.param == "io_uring" and os.environ.get("SOCKIT_IO_URING") == "0":
-        pytest.skip("SOCKIT_IO_URING=0 is set: the epoll path only")
-    return request.param
-
-
-@pytest.fixture
-def procs(io_mode):
-    env = dict(os.environ)
-    if io_mode == "epoll":
-        env["SOCKIT_IO_URING"] = "0"
-    else:
-        env.pop("SOCKIT_IO_URING", None)
-    group = nu.Procs(env=env)
-    yield group
-    group.cleanup()
+# Every server test runs on both of the loop's I/O paths (conftest.py).
+IO_MODES = ["io_uring", "epoll"]
 
 
 @pytest.fixture

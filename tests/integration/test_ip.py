@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_reasons():
-    """src/lib/err.c's table, as the CLI prints it (first letter lowered)."""
-    text = (ROOT / "src" / "lib" / "err.c").read_text()
+    """src/lib/base/err.c's table, as the CLI prints it (first letter lowered)."""
+    text = (ROOT / "src" / "lib" / "base" / "err.c").read_text()
     rows = re.findall(r'\{\s*(SK_E\w+),\s*"SK_E\w+",\s*"((?:[^"\\]|\\.)*)"\s*\}', text)
     table = {code: msg.replace('\\"', '"') for code, msg in rows}
     lowered = {code: msg[:1].lower() + msg[1:] for code, msg in table.items()}
@@ -672,6 +672,13 @@ def test_bad_option_is_usage_error(sockit, args, mention):
     assert any(mention in l for l in res.err.splitlines()), res.err
 
 
+def test_bad_option_in_a_cluster_is_named(sockit):
+    """-xs: the letter at fault is named, not the option before it."""
+    res = sockit("ip", "--json", "-xs", "/26", "10.0.0.0/24")
+    assert res.status == 2, res
+    assert res.err == "sockit: ip: unknown option '-x'\nsockit: see 'sockit help ip'\n"
+
+
 @pytest.mark.parametrize("args", [
     ["ip", "--help"], ["ip", "-h"], ["ip", "same", "--help"], ["ip", "range", "--help"],
 ])
@@ -799,10 +806,9 @@ def test_batch_text_errors_name_the_line(sockit):
     res = sockit("ip", "-", input="10.0.0.1/8\n\n256.0.0.1\n192.168.0.1/24\n")
     assert res.status == 1, res
     err_lines = res.err.splitlines()
-    assert len(err_lines) == 2, res.err
-    assert "line 2" in err_lines[0]
-    assert "line 3" in err_lines[1] and "'256.0.0.1'" in err_lines[1]
-    assert REASONS["octet_range"] in err_lines[1]
+    assert len(err_lines) == 1, res.err
+    assert "line 3" in err_lines[0] and "'256.0.0.1'" in err_lines[0]
+    assert REASONS["octet_range"] in err_lines[0]
     assert_message_style(res.err)
     assert "10.0.0.0/8" in res.out and "192.168.0.0/24" in res.out
 
@@ -812,6 +818,91 @@ def test_batch_text_blocks_separated_by_one_blank_line_despite_bad_lines(sockit)
     assert res.status == 1
     blocks = blocks_of(res.out)
     assert len(blocks) == 2
+
+
+def test_batch_skips_blank_lines_and_comments_and_trims_spaces(sockit):
+    """Lists written by hand: blank lines and # comments are skipped, spaces
+    and tabs around an input do not count; lines keep their numbers."""
+    data = "# office networks\n  10.0.0.1/8 \n\n\t192.168.1.1\t\r\n   \n# end\nbad # x\n"
+    res = sockit("ip", "--json", input=data)
+    assert res.status == 1, res
+    assert [r["input"] for r in json_lines(res.out)] == ["10.0.0.1/8", "192.168.1.1", "bad # x"]
+    res = sockit("ip", "-", input=data)
+    assert res.err.startswith("sockit: ip: line 7: 'bad # x': "), res
+    assert len(blocks_of(res.out)) == 2
+    res = sockit("ip", input="# nothing but comments\n\n")
+    assert (res.status, res.out, res.err) == (0, "", ""), res
+
+
+def test_command_line_inputs_are_not_trimmed(sockit):
+    res = sockit("ip", " 10.0.0.1")
+    assert res.status == 2
+    assert res.err == "sockit: ip: ' 10.0.0.1': unexpected character: ' '\n", res
+
+
+@pytest.mark.parametrize("args, cidr", [
+    (["10.0.0.1", "255.0.0.0"], "10.0.0.1/8"),
+    (["172.16.10.1", "255.255.255.0"], "172.16.10.1/24"),
+    (["10.0.0.1", "8"], "10.0.0.1/8"),
+    (["10.0.0.1", "255.255.255.255"], "10.0.0.1/32"),
+])
+def test_address_and_netmask_as_two_arguments(sockit, args, cidr):
+    """ipcalc's ADDRESS NETMASK form: one input, as if written with '/'."""
+    res = sockit("ip", "--json", *args)
+    assert res.status == 0, res
+    (got,) = json_lines(res.out)
+    (want,) = json_lines(sockit("ip", "--json", cidr).out)
+    assert got.pop("input") == "/".join(args)
+    want.pop("input")
+    assert got == want
+
+
+@pytest.mark.parametrize("args", [
+    ["10.0.0.1", "10.0.0.2"],       # not a netmask: two hosts
+    ["10.0.0.1", "0.0.0.0"],        # an address before a mask
+    ["10.0.0.1/8", "255.0.0.0"],    # the first already has a prefix
+    ["2001:db8::1", "ffff::"],      # IPv6 takes /64
+    ["10.0.0.1", "255.0.0.0", "10.0.0.2"],
+])
+def test_two_addresses_stay_two_inputs(sockit, args):
+    res = sockit("ip", "--json", *args)
+    assert len(json_lines(res.out)) == len(args), res
+
+
+def test_hosts_gives_the_smallest_subnets_that_fit_in_order(sockit):
+    """As ipcalc -s: each count gets the smallest block whose usable hosts
+    hold it; blocks are placed largest first (no gaps), listed in the order
+    the counts were given."""
+    res = sockit("ip", "--hosts", "10,50,20", "192.168.0.0/24")
+    assert res.status == 0, res
+    assert res.out == ("192.168.0.96/28  10 hosts requested, 14 usable\n"
+                       "192.168.0.0/26  50 hosts requested, 62 usable\n"
+                       "192.168.0.64/27  20 hosts requested, 30 usable\n")
+    res = sockit("ip", "--json", "--hosts", "2,1", "10.0.0.0/30")
+    assert json_lines(res.out) == [
+        {"cidr": "10.0.0.0/31", "network": "10.0.0.0", "prefix": 31, "num_addresses": 2,
+         "hosts_requested": 2, "num_hosts": 2},
+        {"cidr": "10.0.0.2/32", "network": "10.0.0.2", "prefix": 32, "num_addresses": 1,
+         "hosts_requested": 1, "num_hosts": 1}]
+    res = sockit("ip", "--json", "--hosts", "1000", "2001:db8::/64")
+    assert json_lines(res.out)[0]["cidr"] == "2001:db8::/118"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hosts", "200,100", "192.168.0.0/24"],
+     "sockit: ip: '192.168.0.0/24': --hosts '200,100': the subnets do not fit in 192.168.0.0/24"),
+    (["--hosts", "50,x", "10.0.0.0/24"],
+     "sockit: ip: --hosts '50,x': expected host counts such as 50,20,10 (at most 64)"),
+    (["--hosts", "0", "10.0.0.0/24"],
+     "sockit: ip: --hosts '0': expected host counts such as 50,20,10 (at most 64)"),
+    (["--hosts", "5", "--split", "/26", "10.0.0.0/24"], "sockit: ip: --split and --hosts: choose one"),
+    (["--hosts", "5", "-e", "10.0.0.0/24"],
+     "sockit: ip: --explain cannot be combined with --hosts"),
+])
+def test_hosts_errors(sockit, args, message):
+    res = sockit("ip", *args)
+    assert res.status == 2, res
+    assert res.err.splitlines()[0] == message
 
 
 def test_batch_mixed_with_arguments(sockit):

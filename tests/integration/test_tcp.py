@@ -15,6 +15,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import signal
 import socket
 import struct
@@ -31,19 +32,6 @@ from netutil import WAIT, closed_by_peer, recv_all, recv_exact, recv_until
 MIB = 1024 * 1024
 RSS_LIMIT_KIB = 64 * 1024
 SEE_HELP = "sockit: see 'sockit help tcp'"
-
-
-@pytest.fixture
-def procs():
-    group = nu.Procs()
-    yield group
-    group.cleanup()
-
-
-def checked(res):
-    """A conftest Result, after the sanitizer check every sockit run gets."""
-    nu.assert_no_sanitizer_report(res.err if isinstance(res.err, str) else res.err.decode())
-    return res
 
 
 def reply_line(msg, port, ip="127.0.0.1"):
@@ -215,8 +203,8 @@ def test_reply_raw(procs):
     s.sendall(b"abc")
     want = reply_line(b"abc", port)
     assert recv_exact(s, len(want)) == want
-    s.sendall(b"line\n")
-    want = reply_line(b"line\n", port)
+    s.sendall(b"line\r\n")
+    want = reply_line(b"line", port)  # a line end is not part of the message, as for UDP
     assert recv_exact(s, len(want)) == want
 
 
@@ -263,6 +251,23 @@ def test_reply_message_over_the_limit_closes(procs, args, size):
     assert closed_by_peer(s)
     srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
                  r"closed: message over the size limit$")
+    time.sleep(0.1)
+    assert srv.err.count(f"127.0.0.1:{local_port(s)}") == 2, srv.err  # from, then closed once
+
+
+def test_a_client_is_logged_closed_once_with_its_real_reason(procs):
+    """A chargen client that hangs up mid-stream is a client's reset (not
+    "error"), said once."""
+    srv = procs.listen("--chargen", "0")
+    s = procs.connect(srv.port)
+    recv_exact(s, 74 * 10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    port = local_port(s)
+    s.close()
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{port} closed: reset by the client$")
+    time.sleep(0.1)
+    assert len(re.findall(rf"127\.0\.0\.1:{port} closed", srv.err)) == 1, srv.err
+    assert "error" not in srv.err
 
 
 def test_len32_header_over_the_limit_closes_at_once(procs):
@@ -329,7 +334,28 @@ def test_exec_tr(procs):
     s.sendall(b"hello, exec\n")
     s.shutdown(socket.SHUT_WR)
     assert recv_all(s) == b"HELLO, EXEC\n"
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} closed$")
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
+                 r"closed: command exited with status 0$")
+
+
+def test_exec_knows_its_connection_and_its_exit_status_is_logged(procs):
+    """As socat's SOCAT_PEERADDR: the command gets the peer's and the local
+    address and port; -v logs how it ended, once, in the close line."""
+    srv = procs.listen("--exec", 'echo "$SOCKIT_PEER_ADDR $SOCKIT_PEER_PORT $SOCKIT_LOCAL_ADDR '
+                       '$SOCKIT_LOCAL_PORT"; exit 3', "0",
+                       env=dict(os.environ, SOCKIT_PEER_ADDR="stale"))
+    s = procs.connect(srv.port)
+    assert recv_all(s) == f"127.0.0.1 {local_port(s)} 127.0.0.1 {srv.port}\n".encode()
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(s)} "
+                 r"closed: command exited with status 3$")
+    six = procs.connect(srv.port, "::1")
+    assert recv_all(six) == f"::1 {local_port(six)} ::1 {srv.port}\n".encode()
+    killer = procs.listen("--exec", "kill -9 $$", "0")
+    k = procs.connect(killer.port)
+    assert recv_all(k) == b""
+    killer.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(k)} "
+                    r"closed: command killed by signal 9 \(SIGKILL\)$")
+    assert len(re.findall(r" closed", killer.err)) == 1
 
 
 def test_exec_cat_two_clients_at_once(procs):
@@ -438,7 +464,7 @@ def test_exec_leftovers_of_a_finished_command_are_stopped(procs):
     srv = procs.listen("--exec", "sleep 30 & echo started", "0")
     s = procs.connect(srv.port)
     assert recv_until(s, b"\n") == b"started\n"
-    srv.wait_err(rf"127\.0\.0\.1:{local_port(s)} closed$")
+    srv.wait_err(rf"127\.0\.0\.1:{local_port(s)} closed: command exited with status 0$")
     assert closed_by_peer(s)
 
 
@@ -498,6 +524,18 @@ def test_relay_stdin_from_a_regular_file(procs, tmp_path):
     s.close()
     assert srv.wait() == 0
     assert srv.out == b"bye\n"
+
+
+def test_keep_open_is_accepted_by_the_serving_modes(procs):
+    """nc and ncat users type -k out of habit: the modes serve every client
+    anyway, so it changes nothing there."""
+    srv = procs.listen("-k", "--echo", "0")
+    for _ in range(2):
+        s = procs.connect(srv.port)
+        s.sendall(b"ping\n")
+        assert recv_exact(s, 5) == b"ping\n"
+        s.close()
+    assert srv.stop() == 0
 
 
 def test_relay_keep_open_serves_clients_in_sequence(procs):
@@ -704,13 +742,13 @@ def test_connect_wait_timeout(procs):
 
 
 def test_connect_unknown_host(sockit):
-    res = checked(sockit("tcp", "connect", "no-such-host.invalid", "80", timeout=20))
+    res = sockit("tcp", "connect", "no-such-host.invalid", "80", timeout=20)
     assert res.status == 3
     assert res.err == "sockit: tcp connect: 'no-such-host.invalid': name not known\n"
 
 
 def test_connect_bad_port(sockit):
-    res = checked(sockit("tcp", "connect", "127.0.0.1", "99999"))
+    res = sockit("tcp", "connect", "127.0.0.1", "99999")
     assert res.status == 2
     assert res.err.splitlines()[0] == \
         "sockit: tcp connect: port '99999': not a port number (0-65535)"
@@ -718,7 +756,7 @@ def test_connect_bad_port(sockit):
 
 @pytest.mark.parametrize("args, got", [([], "0 arguments"), (["127.0.0.1"], "1 argument")])
 def test_connect_missing_arguments(sockit, args, got):
-    res = checked(sockit("tcp", "connect", *args))
+    res = sockit("tcp", "connect", *args)
     assert res.status == 2
     assert res.err.splitlines() == [
         f"sockit: tcp connect: expected HOST and PORT, got {got}", SEE_HELP]
@@ -737,7 +775,7 @@ def test_connect_family(procs, flag, host):
     ("-6", "127.0.0.1", "no IPv6 address for this name"),
 ])
 def test_connect_family_mismatch(sockit, flag, host, reason):
-    res = checked(sockit("tcp", "connect", flag, host, "80"))
+    res = sockit("tcp", "connect", flag, host, "80")
     assert res.status == 3
     assert res.err == f"sockit: tcp connect: '{host}': {reason}\n"
 
@@ -858,9 +896,8 @@ def test_max_per_client(procs):
     a = procs.connect(srv.port)
     b = procs.connect(srv.port)
     srv.wait_err("connection from", count=2)
-    third = procs.connect(srv.port)
-    assert closed_by_peer(third)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(third)} "
+    third_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{third_port} "
                  r"refused: --max-per-client reached$")
     # Another address has its own count.
     six = procs.connect(srv.port, "::1")
@@ -882,9 +919,8 @@ def test_max_conns(procs):
     srv = procs.listen("--echo", "--max-conns", "1", "0")
     a = procs.connect(srv.port)
     srv.wait_err("connection from")
-    b = procs.connect(srv.port, "::1")
-    assert closed_by_peer(b)
-    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{local_port(b)} refused: --max-conns reached$")
+    b_port = procs.turned_away(srv.port, "::1")
+    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{b_port} refused: --max-conns reached$")
     a.sendall(b"a")
     assert recv_exact(a, 1) == b"a"
 
@@ -910,20 +946,37 @@ def test_idle_timeout(procs):
 
 def test_deny_ipv4_loopback(procs):
     srv = procs.listen("--echo", "--deny", "127.0.0.0/8", "0")
-    v4 = procs.connect(srv.port)
-    assert closed_by_peer(v4)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+    v4_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{v4_port} "
                  r"refused: denied by --allow/--deny$")
     v6 = procs.connect(srv.port, "::1")
     v6.sendall(b"six")
     assert recv_exact(v6, 3) == b"six"
 
 
+@pytest.mark.parametrize("args", [
+    ["--deny", "127.0.0.0/8"], ["--allow", "::1"], ["--max-conns", "1"],
+    ["--max-per-client", "1"]], ids=["deny", "allow", "max-conns", "max-per-client"])
+def test_a_client_turned_away_sees_a_reset(procs, args):
+    """Refused by the access list or a limit, a client gets a reset (SO_LINGER
+    0), always: tcp connect exits 4 with 'connection reset by peer', never 0
+    with an empty answer depending on timing."""
+    srv = procs.listen("--echo", *args, "0")
+    if "--max-conns" in args or "--max-per-client" in args:
+        procs.connect(srv.port)
+        srv.wait_err("connection from")
+    for _ in range(3):
+        procs.turned_away(srv.port)
+        p = procs.sockit("tcp", "connect", "127.0.0.1", str(srv.port))
+        assert p.wait() == 4, p.err
+        assert re.fullmatch(rf"sockit: tcp connect: (127\.0\.0\.1:{srv.port}: )?connection "
+                            r"reset by peer\n", p.err), p.err
+
+
 def test_allow_only_ipv6_loopback(procs):
     srv = procs.listen("--echo", "--allow", "::1", "0")
-    v4 = procs.connect(srv.port)
-    assert closed_by_peer(v4)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+    v4_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{v4_port} "
                  r"refused: denied by --allow/--deny$")
     v6 = procs.connect(srv.port, "::1")
     v6.sendall(b"six")
@@ -946,12 +999,21 @@ def fd_room(n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, hard))
 
 
+def connect_or_reset(procs, port):
+    """A connection, or None where the server reset it (turned away) before
+    connect() returned."""
+    try:
+        return procs.connect(port)
+    except ConnectionResetError:
+        return None
+
+
 def test_default_max_conns(procs):
     """With no flag a server serves 1024 clients at once and refuses the
     next ones before reading a byte (it used to have no limit)."""
     fd_room(1030)
     srv = procs.listen("--discard", "0", preexec_fn=raise_fd_limit())
-    socks = [procs.connect(srv.port) for _ in range(1030)]
+    socks = [connect_or_reset(procs, srv.port) for _ in range(1030)]
     srv.wait_err(r"refused: --max-conns reached$", count=6, timeout=20)
     assert srv.err.count("connection from") == 1024
     socks[0].close()
@@ -963,7 +1025,7 @@ def test_default_max_conns(procs):
 def test_exec_default_max_conns_is_smaller(procs):
     fd_room(70)
     srv = procs.listen("--exec", "cat", "0", preexec_fn=raise_fd_limit())
-    socks = [procs.connect(srv.port) for _ in range(66)]
+    socks = [connect_or_reset(procs, srv.port) for _ in range(66)]
     srv.wait_err(r"refused: --max-conns reached$", count=2, timeout=20)
     assert srv.err.count("connection from") == 64
     del socks
@@ -1023,9 +1085,8 @@ def test_deny_ipv4_mapped_rule_matches_ipv4_peers(procs, rule):
     """Issue 8 §4: a deny in IPv4-mapped form was accepted and never matched
     (peers are compared as plain IPv4): a deny that failed open."""
     srv = procs.listen("--echo", "--deny", rule, "0")
-    v4 = procs.connect(srv.port)
-    assert closed_by_peer(v4)
-    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{local_port(v4)} "
+    v4_port = procs.turned_away(srv.port)
+    srv.wait_err(rf"^sockit: tcp listen: 127\.0\.0\.1:{v4_port} "
                  r"refused: denied by --allow/--deny$")
     v6 = procs.connect(srv.port, "::1")
     v6.sendall(b"six")
@@ -1037,9 +1098,8 @@ def test_allow_ipv4_mapped_rule_admits_ipv4_peers(procs):
     v4 = procs.connect(srv.port)
     v4.sendall(b"four")
     assert recv_exact(v4, 4) == b"four"
-    v6 = procs.connect(srv.port, "::1")
-    assert closed_by_peer(v6)
-    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{local_port(v6)} "
+    v6_port = procs.turned_away(srv.port, "::1")
+    srv.wait_err(rf"^sockit: tcp listen: \[::1\]:{v6_port} "
                  r"refused: denied by --allow/--deny$")
 
 
@@ -1057,6 +1117,58 @@ def test_listen_on_ipv6_loopback(procs):
     # Not listening on IPv4.
     with pytest.raises(ConnectionRefusedError):
         procs.connect(srv.port)
+
+
+def test_listen_6_is_ipv6_only_and_4_ipv4_only(procs):
+    """As ncat: -6 sets IPV6_V6ONLY, so IPv4 clients are refused; -4 binds
+    0.0.0.0. Without either the listener is dual-stack."""
+    six = procs.listen("-6", "--echo", "0")
+    assert six.bound == "[::]"
+    s = procs.connect(six.port, "::1")
+    s.sendall(b"six\n")
+    assert recv_exact(s, 4) == b"six\n"
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(six.port, "127.0.0.1")
+    four = procs.listen("-4", "--echo", "0")
+    assert four.bound == "0.0.0.0"
+    with pytest.raises(ConnectionRefusedError):
+        procs.connect(four.port, "::1")
+
+
+def test_connect_from_a_source_address_and_port(procs):
+    """nc -s ADDR -p PORT: the connection leaves from there."""
+    srv = procs.listen("--echo", "-b", "127.0.0.1", "0")
+    src = nu.free_port()
+    p = procs.sockit("tcp", "connect", "-s", "127.0.0.2", "-p", str(src), "--send", "hi",
+                     "127.0.0.1", str(srv.port))
+    assert p.wait() == 0, p.err
+    assert p.out == b"hi"
+    srv.wait_err(rf"^sockit: tcp listen: connection from 127\.0\.0\.2:{src}$")
+    p = procs.sockit("tcp", "connect", "--source-port", "0", "--send", "x", "127.0.0.1",
+                     str(srv.port))
+    assert p.wait() == 0, p.err
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["-s", "192.0.2.77"], 4, "sockit: tcp connect: 127.0.0.1:{port}: from 192.0.2.77:0: "
+                              "cannot assign requested address"),
+    (["-s", "::1"], 2, "sockit: tcp connect: 127.0.0.1:{port}: no source address (-s, -p) "
+                       "of this address's family"),
+])
+def test_connect_from_an_address_that_cannot_be_used(procs, args, status, message):
+    srv = procs.listen("--echo", "-b", "127.0.0.1", "0")
+    p = procs.sockit("tcp", "connect", *args, "--send", "x", "127.0.0.1", str(srv.port))
+    assert p.wait() == status
+    assert p.err == message.format(port=srv.port) + "\n"
+
+
+def test_ipv6_addresses_in_brackets(procs):
+    """[::1], as users copy it from a URL, works wherever an address goes."""
+    srv = procs.listen("--echo", "-b", "[::1]", "0")
+    assert srv.bound == "[::1]"
+    p = procs.sockit("tcp", "connect", "--send", "bracketed", "[::1]", str(srv.port))
+    assert p.wait() == 0, p.err
+    assert p.out == b"bracketed"
 
 
 def test_listen_on_ipv4_loopback(procs):
@@ -1470,8 +1582,8 @@ def test_trace_connect(procs):
 # --------------------------------------------------------------------------
 
 USAGE_ERRORS = [
-    (["tcp"], "sockit: tcp: expected 'connect' or 'listen'"),
-    (["tcp", "bogus"], "sockit: tcp: 'bogus': expected 'connect' or 'listen'"),
+    (["tcp"], "sockit: tcp: expected 'connect', 'listen' or 'ping'"),
+    (["tcp", "bogus"], "sockit: tcp: 'bogus': expected 'connect', 'listen' or 'ping'"),
     (["tcp", "listen"], "sockit: tcp listen: expected PORT, got 0 arguments"),
     (["tcp", "listen", "0", "1"], "sockit: tcp listen: expected PORT, got 2 arguments"),
     (["tcp", "listen", "--echo", "--chat", "0"], "sockit: tcp listen: choose one mode"),
@@ -1484,10 +1596,16 @@ USAGE_ERRORS = [
      "sockit: tcp listen: --max-per-client 'x': not a whole number (0-1000000)"),
     (["tcp", "listen", "--idle-timeout", "abc", "0"],
      "sockit: tcp listen: --idle-timeout 'abc': not a number of seconds (0-86400)"),
-    (["tcp", "listen", "-k", "--echo", "0"],
-     "sockit: tcp listen: -k is for the relay mode; the other modes keep serving"),
     (["tcp", "listen", "-d", "--echo", "0"],
-     "sockit: tcp listen: -d is for the relay mode; the other modes keep serving"),
+     "sockit: tcp listen: -d is for the relay mode; the other modes do not read stdin"),
+    (["tcp", "listen", "--frame", "len32", "--echo", "0"],
+     "sockit: tcp listen: --frame is for --reply and --chat"),
+    (["tcp", "listen", "--frame", "raw", "0"],
+     "sockit: tcp listen: --frame is for --reply and --chat"),
+    (["tcp", "listen", "-4", "-6", "0"], "sockit: tcp listen: -4 and -6 cannot be combined "
+     "(without them, both IPv4 and IPv6 are used)"),
+    (["tcp", "connect", "-64", "h", "1"], "sockit: tcp connect: -4 and -6 cannot be combined "
+     "(without them, both IPv4 and IPv6 are used)"),
     (["tcp", "listen", "--allow", "300.1.1.1", "0"],
      "sockit: tcp listen: --allow '300.1.1.1': octet is greater than 255: '300'"),
     (["tcp", "listen", "--deny", "10.0.0.0/33", "0"],
@@ -1515,22 +1633,90 @@ USAGE_ERRORS = [
 ]
 
 
+# Habits from nc and ncat: the option as typed (in a cluster, the letter at
+# fault) and what to write instead.
+HINTS = [
+    (["tcp", "listen", "-lvnp", "8000"],
+     "unknown option '-l': 'tcp listen' already listens; nc -lvnp PORT is "
+     "'sockit tcp listen -v PORT'"),
+    (["tcp", "listen", "-vp", "8000"],
+     "unknown option '-p': the port is an argument: 'sockit tcp listen PORT'"),
+    (["tcp", "listen", "-e", "/bin/cat", "0"],
+     "unknown option '-e': to run a command per connection use --exec CMD"),
+    (["tcp", "listen", "-c", "cat", "0"],
+     "unknown option '-c': to run a command per connection use --exec CMD"),
+    (["tcp", "listen", "-u", "0"], "unknown option '-u': for UDP use 'sockit udp listen'"),
+    (["tcp", "listen", "--echo", "-w1", "0"],
+     "unknown option '-w': a server's timeout is --idle-timeout SECS"),
+    (["tcp", "listen", "-n", "0"],
+     "unknown option '-n': numeric addresses are never looked up: leave -n out"),
+    (["tcp", "listen", "-z", "0"],
+     "unknown option '-z': to scan ports use 'sockit scan HOST PORTS'"),
+    (["tcp", "connect", "-l", "0"], "unknown option '-l': to listen use 'sockit tcp listen'"),
+    (["tcp", "connect", "-e", "cat", "h", "1"],
+     "unknown option '-e': to run a command per connection use 'sockit tcp listen --exec CMD'"),
+    (["tcp", "connect", "-c", "cat", "h", "1"],
+     "unknown option '-c': to run a command per connection use 'sockit tcp listen --exec CMD'"),
+    (["tcp", "connect", "-u", "h", "1"], "unknown option '-u': for UDP use 'sockit udp send'"),
+    (["tcp", "connect", "-k", "h", "1"],
+     "unknown option '-k': 'tcp connect' makes one connection; to serve clients use "
+     "'sockit tcp listen -k'"),
+    (["tcp", "connect", "-N", "h", "1"],
+     "unknown option '-N': not needed: the sending side is shut down at the end of stdin "
+     "(as nc -N)"),
+    (["tcp", "connect", "-zv", "h", "1"],
+     "unknown option '-z': to scan ports use 'sockit scan HOST PORTS'"),
+]
+USAGE_ERRORS += [(args, f"sockit: {args[0]} {args[1]}: {hint}") for args, hint in HINTS]
+
+
 @pytest.mark.parametrize("args, message", USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS])
 def test_usage_errors(sockit, args, message):
-    res = checked(sockit(*args))
+    res = sockit(*args)
     assert res.status == 2
     assert res.out == ""
     assert res.err.splitlines() == [message, SEE_HELP]
 
 
 def test_listen_bad_port(sockit):
-    res = checked(sockit("tcp", "listen", "--echo", "99999"))
+    res = sockit("tcp", "listen", "--echo", "99999")
     assert res.status == 2
     assert res.err.splitlines()[0] == "sockit: tcp listen: port '99999': not a port number (0-65535)"
 
 
 def test_help(sockit):
-    res = checked(sockit("help", "tcp"))
+    res = sockit("help", "tcp")
     assert res.status == 0
     assert res.out.startswith("usage: sockit tcp connect [options] HOST PORT\n")
-    assert checked(sockit("tcp", "--help")).out == res.out
+    assert sockit("tcp", "--help").out == res.out
+
+
+# --------------------------------------------------------------------------
+# A port below 1024 without root
+# --------------------------------------------------------------------------
+
+def unprivileged_port_start():
+    try:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            return int(f.read())
+    except FileNotFoundError:
+        return 1024
+
+
+@pytest.mark.parametrize("args, context", [
+    (["tcp", "listen", "999"], "tcp listen: [::]:999"),
+    (["udp", "listen", "999"], "udp listen: [::]:999"),
+    (["http", "serve", "-p", "999", "/"], "http serve: [::]:999"),
+    (["serve", "--tcp", ":999:echo"], "serve: tcp [::]:999"),
+])
+def test_a_low_port_without_root_says_what_it_needs(args, context):
+    """Exit status 7 (a permission), which --help lists."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv(1) to run as nobody")
+    if unprivileged_port_start() <= 999:
+        pytest.skip("this host lets anyone bind port 999")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SOCKIT,
+                        *args], capture_output=True, text=True, timeout=WAIT)
+    assert (r.returncode, r.stderr) == (7, f"sockit: {context}: permission denied: ports below "
+                                           f"1024 need root or CAP_NET_BIND_SERVICE (choose a "
+                                           f"port above 1023)\n"), r

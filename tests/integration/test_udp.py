@@ -8,9 +8,11 @@ Only loopback (127.0.0.1, ::1, lo) is used in the test machine's own network
 namespace; everything else happens inside namespaces these tests create and
 remove (10.213.7.0/24 on a veth pair, link-local IPv6 on the same pair).
 """
+import functools
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -20,9 +22,10 @@ import time
 
 import pytest
 
-from conftest import SOCKIT
-from udputil import (WAIT, NetnsPair, Procs, assert_no_sanitizer_report, closed_udp_port,
-                     netns_unavailable_reason, recv_nothing, wait_udp_bound)
+from conftest import SOCKIT, assert_no_sanitizer_report
+from netutil import WAIT, recv_exact
+from udputil import (NetnsPair, closed_udp_port, netns_unavailable_reason, recv_nothing,
+                     wait_udp_bound)
 
 MAX_V4 = 65507   # 65,535 - 20 (IPv4 header) - 8 (UDP header)
 MAX_V6 = 65527   # 65,535 (IPv6 payload length) - 8 (UDP header)
@@ -35,21 +38,10 @@ SEE_HELP = "sockit: see 'sockit help udp'"
 # --------------------------------------------------------------------------
 
 @pytest.fixture
-def procs():
-    group = Procs()
-    yield group
-    group.cleanup()
-
-
-@pytest.fixture
 def run(sockit):
-    """run_sockit with a deadline and a sanitizer check on stderr."""
-    def go(*args, **kw):
-        kw.setdefault("timeout", 2 * WAIT)
-        r = sockit(*args, **kw)
-        assert_no_sanitizer_report(r.err, f"sockit {' '.join(args)}")
-        return r
-    return go
+    """sockit with a deadline of its own: a UDP exchange that hangs fails
+    in seconds, not in the minute run_sockit allows."""
+    return functools.partial(sockit, timeout=2 * WAIT)
 
 
 def run_in(ns, *args, input=None):
@@ -146,7 +138,7 @@ def recv_all(sock, n):
 # --------------------------------------------------------------------------
 
 def test_udp_listen_default_is_dual_stack(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     assert lst.bound == "[::]"
     assert 0 < lst.port < 65536
     assert lst.err == f"listening on [::]:{lst.port}\n"
@@ -159,13 +151,32 @@ def test_udp_listen_default_is_dual_stack(procs):
     (["-6"], "[::]"),
 ])
 def test_udp_listen_bind_address(procs, args, bound):
-    lst = procs.listen(*args, "0")
+    lst = procs.listen_udp(*args, "0")
     assert lst.bound == bound
+
+
+def test_udp_listen_6_is_ipv6_only(procs):
+    """-6 sets IPV6_V6ONLY (as ncat): IPv4 senders are not heard."""
+    lst = procs.listen_udp("-6", "0")
+    c4, c6 = procs.udp(), procs.udp(socket.AF_INET6)
+    c4.sendto(b"four", ("127.0.0.1", lst.port))
+    c6.sendto(b"six", ("::1", lst.port))
+    (line,) = lst.wait_out_lines(1)
+    assert line == f"[::1]:{port_of(c6)}: six".encode()
+    assert lst.stop() == 0
+    assert b"four" not in lst.out
+
+
+def test_udp_bracketed_ipv6(procs, run):
+    lst = procs.listen_udp("--echo", "-b", "[::1]", "0")
+    assert lst.bound == "[::1]"
+    r = run("udp", "send", "-w", "2", "[::1]", str(lst.port), "bracketed")
+    assert (r.status, r.out) == (0, "bracketed\n"), r
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_udp_listen_stops_cleanly_on_signal(procs, sig):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"before stop", ("127.0.0.1", lst.port))
     lst.wait_out(r"before stop\n")
@@ -186,7 +197,7 @@ def test_udp_listen_port_in_use(procs, run):
 # --------------------------------------------------------------------------
 
 def test_udp_print_ipv4_sender_shows_plain_ipv4(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"hello udp", ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -195,7 +206,7 @@ def test_udp_print_ipv4_sender_shows_plain_ipv4(procs):
 
 
 def test_udp_print_ipv6_sender(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v6(procs)
     c.sendto(b"hello six", ("::1", lst.port))
     lst.wait_out_lines(1)
@@ -218,7 +229,7 @@ def test_udp_print_ipv6_sender(procs):
     bytes(range(256)),
 ], ids=lambda p: repr(p[:12]))
 def test_udp_print_escapes_bytes(procs, payload):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(payload, ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -228,7 +239,7 @@ def test_udp_print_escapes_bytes(procs, payload):
 
 def test_udp_print_escape_examples_literally(procs):
     """The oracle itself, pinned on a few bytes."""
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"a\nb\\c\x00\xff\t\r", ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -236,7 +247,7 @@ def test_udp_print_escape_examples_literally(procs):
 
 
 def test_udp_print_keeps_chinese_text(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto("我爱你, UDP".encode(), ("127.0.0.1", lst.port))
     lst.wait_out_lines(1)
@@ -244,7 +255,7 @@ def test_udp_print_keeps_chinese_text(procs):
 
 
 def test_udp_print_empty_datagram(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(b"", ("127.0.0.1", lst.port))
     c.sendto(b"after", ("127.0.0.1", lst.port))
@@ -254,7 +265,7 @@ def test_udp_print_empty_datagram(procs):
 
 
 def test_udp_print_one_line_per_datagram_as_it_arrives(procs):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     for i in range(1, 4):
         c.sendto(f"datagram {i}".encode(), ("127.0.0.1", lst.port))
@@ -266,7 +277,7 @@ def test_udp_print_one_line_per_datagram_as_it_arrives(procs):
 
 def test_udp_print_burst_larger_than_one_batch(procs):
     """More datagrams waiting than one recvmmsg batch (16) takes: all printed."""
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     lst.popen.send_signal(signal.SIGSTOP)
@@ -325,7 +336,7 @@ def test_udp_print_listener_ends_when_stdout_reader_is_gone(procs):
     b"\x00" + b"z" * (MAX_V4 - 2) + b"\xff",
 ], ids=["a*65507", "nul-z-ff"])
 def test_udp_print_largest_ipv4_datagram_whole(procs, payload):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v4(procs)
     c.sendto(payload, ("127.0.0.1", lst.port))
     (line,) = lst.wait_out_lines(1)
@@ -339,7 +350,7 @@ def test_udp_print_largest_ipv4_datagram_whole(procs, payload):
 
 def test_udp_print_largest_ipv6_datagram_whole(procs):
     """dgram.h: one 64 KiB buffer holds every case, IPv6 included."""
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     c = v6(procs)
     c.sendto(b"b" * MAX_V6, ("::1", lst.port))
     (line,) = lst.wait_out_lines(1)
@@ -349,7 +360,7 @@ def test_udp_print_largest_ipv6_datagram_whole(procs):
 def test_udp_print_allow_list_drops_others(procs):
     # A dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1; the allow
     # list must still match it as 127.0.0.1.
-    lst = procs.listen("--allow", "127.0.0.0/8", "0")
+    lst = procs.listen_udp("--allow", "127.0.0.0/8", "0")
     c6 = v6(procs)
     c4 = v4(procs)
     c6.sendto(b"from six", ("::1", lst.port))
@@ -360,7 +371,7 @@ def test_udp_print_allow_list_drops_others(procs):
 
 
 def test_udp_print_deny_list_drops_sender(procs):
-    lst = procs.listen("--deny", "127.0.0.1/32", "0")
+    lst = procs.listen_udp("--deny", "127.0.0.1/32", "0")
     c4 = v4(procs)
     c6 = v6(procs)
     c4.sendto(b"denied", ("127.0.0.1", lst.port))
@@ -376,7 +387,7 @@ def test_udp_print_deny_list_drops_sender(procs):
 
 @pytest.mark.parametrize("family", ["v4", "v6"])
 def test_udp_echo_python_client(procs, family):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     c, host = (v4(procs), "127.0.0.1") if family == "v4" else (v6(procs), "::1")
     payload = b"ping \x00\xff\n" + "我爱".encode()
     c.sendto(payload, (host, lst.port))
@@ -387,7 +398,7 @@ def test_udp_echo_python_client(procs, family):
 
 
 def test_udp_echo_largest_datagram(procs):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     c = v4(procs)
     payload = bytes(range(256)) * (MAX_V4 // 256) + b"!" * (MAX_V4 % 256)
     c.sendto(payload, ("127.0.0.1", lst.port))
@@ -397,7 +408,7 @@ def test_udp_echo_largest_datagram(procs):
 
 @pytest.mark.parametrize("family", ["v4", "v6"])
 def test_udp_reply_notes_format(procs, family):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     c, host = (v4(procs), "127.0.0.1") if family == "v4" else (v6(procs), "::1")
     c.sendto(b"hello", (host, lst.port))
     data, peer = c.recvfrom(MAX_V6)
@@ -405,8 +416,23 @@ def test_udp_reply_notes_format(procs, family):
     assert peer[:2] == (host, lst.port)
 
 
+@pytest.mark.parametrize("payload", [b"hello\n", b"hello\r\n", b"hello"])
+def test_udp_and_tcp_reply_trim_a_line_end_alike(procs, payload):
+    """`echo hello | nc -u` sends "hello\\n": the answer is the one a TCP
+    client sending the same line gets (no newline or CR inside it)."""
+    lst = procs.listen_udp("--reply", "0")
+    c = v4(procs)
+    c.sendto(payload, ("127.0.0.1", lst.port))
+    assert c.recvfrom(MAX_V6)[0] == f"Received msg: hello from ('127.0.0.1', {port_of(c)})".encode()
+    srv = procs.server(SOCKIT, "tcp", "listen", "-v", "--reply", "--frame", "raw", "0")
+    s = procs.connect(srv.port)
+    s.sendall(payload)
+    want = f"Received msg: hello from ('127.0.0.1', {s.getsockname()[1]})".encode()
+    assert recv_exact(s, len(want)) == want
+
+
 def test_udp_reply_keeps_message_bytes(procs):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     c = v4(procs)
     c.sendto("我爱\x00".encode(), ("127.0.0.1", lst.port))
     data, _ = c.recvfrom(MAX_V6)
@@ -415,7 +441,7 @@ def test_udp_reply_keeps_message_bytes(procs):
 
 def test_udp_reply_text(procs):
     """The notes' server: its 19 bytes answer anything (--allow-amplify)."""
-    lst = procs.listen("--reply-text", "Ich hab keine Hunge", "--allow-amplify", "0")
+    lst = procs.listen_udp("--reply-text", "Ich hab keine Hunge", "--allow-amplify", "0")
     c = v4(procs)
     for msg in (b"Hast du Hunger?", b""):
         c.sendto(msg, ("127.0.0.1", lst.port))
@@ -425,7 +451,7 @@ def test_udp_reply_text(procs):
 
 
 def test_udp_discard_answers_nothing(procs):
-    lst = procs.listen("--discard", "0")
+    lst = procs.listen_udp("--discard", "0")
     c = v4(procs)
     c.sendto(b"void", ("127.0.0.1", lst.port))
     assert recv_nothing(c, 0.3)
@@ -435,7 +461,7 @@ def test_udp_discard_answers_nothing(procs):
 
 
 def test_udp_reply_too_large_is_reported_and_serving_goes_on(procs):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     c = v4(procs)
     c.sendto(b"x" * MAX_V4, ("127.0.0.1", lst.port))
     lst.wait_err(rf"^sockit: udp listen: 127\.0\.0\.1:{port_of(c)}: message too long "
@@ -453,7 +479,7 @@ def test_udp_reply_too_large_is_reported_and_serving_goes_on(procs):
     (["--reply-text", "Ich"], r"Ich\n"),
 ])
 def test_udp_modes_with_sockit_send(procs, run, mode, expected):
-    lst = procs.listen(*mode, "0")
+    lst = procs.listen_udp(*mode, "0")
     r = run("udp", "send", "-w", "1", "127.0.0.1", str(lst.port), "hello")
     assert r.status == 0, r
     assert re.fullmatch(expected, r.out), r
@@ -461,7 +487,7 @@ def test_udp_modes_with_sockit_send(procs, run, mode, expected):
 
 
 def test_udp_reply_to_sockit_send_names_its_port(procs, run):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     r = run("udp", "send", "--trace", "-w", "1", "127.0.0.1", str(lst.port), "hello")
     assert r.status == 0, r
     m = re.fullmatch(r"Received msg: hello from \('127\.0\.0\.1', (\d+)\)\n", r.out)
@@ -471,7 +497,7 @@ def test_udp_reply_to_sockit_send_names_its_port(procs, run):
 
 
 def test_udp_discard_with_sockit_send_times_out(procs, run):
-    lst = procs.listen("--discard", "0")
+    lst = procs.listen_udp("--discard", "0")
     r = run("udp", "send", "-w", "0.3", "127.0.0.1", str(lst.port), "hello")
     assert r.status == 5, r
     assert r.out == ""
@@ -479,7 +505,7 @@ def test_udp_discard_with_sockit_send_times_out(procs, run):
 
 
 def test_udp_echo_over_ipv6_with_sockit_send(procs, run):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     r = run("udp", "send", "-w", "1", "::1", str(lst.port), "six")
     assert (r.status, r.out, r.err) == (0, "six\n", "")
 
@@ -652,8 +678,8 @@ def test_udp_send_bad_port(run, port, status, message):
 @pytest.mark.parametrize("args, message", [
     (["--ttl", "300"], "--ttl '300': not a whole number (0-255)"),
     (["--ttl", "-1"], "--ttl '-1': not a whole number (0-255)"),
-    (["-w", "abc"], "--wait 'abc': not a number of seconds (0-86400)"),
-    (["-w", "-1"], "--wait '-1': not a number of seconds (0-86400)"),
+    (["-w", "abc"], "-w 'abc': not a number of seconds (0-86400)"),
+    (["--wait", "-1"], "--wait '-1': not a number of seconds (0-86400)"),
     (["--retries", "101"], "--retries '101': not a whole number (0-100)"),
     (["--bogus"], "unknown option '--bogus'"),
     (["--broadcast=yes"], "option '--broadcast' takes no value"),
@@ -692,7 +718,7 @@ def test_udp_send_trace(procs, run):
 
 
 def test_udp_send_trace_ipv6_and_reply(procs, run):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     r = run("udp", "send", "--trace", "-w", "1", "::1", str(lst.port), "six")
     assert r.status == 0, r
     lines = r.err.splitlines()
@@ -707,7 +733,7 @@ def test_udp_send_trace_ipv6_and_reply(procs, run):
 
 
 def test_udp_listen_trace(procs):
-    lst = procs.listen("--trace", "--echo", "0")
+    lst = procs.listen_udp("--trace", "--echo", "0")
     c = v4(procs)
     c.sendto(b"hey", ("127.0.0.1", lst.port))
     assert c.recvfrom(100)[0] == b"hey"
@@ -769,7 +795,7 @@ SENDERS = {
 
 @pytest.mark.parametrize("tool", list(SENDERS))
 def test_udp_interop_sender_to_sockit_listen(procs, tool):
-    lst = procs.listen("0")
+    lst = procs.listen_udp("0")
     peer = procs.spawn(*SENDERS[tool](lst.port), stdin_data=f"hello from {tool}\n".encode())
     (line,) = lst.wait_out_lines(1)
     addr = r"\[::1\]" if tool.endswith("v6") else r"127\.0\.0\.1"
@@ -814,9 +840,9 @@ ECHO_CLIENTS = {
 
 @pytest.mark.parametrize("tool", list(ECHO_CLIENTS))
 def test_udp_interop_client_of_sockit_echo(procs, tool):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     peer = procs.spawn(*ECHO_CLIENTS[tool](lst.port), keep_stdin=True)
-    peer.write(f"echo via {tool}\n".encode())
+    peer.write_stdin(f"echo via {tool}\n".encode())
     peer.wait_out(re.escape(f"echo via {tool}\n"))
     assert peer.out == f"echo via {tool}\n".encode()
 
@@ -834,7 +860,7 @@ def test_udp_interop_sockit_send_wait_to_socat_echo(procs, run):
 # --------------------------------------------------------------------------
 
 def test_udp_listener_survives_replies_to_closed_sockets(procs):
-    lst = procs.listen("--reply", "0")
+    lst = procs.listen_udp("--reply", "0")
     no_ports = udp_counter("NoPorts")
     no_ports6 = udp_counter("Udp6NoPorts", "/proc/net/snmp6", "Udp6NoPorts")
     # Stopped, the listener cannot answer before the senders are gone: each
@@ -869,7 +895,7 @@ def test_udp_listener_survives_replies_to_closed_sockets(procs):
 
 
 def test_udp_print_listener_survives_icmp_and_keeps_printing(procs):
-    lst = procs.listen("--echo", "0")
+    lst = procs.listen_udp("--echo", "0")
     lst.popen.send_signal(signal.SIGSTOP)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gone:
@@ -921,7 +947,7 @@ def lo_multicast():
 
 
 def test_udp_multicast_ipv4_on_loopback(procs, run, lo_multicast):
-    lst = procs.listen("--join", f"{GROUP4}%lo", "0")
+    lst = procs.listen_udp("--join", f"{GROUP4}%lo", "0")
     assert lst.bound == "0.0.0.0"   # an IPv4 group needs an IPv4 socket
     tx = procs.udp(socket.AF_INET)
     tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
@@ -936,7 +962,7 @@ def test_udp_multicast_ipv4_on_loopback(procs, run, lo_multicast):
 
 
 def test_udp_multicast_two_groups_one_listener(procs, run, lo_multicast):
-    lst = procs.listen("--join", f"{GROUP4}%lo", "--join", "239.255.42.100%lo", "0")
+    lst = procs.listen_udp("--join", f"{GROUP4}%lo", "--join", "239.255.42.100%lo", "0")
     for group in (GROUP4, "239.255.42.100"):
         r = run("udp", "send", "--iface", "lo", group, str(lst.port), f"to {group}")
         assert r.status == 0, r
@@ -944,7 +970,7 @@ def test_udp_multicast_two_groups_one_listener(procs, run, lo_multicast):
 
 
 def test_udp_multicast_trace_shows_join(procs, lo_multicast):
-    lst = procs.listen("--trace", "--join", f"{GROUP4}%lo", "0")
+    lst = procs.listen_udp("--trace", "--join", f"{GROUP4}%lo", "0")
     lo = socket.if_nametoindex("lo")
     assert f"setsockopt(IP_ADD_MEMBERSHIP, {GROUP4}, if {lo})\n" in lst.err
 
@@ -982,12 +1008,14 @@ def test_udp_multicast_trace_shows_interface_choice(procs, run, lo_multicast):
 
 def test_udp_multicast_ipv4_and_ipv6_groups_together(procs, run, lo_multicast):
     """--join is repeatable and takes either family: a dual-stack socket
-    joins both (Linux lets an AF_INET6 socket join IPv4 groups, as -6 with an
-    IPv4 group shows)."""
-    six = procs.listen("-6", "--join", f"{GROUP4}%lo", "0")
-    r = run("udp", "send", "--iface", "lo", GROUP4, str(six.port), "v4 group on a v6 socket")
-    assert r.status == 0, r
-    six.wait_out(r": v4 group on a v6 socket$")
+    joins both. -6 is IPv6 only (IPV6_V6ONLY), so an IPv4 group with it
+    would never be heard: refused, as an IPv6 group with -4 is."""
+    r = run("udp", "listen", "-6", "--join", f"{GROUP4}%lo", "0")
+    assert (r.status, r.err) == (2, f"sockit: udp listen: --join '{GROUP4}%lo': an IPv4 group, "
+                                    f"and -6 hears IPv6 only\n{SEE_HELP}\n"), r
+    r = run("udp", "listen", "-4", "--join", "ff02::4242%lo", "0")
+    assert (r.status, r.err) == (2, "sockit: udp listen: --join 'ff02::4242%lo': an IPv6 group, "
+                                    f"and -4 hears IPv4 only\n{SEE_HELP}\n"), r
     proc = procs.sockit("udp", "listen", "-v", "--join", f"{GROUP4}%lo", "--join", "ff02::4242%lo",
                         "0")
     m = proc.wait_err(r"^(listening on .*|sockit: .*)$")
@@ -1030,7 +1058,7 @@ def in_ns(ns):
     ([], "[::]"),
 ])
 def test_udp_broadcast_across_namespaces(procs, netns, bind, bound):
-    lst = procs.listen(*bind, "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp(*bind, "0", prefix=in_ns(netns.ns_b))
     assert lst.bound == bound
     r = run_in(netns.ns_a, "udp", "send", "--broadcast", netns.bcast, str(lst.port), "hello")
     assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r
@@ -1051,7 +1079,7 @@ def test_udp_broadcast_iface_trace_names_broadcast_address(netns):
 
 
 def test_udp_broadcast_iface_stdin_lines(procs, netns):
-    lst = procs.listen("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "--iface", netns.if_a, str(lst.port), input="b1\nb2\n")
     assert r.returncode == 0, r
     lines = lst.wait_out_lines(2)
@@ -1059,7 +1087,7 @@ def test_udp_broadcast_iface_stdin_lines(procs, netns):
 
 
 def test_udp_broadcast_reply(procs, netns):
-    lst = procs.listen("--reply", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--reply", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "--broadcast", "-w", "1", netns.bcast,
                str(lst.port), "hi all")
     assert r.returncode == 0, r
@@ -1069,7 +1097,7 @@ def test_udp_broadcast_reply(procs, netns):
 
 
 def test_udp_broadcast_without_flag_is_refused(procs, netns):
-    lst = procs.listen("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", netns.bcast, str(lst.port), "no flag")
     assert r.returncode == 7, r
     assert r.stderr == (f"sockit: udp send: {netns.bcast}:{lst.port}: permission denied "
@@ -1078,7 +1106,7 @@ def test_udp_broadcast_without_flag_is_refused(procs, netns):
 
 
 def test_udp_broadcast_wait_without_replies(procs, netns):
-    lst = procs.listen("--discard", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--discard", "-b", "0.0.0.0", "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "--broadcast", "-w", "0.3", netns.bcast,
                str(lst.port), "quiet")
     assert r.returncode == 5, r
@@ -1087,7 +1115,7 @@ def test_udp_broadcast_wait_without_replies(procs, netns):
 
 def test_udp_multicast_ipv4_across_namespaces(procs, netns):
     # No %IFACE: the join follows the route to 224.0.0.0/4 (the veth).
-    lst = procs.listen("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
     assert lst.bound == "0.0.0.0"
     r = run_in(netns.ns_a, "udp", "send", GROUP4, str(lst.port), "msg")
     assert (r.returncode, r.stderr) == (0, ""), r
@@ -1099,7 +1127,7 @@ def test_udp_multicast_ipv4_across_namespaces(procs, netns):
 
 
 def test_udp_multicast_ipv4_reply_across_namespaces(procs, netns):
-    lst = procs.listen("--reply", "--join", f"{GROUP4}%{netns.if_b}", "0",
+    lst = procs.listen_udp("--reply", "--join", f"{GROUP4}%{netns.if_b}", "0",
                        prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "-w", "1", "--iface", netns.if_a, GROUP4,
                str(lst.port), "group hi")
@@ -1120,7 +1148,7 @@ def test_udp_send_multicast_unknown_iface(netns):
 
 
 def test_udp_multicast_not_joined_is_not_received(procs, netns):
-    lst = procs.listen("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--join", GROUP4, "0", prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "239.255.42.101", str(lst.port), "other group")
     assert r.returncode == 0, r
     r = run_in(netns.ns_a, "udp", "send", GROUP4, str(lst.port), "our group")
@@ -1132,7 +1160,7 @@ def test_udp_multicast_not_joined_is_not_received(procs, netns):
 
 @pytest.mark.parametrize("dest", ["ff02::4242", "ff02::4242%{if_a}"])
 def test_udp_multicast_ipv6_link_local_across_namespaces(procs, netns, dest):
-    lst = procs.listen("--join", f"ff02::4242%{netns.if_b}", "0", prefix=in_ns(netns.ns_b))
+    lst = procs.listen_udp("--join", f"ff02::4242%{netns.if_b}", "0", prefix=in_ns(netns.ns_b))
     assert lst.bound == "[::]"
     r = run_in(netns.ns_a, "udp", "send", "--iface", netns.if_a, dest.format(if_a=netns.if_a),
                str(lst.port), "six to the group")
@@ -1143,7 +1171,7 @@ def test_udp_multicast_ipv6_link_local_across_namespaces(procs, netns, dest):
 
 
 def test_udp_multicast_ipv6_reply_across_namespaces(procs, netns):
-    lst = procs.listen("--reply", "--join", f"ff02::4242%{netns.if_b}", "0",
+    lst = procs.listen_udp("--reply", "--join", f"ff02::4242%{netns.if_b}", "0",
                        prefix=in_ns(netns.ns_b))
     r = run_in(netns.ns_a, "udp", "send", "-w", "1", "--iface", netns.if_a, "ff02::4242",
                str(lst.port), "six")
@@ -1227,7 +1255,7 @@ SELF = "from this server's own port (answering would answer ourselves)"
 def test_udp_forged_datagram_from_the_server_itself_is_not_answered(procs, mode, bind, src, dst):
     """One datagram from the server's own address and port made it answer
     itself at 97 % CPU (487,000 answers in 3 s)."""
-    lst = procs.listen(*mode, *bind, "0")
+    lst = procs.listen_udp(*mode, *bind, "0")
     forge(src, lst.port, dst, lst.port, b"loop?")
     me = f"[{src}]:{lst.port}" if ":" in src else f"{src}:{lst.port}"
     lst.wait_err(rf"^sockit: udp listen: {re.escape(me)}: 5 bytes$")
@@ -1247,8 +1275,8 @@ def test_udp_two_servers_on_one_port_do_not_answer_each_other(procs):
     """Two echo servers with the same port (one config on two addresses):
     a datagram forged from one to the other is not answered."""
     net = a_loopback_net()
-    a = procs.listen("--echo", "-b", f"{net}.1", "0")
-    b = procs.listen("--echo", "-b", f"{net}.2", str(a.port))
+    a = procs.listen_udp("--echo", "-b", f"{net}.1", "0")
+    b = procs.listen_udp("--echo", "-b", f"{net}.2", str(a.port))
     forge(f"{net}.2", a.port, f"{net}.1", a.port, b"ping-pong")
     a.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.2:{a.port}: 9 bytes$")
     assert_idle(a)
@@ -1261,8 +1289,8 @@ def test_udp_echo_servers_aimed_at_each_other_stop_at_once(procs):
     another echo server, one forged datagram from each to the other. Each
     bounce is answered at most once: a datagram from port 7 is not."""
     net = a_loopback_net()
-    seven = procs.listen("--echo", "-b", f"{net}.1", "7")
-    other = procs.listen("--echo", "-b", f"{net}.2", "0")
+    seven = procs.listen_udp("--echo", "-b", f"{net}.1", "7")
+    other = procs.listen_udp("--echo", "-b", f"{net}.2", "0")
     forge(f"{net}.2", other.port, f"{net}.1", 7, b"from other")
     forge(f"{net}.1", 7, f"{net}.2", other.port, b"from seven")
     other.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.1:7: 10 bytes$")
@@ -1279,7 +1307,7 @@ def test_udp_echo_servers_aimed_at_each_other_stop_at_once(procs):
 @pytest.mark.parametrize("src, port", [("127.0.0.1", 0), ("224.0.0.1", 5000),
                                        ("255.255.255.255", 5000)])
 def test_udp_forged_impossible_source_is_not_answered(procs, src, port):
-    lst = procs.listen("--echo", "-b", "127.0.0.1", "0")
+    lst = procs.listen_udp("--echo", "-b", "127.0.0.1", "0")
     forge(src, port, "127.0.0.1", lst.port, b"x")
     lst.wait_err(rf"^sockit: udp listen: {re.escape(src)}:{port}: 1 byte not answered: from a "
                  r"source no sender has \(port 0, multicast, broadcast\)$")
@@ -1289,13 +1317,13 @@ def test_udp_forged_impossible_source_is_not_answered(procs, src, port):
                                         (123, "ntp"), (11211, "memcache")])
 def test_udp_service_ports_are_not_answered_unless_allowed(procs, port, name):
     net = a_loopback_net()
-    lst = procs.listen("--echo", "-b", f"{net}.1", "0")
+    lst = procs.listen_udp("--echo", "-b", f"{net}.1", "0")
     c = v4(procs, bind=(f"{net}.3", port))
     c.sendto(b"hi", (f"{net}.1", lst.port))
     lst.wait_err(rf"^sockit: udp listen: {re.escape(net)}\.3:{port}: 2 bytes not answered: "
                  rf"from port {port}, {name}, which ")
     assert recv_nothing(c, 0.2)
-    allowing = procs.listen("--echo", "--allow-service-ports", "-b", f"{net}.1", "0")
+    allowing = procs.listen_udp("--echo", "--allow-service-ports", "-b", f"{net}.1", "0")
     c.sendto(b"hi", (f"{net}.1", allowing.port))
     assert c.recvfrom(MAX_V6)[0] == b"hi"
 
@@ -1303,7 +1331,7 @@ def test_udp_service_ports_are_not_answered_unless_allowed(procs, port, name):
 def test_udp_reply_text_is_never_longer_than_the_datagram(procs):
     """Amplification: a forged sender gets every byte the answer has more
     than the question for free. Equal or shorter questions are answered."""
-    lst = procs.listen("--reply-text", "0123456789", "-b", "127.0.0.1", "0")
+    lst = procs.listen_udp("--reply-text", "0123456789", "-b", "127.0.0.1", "0")
     c = v4(procs)
     c.sendto(b"short", ("127.0.0.1", lst.port))
     lst.wait_err(rf"^sockit: udp listen: 127\.0\.0\.1:{port_of(c)}: 5 bytes not answered: "
@@ -1318,7 +1346,7 @@ def test_udp_reply_text_is_never_longer_than_the_datagram(procs):
 
 
 def test_udp_reply_text_allow_amplify(procs):
-    lst = procs.listen("--reply-text", "0123456789", "--allow-amplify", "-b", "127.0.0.1", "0")
+    lst = procs.listen_udp("--reply-text", "0123456789", "--allow-amplify", "-b", "127.0.0.1", "0")
     c = v4(procs)
     c.sendto(b"", ("127.0.0.1", lst.port))
     assert c.recvfrom(MAX_V6)[0] == b"0123456789"
@@ -1378,6 +1406,28 @@ def test_udp_serve_echo_is_not_aimed_at_itself(procs):
     (["send", "127.0.0.1"], "sockit: udp send: expected HOST PORT [MESSAGE], got 1 argument"),
     (["send", "127.0.0.1", "9", "a", "b"],
      "sockit: udp send: expected HOST PORT [MESSAGE], got 4 arguments"),
+    (["listen", "--allow-amplify", "0"], "sockit: udp listen: --allow-amplify is for --reply-text"),
+    (["listen", "--reply", "--allow-amplify", "0"],
+     "sockit: udp listen: --allow-amplify is for --reply-text"),
+    (["listen", "--allow-service-ports", "0"],
+     "sockit: udp listen: --allow-service-ports is for --echo, --reply and --reply-text"),
+    (["listen", "--discard", "--allow-service-ports", "0"],
+     "sockit: udp listen: --allow-service-ports is for --echo, --reply and --reply-text"),
+    (["send", "--retries", "2", "127.0.0.1", "9", "x"],
+     "sockit: udp send: --retries is for --wait: it sends again when no reply came within it"),
+    (["send", "-w", "0", "--retries", "2", "127.0.0.1", "9", "x"],
+     "sockit: udp send: --retries is for --wait: it sends again when no reply came within it"),
+    # Habits from nc and ncat.
+    (["listen", "-lu", "0"], "sockit: udp listen: unknown option '-l': 'udp listen' already listens"),
+    (["listen", "-u", "0"], "sockit: udp listen: unknown option '-u': 'udp listen' is UDP already"),
+    (["listen", "-p", "9"],
+     "sockit: udp listen: unknown option '-p': the port is an argument: 'sockit udp listen PORT'"),
+    (["listen", "-k", "0"], "sockit: udp listen: unknown option '-k': not needed: 'udp listen' "
+     "serves every sender until it is stopped"),
+    (["send", "-u", "h", "9"], "sockit: udp send: unknown option '-u': 'udp send' is UDP already"),
+    (["send", "-l", "9"], "sockit: udp send: unknown option '-l': to listen use 'sockit udp listen'"),
+    (["listen", "-6", "-4", "0"], "sockit: udp listen: -4 and -6 cannot be combined "
+     "(without them, both IPv4 and IPv6 are used)"),
 ])
 def test_udp_usage_errors(run, args, message):
     r = run("udp", *args)
@@ -1411,3 +1461,34 @@ def test_udp_help(run, args):
     assert (r.status, r.err) == (0, ""), r
     assert r.out.startswith("usage: sockit udp listen [options] [-b ADDR] PORT\n")
     assert "exit status: 0 ok, 1 stdout could not be written, 2 usage, 3 unknown host" in r.out
+
+
+# --------------------------------------------------------------------------
+# Hints for a multicast or broadcast with nowhere to go
+# --------------------------------------------------------------------------
+
+def in_empty_netns(*args):
+    """sockit ARGS in a new network namespace with no interface up: no
+    route to anywhere."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) for a network namespace")
+    r = subprocess.run(["unshare", "-n", SOCKIT, *args], capture_output=True, text=True,
+                       timeout=2 * WAIT)
+    assert_no_sanitizer_report(r.stderr)
+    return r
+
+
+@pytest.mark.parametrize("args, message", [
+    (["udp", "send", "239.1.1.1", "9", "x"],
+     "sockit: udp send: 239.1.1.1:9: network is unreachable (no route for multicast: choose "
+     "the interface with --iface NAME)"),
+    (["udp", "send", "--broadcast", "255.255.255.255", "9", "x"],
+     "sockit: udp send: 255.255.255.255:9: network is unreachable (no route for a broadcast: "
+     "--iface NAME sends to that interface's broadcast address)"),
+    (["udp", "listen", "--join", "239.1.1.1", "0"],
+     "sockit: udp listen: --join '239.1.1.1': no such device (no interface for the group: name "
+     "one, GROUP%IFACE, as in 239.1.1.1%eth0)"),
+])
+def test_multicast_and_broadcast_without_a_route_suggest_the_interface(args, message):
+    r = in_empty_netns(*args)
+    assert (r.returncode, r.stderr) == (4, message + "\n"), r

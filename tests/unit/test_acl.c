@@ -14,15 +14,7 @@
 #include <sockit/err.h>
 #include <sockit/ip.h>
 
-static struct sk_ip ip_of(const char *text)
-{
-	struct sk_ip ip;
-	struct sk_slice bad;
-	int err = sk_ip_parse(text, strlen(text), &ip, &bad);
-	if (err)
-		fail_msg("sk_ip_parse(%s): %s", text, sk_errname(err));
-	return ip;
-}
+#include "testutil.h"
 
 /* A rule list: "+CIDR" allows, "-CIDR" denies. */
 static void acl_of(struct sk_acl *acl, const char *const *rules)

@@ -13,26 +13,13 @@
 #include <sockit/buf.h>
 #include <sockit/err.h>
 
-/* Byte i of a test stream: not periodic in any power of two. */
-static char pat(size_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void fill(char *p, size_t len, size_t offset)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = pat(offset + i);
-}
+#include "testutil.h"
 
 /* The buffer holds exactly the stream bytes [from, from + len). */
 static void assert_holds(const struct sk_buf *b, size_t from, size_t len)
 {
 	assert_int_equal(b->len, len);
-	const char *h = sk_buf_head(b);
-	for (size_t i = 0; i < len; i++)
-		if (h[i] != pat(from + i))
-			fail_msg("byte %zu of %zu: got %d, want %d", i, len, h[i], pat(from + i));
+	assert_pattern(sk_buf_head(b), from, len);
 	/* Storage never passes the ceiling, and the view fits in it. */
 	assert_true(b->cap <= b->max);
 	assert_true(b->start + b->len <= b->cap);
@@ -74,7 +61,7 @@ static void test_buf_append_fills_to_max_and_no_further(void **state)
 			size_t held = 0;
 			while (held < max) {
 				size_t n = steps[s] < max - held ? steps[s] : max - held;
-				fill(chunk, n, held);
+				fill_pattern(chunk, held, n);
 				assert_int_equal(sk_buf_append(&b, chunk, n), 0);
 				held += n;
 				assert_int_equal(sk_buf_room(&b), max - held);
@@ -196,11 +183,11 @@ static void test_buf_append_after_partial_consume_moves_to_front(void **state)
 	char *chunk = malloc(1 << 20);
 	assert_non_null(chunk);
 	/* Fill the first allocation exactly, whatever size it is. */
-	fill(chunk, 3000, 0);
+	fill_pattern(chunk, 0, 3000);
 	assert_int_equal(sk_buf_append(&b, chunk, 3000), 0);
 	size_t cap0 = b.cap;
 	assert_true(cap0 >= 3000);
-	fill(chunk, cap0 - 3000, 3000);
+	fill_pattern(chunk, 3000, cap0 - 3000);
 	assert_int_equal(sk_buf_append(&b, chunk, cap0 - 3000), 0);
 	assert_int_equal(b.cap, cap0);
 	assert_holds(&b, 0, cap0);
@@ -208,13 +195,13 @@ static void test_buf_append_after_partial_consume_moves_to_front(void **state)
 	sk_buf_consume(&b, cap0 - 10);
 	assert_holds(&b, cap0 - 10, 10);
 	/* cap0 - 10 more bytes fit once the 10 move to the front: no growth. */
-	fill(chunk, cap0 - 10, cap0);
+	fill_pattern(chunk, cap0, cap0 - 10);
 	assert_int_equal(sk_buf_append(&b, chunk, cap0 - 10), 0);
 	assert_int_equal(b.cap, cap0);
 	assert_int_equal(b.start, 0);
 	assert_holds(&b, cap0 - 10, cap0);
 	/* A byte more needs a bigger allocation and keeps every byte. */
-	fill(chunk, 1, 2 * cap0 - 10);
+	fill_pattern(chunk, 2 * cap0 - 10, 1);
 	assert_int_equal(sk_buf_append(&b, chunk, 1), 0);
 	assert_true(b.cap > cap0);
 	assert_holds(&b, cap0 - 10, cap0 + 1);
@@ -230,12 +217,12 @@ static void test_buf_growth_stops_at_a_max_below_the_initial_size(void **state)
 	for (size_t m = 0; m < sizeof maxes / sizeof maxes[0]; m++) {
 		struct sk_buf b;
 		sk_buf_init(&b, maxes[m]);
-		char c = pat(0);
+		char c = (char)pattern_byte(0);
 		assert_int_equal(sk_buf_append(&b, &c, 1), 0);
 		assert_true(b.cap <= maxes[m]);
 		char *rest = malloc(maxes[m]);
 		assert_non_null(rest);
-		fill(rest, maxes[m] - 1, 1);
+		fill_pattern(rest, 1, maxes[m] - 1);
 		assert_int_equal(sk_buf_append(&b, rest, maxes[m] - 1), 0);
 		assert_holds(&b, 0, maxes[m]);
 		assert_int_equal(sk_buf_append(&b, rest, 1), SK_ETOOLARGE);
@@ -248,7 +235,7 @@ static void test_buf_growth_stops_at_a_max_below_the_initial_size(void **state)
 	sk_buf_init(&b, max);
 	char *all = malloc(max);
 	assert_non_null(all);
-	fill(all, max, 0);
+	fill_pattern(all, 0, max);
 	for (size_t held = 0; held < max; held += 1000) {
 		size_t n = max - held < 1000 ? max - held : 1000;
 		assert_int_equal(sk_buf_append(&b, all + held, n), 0);
@@ -279,7 +266,7 @@ static void test_buf_random_ops_match_a_model(void **state)
 			uint32_t r = seed >> 8;
 			if (r % 3) {
 				size_t n = r / 3 % (max + max / 2 + 2); /* sometimes too much */
-				fill(chunk, n, tail);
+				fill_pattern(chunk, tail, n);
 				int err = sk_buf_append(&b, chunk, n);
 				if (n > max - (tail - head)) {
 					assert_int_equal(err, SK_ETOOLARGE);

@@ -24,46 +24,7 @@
 #include <sockit/err.h>
 #include <sockit/loop.h>
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Runs the loop until cond holds or max_ms pass. */
-#define RUN_UNTIL(loop, cond, max_ms)                                          \
-	do {                                                                   \
-		uint64_t end_ = now_ms() + (max_ms);                           \
-		while (!(cond) && now_ms() < end_)                             \
-			assert_true(sk_loop_run_once((loop), 10) >= 0);        \
-	} while (0)
-
-static void run_for(struct sk_loop *loop, int ms)
-{
-	uint64_t end = now_ms() + (uint64_t)ms;
-	for (uint64_t t = now_ms(); t < end; t = now_ms())
-		assert_true(sk_loop_run_once(loop, (int)(end - t)) >= 0);
-}
-
-/* Byte i of a test stream. */
-static char pat(size_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void fill(char *p, size_t len, size_t offset)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = pat(offset + i);
-}
-
-static void assert_pattern(const char *p, size_t len, size_t offset)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != pat(offset + i))
-			fail_msg("byte %zu: got %d, want %d", offset + i, p[i], pat(offset + i));
-}
+#include "testutil.h"
 
 #define IN_MAX (1u << 20)
 
@@ -219,13 +180,6 @@ static void pair(int sv[2])
 	}
 }
 
-static void set_nonblock(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-	assert_true(flags >= 0);
-	assert_int_equal(fcntl(fd, F_SETFL, flags | O_NONBLOCK), 0);
-}
-
 static bool fd_is_open(int fd)
 {
 	return fcntl(fd, F_GETFD) >= 0;
@@ -289,7 +243,7 @@ static size_t fill_until_queued(struct sk_conn *c, size_t offset, size_t chunk)
 		}
 		if (i > 100000)
 			fail_msg("the kernel never pushed back");
-		fill(buf, chunk, offset + sent);
+		fill_pattern(buf, offset + sent, chunk);
 		assert_int_equal(sk_conn_send(c, buf, chunk), 0);
 		sent += chunk;
 	}
@@ -328,7 +282,7 @@ static void test_conn_delivers_peer_bytes(void **state)
 	set_nonblock(sv[1]);
 	char *big = malloc(300000);
 	assert_non_null(big);
-	fill(big, 300000, 0);
+	fill_pattern(big, 0, 300000);
 	size_t off = 0;
 	uint64_t end = now_ms() + 3000;
 	while ((off < 300000 || r->in_len < 5 + 300000) && now_ms() < end) {
@@ -341,7 +295,7 @@ static void test_conn_delivers_peer_bytes(void **state)
 		assert_true(sk_loop_run_once(loop, 10) >= 0);
 	}
 	assert_int_equal(r->in_len, 5 + 300000);
-	assert_pattern(r->in + 5, 300000, 0);
+	assert_pattern(r->in + 5, 0, 300000);
 	free(big);
 	assert_int_equal(r->n_eof, 0);
 	assert_int_equal(r->n_close, 0);
@@ -504,7 +458,7 @@ static void test_conn_backpressure_high_and_low_water(void **state)
 		if (i > 100000)
 			fail_msg("never full; pending %zu", sk_conn_pending(c));
 		assert_true(sk_conn_pending(c) < opts.high_water);
-		fill(chunk, sizeof chunk, sent);
+		fill_pattern(chunk, sent, sizeof chunk);
 		assert_int_equal(sk_conn_send(c, chunk, sizeof chunk), 0);
 		sent += sizeof chunk;
 	}
@@ -516,7 +470,7 @@ static void test_conn_backpressure_high_and_low_water(void **state)
 	size_t room = opts.out_max - pending;
 	char *big = malloc(opts.out_max + 1);
 	assert_non_null(big);
-	fill(big, room + 1, sent);
+	fill_pattern(big, sent, room + 1);
 	assert_int_equal(sk_conn_send(c, big, room + 1), SK_ETOOLARGE);
 	assert_int_equal(sk_conn_pending(c), pending);
 	assert_int_equal(sk_conn_send(c, big, room), 0);
@@ -544,7 +498,7 @@ static void test_conn_backpressure_high_and_low_water(void **state)
 		assert_true(sk_loop_run_once(loop, 10) >= 0);
 	}
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	/* The first on_drain comes at low water; a second may follow when the
 	 * loop empties the queue, unless both happened at once. */
 	assert_true(r->n_drain == 1 || r->n_drain == 2);
@@ -600,7 +554,7 @@ static void test_conn_drain_when_the_loop_empties_the_queue(void **state)
 		assert_true(sk_loop_run_once(loop, 10) >= 0);
 	}
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_int_equal(sk_conn_pending(c), 0);
 	assert_int_equal(r->n_drain, 1);
@@ -630,7 +584,7 @@ static void test_conn_send_refuses_past_out_max(void **state)
 	struct sk_conn *c = conn_new(loop, sv[0], sv[0], &opts, r);
 	/* Nothing queued, and still refused whole: not a byte goes out. */
 	char buf[1001];
-	fill(buf, sizeof buf, 0);
+	fill_pattern(buf, 0, sizeof buf);
 	assert_int_equal(sk_conn_send(c, buf, 1001), SK_ETOOLARGE);
 	assert_int_equal(sk_conn_pending(c), 0);
 	char got[2000];
@@ -639,7 +593,7 @@ static void test_conn_send_refuses_past_out_max(void **state)
 	/* Exactly out_max is fine. */
 	assert_int_equal(sk_conn_send(c, buf, 1000), 0);
 	peer_expect(loop, sv[1], got, 1000);
-	assert_pattern(got, 1000, 0);
+	assert_pattern(got, 0, 1000);
 	assert_int_equal(r->n_close, 0);
 	sk_conn_close(c, 0);
 	close(sv[1]);
@@ -728,6 +682,167 @@ static void test_conn_counts_bytes_written(void **state)
 	sk_loop_free(loop);
 }
 
+/* --- taking fewer bytes, files and handed-over buffers -------------------- */
+
+static int temp_file_with(size_t len);
+
+/* A receiver with a small buffer: on_recv takes what fits, the rest comes
+ * again after the resume, in order and whole. */
+struct taker {
+	struct sk_conn *c;
+	char buf[100000];
+	size_t len, room;
+	int calls;
+	bool eof;
+};
+
+static size_t t_recv(struct sk_conn *c, const char *p, size_t len, void *ud)
+{
+	(void)c;
+	struct taker *t = ud;
+	t->calls++;
+	size_t take = len < t->room ? len : t->room;
+	memcpy(t->buf + t->len, p, take);
+	t->len += take;
+	t->room -= take;
+	return take;
+}
+
+static void t_eof(struct sk_conn *c, void *ud)
+{
+	(void)c;
+	((struct taker *)ud)->eof = true;
+}
+
+static const struct sk_conn_handler taker_handler = { .on_recv = t_recv, .on_eof = t_eof };
+
+static void test_conn_on_recv_takes_fewer_and_gets_the_rest_after_resume(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	int sv[2];
+	pair(sv);
+	struct taker *t = calloc(1, sizeof *t);
+	assert_non_null(t);
+	t->room = 1000;
+	struct sk_conn_opts o;
+	sk_conn_opts_init(&o);
+	o.defer_sends = defer_sends;
+	assert_int_equal(sk_conn_new(loop, sv[0], sv[0], &o, &taker_handler, t, &t->c), 0);
+	char data[50000];
+	fill_pattern(data, 0, sizeof data);
+	size_t off = 0;
+	set_nonblock(sv[1]);
+	while (off < sizeof data) {
+		ssize_t n = write(sv[1], data + off, sizeof data - off);
+		if (n > 0)
+			off += (size_t)n;
+		assert_true(sk_loop_run_once(loop, 10) >= 0);
+		if (t->room == 0) {
+			/* Full: no more is offered while paused. */
+			int calls = t->calls;
+			run_for(loop, 20);
+			assert_int_equal(t->calls, calls);
+			t->room = 7000;
+			sk_conn_resume(t->c);
+		}
+	}
+	shutdown(sv[1], SHUT_WR);
+	uint64_t end = now_ms() + 3000;
+	while (!t->eof && now_ms() < end) {
+		assert_true(sk_loop_run_once(loop, 10) >= 0);
+		if (t->room == 0) {
+			t->room = 7000;
+			sk_conn_resume(t->c);
+		}
+	}
+	assert_true(t->eof);
+	assert_int_equal(t->len, sizeof data);
+	assert_pattern(t->buf, 0, sizeof data);
+	sk_conn_close(t->c, 0);
+	close(sv[1]);
+	free(t);
+	sk_loop_free(loop);
+}
+
+static void test_conn_send_file_goes_in_pieces_after_the_queue(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	struct rec *r = rec_new();
+	int sv[2];
+	pair(sv);
+	small_sndbuf(sv[0]);
+	set_nonblock(sv[1]);
+	struct sk_conn *c = conn_new(loop, sv[0], sv[0], NULL, r);
+	/* A file of 300,000 pattern bytes from offset 100: a head first. */
+	size_t n = 300000;
+	int fd = temp_file_with(n + 100);
+	assert_int_equal(sk_conn_send(c, "head", 4), 0);
+	assert_int_equal(sk_conn_send_file(c, dup(fd), 100, n), 0);
+	assert_int_equal(sk_conn_send_file(c, dup(fd), 0, 1), -EBUSY); /* one at a time */
+	assert_true(sk_conn_pending(c) > 0);
+	char *got = malloc(n + 5);
+	assert_non_null(got);
+	size_t len = 0;
+	RUN_UNTIL(loop, (peer_read(sv[1], got, n + 5, &len), len == n + 4), 5000);
+	assert_int_equal(len, n + 4);
+	assert_memory_equal(got, "head", 4);
+	char *want = malloc(n);
+	assert_non_null(want);
+	assert_int_equal(pread(fd, want, n, 100), (ssize_t)n);
+	assert_memory_equal(got + 4, want, n);
+	RUN_UNTIL(loop, sk_conn_pending(c) == 0, 2000);
+	assert_int_equal(sk_conn_pending(c), 0);
+	assert_true(r->n_drain >= 1);
+	/* A file shorter than promised closes the conn, never a short send
+	 * that looks whole. */
+	int rc = sk_conn_send_file(c, dup(fd), n, 1000);
+	assert_true(rc == 0 || rc == -EIO); /* -EIO when the read came at once */
+	RUN_UNTIL(loop, r->n_close, 2000);
+	assert_int_equal(r->close_err, -EIO);
+	close(fd);
+	free(got);
+	free(want);
+	close(sv[1]);
+	rec_free(r);
+	sk_loop_free(loop);
+}
+
+static void test_conn_send_buf_takes_the_storage(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	struct rec *r = rec_new();
+	int sv[2];
+	pair(sv);
+	set_nonblock(sv[1]);
+	struct sk_conn_opts opts;
+	sk_conn_opts_init(&opts);
+	opts.out_max = 1000; /* a handed-over buffer may be bigger: it exists already */
+	opts.high_water = 1000;
+	struct sk_conn *c = conn_new(loop, sv[0], sv[0], &opts, r);
+	struct sk_buf b;
+	sk_buf_init(&b, 1 << 20);
+	char piece[5000];
+	fill_pattern(piece, 0, sizeof piece);
+	assert_int_equal(sk_buf_headroom(&b, 16), 0);
+	assert_int_equal(sk_buf_append(&b, piece, sizeof piece), 0);
+	assert_int_equal(sk_buf_prepend(&b, "HEAD", 4), 0);
+	assert_int_equal(sk_conn_send_buf(c, &b), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.max, 1 << 20);
+	char got[5004];
+	peer_expect(loop, sv[1], got, sizeof got);
+	assert_memory_equal(got, "HEAD", 4);
+	assert_pattern(got + 4, 0, sizeof piece);
+	sk_buf_fini(&b);
+	sk_conn_close(c, 0);
+	close(sv[1]);
+	rec_free(r);
+	sk_loop_free(loop);
+}
+
 /* --- half-close and closing ---------------------------------------------- */
 
 static void test_conn_shutdown_half_closes(void **state)
@@ -762,7 +877,7 @@ static void test_conn_shutdown_half_closes(void **state)
 	}
 	assert_int_equal(last, 0);
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_true(sk_conn_write_closed(c));
 	assert_int_equal(r->n_close, 0);
@@ -817,7 +932,7 @@ static void test_conn_close_after_flush_delivers_the_queue(void **state)
 	 * read (AF_UNIX reports that as ECONNRESET after the data). */
 	assert_true(last == 0 || errno == ECONNRESET);
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_int_equal(r->n_close, 1);
 	assert_int_equal(r->close_err, 0);
@@ -903,7 +1018,7 @@ static int temp_file_with(size_t len)
 	unlink(path);
 	char *buf = malloc(len ? len : 1);
 	assert_non_null(buf);
-	fill(buf, len, 0);
+	fill_pattern(buf, 0, len);
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 	free(buf);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
@@ -1001,7 +1116,7 @@ static void test_conn_close_from_on_drain(void **state)
 	for (int i = 0; !sk_conn_is_full(c); i++) {
 		if (i > 100000)
 			fail_msg("never full");
-		fill(chunk, sizeof chunk, 0);
+		fill_pattern(chunk, 0, sizeof chunk);
 		assert_int_equal(sk_conn_send(c, chunk, sizeof chunk), 0);
 	}
 	char *got = malloc(1 << 20);
@@ -1135,7 +1250,7 @@ static void test_conn_reads_a_regular_file(void **state)
 		assert_int_equal(r->in_len, sizes[i]);
 		assert_int_equal(sk_conn_pending(c), 0);
 		assert_int_equal(r->n_close, 0);
-		assert_pattern(r->in, r->in_len, 0);
+		assert_pattern(r->in, 0, r->in_len);
 		assert_true(sk_conn_read_closed(c));
 		/* Nothing left to do: no busy timer. */
 		assert_int_equal(sk_loop_run_once(loop, 10), 0);
@@ -1207,7 +1322,7 @@ static void test_conn_writes_a_regular_file(void **state)
 	struct sk_conn *c = conn_new(loop, -1, fd, NULL, r);
 	char *big = malloc(300000);
 	assert_non_null(big);
-	fill(big, 300000, 0);
+	fill_pattern(big, 0, 300000);
 	assert_int_equal(sk_conn_send(c, big, 100000), 0);
 	assert_int_equal(sk_conn_send(c, big + 100000, 200000), 0);
 	assert_int_equal(sk_conn_pending(c), 0);
@@ -1290,7 +1405,7 @@ static void test_conn_pipe_queue_and_shutdown(void **state)
 	}
 	assert_int_equal(last, 0);
 	assert_int_equal(got_len, sent);
-	assert_pattern(got, sent, 0);
+	assert_pattern(got, 0, sent);
 	free(got);
 	assert_true(sk_conn_write_closed(c));
 	sk_conn_close(c, 0);
@@ -1506,6 +1621,9 @@ int main(void)
 		cmocka_unit_test(test_conn_new_failure_closes_the_fds),
 		cmocka_unit_test(test_conn_shutdown_of_a_shared_non_socket_fd),
 		cmocka_unit_test(test_conn_traces_its_calls),
+		cmocka_unit_test(test_conn_on_recv_takes_fewer_and_gets_the_rest_after_resume),
+		cmocka_unit_test(test_conn_send_file_goes_in_pieces_after_the_queue),
+		cmocka_unit_test(test_conn_send_buf_takes_the_storage),
 	};
 	/* Every wait in these tests is bounded; this is the backstop. */
 	alarm(120);

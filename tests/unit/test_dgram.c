@@ -22,14 +22,7 @@
 #include <sockit/loop.h>
 #include <sockit/sock.h>
 
-static struct sk_addr addr_of(const char *text, unsigned port)
-{
-	struct sk_ip ip;
-	assert_int_equal(sk_ip_parse(text, strlen(text), &ip, NULL), 0);
-	struct sk_addr a;
-	sk_addr_from_ip(&ip, port, &a);
-	return a;
-}
+#include "testutil.h"
 
 /* --- tables and formats -------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /* Unit tests for http_util.c: request paths (the traversal defences),
- * ranges, dates, validators, media types. Internal API: src/lib/http_util.h. */
+ * ranges, dates, validators, media types. Internal API: src/lib/http/http_internal.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <sockit/err.h>
 #include <sockit/http_parse.h>
 
-#include "http_util.h"
+#include "http/http_internal.h"
 
 static struct sk_slice sl(const char *s)
 {
@@ -42,7 +42,7 @@ static void test_http_util_decode_path(void **state)
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		struct http_path p;
 		const char *why = NULL;
-		int rc = http_decode_path(sl(ok[i].target), &p, &why);
+		int rc = sk__http_decode_path(sl(ok[i].target), &p, &why);
 		if (rc != 0)
 			fail_msg("'%s': %s", ok[i].target, why);
 		assert_string_equal(p.rel, ok[i].rel);
@@ -58,7 +58,7 @@ static void test_http_util_decode_path(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct http_path p;
 		const char *why = NULL;
-		if (http_decode_path(sl(bad[i]), &p, &why) != SK_EHTTP_BAD_REQUEST)
+		if (sk__http_decode_path(sl(bad[i]), &p, &why) != SK_EHTTP_BAD_REQUEST)
 			fail_msg("'%s' was accepted", bad[i]);
 		assert_non_null(why);
 	}
@@ -83,7 +83,7 @@ static void test_http_util_ranges(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint64_t first = 99, last = 99;
-		int rc = http_parse_range(sl(cases[i].value), cases[i].size, &first, &last);
+		int rc = sk__http_parse_range(sl(cases[i].value), cases[i].size, &first, &last);
 		if (rc != cases[i].rc)
 			fail_msg("'%s': %d, want %d", cases[i].value, rc, cases[i].rc);
 		if (rc == 1) {
@@ -97,19 +97,19 @@ static void test_http_util_dates(void **state)
 {
 	(void)state;
 	char buf[HTTP_DATE_LEN];
-	http_format_date(784111777, buf);
+	sk__http_format_date(784111777, buf);
 	assert_string_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT");
 	time_t t;
 	/* The three forms RFC 9110 §5.6.7 makes recipients accept. */
-	assert_true(http_parse_date(sl("Sun, 06 Nov 1994 08:49:37 GMT"), &t));
+	assert_true(sk__http_parse_date(sl("Sun, 06 Nov 1994 08:49:37 GMT"), &t));
 	assert_int_equal(t, 784111777);
-	assert_true(http_parse_date(sl("Sunday, 06-Nov-94 08:49:37 GMT"), &t));
+	assert_true(sk__http_parse_date(sl("Sunday, 06-Nov-94 08:49:37 GMT"), &t));
 	assert_int_equal(t, 784111777);
-	assert_true(http_parse_date(sl("Sun Nov  6 08:49:37 1994"), &t));
+	assert_true(sk__http_parse_date(sl("Sun Nov  6 08:49:37 1994"), &t));
 	assert_int_equal(t, 784111777);
-	assert_false(http_parse_date(sl("yesterday"), &t));
-	assert_false(http_parse_date(sl("Sun, 06 Nov 1994 08:49:37 GMT trailing"), &t));
-	assert_false(http_parse_date(sl("Sun, 06 Foo 1994 08:49:37 GMT"), &t));
+	assert_false(sk__http_parse_date(sl("yesterday"), &t));
+	assert_false(sk__http_parse_date(sl("Sun, 06 Nov 1994 08:49:37 GMT trailing"), &t));
+	assert_false(sk__http_parse_date(sl("Sun, 06 Foo 1994 08:49:37 GMT"), &t));
 }
 
 static void test_http_util_etags_and_types(void **state)
@@ -120,13 +120,13 @@ static void test_http_util_etags_and_types(void **state)
 	st.st_size = 255;
 	st.st_mtim.tv_sec = 1;
 	char etag[48];
-	http_format_etag(&st, etag);
+	sk__http_format_etag(&st, etag);
 	assert_string_equal(etag, "\"3b9aca00-ff\"");
-	assert_string_equal(http_content_type("a.html", 6), "text/html; charset=utf-8");
-	assert_string_equal(http_content_type("A.PNG", 5), "image/png");
-	assert_string_equal(http_content_type("x.woff2", 7), "font/woff2");
-	assert_string_equal(http_content_type("noext", 5), "application/octet-stream");
-	assert_string_equal(http_content_type("dir.d/file", 10), "application/octet-stream");
+	assert_string_equal(sk__http_content_type("a.html", 6), "text/html; charset=utf-8");
+	assert_string_equal(sk__http_content_type("A.PNG", 5), "image/png");
+	assert_string_equal(sk__http_content_type("x.woff2", 7), "font/woff2");
+	assert_string_equal(sk__http_content_type("noext", 5), "application/octet-stream");
+	assert_string_equal(sk__http_content_type("dir.d/file", 10), "application/octet-stream");
 }
 
 /* RFC 9110 §13.2.2, step by step, on a file (etag "a", modified at T), a
@@ -189,7 +189,7 @@ static void test_http_util_preconditions(void **state)
 			v = (struct http_validators){ true, "\"a\"", true, 1600000000 };
 		else if (cases[i].target == A_LISTING)
 			v.exists = true;
-		int got = http_preconditions(&req, cases[i].get, &v);
+		int got = sk__http_preconditions(&req, cases[i].get, &v);
 		if (got != cases[i].status)
 			fail_msg("case %zu (%s): got %d, want %d", i, cases[i].fields, got, cases[i].status);
 	}

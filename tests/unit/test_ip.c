@@ -13,16 +13,8 @@
 #include <sockit/err.h>
 #include <sockit/ip.h>
 
-#include "internal.h"
-
-static struct sk_ip ip_of(const char *text)
-{
-	struct sk_ip ip;
-	int err = sk_ip_parse(text, strlen(text), &ip, NULL);
-	if (err != 0)
-		fail_msg("'%s' did not parse: %s", text, sk_errname(err));
-	return ip;
-}
+#include "ip/ip_internal.h"
+#include "testutil.h"
 
 static struct sk_ip_cidr cidr_of(const char *text)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for loop.c, timer.c and loop_epoll.c: fds, timers, signals. */
+/* Unit tests for loop.c, loop_fd.c, timer.c and loop_poll.c: fds, timers, signals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

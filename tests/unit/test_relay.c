@@ -26,6 +26,7 @@
 #include <sockit/loop.h>
 #include <sockit/relay.h>
 
+#include "testutil.h"
 
 /* The suite runs on epoll, then with io_uring under the sockets (main). */
 static bool use_io_uring;
@@ -37,32 +38,6 @@ static struct sk_loop *new_loop(void)
 	if (use_io_uring)
 		assert_int_equal(sk_loop_use_io_uring(loop), 0);
 	return loop;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Runs the loop until cond holds or max_ms pass. */
-#define RUN_UNTIL(loop, cond, max_ms)                                          \
-	do {                                                                   \
-		uint64_t end_ = now_ms() + (max_ms);                           \
-		while (!(cond) && now_ms() < end_)                             \
-			assert_true(sk_loop_run_once((loop), 10) >= 0);        \
-	} while (0)
-
-static char pat(size_t i)
-{
-	return (char)(i * 7 % 251);
-}
-
-static void fill(char *p, size_t len, size_t offset)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = pat(offset + i);
 }
 
 /* What on_done reported. */
@@ -91,31 +66,6 @@ struct rig {
 	int in_w, out_r, peer;
 };
 
-static void set_nonblock(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-	assert_true(flags >= 0);
-	assert_int_equal(fcntl(fd, F_SETFL, flags | O_NONBLOCK), 0);
-}
-
-/* A connected loopback TCP pair: *ours for the relay, *theirs for the test. */
-static void tcp_pair(int *ours, int *theirs)
-{
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(ls >= 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(listen(ls, 1), 0);
-	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
-	*ours = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(*ours >= 0);
-	assert_int_equal(connect(*ours, (struct sockaddr *)&a, sizeof a), 0);
-	*theirs = accept(ls, NULL, NULL);
-	assert_true(*theirs >= 0);
-	close(ls);
-}
-
 /* Starts a relay: a over two pipes, b over a socketpair (or TCP if tcp). */
 static void rig_start(struct rig *g, const struct sk_relay_opts *opts_in, bool tcp)
 {
@@ -125,7 +75,7 @@ static void rig_start(struct rig *g, const struct sk_relay_opts *opts_in, bool t
 	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	if (tcp)
-		tcp_pair(&sv[0], &sv[1]);
+		tcp_pair(sv, 0);
 	else
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	g->in_w = in[1];
@@ -202,7 +152,7 @@ static void test_relay_send_failure_inside_on_data(void **state)
 		close(g.peer);
 		g.peer = -1;
 		char buf[4096];
-		fill(buf, sizeof buf, 0);
+		fill_pattern(buf, 0, sizeof buf);
 		write_all(g.in_w, buf, sizeof buf);
 		RUN_UNTIL(g.loop, g.done.n_done, 2000);
 		assert_int_equal(g.done.n_done, 1);
@@ -309,7 +259,7 @@ static void test_relay_peer_fin_keeps_sending_stdin(void **state)
 	char *data = malloc(total), *got = malloc(total + 1);
 	assert_non_null(data);
 	assert_non_null(got);
-	fill(data, total, 0);
+	fill_pattern(data, 0, total);
 	size_t sent = 0, got_len = 0;
 	set_nonblock(g.in_w);
 	while (got_len < total) {
@@ -395,7 +345,7 @@ static void test_relay_reset_mid_send(void **state)
 	struct linger lg = { 1, 0 };
 	assert_int_equal(setsockopt(g.peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
 	char buf[65536];
-	fill(buf, sizeof buf, 0);
+	fill_pattern(buf, 0, sizeof buf);
 	write_all(g.in_w, buf, 1000);
 	size_t len = 0;
 	RUN_UNTIL(g.loop, (drain(g.peer, NULL, 0, &len), len == 1000), 2000);
@@ -428,7 +378,7 @@ static void test_relay_error_on_b_still_flushes_stdout(void **state)
 	char *data = malloc(total), *got = malloc(total + 1);
 	assert_non_null(data);
 	assert_non_null(got);
-	fill(data, total, 0);
+	fill_pattern(data, 0, total);
 	size_t sent = 0;
 	while (sent < total) {
 		ssize_t n = write(g.peer, data + sent, total - sent);

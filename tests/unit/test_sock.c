@@ -24,22 +24,7 @@
 #include <sockit/ip.h>
 #include <sockit/sock.h>
 
-static struct sk_ip ip_of(const char *text)
-{
-	struct sk_ip ip;
-	int err = sk_ip_parse(text, strlen(text), &ip, NULL);
-	if (err != 0)
-		fail_msg("'%s' did not parse: %s", text, sk_errname(err));
-	return ip;
-}
-
-static struct sk_addr addr_of(const char *ip, unsigned port)
-{
-	struct sk_ip i = ip_of(ip);
-	struct sk_addr a;
-	sk_addr_from_ip(&i, port, &a);
-	return a;
-}
+#include "testutil.h"
 
 static const char *fmt(const struct sk_addr *a, char *buf)
 {

@@ -1,0 +1,6 @@
+#include <sockit/version.h>
+
+const char *sk_version(void)
+{
+	return SOCKIT_VERSION;
+}

@@ -1,0 +1,166 @@
+/* Internals of the stream layer (src/lib/stream/), shared between its
+ * files: sk_conn's core (conn.c) and its transports (conn_sock.c,
+ * conn_fd.c, conn_tls.c) — see the first section; and the stream server's stream_server.c (listener, clients, exec
+ * children) and stream_modes.c (what each mode does with bytes). The server
+ * uses the modes, never the reverse: it takes its mode's table of
+ * operations once (sk__stream_mode_ops), and a mode reaches the server only
+ * through the structs below and the inline helpers here. */
+#ifndef SOCKIT_STREAM_INTERNAL_H
+#define SOCKIT_STREAM_INTERNAL_H
+
+#include <sys/types.h>
+
+#include <sockit/buf.h>
+#include <sockit/conn.h>
+#include <sockit/frame.h>
+#include <sockit/stream.h>
+
+struct client {
+	struct sk_stream_server *srv;
+	struct sk_conn *conn;       /* NULL for an exec child */
+	struct sk_addr peer;
+	struct sk_ip ip;            /* the peer, IPv4-mapped addresses unmapped */
+	unsigned port;
+	struct sk_framer framer;
+	unsigned long chargen_line; /* next RFC 864 line to send */
+	bool paused_self;           /* reading paused until our own queue drains */
+	unsigned busy;              /* mode callbacks running: free after them, not during */
+	bool dead;                  /* closed while busy */
+	bool eof_seen;              /* the client has sent everything */
+	bool in_handle;             /* handle_messages is running */
+	pid_t child;                /* exec: the child, also its process group; 0 once reaped */
+	int pidfd;                  /* exec: readable when the child exits; -1 if none */
+	struct sk_timer exec_timer; /* exec: exec_timeout_ms, then the SIGKILL grace */
+	bool killed;                /* exec: the timeout sent SIGTERM to the group */
+	struct sk_relay *relay;     /* exec over TLS: the client's conn to the child's socket */
+	int relay_err;              /* ... and the error that ended it */
+	struct client *prev, *next;
+};
+
+struct sk_acceptor;
+struct stream_mode_ops;
+
+struct sk_stream_server {
+	struct sk_loop *loop;
+	struct sk_acceptor *acceptor; /* the listener, the access list and the limits */
+	struct sk_stream_opts o;
+	const struct stream_mode_ops *mode; /* what o.mode does: sk__stream_mode_ops(o.mode) */
+	struct client *clients;
+	size_t n_clients;
+	struct sk_timer reap_timer; /* exec children without a pidfd */
+	struct sk_buf scratch;      /* one framed message being sent to clients */
+	struct sk_conn_opts conn_opts; /* every client's, from the server's opts */
+};
+
+/* What a mode does; any hook may be NULL. The server calls them with the
+ * client held: a hook may close its client (a send fails) and go on looking
+ * at it, and it is freed after the hook returns. */
+struct stream_mode_ops {
+	void (*on_open)(struct client *cl);  /* a client was accepted */
+	void (*on_data)(struct client *cl, const char *p, size_t len);
+	void (*on_eof)(struct client *cl);   /* NULL: close once the queue is written */
+	void (*on_drain)(struct client *cl); /* the client's queue fell to its low-water mark */
+};
+
+/* The table of operations of mode (stream_modes.c). */
+const struct stream_mode_ops *sk__stream_mode_ops(enum sk_stream_mode mode);
+
+/* Reports an event through the server's callback. */
+static inline void sk__stream_event(struct sk_stream_server *s, enum sk_stream_event ev,
+                                    const struct sk_addr *peer, int err)
+{
+	if (s->o.on_event)
+		s->o.on_event(s->o.ud, ev, peer, err);
+}
+
+/* --- sk_conn: the core and its transports ------------------------------------
+ * A transport moves bytes between the conn's queue and the kernel; the core
+ * does everything else once: the bounded queue and backpressure, half-close,
+ * idle timeout, counters, callbacks. docs/design/stream.md has the picture. */
+
+/* A transport: one table of operations, chosen when the conn is made; the
+ * core never asks which one it has.
+ *
+ * Bytes read go up through sk__conn_received() and the end of reading
+ * through sk__conn_read_end(); a write that could not finish at once
+ * reports its end through sk__conn_wrote(). A transport may call them from
+ * its loop callbacks only, never from inside one of its own operations. */
+struct sk__transport {
+	const char *name;
+	/* Registers the fds with the loop and starts reading (unless paused). */
+	int (*start)(struct sk_conn *c);
+	/* Reading on or off (backpressure, or the core is done reading). */
+	void (*set_reading)(struct sk_conn *c, bool on);
+	/* Writes p[0..len) now if it can without waiting: returns the bytes
+	 * written (0 when it would wait, or when this transport never writes
+	 * synchronously), or a negative errno. May be NULL. */
+	long (*try_write)(struct sk_conn *c, const char *p, size_t len);
+	/* Moves c->out to the kernel: consumes what it wrote or took over and
+	 * returns 0 when nothing is left to wait for, 1 when a write is under
+	 * way (sk__conn_wrote follows), or a negative errno. Called only when
+	 * no write is under way. */
+	int (*flush)(struct sk_conn *c);
+	/* The write side is done: the peer sees the end of the stream. */
+	void (*shutdown_write)(struct sk_conn *c);
+	/* Lets go of the fds (closes them). The conn is gone after this. */
+	void (*close)(struct sk_conn *c);
+};
+
+extern const struct sk__transport sk__conn_sock_transport; /* a socket, completion I/O */
+extern const struct sk__transport sk__conn_fd_transport;   /* pipes, ttys, files: readiness */
+extern const struct sk__transport sk__conn_tls_transport;  /* TLS over a socket (conn_tls.c) */
+
+struct sk_conn {
+	struct sk_loop *loop;
+	const struct sk_conn_handler *h;
+	void *ud;
+	struct sk_conn_opts opts;
+	const struct sk__transport *tp;
+	int rfd, wfd;              /* the same socket, or two fds; -1 once let go */
+	/* fd transport */
+	bool r_is_file, w_is_file; /* not pollable: read by timer, write synchronously */
+	bool w_is_socket;          /* send(MSG_NOSIGNAL) instead of write: no SIGPIPE */
+	int r_flags, w_flags;      /* O_* flags before we set O_NONBLOCK, restored at close */
+	struct sk_timer read_timer; /* drives reads from a regular file */
+	/* sock transport */
+	bool recv_started;
+	/* tls transport */
+	struct sk__tls *tls;
+	/* the core */
+	bool reading_on;           /* what the transport was last told */
+	bool read_closed, write_closed, want_shutdown, want_close, is_full;
+	bool closed;               /* on_close delivered; free when depth drops to 0 */
+	bool write_failed;         /* the error that closed us came from writing */
+	bool writing;              /* a transport write is under way */
+	unsigned n_paused;
+	unsigned n_corked;         /* sends only queue while > 0 (sk_conn_cork) */
+	unsigned depth;            /* callbacks in progress */
+	struct sk_buf out;         /* queued, not yet handed to the transport */
+	size_t in_flight;          /* bytes a write under way holds */
+	int file_fd;               /* sk_conn_send_file: -1 if none */
+	uint64_t file_off, file_left;
+	struct sk_buf held;        /* received, offered to on_recv, not taken yet */
+	struct sk_timer held_timer; /* offers them again after a resume */
+	uint64_t n_written;        /* bytes the kernel took */
+	uint64_t n_read;
+	struct sk_timer idle_timer;
+	uint64_t last_active_ms;
+};
+
+/* Makes a conn over the transport tp (conn_new.c chooses it for sk_conn_new;
+ * other transports' constructors call this). As sk_conn_new otherwise. */
+int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_opts *opts,
+                   const struct sk_conn_handler *handler, void *ud,
+                   const struct sk__transport *tp, struct sk_conn **out);
+
+/* Upcalls from transports (see struct sk__transport). */
+void sk__conn_received(struct sk_conn *c, const char *p, size_t n);
+void sk__conn_read_end(struct sk_conn *c, int err);
+void sk__conn_wrote(struct sk_conn *c, int err);
+/* Stamps activity for the idle timeout. */
+void sk__conn_touch(struct sk_conn *c);
+/* Ends a callback section begun with c->depth++: frees a conn closed
+ * inside it. True if the conn is gone and must not be touched. */
+bool sk__conn_leave(struct sk_conn *c);
+
+#endif

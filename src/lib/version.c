@@ -1,6 +1,0 @@
-#include <sockit/sockit.h>
-
-const char *sk_version(void)
-{
-	return SOCKIT_VERSION;
-}
