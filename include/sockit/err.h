@@ -116,7 +116,7 @@ const char *sk_errname(int err);
 #define SK_EHTTP_TRUNCATED      (-1112) /* the connection ended inside a response */
 #define SK_EHTTP_NO_RESPONSE    (-1113) /* the connection ended before a response began */
 #define SK_EHTTP_BAD_ENCODING   (-1114) /* a gzip body that does not decode */
-#define SK_EHTTP_NO_TLS         (-1115) /* https:// in a build without the TLS transport */
+#define SK_EHTTP_TUNNEL         (-1115) /* the proxy refused a CONNECT tunnel (https://) */
 #define SK_EURL_SYNTAX          (-1120) /* not scheme://[userinfo@]host[:port][/path][?query] */
 #define SK_EURL_SCHEME          (-1121) /* a scheme other than http and https */
 #define SK_EURL_HOST            (-1122) /* an empty or malformed host */

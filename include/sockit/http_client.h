@@ -11,9 +11,12 @@
  * redirects, chooses proxies and writes the body where it belongs.
  *
  * Transports: http:// over the socket transport (io_uring or epoll, as the
- * loop does); https:// over TLS (sk_http_client_opts.tls). The transport
- * is chosen in one place when a connection is made; nothing above it
- * knows which one carries the bytes.
+ * loop does); https:// over TLS (tls.h), verified by default: the chain
+ * against the system's CAs and the certificate against the URL's host, SNI
+ * for names, ALPN http/1.1. The transport is chosen in one place when a
+ * connection is made; nothing above it knows which one carries the bytes.
+ * Through a proxy, http:// requests go to the proxy in absolute form and
+ * https:// ones through a CONNECT tunnel (RFC 9110 §9.3.6), TLS end to end.
  *
  * Blocking: resolving a host name (getaddrinfo) blocks, when a new
  * connection is made; everything else runs in the loop. Every callback
@@ -34,24 +37,36 @@
 struct sk_http_client;
 struct sk_http_exchange;
 struct sk_tls_config;
+struct sk_tls_info;
 
 struct sk_http_client_opts {
 	unsigned connect_timeout_ms;   /* name lookup excluded; all addresses together;
 	                                  0: the kernel's own */
 	int family;                    /* AF_UNSPEC, AF_INET or AF_INET6 */
 	const struct sk_tracer *tracer; /* socket calls; borrowed, may be NULL */
-	const struct sk_tls_config *tls; /* for https:// origins; borrowed. NULL, or a build
-	                                    without the TLS transport: https:// fails with
-	                                    SK_EHTTP_NO_TLS */
+	const struct sk_tls_config *tls; /* for https:// origins; borrowed: must outlive the
+	                                    client. It should offer ALPN http/1.1 alone (the
+	                                    one protocol spoken here). NULL: the client makes
+	                                    its own at the first https:// origin (the system's
+	                                    CAs, ALPN http/1.1) */
+	const char *tls_server_name;     /* the name every https:// server's certificate must
+	                                    carry (and SNI) instead of the URL's host; NULL:
+	                                    the host. Borrowed */
 };
 
-/* No connect timeout, any family, no tracer, no TLS. */
+/* No connect timeout, any family, no tracer, the client's own TLS config. */
 void sk_http_client_opts_init(struct sk_http_client_opts *opts);
 
 /* Makes a client in loop (borrowed: it must outlive the client). Returns 0
  * and *out, or SK_ENOMEM. */
 int sk_http_client_new(struct sk_loop *loop, const struct sk_http_client_opts *opts,
                        struct sk_http_client **out);
+
+/* The TLS config for https:// connections made from now on (kept-alive
+ * ones keep theirs): for a program that builds it only when a URL needs it
+ * (loading the CA store costs milliseconds). Borrowed: must outlive the
+ * client. */
+void sk_http_client_set_tls(struct sk_http_client *client, const struct sk_tls_config *tls);
 
 /* Closes the kept-alive connections and frees the client. Every exchange
  * must have ended (its on_done returned). Accepts NULL. */
@@ -78,9 +93,11 @@ struct sk_http_body_part {
 struct sk_http_client_req {
 	const char *method;                 /* "GET"… copied */
 	const struct sk_url *url;           /* copied; its userinfo is never sent */
-	const struct sk_url *proxy;         /* an HTTP proxy for http:// (absolute-form
-	                                       request, Proxy-Authorization from its userinfo);
-	                                       NULL: direct. Copied */
+	const struct sk_url *proxy;         /* an http:// proxy: for an http:// URL the
+	                                       request goes to it in absolute form, for
+	                                       https:// through a CONNECT tunnel; its userinfo
+	                                       becomes Proxy-Authorization. NULL: direct.
+	                                       Copied */
 	const struct sk_http_field *fields; /* sent in order after Host; a "Host" field
 	                                       replaces ours. Copied */
 	size_t n_fields;
@@ -113,10 +130,20 @@ struct sk_http_exchange_handler {
 	void (*on_body_want)(struct sk_http_exchange *ex, void *ud);
 	/* The end: 0 once the final response is complete, or an error:
 	 * SK_ENONAME, -ECONNREFUSED…, -ETIMEDOUT (connect timeout), -ECONNRESET,
-	 * SK_EHTTP_BAD_RESPONSE, SK_EHTTP_HEAD_TOO_BIG, SK_EHTTP_TRUNCATED,
-	 * SK_EHTTP_NO_RESPONSE, SK_EHTTP_NO_TLS, or the err given to
-	 * sk_http_exchange_abort. The exchange is freed when this returns. */
+	 * SK_EHTTP_BAD_RESPONSE, SK_EHTTP_HEAD_TOO_BIG, SK_EHTTP_TRUNCATED
+	 * (also a body framed by the connection's end that a TLS server ended
+	 * without close_notify), SK_EHTTP_NO_RESPONSE, SK_EHTTP_TUNNEL (the
+	 * proxy's answer to CONNECT was not 2xx: sk_http_exchange_why), an
+	 * SK_ETLS_* code (the handshake failed or the certificate was refused:
+	 * on_tls said why), or the err given to sk_http_exchange_abort. The
+	 * exchange is freed when this returns. */
 	void (*on_done)(struct sk_http_exchange *ex, int err, void *ud);
+	/* https://: a new connection's TLS handshake ended, err 0 or why the
+	 * server was refused (on_done follows with the same err). info (the
+	 * version, cipher, the server's certificate, the one refused) is valid
+	 * during the call. May be NULL. */
+	void (*on_tls)(struct sk_http_exchange *ex, int err, const struct sk_tls_info *info,
+	               void *ud);
 };
 
 /* Starts req: copies it (the body parts stay borrowed), and from the loop's
@@ -152,11 +179,18 @@ void sk_http_exchange_resume(struct sk_http_exchange *ex);
 const struct sk_http_response *sk_http_exchange_response(const struct sk_http_exchange *ex);
 
 /* Why the response was refused (SK_EHTTP_BAD_RESPONSE, SK_EHTTP_HEAD_TOO_BIG:
- * the parser's words, static text), or NULL. */
+ * the parser's words) or the tunnel (SK_EHTTP_TUNNEL: the proxy's status),
+ * or NULL. Valid until on_done returns. */
 const char *sk_http_exchange_why(const struct sk_http_exchange *ex);
 
 /* The request head as sent (or about to be). Valid until on_done returns. */
 struct sk_slice sk_http_exchange_request_head(const struct sk_http_exchange *ex);
+
+/* https://: the connection's TLS state (version, cipher, ALPN, resumption,
+ * the server's certificate and how it was checked) while the exchange has
+ * its connection, on_head to on_body included. Returns 0, or SK_EINVAL for
+ * http:// or outside that time. */
+int sk_http_exchange_tls_info(const struct sk_http_exchange *ex, struct sk_tls_info *out);
 
 /* The address connected or being connected to; SK_EINVAL before one. */
 int sk_http_exchange_peer(const struct sk_http_exchange *ex, struct sk_addr *out);
@@ -166,7 +200,9 @@ int sk_http_exchange_peer(const struct sk_http_exchange *ex, struct sk_addr *out
  * connect are 0 too. */
 struct sk_http_timing {
 	uint64_t name_lookup_us; /* getaddrinfo done */
-	uint64_t connect_us;     /* TCP connected (TLS: handshake done) */
+	uint64_t connect_us;     /* TCP connected (through a proxy for https://: the
+	                            tunnel open) */
+	uint64_t tls_us;         /* the TLS handshake done (https://) */
 	uint64_t sent_us;        /* the request (head and body) queued to the kernel */
 	uint64_t first_byte_us;  /* the first byte of the response */
 	uint64_t total_us;       /* the final response complete (or the failure) */

@@ -9,11 +9,9 @@
 int exit_status_of(int err)
 {
 	/* The HTTP client: a response that is malformed, cut short or does
-	 * not decode is bad peer data; https:// without TLS is a failure. */
-	if (err <= SK_EHTTP_BAD_RESPONSE && err >= SK_EHTTP_BAD_ENCODING)
+	 * not decode, and a proxy's refusal of a tunnel, are the peer's. */
+	if (err <= SK_EHTTP_BAD_RESPONSE && err >= SK_EHTTP_TUNNEL)
 		return EXIT_PEER;
-	if (err == SK_EHTTP_NO_TLS)
-		return EXIT_FAIL;
 	switch (err) {
 	case SK_OK:
 		return EXIT_OK;

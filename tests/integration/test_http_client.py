@@ -1041,9 +1041,10 @@ def test_exit_statuses(procs, tmp_path):
     res = get("get", "http://no-such-host.invalid/")
     assert res.status == 3
     assert res.text == "sockit: http get: 'no-such-host.invalid': name not known\n"
-    res = get("get", "https://127.0.0.1:1/")
-    assert res.status == 1
-    assert res.text == "sockit: http get: 'https://127.0.0.1:1/': https needs TLS, which this build lacks\n"
+    res = get("get", f"https://127.0.0.1:{port}/")
+    assert res.status == 4
+    assert res.text == (f"sockit: http get: 'https://127.0.0.1:{port}/': connect 127.0.0.1:{port}: "
+                        "connection refused\n")
     res = get("put", "http://127.0.0.1:1/", str(tmp_path / "missing"))
     assert res.status == 7
     assert res.text == f"sockit: http put: put '{tmp_path}/missing': no such file or directory\n"

@@ -8,8 +8,11 @@
  *   C   close
  *   |   the next connection
  *
- * The integration tests (test_http_client.py) drive the same code through
- * `sockit http get` against real servers. */
+ * The scripted server also plays a proxy refusing or botching a CONNECT
+ * (http_client_tunnel.c), and a server that does not speak TLS to an
+ * https:// URL. The integration tests (test_http_client.py,
+ * test_http_client_tls.py) drive the same code through `sockit http get`
+ * against real servers, TLS ones and a CONNECT proxy among them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +34,7 @@
 #include <sockit/err.h>
 #include <sockit/http_client.h>
 #include <sockit/loop.h>
+#include <sockit/tls.h>
 
 static bool use_io_uring;
 
@@ -162,6 +166,8 @@ struct result {
 	char body[1 << 16];
 	size_t body_len;
 	struct sk_http_timing timing;
+	char why[256];
+	int n_tls, tls_err;
 	struct sk_http_exchange *ex;
 	bool stream;        /* write `stream_data` then end from on_body_want */
 	size_t stream_sent;
@@ -214,13 +220,25 @@ static void on_done(struct sk_http_exchange *ex, int err, void *ud)
 	r->done = true;
 	r->err = err;
 	sk_http_exchange_timing(ex, &r->timing);
+	const char *why = sk_http_exchange_why(ex);
+	snprintf(r->why, sizeof r->why, "%s", why ? why : "");
 	const struct sk_http_response *res = sk_http_exchange_response(ex);
 	if (err == 0)
 		assert_non_null(res);
 	r->ex = NULL;
 }
 
+static void on_tls(struct sk_http_exchange *ex, int err, const struct sk_tls_info *info, void *ud)
+{
+	(void)ex;
+	(void)info;
+	struct result *r = ud;
+	r->n_tls++;
+	r->tls_err = err;
+}
+
 static const struct sk_http_exchange_handler handler = {
+	.on_tls = on_tls,
 	.on_event = on_event,
 	.on_head = on_head,
 	.on_body = on_body,
@@ -250,19 +268,22 @@ static void client_free(struct client *c)
 	sk_loop_free(c->loop);
 }
 
-/* Runs one request to completion. */
-static void fetch(struct client *c, const char *method, const char *url,
-                  const struct sk_http_body_part *body, size_t n_body, bool stream,
-                  struct result *r)
+/* Runs one request to completion, through proxy_url if not NULL. */
+static void fetch_via(struct client *c, const char *method, const char *url,
+                      const char *proxy_url, const struct sk_http_body_part *body, size_t n_body,
+                      bool stream, struct result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->stream = stream;
-	struct sk_url u;
+	struct sk_url u, proxy;
 	assert_int_equal(sk_url_parse(url, strlen(url), &u), 0);
+	if (proxy_url)
+		assert_int_equal(sk_url_parse(proxy_url, strlen(proxy_url), &proxy), 0);
 	struct sk_http_field fields[] = { { "User-Agent", "test" } };
 	struct sk_http_client_req req = {
 		.method = method, .url = &u, .fields = fields, .n_fields = 1,
 		.body = body, .n_body = n_body, .stream_body = stream,
+		.proxy = proxy_url ? &proxy : NULL,
 	};
 	assert_int_equal(sk_http_client_start(c->http, &req, &handler, r, &r->ex), 0);
 	/* Nothing happens before the loop runs. */
@@ -270,6 +291,13 @@ static void fetch(struct client *c, const char *method, const char *url,
 	for (int i = 0; i < 1000 && !r->done; i++)
 		assert_true(sk_loop_run_once(c->loop, 50) >= 0);
 	assert_true(r->done);
+}
+
+static void fetch(struct client *c, const char *method, const char *url,
+                  const struct sk_http_body_part *body, size_t n_body, bool stream,
+                  struct result *r)
+{
+	fetch_via(c, method, url, NULL, body, n_body, stream, r);
 }
 
 static char url_buf[128];
@@ -475,8 +503,6 @@ static void test_http_client_connect_errors(void **state)
 	struct result r;
 	fetch(&c, "GET", url, NULL, 0, false, &r);
 	assert_int_equal(r.err, -ECONNREFUSED);
-	fetch(&c, "GET", "https://127.0.0.1/", NULL, 0, false, &r);
-	assert_int_equal(r.err, SK_EHTTP_NO_TLS);
 	fetch(&c, "GET", "http://no-such-host.invalid/", NULL, 0, false, &r);
 	assert_int_equal(r.err, SK_ENONAME);
 
@@ -495,6 +521,68 @@ static void test_http_client_connect_errors(void **state)
 	req.method = "GE T";
 	assert_int_equal(sk_http_client_start(c.http, &req, &handler, &r, &ex), SK_EINVAL);
 	client_free(&c);
+}
+
+/* https:// to a server that answers in plain HTTP: the TLS transport
+ * says so (on_tls, then on_done), and nothing is taken for a response. */
+static void test_http_client_https_to_a_plain_server(void **state)
+{
+	(void)state;
+	struct server s = { 0 };
+	s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+	server_start(&s, "W");
+	char url[64];
+	snprintf(url, sizeof url, "https://127.0.0.1:%u/", s.port);
+	struct client c;
+	client_new(&c, 1000);
+	struct result r;
+	fetch(&c, "GET", url, NULL, 0, false, &r);
+	assert_int_equal(r.err, SK_ETLS_NOT_TLS);
+	assert_int_equal(r.n_tls, 1);
+	assert_int_equal(r.tls_err, SK_ETLS_NOT_TLS);
+	assert_int_equal(r.n_heads, 0);
+	assert_int_equal(r.body_len, 0);
+	client_free(&c);
+	server_stop(&s);
+	server_free(&s);
+}
+
+/* https:// through a proxy: one CONNECT in authority-form (the port always,
+ * IPv6 in brackets) with the proxy's credentials; a refusal, bytes after a
+ * 200 and a close before any answer each end the exchange, saying why. */
+static void test_http_client_tunnel_through_a_proxy(void **state)
+{
+	(void)state;
+	struct server s = { 0 };
+	s.responses[0] = "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nnope";
+	s.responses[1] = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nnot TLS";
+	server_start(&s, "RW|RW|RC");
+	char proxy[64];
+	snprintf(proxy, sizeof proxy, "http://u:p@127.0.0.1:%u", s.port);
+	struct client c;
+	client_new(&c, 1000);
+	struct result r;
+	fetch_via(&c, "GET", "https://example.test:8443/x", proxy, NULL, 0, false, &r);
+	assert_int_equal(r.err, SK_EHTTP_TUNNEL);
+	assert_string_equal(r.why, "the proxy answered CONNECT with 407 Proxy Authentication Required");
+	fetch_via(&c, "GET", "https://[::1]/", proxy, NULL, 0, false, &r);
+	assert_int_equal(r.err, SK_EHTTP_TUNNEL);
+	assert_string_equal(r.why, "the proxy sent bytes after its 200 to CONNECT");
+	fetch_via(&c, "GET", "https://example.test/", proxy, NULL, 0, false, &r);
+	assert_int_equal(r.err, SK_EHTTP_NO_RESPONSE);
+	assert_int_equal(r.n_tls, 0);
+	assert_int_equal(r.n_heads, 0);
+	client_free(&c);
+	server_stop(&s);
+	s.requests[s.requests_len] = '\0';
+	assert_string_equal(s.requests,
+	                    "CONNECT example.test:8443 HTTP/1.1\r\nHost: example.test:8443\r\n"
+	                    "Proxy-Authorization: Basic dTpw\r\n\r\n"
+	                    "CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n"
+	                    "Proxy-Authorization: Basic dTpw\r\n\r\n"
+	                    "CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n"
+	                    "Proxy-Authorization: Basic dTpw\r\n\r\n");
+	server_free(&s);
 }
 
 /* Aborting from inside on_body ends the exchange at once. */
@@ -616,6 +704,8 @@ int main(void)
 		cmocka_unit_test(test_http_client_bodies),
 		cmocka_unit_test(test_http_client_connect_errors),
 		cmocka_unit_test(test_http_client_abort_from_a_callback),
+		cmocka_unit_test(test_http_client_https_to_a_plain_server),
+		cmocka_unit_test(test_http_client_tunnel_through_a_proxy),
 	};
 	const struct CMUnitTest once[] = {
 		cmocka_unit_test(test_http_gunzip_streams_and_checks),

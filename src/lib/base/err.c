@@ -69,7 +69,7 @@ static const struct err_entry sockit_errors[] = {
 	{ SK_EHTTP_TRUNCATED, "SK_EHTTP_TRUNCATED", "connection closed before the end of the response" },
 	{ SK_EHTTP_NO_RESPONSE, "SK_EHTTP_NO_RESPONSE", "connection closed without a response" },
 	{ SK_EHTTP_BAD_ENCODING, "SK_EHTTP_BAD_ENCODING", "compressed body does not decode" },
-	{ SK_EHTTP_NO_TLS, "SK_EHTTP_NO_TLS", "https needs TLS, which this build lacks" },
+	{ SK_EHTTP_TUNNEL, "SK_EHTTP_TUNNEL", "proxy refused the tunnel" },
 	{ SK_EURL_SYNTAX, "SK_EURL_SYNTAX", "malformed URL" },
 	{ SK_EURL_SCHEME, "SK_EURL_SCHEME", "unsupported URL scheme (http:// and https:// only)" },
 	{ SK_EURL_HOST, "SK_EURL_HOST", "invalid host in URL" },

@@ -63,7 +63,13 @@ void sk_http_client_free(struct sk_http_client *client)
 		else
 			conn_unlink_and_free(cc);
 	}
+	sk_tls_config_free(client->own_tls); /* after its conns */
 	free(client);
+}
+
+void sk_http_client_set_tls(struct sk_http_client *client, const struct sk_tls_config *tls)
+{
+	client->opts.tls = tls;
 }
 
 size_t sk_http_client_n_conns(const struct sk_http_client *client)
@@ -81,7 +87,8 @@ static void emit(struct sk_http_exchange *ex, enum sk_http_event ev)
 
 static bool origin_eq(const struct sk__http_origin *a, const struct sk__http_origin *b)
 {
-	return a->scheme == b->scheme && a->port == b->port && strcmp(a->host, b->host) == 0;
+	return a->scheme == b->scheme && a->port == b->port && strcmp(a->host, b->host) == 0 &&
+	       a->via_port == b->via_port && strcmp(a->via_host, b->via_host) == 0;
 }
 
 static struct sk__http_conn *find_idle(struct sk_http_client *client,
@@ -118,8 +125,13 @@ static void conn_on_eof(struct sk_conn *c, void *ud)
 		sk_conn_close(c, 0); /* the server let a kept-alive connection go */
 		return;
 	}
+	/* TLS: a close without close_notify may be an attacker's cut; it
+	 * matters only where the close is the body's end. */
+	struct sk_tls_info info;
+	bool truncated = cc->origin.scheme == SK_URL_HTTPS && sk_conn_tls_info(c, &info) == 0 &&
+	                 info.truncated;
 	sk__http_enter(ex);
-	int err = sk__http_peer_closed(ex);
+	int err = sk__http_peer_closed(ex, truncated);
 	if (err)
 		conn_failed(ex, err);
 	sk__http_leave(ex);
@@ -158,27 +170,62 @@ static const struct sk_conn_handler conn_handler = {
 	.on_close = conn_on_close,
 };
 
-/* Whether an origin's scheme has a transport in this build. */
-static bool has_transport(const struct sk_http_client *client, enum sk_url_scheme scheme)
+static void conn_on_handshake(struct sk_conn *c, int err, const struct sk_tls_info *info,
+                              void *ud)
 {
-	(void)client;
-	/* TODO(issue 14): https:// once the TLS transport is merged:
-	 * `return scheme == SK_URL_HTTP || client->opts.tls;` */
-	return scheme == SK_URL_HTTP;
+	(void)c;
+	struct sk__http_conn *cc = ud;
+	struct sk_http_exchange *ex = cc->ex;
+	if (!ex)
+		return;
+	if (err == 0) {
+		ex->timing.tls_us = sk__http_now_us() - ex->start_us;
+		/* A request queued during the handshake leaves at its end. */
+		if (ex->timing.sent_us && ex->timing.sent_us < ex->timing.tls_us)
+			ex->timing.sent_us = ex->timing.tls_us;
+	}
+	if (!ex->h->on_tls)
+		return;
+	sk__http_enter(ex);
+	ex->h->on_tls(ex, err, info, ex->ud);
+	sk__http_leave(ex);
+}
+
+/* The config https:// connections use: the program's, or one made here
+ * at the first need (the system's CAs, verification on, ALPN http/1.1). */
+static int tls_config(struct sk_http_client *client, const struct sk_tls_config **out)
+{
+	if (!client->opts.tls && !client->own_tls) {
+		int err = sk_tls_config_new(SK_TLS_CLIENT, &client->own_tls);
+		if (err < 0)
+			return err;
+		sk_tls_config_set_alpn(client->own_tls, "http/1.1");
+	}
+	*out = client->opts.tls ? client->opts.tls : client->own_tls;
+	return 0;
 }
 
 /* The one place that chooses the transport of a new connection: the
- * socket for http://; TLS over it for https:// (TODO(issue 14): with the
- * TLS transport merged, struct sk__http_conn gains a `struct
- * sk_tls_conn_opts tls` and this sets sk_tls_conn_opts_init(&cc->tls,
- * client->opts.tls), cc->tls.server_name = cc->origin.host (the name the
- * certificate must carry; SNI), o->tls = &cc->tls). */
-static void transport_opts(const struct sk_http_client *client, struct sk__http_conn *cc,
-                           struct sk_conn_opts *o)
+ * socket for http://; TLS over it for https://, verifying the origin's host
+ * (or the program's tls_server_name). Returns 0 or SK_ENOMEM. */
+static int transport_opts(struct sk_http_client *client, struct sk__http_conn *cc,
+                          struct sk_conn_opts *o)
 {
-	(void)cc;
 	sk_conn_opts_init(o);
 	o->tracer = client->opts.tracer;
+	if (cc->origin.scheme != SK_URL_HTTPS)
+		return 0;
+	const struct sk_tls_config *cfg;
+	int err = tls_config(client, &cfg);
+	if (err < 0)
+		return err;
+	sk_tls_conn_opts_init(&cc->tls, cfg);
+	cc->tls.server_name = client->opts.tls_server_name ? client->opts.tls_server_name
+	                                                   : cc->origin.host;
+	cc->tls.on_handshake = conn_on_handshake;
+	cc->tls.ud = cc;
+	o->tls = &cc->tls;
+	return 0;
 }
 
 static void attach(struct sk_http_exchange *ex, struct sk__http_conn *cc, bool reused)
@@ -197,26 +244,27 @@ static void attach(struct sk_http_exchange *ex, struct sk__http_conn *cc, bool r
 		sk__http_send_request(ex);
 }
 
-static void connected(struct sk_http_exchange *ex, int fd)
+/* The byte stream to the origin is there (a socket to it, or a tunnel
+ * through a proxy): it becomes a conn of the origin's transport. */
+static void open_conn(struct sk_http_exchange *ex, int fd)
 {
 	struct sk_http_client *client = ex->client;
 	sk_loop_timer_stop(client->loop, &ex->connect_timer);
 	ex->timing.connect_us = sk__http_now_us() - ex->start_us;
 	struct sk__http_conn *cc = calloc(1, sizeof *cc);
 	char *in = malloc(SK_HTTP_MAX_RESPONSE_HEAD);
-	if (!cc || !in) {
-		free(cc);
-		free(in);
-		sk_sock_close(fd, client->opts.tracer);
-		sk__http_finish(ex, SK_ENOMEM);
-		return;
-	}
-	cc->client = client;
-	cc->origin = ex->target;
-	cc->in = in;
 	struct sk_conn_opts o;
-	transport_opts(client, cc, &o);
-	int err = sk_conn_new(client->loop, fd, fd, &o, &conn_handler, cc, &cc->conn);
+	int err = cc && in ? 0 : SK_ENOMEM;
+	if (err == 0) {
+		cc->client = client;
+		cc->origin = ex->target;
+		cc->in = in;
+		err = transport_opts(client, cc, &o);
+	}
+	if (err < 0)
+		sk_sock_close(fd, client->opts.tracer);
+	else
+		err = sk_conn_new(client->loop, fd, fd, &o, &conn_handler, cc, &cc->conn);
 	if (err < 0) {
 		free(in);
 		free(cc);
@@ -229,6 +277,27 @@ static void connected(struct sk_http_exchange *ex, int fd)
 	emit(ex, SK_HTTP_EV_CONNECTED);
 	if (ex->state == SK__HTTP_CONNECTING)
 		attach(ex, cc, false);
+}
+
+static void tunnel_open(struct sk_http_exchange *ex, int fd, int err)
+{
+	if (err < 0)
+		sk__http_finish(ex, err);
+	else
+		open_conn(ex, fd);
+}
+
+/* TCP is up: to the origin, or to the proxy a tunnel goes through (the
+ * connect timeout then covers the proxy's answer too). */
+static void connected(struct sk_http_exchange *ex, int fd)
+{
+	if (!ex->tunnel) {
+		open_conn(ex, fd);
+		return;
+	}
+	int err = sk__http_tunnel_start(ex, fd, tunnel_open);
+	if (err < 0)
+		sk__http_finish(ex, err);
 }
 
 static void connect_next(struct sk_http_exchange *ex);
@@ -301,21 +370,25 @@ static void connect_new(struct sk_http_exchange *ex)
 {
 	struct sk_http_client *client = ex->client;
 	ex->state = SK__HTTP_CONNECTING;
+	/* TCP goes to the origin, or to the proxy a tunnel goes through. */
+	bool via = ex->target.via_host[0] != '\0';
+	const char *host = via ? ex->target.via_host : ex->target.host;
+	unsigned port_no = via ? ex->target.via_port : ex->target.port;
 	char port[8];
-	snprintf(port, sizeof port, "%u", ex->target.port);
+	snprintf(port, sizeof port, "%u", port_no);
 	/* An address needs no resolver: getaddrinfo would still ask the kernel
 	 * for the interfaces' addresses (AI_ADDRCONFIG) and nscd, a tenth of
 	 * a small GET's time. */
 	struct sk_ip ip;
 	int err;
 	int family = client->opts.family;
-	if (sk_ip_parse(ex->target.host, strlen(ex->target.host), &ip, NULL) == 0 &&
+	if (sk_ip_parse(host, strlen(host), &ip, NULL) == 0 &&
 	    (family == AF_UNSPEC || family == (ip.version == SK_IP_V4 ? AF_INET : AF_INET6))) {
-		sk_addr_from_ip(&ip, ex->target.port, &ex->addrs[0]);
+		sk_addr_from_ip(&ip, port_no, &ex->addrs[0]);
 		ex->n_addrs = 1;
 		err = 0;
 	} else {
-		err = sk_addr_resolve(ex->target.host, port, family, SOCK_STREAM, false, ex->addrs,
+		err = sk_addr_resolve(host, port, family, SOCK_STREAM, false, ex->addrs,
 		                      SK__HTTP_MAX_ADDRS, &ex->n_addrs);
 	}
 	ex->timing.name_lookup_us = sk__http_now_us() - ex->start_us;
@@ -331,10 +404,6 @@ static void connect_new(struct sk_http_exchange *ex)
 
 static void begin(struct sk_http_exchange *ex)
 {
-	if (!has_transport(ex->client, ex->target.scheme)) {
-		sk__http_finish(ex, SK_EHTTP_NO_TLS);
-		return;
-	}
 	struct sk__http_conn *cc = find_idle(ex->client, &ex->target);
 	if (cc)
 		attach(ex, cc, true);
@@ -348,9 +417,7 @@ static void on_kick(struct sk_loop *loop, struct sk_timer *t, void *ud)
 	(void)t;
 	struct sk_http_exchange *ex = ud;
 	sk__http_enter(ex);
-	if (ex->kick_err)
-		sk__http_finish(ex, ex->kick_err);
-	else if (ex->retried)
+	if (ex->retried)
 		connect_new(ex); /* a fresh connection, never the pool's */
 	else
 		begin(ex);
@@ -412,6 +479,22 @@ static void origin_of(const struct sk_url *u, struct sk__http_origin *out)
 	out->port = u->port;
 }
 
+/* Where the exchange's connection goes: for http:// through a proxy, the
+ * proxy (the request names the origin); for https:// through one, the
+ * origin by way of a tunnel (the proxy sees only the CONNECT); else the
+ * origin. Returns 0 or SK_ENOMEM. */
+static int set_target(struct sk_http_exchange *ex, const struct sk_http_client_req *req)
+{
+	if (!req->proxy || req->url->scheme == SK_URL_HTTP) {
+		origin_of(req->proxy ? req->proxy : req->url, &ex->target);
+		return 0;
+	}
+	origin_of(req->url, &ex->target);
+	snprintf(ex->target.via_host, sizeof ex->target.via_host, "%s", req->proxy->host);
+	ex->target.via_port = req->proxy->port;
+	return sk__http_tunnel_new(ex, req->proxy);
+}
+
 int sk_http_client_start(struct sk_http_client *client, const struct sk_http_client_req *req,
                          const struct sk_http_exchange_handler *handler, void *ud,
                          struct sk_http_exchange **out)
@@ -430,12 +513,14 @@ int sk_http_client_start(struct sk_http_client *client, const struct sk_http_cli
 	ex->replayable = !req->stream_body;
 	ex->parts = req->body;
 	ex->n_parts = req->n_body;
-	origin_of(req->proxy ? req->proxy : req->url, &ex->target);
-	/* https:// through a proxy needs a CONNECT tunnel, which arrives with
-	 * the TLS transport (TODO(issue 14)). */
+	/* Through a tunnel the request is the origin's own: origin-form, and
+	 * the proxy's credentials stay with the CONNECT. */
+	struct sk_http_client_req direct = *req;
 	if (req->proxy && req->url->scheme == SK_URL_HTTPS)
-		ex->kick_err = SK_EHTTP_NO_TLS;
-	int err = sk__http_build_head(ex, req);
+		direct.proxy = NULL;
+	int err = set_target(ex, req);
+	if (err == 0)
+		err = sk__http_build_head(ex, &direct);
 	if (err < 0) {
 		sk__http_exchange_free(ex);
 		return err;

@@ -23,6 +23,7 @@ uint64_t sk__http_now_us(void)
 void sk__http_exchange_free(struct sk_http_exchange *ex)
 {
 	sk_buf_fini(&ex->head);
+	free(ex->tunnel);
 	free(ex);
 }
 
@@ -111,7 +112,7 @@ const struct sk_http_response *sk_http_exchange_response(const struct sk_http_ex
 
 const char *sk_http_exchange_why(const struct sk_http_exchange *ex)
 {
-	return ex->res.why;
+	return ex->res.why ? ex->res.why : ex->why[0] ? ex->why : NULL;
 }
 
 struct sk_slice sk_http_exchange_request_head(const struct sk_http_exchange *ex)
@@ -127,6 +128,13 @@ int sk_http_exchange_peer(const struct sk_http_exchange *ex, struct sk_addr *out
 		return SK_EINVAL;
 	*out = ex->addrs[ex->addr_i - 1];
 	return 0;
+}
+
+int sk_http_exchange_tls_info(const struct sk_http_exchange *ex, struct sk_tls_info *out)
+{
+	if (!ex->cc || !ex->cc->conn || ex->cc->origin.scheme != SK_URL_HTTPS)
+		return SK_EINVAL;
+	return sk_conn_tls_info(ex->cc->conn, out);
 }
 
 void sk_http_exchange_timing(const struct sk_http_exchange *ex, struct sk_http_timing *out)

@@ -432,12 +432,15 @@ void sk__http_received(struct sk_http_exchange *ex, const char *p, size_t len)
 	}
 }
 
-int sk__http_peer_closed(struct sk_http_exchange *ex)
+int sk__http_peer_closed(struct sk_http_exchange *ex, bool truncated)
 {
 	if (ex->state != SK__HTTP_EXCHANGING)
 		return 0;
 	if (ex->recv == SK__HTTP_RECV_BODY && ex->res.framing == SK_HTTP_FRAMING_EOF) {
-		complete(ex);
+		if (truncated)
+			sk__http_finish(ex, SK_EHTTP_TRUNCATED);
+		else
+			complete(ex);
 		return 0;
 	}
 	/* No byte of an answer: the caller may send the request again. */

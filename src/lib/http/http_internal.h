@@ -39,6 +39,7 @@
 #include <sockit/http_parse.h>
 #include <sockit/http_server.h>
 #include <sockit/slice.h>
+#include <sockit/tls.h>
 
 /* --- http_util.c: dates, media types, request paths, ranges and validators --- */
 
@@ -484,11 +485,15 @@ void sk__http_route(struct http_conn *c);
  * a few of each. */
 #define SK__HTTP_MAX_ADDRS 8
 
-/* Where a connection goes: the origin, or the proxy. */
+/* Where a connection goes, and what may share it: the origin (https: TLS
+ * with it, through a CONNECT tunnel when via_host is set), or for http://
+ * through a proxy, the proxy. */
 struct sk__http_origin {
 	enum sk_url_scheme scheme;
 	char host[SK_URL_HOST_MAX];
 	unsigned port;
+	char via_host[SK_URL_HOST_MAX]; /* the proxy a tunnel goes through; "" for none */
+	unsigned via_port;
 };
 
 /* One connection, busy with an exchange or kept alive for the next. */
@@ -496,6 +501,7 @@ struct sk__http_conn {
 	struct sk_http_client *client;
 	struct sk_conn *conn;
 	struct sk__http_origin origin;
+	struct sk_tls_conn_opts tls;   /* https: the conn's use of the client's config */
 	struct sk_http_exchange *ex;   /* NULL while kept alive */
 	struct sk__http_conn *next;    /* the client's list */
 	unsigned n_exchanges;          /* carried so far, this one included */
@@ -507,6 +513,7 @@ struct sk__http_conn {
 struct sk_http_client {
 	struct sk_loop *loop;
 	struct sk_http_client_opts opts;
+	struct sk_tls_config *own_tls; /* made at the first https:// origin without opts.tls */
 	struct sk__http_conn *conns;
 	size_t n_conns;
 };
@@ -535,13 +542,14 @@ struct sk_http_exchange {
 	bool idempotent;         /* RFC 9110 §9.2.2 */
 	bool retried;
 	struct sk__http_origin target; /* where to connect */
-	struct sk_timer kick;    /* begins the exchange, and delivers early failures */
-	int kick_err;
+	struct sk_timer kick;    /* begins the exchange */
+	struct sk__http_tunnel *tunnel; /* a CONNECT being made through a proxy */
+	char why[192];           /* SK_EHTTP_TUNNEL: the proxy's answer */
 
 	/* Connecting. */
 	struct sk_addr addrs[SK__HTTP_MAX_ADDRS];
 	size_t n_addrs, addr_i;
-	int connect_fd;
+	int connect_fd;          /* connecting, or the tunnel's socket: closed with the exchange */
 	int last_err;
 	struct sk_timer connect_timer;
 	uint64_t connect_deadline_ms;
@@ -587,16 +595,34 @@ void sk__http_exchange_free(struct sk_http_exchange *ex);
 void sk__http_enter(struct sk_http_exchange *ex);
 bool sk__http_leave(struct sk_http_exchange *ex);
 
+/* --- http_client_tunnel.c: CONNECT through a proxy --- */
+
+/* The tunnel is open on fd (err 0, the caller owns fd), or not (err, fd -1
+ * and closed). */
+typedef void sk__http_tunnel_fn(struct sk_http_exchange *ex, int fd, int err);
+
+/* For an exchange that needs a tunnel to ex->target: ex->tunnel, with the
+ * CONNECT request (Proxy-Authorization from proxy's userinfo, if any).
+ * Plain data: the exchange frees it with free(). Returns 0 or SK_ENOMEM. */
+int sk__http_tunnel_new(struct sk_http_exchange *ex, const struct sk_url *proxy);
+
+/* Asks the proxy connected on fd for the tunnel, without blocking; done
+ * runs from the loop. fd is ex->connect_fd meanwhile, so an exchange that
+ * ends first closes it. Returns 0, or an error (fd is then closed). */
+int sk__http_tunnel_start(struct sk_http_exchange *ex, int fd, sk__http_tunnel_fn *done);
+
 /* --- http_client_io.c: the request on the wire, the response off it --- */
 
 int sk__http_build_head(struct sk_http_exchange *ex, const struct sk_http_client_req *req);
 void sk__http_send_request(struct sk_http_exchange *ex);
 void sk__http_pump_body(struct sk_http_exchange *ex);
 void sk__http_received(struct sk_http_exchange *ex, const char *p, size_t len);
-/* The server closed the connection: the end of a body framed by it, or a
- * response cut short. Returns 0, or SK_EHTTP_NO_RESPONSE when no byte of a
- * response came (the caller decides whether to send the request again). */
-int sk__http_peer_closed(struct sk_http_exchange *ex);
+/* The server closed the connection: the end of a body framed by it (unless
+ * truncated: a TLS server that closed without close_notify may have been
+ * cut short by an attacker, RFC 8446 §6.1), or a response cut short.
+ * Returns 0, or SK_EHTTP_NO_RESPONSE when no byte of a response came (the
+ * caller decides whether to send the request again). */
+int sk__http_peer_closed(struct sk_http_exchange *ex, bool truncated);
 void sk__http_recv_reset(struct sk_http_exchange *ex);
 
 #endif
