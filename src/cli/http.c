@@ -437,13 +437,16 @@ const struct help_part http_help[] = {
 	  "complete (with -C -, FILE keeps what arrived).\n"
 	  "\n", &hc_client_cmd },
 	{ "\n"
-	  "http_proxy and no_proxy (or NO_PROXY) are read; HTTP_PROXY never is (a CGI\n"
-	  "request can set it). https:// needs the TLS transport (not in this build).\n"
+	  "https:// is verified: the server's certificate must chain to the system's CAs\n"
+	  "(or --cafile's) and name the URL's host; SNI and ALPN http/1.1 are sent.\n"
+	  "http_proxy (for http://), https_proxy (for https://, through CONNECT) and\n"
+	  "no_proxy are read; HTTP_PROXY never is (a CGI request can set it).\n"
 	  "\n"
 	  "exit status: 0 ok (serve: after a stop), 1 failure (serve: access log lines\n"
 	  "lost), 2 usage, 3 name resolution, 4 network (serve: address in use; the\n"
 	  "client: refused, reset, unreachable), 5 timeout, 6 a 4xx or 5xx status, a\n"
-	  "malformed or cut-short response, or too many redirects, 7 a local file (serve:\n"
-	  "DIR not found, or a port below 1024 without root)\n", NULL },
+	  "malformed or cut-short response, too many redirects, or a refused TLS\n"
+	  "certificate or handshake, 7 a local file (serve: DIR not found, or a port\n"
+	  "below 1024 without root)\n", NULL },
 	{ 0 },
 };

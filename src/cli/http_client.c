@@ -141,6 +141,7 @@ static void on_head(struct sk_http_exchange *ex, const struct sk_http_response *
 	if (res->status < 200)
 		return;
 	job->hops[job->n_hops - 1].status = res->status;
+	job->has_tls = sk_http_exchange_tls_info(ex, &job->tls) == 0;
 	const struct sk_http_header *loc = sk_http_response_header(res, "location");
 	job->following = run->o.location && is_redirect(res->status) && loc;
 	if (job->following) {
@@ -254,6 +255,7 @@ static void finish_url(struct hc_job *job, struct sk_http_exchange *ex, int err)
 			.total_us = hc_now_us() - job->start_us, .exit_status = job->status,
 			.error = job->error[0] ? job->error : NULL,
 			.output = job->sink.kind == HC_OUT_STDOUT ? NULL : job->sink.path,
+			.tls = job->has_tls ? &job->tls : NULL,
 		};
 		hc_write_json(out_stdout(NULL), &r);
 	}
@@ -286,7 +288,16 @@ static void on_done(struct sk_http_exchange *ex, int err, void *ud)
 	finish_url(job, ex, err);
 }
 
+/* https://: -v prints the handshake; a refusal is described from it. */
+static void on_tls(struct sk_http_exchange *ex, int err, const struct sk_tls_info *info, void *ud)
+{
+	(void)ex;
+	struct hc_job *job = ud;
+	tlscli_record(&job->run->o.tls, err, info);
+}
+
 static const struct sk_http_exchange_handler exchange_handler = {
+	.on_tls = on_tls,
 	.on_event = on_event,
 	.on_head = on_head,
 	.on_body = on_body,
@@ -296,14 +307,30 @@ static const struct sk_http_exchange_handler exchange_handler = {
 
 /* --- starting ---------------------------------------------------------------- */
 
-/* The proxy for a URL: http:// only, unless no_proxy names its host. */
+/* The proxy for a URL's scheme, unless no_proxy names its host. */
 static const struct sk_url *proxy_for(const struct hc_run *run, const struct sk_url *url)
 {
-	if (!run->has_proxy || url->scheme != SK_URL_HTTP)
+	bool https = url->scheme == SK_URL_HTTPS;
+	if (!(https ? run->has_https_proxy : run->has_http_proxy))
 		return NULL;
 	if (run->o.noproxy && sk_url_no_proxy_matches(run->o.noproxy, url))
 		return NULL;
-	return &run->proxy;
+	return https ? &run->https_proxy : &run->http_proxy;
+}
+
+/* The https:// flags become the client's TLS config at the first https://
+ * URL (a redirect's too): loading the system's CAs would cost every
+ * http:// run a few milliseconds. Returns EXIT_OK or the reported status. */
+static int tls_ready(struct hc_run *run)
+{
+	if (run->tls_ready)
+		return EXIT_OK;
+	int st = tlscli_setup(&run->o.tls, NULL);
+	if (st != EXIT_OK)
+		return st;
+	sk_http_client_set_tls(run->client, run->o.tls.cfg);
+	run->tls_ready = true;
+	return EXIT_OK;
 }
 
 /* A URL that ends before an exchange could start (out of memory). */
@@ -333,6 +360,15 @@ static void start_hop(struct hc_job *job)
 	struct hc_hop *hop = &hops[job->n_hops++];
 	memset(hop, 0, sizeof *hop);
 	sk_url_format(&job->url, hop->url, sizeof hop->url);
+	run->o.tls.has_info = false; /* this hop's handshake, if any, is the one to describe */
+	job->has_tls = false;
+	int st = job->url.scheme == SK_URL_HTTPS ? tls_ready(run) : EXIT_OK;
+	if (st != EXIT_OK) {
+		snprintf(job->error, sizeof job->error, "TLS settings");
+		job->status = st;
+		abandon_url(job);
+		return;
+	}
 
 	/* Credentials go to the origin they were given for; a URL's own
 	 * userinfo goes with it. */
@@ -427,25 +463,33 @@ static void on_signal(struct sk_loop *loop, int signo, void *ud)
 		sk_http_exchange_abort(run->job.ex, -EINTR);
 }
 
-/* http_proxy or --proxy: an http:// proxy ("host:port" is read as one). */
-static int setup_proxy(struct hc_run *run)
+/* One proxy URL: http:// ("host:port" is read as one; without a port,
+ * 1080 by curl's rule). TLS to the proxy itself is not spoken. */
+static int parse_proxy(const struct hc_run *run, const char *text, struct sk_url *out,
+                       bool *has)
 {
-	const char *p = run->o.http_proxy;
-	if (!p || !*p)
+	if (!text || !*text)
 		return EXIT_OK;
 	char q[QUOTE_MAX], ctx[QUOTE_MAX + 32];
-	int err = sk_url_parse(p, strlen(p), &run->proxy);
-	if (err == 0 && run->proxy.scheme != SK_URL_HTTP)
-		err = SK_EURL_SCHEME;
-	if (err < 0) {
-		snprintf(ctx, sizeof ctx, "%s: proxy %s", run->o.command, quote(p, strlen(p), q));
+	snprintf(ctx, sizeof ctx, "%s: proxy %s", run->o.command, quote(text, strlen(text), q));
+	int err = sk_url_parse(text, strlen(text), out);
+	if (err < 0)
 		return report_err(ctx, err);
-	}
-	/* A proxy given without a port listens on 1080 by curl's rule. */
-	if (!run->proxy.has_port)
-		run->proxy.port = 1080;
-	run->has_proxy = true;
+	if (out->scheme != SK_URL_HTTP)
+		return usage_error(run->o.command, "proxy %s: only http:// proxies are supported", q);
+	if (!out->has_port)
+		out->port = 1080;
+	*has = true;
 	return EXIT_OK;
+}
+
+/* http_proxy, https_proxy or --proxy. */
+static int setup_proxies(struct hc_run *run)
+{
+	int st = parse_proxy(run, run->o.http_proxy, &run->http_proxy, &run->has_http_proxy);
+	if (st == EXIT_OK)
+		st = parse_proxy(run, run->o.https_proxy, &run->https_proxy, &run->has_https_proxy);
+	return st;
 }
 
 static int run_client(struct hc_run *rp, int argc, char **argv);
@@ -468,7 +512,7 @@ static int run_client(struct hc_run *rp, int argc, char **argv)
 		return EXIT_OK; /* --help */
 	}
 	if (st == EXIT_OK)
-		st = setup_proxy(rp);
+		st = setup_proxies(rp);
 	if (st == EXIT_OK)
 		st = hc_body_build(&rp->o, &rp->body);
 	if (st != EXIT_OK) {
@@ -482,9 +526,8 @@ static int run_client(struct hc_run *rp, int argc, char **argv)
 	co.connect_timeout_ms = rp->o.connect_timeout_ms;
 	co.family = rp->o.family;
 	co.tracer = rp->o.trace ? &stderr_tracer : NULL;
-	/* TODO(issue 14): when a URL is https://, build one sk_tls_config from
-	 * rp->o.tls (tlscli_init/tlscli_option/tlscli_setup in src/cli/tlscli.c)
-	 * and set co.tls; the library then verifies each origin's host. */
+	/* https://: the config comes at the first https:// URL (tls_ready). */
+	co.tls_server_name = rp->o.tls.servername;
 	if (err == 0) {
 		/* epoll by default: one connection at a time gains nothing from a
 		 * ring, and setting one up costs a small GET a fifth of its time;

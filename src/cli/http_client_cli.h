@@ -184,6 +184,7 @@ struct hc_report {
 	int exit_status;
 	const char *error;            /* the message, or NULL */
 	const char *output;           /* the file, or NULL for stdout */
+	const struct sk_tls_info *tls; /* https://: the final response's connection, or NULL */
 };
 void hc_write_json(struct out *o, const struct hc_report *r);
 
@@ -219,6 +220,8 @@ struct hc_job {
 	int resume_err;               /* a 206/416 that does not fit the file */
 	bool already_complete;        /* 416 to a resume of a complete file */
 	bool head_is_output;          /* -i, or the head command */
+	bool has_tls;                 /* tls holds the final response's connection's TLS */
+	struct sk_tls_info tls;
 	uint64_t start_us;
 	char error[1024];             /* what went wrong, for -w json */
 	int status;                   /* this URL's exit status */
@@ -230,8 +233,9 @@ struct hc_run {
 	struct hc_body body;
 	struct sk_loop *loop;
 	struct sk_http_client *client;
-	struct sk_url proxy;
-	bool has_proxy;
+	struct sk_url http_proxy, https_proxy; /* for http:// and https:// URLs */
+	bool has_http_proxy, has_https_proxy;
+	bool tls_ready;               /* o.tls's config is built and the client's */
 	size_t url_i;
 	int status;                   /* the last failure's exit status */
 	struct hc_job job;

@@ -277,6 +277,51 @@ static void json_secs(struct out *o, const char *key, uint64_t us, bool comma)
 	           (unsigned long long)(us % 1000000), comma ? ", " : "");
 }
 
+static void json_cert(struct out *o, const struct sk_tls_cert_info *c)
+{
+	out_str(o, "{");
+	json_key_str(o, "subject", c->subject, strlen(c->subject));
+	out_str(o, ", ");
+	json_key_str(o, "issuer", c->issuer, strlen(c->issuer));
+	out_str(o, ", ");
+	json_key_str(o, "names", c->names, strlen(c->names));
+	out_str(o, ", ");
+	json_key_str(o, "not_before", c->not_before, strlen(c->not_before));
+	out_str(o, ", ");
+	json_key_str(o, "not_after", c->not_after, strlen(c->not_after));
+	out_str(o, ", ");
+	json_key_str(o, "sha256", c->sha256, strlen(c->sha256));
+	out_str(o, ", ");
+	json_key_str(o, "pin", c->pin, strlen(c->pin));
+	out_str(o, "}");
+}
+
+/* "tls": what -v prints of a handshake, for the final response's connection. */
+static void json_tls(struct out *o, const struct sk_tls_info *t)
+{
+	static const char *const trust[] = { "none", "ca", "pin" };
+	if (!t) {
+		out_str(o, "null");
+		return;
+	}
+	out_str(o, "{");
+	json_key_str(o, "version", t->version, strlen(t->version));
+	out_str(o, ", ");
+	json_key_str(o, "cipher", t->cipher, strlen(t->cipher));
+	out_str(o, ", ");
+	if (t->alpn[0])
+		json_key_str(o, "alpn", t->alpn, strlen(t->alpn));
+	else
+		out_str(o, "\"alpn\": null");
+	out_printf(o, ", \"resumed\": %s, \"verified\": \"%s\", \"certificate\": ",
+	           t->resumed ? "true" : "false", trust[t->trust]);
+	if (t->has_peer_cert)
+		json_cert(o, &t->peer);
+	else
+		out_str(o, "null");
+	out_str(o, "}");
+}
+
 void hc_write_json(struct out *o, const struct hc_report *r)
 {
 	const struct hc_hop *last = r->n_hops ? &r->hops[r->n_hops - 1] : NULL;
@@ -323,10 +368,13 @@ void hc_write_json(struct out *o, const struct hc_report *r)
 	out_str(o, ", \"time\": {");
 	json_secs(o, "name_lookup", t.name_lookup_us, true);
 	json_secs(o, "connect", t.connect_us, true);
+	json_secs(o, "tls_handshake", t.tls_us, true);
 	json_secs(o, "request_sent", t.sent_us, true);
 	json_secs(o, "first_byte", t.first_byte_us, true);
 	json_secs(o, "total", r->total_us, false);
-	out_printf(o, "}, \"reused\": %s, \"output\": ", t.reused ? "true" : "false");
+	out_printf(o, "}, \"reused\": %s, \"tls\": ", t.reused ? "true" : "false");
+	json_tls(o, r->tls);
+	out_str(o, ", \"output\": ");
 	if (r->output) {
 		out_str(o, "\"");
 		out_json_str(o, r->output, strlen(r->output));

@@ -74,7 +74,11 @@ void hc_transfer_error(struct hc_job *job, struct sk_http_exchange *ex, int err)
 			hc_url_error(job, EXIT_TIMEOUT, "%s", reason);
 		return;
 	case SK_EHTTP_TRUNCATED:
-		if (res && res->framing == SK_HTTP_FRAMING_LENGTH)
+		if (res && res->framing == SK_HTTP_FRAMING_EOF)
+			hc_url_error(job, EXIT_PEER, "the server closed the connection without TLS "
+			             "close_notify after %llu bytes of a body that ends with the connection: "
+			             "it may have been cut short", (unsigned long long)job->body_in);
+		else if (res && res->framing == SK_HTTP_FRAMING_LENGTH)
 			hc_url_error(job, EXIT_PEER, "the connection closed after %llu of %llu bytes of the body",
 			          (unsigned long long)job->body_in, (unsigned long long)res->content_length);
 		else if (res)
@@ -84,13 +88,20 @@ void hc_transfer_error(struct hc_job *job, struct sk_http_exchange *ex, int err)
 			hc_url_error(job, EXIT_PEER, "the connection closed inside the response head");
 		return;
 	case SK_EHTTP_BAD_RESPONSE:
-	case SK_EHTTP_HEAD_TOO_BIG: {
+	case SK_EHTTP_HEAD_TOO_BIG:
+	case SK_EHTTP_TUNNEL: {
 		const char *why = sk_http_exchange_why(ex);
 		hc_url_error(job, EXIT_PEER, "%s%s%s", reason, why ? ": " : "", why ? why : "");
 		return;
 	}
 	default:
 		break;
+	}
+	if (tlscli_is_tls_error(err)) {
+		char why[1024];
+		tlscli_describe(&run->o.tls, err, why, sizeof why);
+		hc_url_error(job, exit_status_of(err), "%s", why);
+		return;
 	}
 	int status = exit_status_of(err);
 	if (!res && (status == EXIT_NETWORK || err == -ECONNREFUSED)) {

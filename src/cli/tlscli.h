@@ -53,7 +53,8 @@ enum tlscli_flag {
 #define TLSCLI_HTTPS_ROWS(type, field)                                                          \
 	TLSCLI_ROW_("cafile", "FILE", TLSCLI_CAFILE, type, field,                                \
 	            "https://: trust the CAs in FILE (PEM) instead of the system's"),            \
-	TLSCLI_ROW_("cacert", "FILE", TLSCLI_CAFILE, type, field, "the same as --cafile (curl's name)"), \
+	TLSCLI_ROW_("cacert", "FILE", TLSCLI_CAFILE, type, field,                                \
+	            "the same as --cafile (curl's name)"),                                       \
 	TLSCLI_ROW_("capath", "DIR", TLSCLI_CAPATH, type, field,                                 \
 	            "https://: trust the CAs in DIR (hashed names, c_rehash) instead"),          \
 	TLSCLI_ROW_("pin", "sha256:BASE64", TLSCLI_PIN, type, field,                             \
@@ -132,6 +133,15 @@ const struct sk_tls_conn_opts *tlscli_conn_opts(struct tlscli *t);
 
 /* True for the errors tlscli_report words. */
 bool tlscli_is_tls_error(int err);
+
+/* A handshake's outcome from a conn this struct's config was not given to
+ * as sk_tls_conn_opts (the HTTP client makes its conns itself): kept for
+ * tlscli_report and tlscli_describe, and with -v printed as a client's. */
+void tlscli_record(struct tlscli *t, int err, const struct sk_tls_info *info);
+
+/* Why a handshake failed (err), in the words of tlscli_report's line,
+ * with what the last recorded handshake showed. */
+void tlscli_describe(const struct tlscli *t, int err, char *buf, size_t cap);
 
 /* The one line for a failed handshake or a refused certificate,
  * "sockit: <ctx>: <why>", with what the last handshake report showed.
