@@ -364,8 +364,7 @@ static void start_hop(struct hc_job *job)
 	job->has_tls = false;
 	int st = job->url.scheme == SK_URL_HTTPS ? tls_ready(run) : EXIT_OK;
 	if (st != EXIT_OK) {
-		snprintf(job->error, sizeof job->error, "TLS settings");
-		job->status = st;
+		job->status = st; /* tlscli said why */
 		abandon_url(job);
 		return;
 	}
@@ -388,10 +387,11 @@ static void start_hop(struct hc_job *job)
 	hc_fields_build(o, job->with_body ? &run->body : NULL, up, up_len, same_origin,
 	                job->sink.resume_from, &job->fields);
 	job->following = false;
+	job->proxy = proxy_for(run, &job->url);
 	struct sk_http_client_req req = {
 		.method = job->method,
 		.url = &job->url,
-		.proxy = proxy_for(run, &job->url),
+		.proxy = job->proxy,
 		.fields = job->fields.f,
 		.n_fields = job->fields.n,
 		.body = job->with_body ? run->body.parts : NULL,

@@ -199,6 +199,7 @@ struct hc_job {
 	const char *given;            /* the URL as typed */
 	struct sk_url first;          /* the origin credentials belong to */
 	struct sk_url url;            /* this hop's */
+	const struct sk_url *proxy;   /* this hop's proxy, or NULL */
 	const char *method;           /* this hop's */
 	bool with_body;               /* this hop sends the body */
 	unsigned n_redirects;

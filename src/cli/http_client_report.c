@@ -56,10 +56,12 @@ void hc_transfer_error(struct hc_job *job, struct sk_http_exchange *ex, int err)
 		sk_addr_format(&peer, addr);
 	switch (err) {
 	case SK_ENONAME: {
+		/* Through a proxy, the name not found is the proxy's. */
 		char ctx[QUOTE_MAX + 32];
-		const char *host = job->url.host;
-		snprintf(ctx, sizeof ctx, "%s: %s", run->o.command, quote(host, strlen(host), q));
-		snprintf(job->error, sizeof job->error, "%s: name not known", host);
+		const char *host = job->proxy ? job->proxy->host : job->url.host;
+		const char *what = job->proxy ? "proxy " : "";
+		snprintf(ctx, sizeof ctx, "%s: %s%s", run->o.command, what, quote(host, strlen(host), q));
+		snprintf(job->error, sizeof job->error, "%s%s: name not known", what, host);
 		job->status = report_err(ctx, err);
 		return;
 	}

@@ -11,6 +11,7 @@ module). The servers are written here on Python's ssl (every byte chosen by
 the test) or are `openssl s_server -www`; the proxy is a small CONNECT
 relay written here. Everything listens on 127.0.0.1, port 0.
 """
+import hashlib
 import json
 import os
 import socket
@@ -22,6 +23,7 @@ import pytest
 
 import netutil as nu
 from conftest import run_sockit
+from test_http_client import free_port, start_nginx
 from test_tls import Pki, s_server
 
 WAIT = nu.WAIT
@@ -452,6 +454,29 @@ def test_https_with_openssl_s_server(procs, pki):
     assert ", ALPN http/1.1, " in err
 
 
+def test_https_from_nginx_by_checksum_and_resume(procs, pki, tmp_path):
+    """nginx as the TLS server: 64 MiB by checksum, then a resume of half
+    of it (-C -: a Range over TLS, 206 appended)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    big = os.urandom(64 << 20)
+    (root / "big.bin").write_bytes(big)
+    tls_port = free_port()
+    start_nginx(procs, root, tmp_path, extra=f"listen 127.0.0.1:{tls_port} ssl; "
+                f"ssl_certificate {pki.path('server.pem')}; "
+                f"ssl_certificate_key {pki.path('server.key')};")
+    nu.wait_listening(tls_port)
+    url = f"https://127.0.0.1:{tls_port}/big.bin"
+    out = tmp_path / "big.bin"
+    status, _, err = http("get", "--cafile", pki.path("ca.pem"), "-o", str(out), url)
+    assert (status, err) == (0, "")
+    assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(big).digest()
+    out.write_bytes(big[:len(big) // 2])
+    status, _, err = http("get", "--cafile", pki.path("ca.pem"), "-C", "-", "-o", str(out), url)
+    assert (status, err) == (0, "")
+    assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(big).digest()
+
+
 def test_redirects_between_http_and_https(procs, pki):
     srv = HttpsServer(procs, pki)
     target = srv.url("/there")
@@ -533,6 +558,14 @@ def test_https_proxy_refusal(procs, pki):
     status, _, err = http("get", "-x", f"127.0.0.1:{port}", url)
     assert status == 6
     assert err == f"sockit: http get: '{url}': connection closed without a response\n"
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_proxy_name_not_found_is_the_proxy_s(scheme):
+    env = clean_env(**{f"{scheme}_proxy": "http://no-such-proxy.invalid:3128"})
+    status, _, err = http("get", f"{scheme}://127.0.0.1:1/", env=env)
+    assert status == 3
+    assert err == "sockit: http get: proxy 'no-such-proxy.invalid': name not known\n"
 
 
 def test_tls_proxy_is_refused(procs):
