@@ -8,10 +8,12 @@ CPU 1 and the client on CPU 0, 127.0.0.1):
     file removed and `sync` run between runs, untimed): MB/s;
   - BENCH_SMALL_GETS (2000) GETs of a 6-byte file in one invocation, one
     kept-alive connection: requests/s;
-  - one GET of that file, process start to exit, median of 50: ms.
+  - one GET of that file, process start to exit, median of 50: ms;
+  - the big file over https:// to /dev/null (nginx's ssl on a P-256
+    certificate made here, TLS 1.3; each tool trusts its CA): MB/s.
 Medians over BENCH_ROUNDS (5) rounds; each row's ratio is to curl. The
 targets (issue 11): bulk >= 0.95x curl, keep-alive >= 1.2x curl, one GET
-no slower than wget.
+no slower than wget; (issue 14) https bulk >= 0.95x curl.
 """
 import os
 import shutil
@@ -34,8 +36,25 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_nginx(root, tmp):
-    port = free_port()
+def make_cert(tmp):
+    """A CA and a P-256 certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    d = os.path.join(tmp, "pki")
+    os.mkdir(d)
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench CA")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext")
+    return tuple(os.path.join(d, n) for n in ("ca.pem", "server.pem", "server.key"))
+
+
+def start_nginx(root, tmp, cert, key):
+    port, tls_port = free_port(), free_port()
     ntmp = os.path.join(tmp, "nginx")
     os.mkdir(ntmp)
     conf = os.path.join(tmp, "nginx.conf")
@@ -50,6 +69,8 @@ http {{
   client_body_temp_path {ntmp}/body; proxy_temp_path {ntmp}/proxy;
   fastcgi_temp_path {ntmp}/fcgi; uwsgi_temp_path {ntmp}/uwsgi; scgi_temp_path {ntmp}/scgi;
   server {{ listen 127.0.0.1:{port}; root {root}; }}
+  server {{ listen 127.0.0.1:{tls_port} ssl; root {root}; ssl_certificate {cert};
+           ssl_certificate_key {key}; ssl_protocols TLSv1.3; }}
 }}
 """)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -60,7 +81,7 @@ http {{
     while time.time() < end:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p, f"http://127.0.0.1:{port}"
+            return p, f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}"
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("nginx did not start")
@@ -76,13 +97,16 @@ def timed(argv, stdout=subprocess.DEVNULL):
     return t
 
 
-def tools(sockit):
-    """name -> function(url list, output or None) -> argv."""
+def tools(sockit, ca=None):
+    """name -> function(url list, output or None) -> argv; ca: each trusts it."""
+    trust = {"sockit": ["--cafile", ca], "curl": ["--cacert", ca],
+             "wget": [f"--ca-certificate={ca}"]} if ca else {"sockit": [], "curl": [], "wget": []}
     return {
-        "sockit": lambda urls, out: [sockit, "http", "get", "-s", *(["-o", out] if out else []),
-                                     *urls],
-        "curl": lambda urls, out: ["curl", "-s", *(["-o", out] if out else []), *urls],
-        "wget": lambda urls, out: ["wget", "-q", "-O", out or "-", *urls],
+        "sockit": lambda urls, out: [sockit, "http", "get", "-s", *trust["sockit"],
+                                     *(["-o", out] if out else []), *urls],
+        "curl": lambda urls, out: ["curl", "-s", *trust["curl"], *(["-o", out] if out else []),
+                                   *urls],
+        "wget": lambda urls, out: ["wget", "-q", *trust["wget"], "-O", out or "-", *urls],
     }
 
 
@@ -98,7 +122,7 @@ def rounds(names, measure):
 
 def main():
     sockit, tmp = sys.argv[1], sys.argv[2]
-    for tool in ("curl", "wget", "taskset"):
+    for tool in ("curl", "wget", "taskset", "openssl"):
         if not shutil.which(tool):
             sys.exit(f"http_client_bench: {tool} is not installed (scripts/deps.sh bench)")
     root = os.path.join(tmp, "root")
@@ -110,14 +134,15 @@ def main():
             f.write(chunk)
     with open(os.path.join(root, "small.txt"), "wb") as f:
         f.write(b"small\n")
-    server, base = start_nginx(root, tmp)
+    ca, cert, key = make_cert(tmp)
+    server, base, tls_base = start_nginx(root, tmp, cert, key)
     argv = tools(sockit)
     names = list(argv)
     size = BIG_MIB << 20
     out_file = os.path.join(tmp, "out.bin")
     rows = []
     try:
-        def bulk(dest):
+        def bulk(dest, base=base, argv=argv):
             def measure(n):
                 if dest != "/dev/null":
                     if os.path.exists(out_file):
@@ -139,12 +164,14 @@ def main():
         rows.append(("one small GET, start to exit", "ms",
                      rounds(names, lambda n: 1000 * statistics.median(
                          timed(argv[n](one, None)) for _ in range(ONE_GET_RUNS))), False, None))
+        rows.append((f"{label} over https to /dev/null", "MB/s",
+                     bulk("/dev/null", tls_base, tools(sockit, ca)), True, 0.95))
     finally:
         server.terminate()
         server.wait()
 
-    print(f"nginx {base} (sendfile), {ROUNDS} rounds, medians; client CPU {CLIENT_CPU}, "
-          f"server CPU {SERVER_CPU}")
+    print(f"nginx {base} (sendfile) and {tls_base} (TLS 1.3, P-256), {ROUNDS} rounds, medians; "
+          f"client CPU {CLIENT_CPU}, server CPU {SERVER_CPU}")
     print()
     print("| point | unit | sockit | curl | wget | sockit/curl | target |")
     print("|---|---|---|---|---|---|---|")
