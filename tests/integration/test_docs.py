@@ -105,9 +105,16 @@ def test_zero_is_documented_where_a_number_is_taken():
             assert re.search(r"\b0\b", o["text"]), o
 
 
+# A code span that starts with another tool's name quotes that tool's
+# options (`ncat --ssl`, `curl --cacert`), not ours.
+PEER_SPAN = re.compile(r"`(?:ncat|nc|socat|curl|wget|openssl|nginx|dig|kdig|nmap|fping|ping|ip|"
+                       r"ipcalc|sipcalc|python3|h2o|lighttpd|dufs|dnsmasq)\b[^`]*`")
+
+
 def test_readme_names_only_real_options():
     every = {o["long"] for o in OPTIONS if o["long"]} | {"help", "version"}
-    for name in set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", README)):
+    ours = PEER_SPAN.sub("", README)
+    for name in set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", ours)):
         assert name in every, f"README names --{name}, which no command parses"
 
 
