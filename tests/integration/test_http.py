@@ -1574,8 +1574,8 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
 # ==========================================================================
 
 @pytest.mark.parametrize("args, message", [
-    (["http"], "sockit: http: expected 'serve'"),
-    (["http", "bogus"], "sockit: http: 'bogus': expected 'serve'"),
+    (["http"], "sockit: http: expected serve, get, head, put, post or delete"),
+    (["http", "bogus"], "sockit: http: 'bogus': expected serve, get, head, put, post or delete"),
     (["http", "serve", "--max-body", "x"],
      "sockit: http serve: --max-body 'x': expected a size such as 10M or 2G"),
     (["http", "serve", "--max-body", "-1"],
@@ -1709,8 +1709,7 @@ def test_help(sockit):
     res = sockit("help", "http")
     assert res.status == 0
     assert res.out.startswith("usage: sockit http serve [options] [DIR]\n")
-    assert ("exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
-            "3 unknown address, 4 address in use, 7 DIR not found or a port below 1024\n"
-            "without root\n") in res.out
+    assert ("exit status: 0 ok (serve: after a stop), 1 failure (serve: access log lines\n"
+            "lost), 2 usage, 3 name resolution, 4 network (serve: address in use; the\n") in res.out
     assert sockit("http", "--help").out == res.out
     assert sockit("http", "serve", "--help").out == res.out
