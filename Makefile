@@ -23,8 +23,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
 # liburing: the loop's io_uring path (src/lib/loop/loop_uring.c); threads:
 # the loop's workers (src/lib/loop/loop_work.c); OpenSSL 3: TLS
-# (src/lib/tls/, src/lib/stream/conn_tls.c); libm: sqrt for ping's mdev.
-LDLIBS   := -lssl -lcrypto -luring -pthread -lm
+# (src/lib/tls/, src/lib/stream/conn_tls.c); libm: sqrt for ping's mdev;
+# zlib: gzip bodies for the HTTP client (src/lib/http/http_gunzip.c).
+LDLIBS   := -lssl -lcrypto -luring -pthread -lm -lz
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
@@ -165,51 +166,36 @@ bench: $(BIN)
 	@scripts/deps.sh bench
 	@set -e; for b in bench/*.sh; do echo "== $$b"; sh $$b $(abspath $(BIN)); done
 
-# libFuzzer on the HTTP request parser: clang compiles the library sources
-# into the fuzzer itself (never the gcc-built libsockit.a), which then runs
-# for FUZZ_SECS seconds on a fresh copy of tests/fuzz/corpus. A crash, leak,
+# libFuzzer, one target per tests/fuzz/fuzz_<name>.c: http_parse (requests,
+# chunked bodies), http_response (responses and chunked bodies as the
+# client reads them), dns_msg and dns_zone (DNS messages, zone files), probe
+# (what ping, arp and ifaces read: ICMP replies, ARP packets, netlink
+# attributes). clang compiles the library sources into each fuzzer (never
+# the gcc-built libsockit.a), which then runs on a fresh copy of its seed
+# corpus (tests/fuzz/corpus for http_parse, tests/fuzz/corpus_<name> for the
+# others); FUZZ_SECS is shared out between the targets. A crash, leak,
 # sanitizer report or input slower than 10 s fails the make; the input that
-# did it is left in $(BUILD)/fuzz/crash-* (rerun: $(FUZZ_BIN) FILE).
+# did it is left in $(BUILD)/fuzz/crash-* (rerun: $(BUILD)/fuzz/fuzz_<name> FILE).
 FUZZ_SECS ?= 60
-FUZZ_BIN := $(BUILD)/fuzz/fuzz_http_parse
+FUZZ_NAMES := http_parse http_response dns_msg dns_zone probe
+FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_EACH = $(shell expr $(FUZZ_SECS) / $(words $(FUZZ_NAMES)) + 1)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc/lib -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(FUZZ_BIN): tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LIB_HDR) $(wildcard include/sockit/*.h)
-	@scripts/deps.sh fuzz
-	@mkdir -p $(@D)
-	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_parse.c $(LIB_SRC) $(LDLIBS)
-
-# The DNS message parser and the zone-file reader have targets of their own
-# (tests/fuzz/fuzz_dns_*.c, seeds in tests/fuzz/corpus_dns_*); FUZZ_SECS is
-# shared out between the three targets.
-FUZZ_DNS := $(BUILD)/fuzz/fuzz_dns_msg $(BUILD)/fuzz/fuzz_dns_zone
-# What ping, arp and ifaces read (ICMP replies, ARP packets, netlink
-# attributes): tests/fuzz/fuzz_probe.c, seeds in tests/fuzz/corpus_probe.
-FUZZ_PROBE := $(BUILD)/fuzz/fuzz_probe
-FUZZ_EACH = $(shell expr $(FUZZ_SECS) / 4 + 1)
-
-$(BUILD)/fuzz/fuzz_dns_%: tests/fuzz/fuzz_dns_%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/*/*.h include/sockit/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR) $(wildcard include/sockit/*.h)
 	@scripts/deps.sh fuzz
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
-$(FUZZ_PROBE): tests/fuzz/fuzz_probe.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/*/*.h include/sockit/*.h)
-	@scripts/deps.sh fuzz
-	@mkdir -p $(@D)
-	$(call say,FUZZCC,$@)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
-
-fuzz: $(FUZZ_BIN) $(FUZZ_DNS) $(FUZZ_PROBE)
-	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
-	@cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
-	@set -e; for t in dns_msg dns_zone probe; do \
-		rm -rf $(BUILD)/fuzz/corpus_$$t && mkdir -p $(BUILD)/fuzz/corpus_$$t; \
-		cp tests/fuzz/corpus_$$t/* $(BUILD)/fuzz/corpus_$$t/; \
-		echo "$(BUILD)/fuzz/fuzz_$$t"; \
-		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 \
-			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus_$$t; \
+fuzz: $(FUZZ_BIN)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		corpus=tests/fuzz/corpus; [ $$n = http_parse ] || corpus=tests/fuzz/corpus_$$n; \
+		echo "== fuzz_$$n ($$corpus, $(FUZZ_EACH) s)"; \
+		rm -rf $(BUILD)/fuzz/corpus_$$n && mkdir -p $(BUILD)/fuzz/corpus_$$n; \
+		cp $$corpus/* $(BUILD)/fuzz/corpus_$$n/; \
+		$(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_EACH) -max_len=20000 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus_$$n; \
 	done
 
 install: $(BIN) $(LIB)

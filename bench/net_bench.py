@@ -20,6 +20,24 @@ import time
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BULK = int(os.environ.get("BENCH_BULK_BYTES", str(4 << 30)))
 SECS = float(os.environ.get("BENCH_SECS", "5"))
+# Before and after a change, in the same run: BENCH_SOCKIT_BEFORE=/path/to/old/sockit
+# adds "sockit-before", measured like the others (never counted as a peer).
+SOCKIT_BEFORE = os.environ.get("BENCH_SOCKIT_BEFORE")
+
+
+def with_before(make, sockit):
+    """make(sockit) -> {name: ...}; with BENCH_SOCKIT_BEFORE, the old binary's
+    "sockit" entry joins as "sockit-before", second in the order."""
+    tools = make(sockit)
+    if not SOCKIT_BEFORE:
+        return tools
+    out = {"sockit": tools.pop("sockit"), "sockit-before": make(SOCKIT_BEFORE)["sockit"]}
+    out.update(tools)
+    return out
+
+
+def is_peer(name):
+    return not name.startswith("sockit")
 SERVER_CPU, CLIENT_CPU = "0", "1"
 
 
@@ -220,10 +238,10 @@ def tcp(sockit, loadgen):
     print(f"sockit TCP benchmark: {ROUNDS} rounds, medians; server on CPU {SERVER_CPU}, "
           f"client on CPU {CLIENT_CPU}; loopback 127.0.0.1")
 
-    tools = bulk_tools(sockit)
+    tools = with_before(bulk_tools, sockit)
     med = rounds(tools, lambda name: bulk_once(*tools[name]) / (1 << 20))
     iperf = statistics.median([iperf_once() / (1 << 20) for _ in range(ROUNDS)])
-    best_peer = max(v for k, v in med.items() if k != "sockit")
+    best_peer = max(v for k, v in med.items() if is_peer(k))
     os.unlink(bulk_file())
     table(f"bulk: {BULK / (1 << 30):.1f} GiB file on stdin -> client -> server -> /dev/null",
           "MiB/s", med,
@@ -231,10 +249,10 @@ def tcp(sockit, loadgen):
                 f"  sockit / best peer: {med['sockit'] / best_peer:.2f}x (target >= 1.5x); "
                 f"sockit / iperf3: {med['sockit'] / iperf * 100:.0f}% (target >= 70%)")
 
-    servers = echo_servers(sockit)
+    servers = with_before(echo_servers, sockit)
     med = rounds(servers, lambda name: with_server(servers[name], lambda p: number(
         client([loadgen, "latency", "127.0.0.1", str(p), "20000", "64"]))))
-    best = min(v for k, v in med.items() if k != "sockit")
+    best = min(v for k, v in med.items() if is_peer(k))
     table("echo latency: 20,000 sequential 64-byte round trips on one connection", "us",
           med, higher_is_better=False,
           extra=f"  best peer / sockit: {best / med['sockit']:.2f}x (target >= 1.0x)")
@@ -242,7 +260,7 @@ def tcp(sockit, loadgen):
     med = rounds(servers, lambda name: with_server(servers[name], lambda p: number(
         client([loadgen, "throughput", "127.0.0.1", str(p), "100", str(SECS), "1024"]))
         / (1 << 20)))
-    best = max(v for k, v in med.items() if k != "sockit")
+    best = max(v for k, v in med.items() if is_peer(k))
     table(f"echo throughput: 100 concurrent clients, 1 KiB messages, {SECS:.0f} s", "MiB/s", med,
           extra=f"  sockit / best peer: {med['sockit'] / best:.2f}x (target >= 2x)")
 
@@ -254,14 +272,14 @@ def tcp(sockit, loadgen):
 def udp(sockit, loadgen):
     print(f"sockit UDP benchmark: {ROUNDS} rounds, medians; server on CPU {SERVER_CPU}, "
           f"client on CPU {CLIENT_CPU}; loopback 127.0.0.1")
-    servers = {
-        "sockit": lambda p: [sockit, "udp", "listen", "--echo", "-b", "127.0.0.1", str(p)],
+    servers = with_before(lambda sk: {
+        "sockit": lambda p: [sk, "udp", "listen", "--echo", "-b", "127.0.0.1", str(p)],
         "socat": lambda p: ["socat", f"UDP-LISTEN:{p},bind=127.0.0.1", "PIPE"],
         "ncat": lambda p: ["ncat", "-u", "-l", "127.0.0.1", str(p), "--exec", "/bin/cat"],
-    }
+    }, sockit)
     med = rounds(servers, lambda name: with_server(servers[name], lambda p: number(
         client([loadgen, "udp", "127.0.0.1", str(p), str(SECS), "64", "32"])), udp=True))
-    best = max(v for k, v in med.items() if k != "sockit")
+    best = max(v for k, v in med.items() if is_peer(k))
     table(f"UDP echo: 64-byte datagrams, 32 in flight, {SECS:.0f} s", "dgrams/s", med,
           extra=f"  sockit / best peer: {med['sockit'] / best:.2f}x "
                 f"(sockit / socat: {med['sockit'] / med.get('socat', float('nan')):.2f}x, target >= 1.5x)")

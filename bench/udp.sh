@@ -2,6 +2,7 @@
 # sockit udp next to its peers (socat, ncat, OpenBSD nc),
 # one run on loopback, pinned to separate cores; prints medians and ratios.
 #   sh bench/udp.sh [path/to/sockit]
+# BENCH_SOCKIT_BEFORE=/path/to/old/sockit adds the old binary to the same run.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 sockit=${1:-$here/../build/sockit}

@@ -7,7 +7,7 @@ set -eu
 
 pkgs_for() {
 	case "$1" in
-	build) echo "gcc make libc6-dev pkg-config liburing-dev libssl-dev" ;;
+	build) echo "gcc make libc6-dev pkg-config liburing-dev libssl-dev zlib1g-dev" ;;
 	test) echo "gcc make libc6-dev libcmocka-dev python3 python3-pytest netbase groff-base man-db socat ncat netcat-openbsd iproute2 procps strace bind9-dnsutils knot-dnsutils dnsmasq-base util-linux mount iputils-ping iputils-arping nmap openssl" ;;
 	asan) pkgs_for test ;;
 	valgrind) echo "valgrind libcmocka-dev" ;;

@@ -56,6 +56,11 @@ struct sk_conn_handler {
  * under glibc's mmap threshold, so a piece costs no mmap. */
 #define SK_CONN_FILE_PIECE (64 * 1024)
 
+/* Files from this size on go from the page cache to a plain socket with
+ * sendfile(2): no copy through the queue. Smaller ones are read into the
+ * queue behind the response head, one send for both (bench/http.sh). */
+#define SK_CONN_SENDFILE_MIN (64 * 1024)
+
 /* Per-connection memory ceiling. 1 MiB keeps 10,000 busy connections under
  * 10 GiB in the worst case while letting one bulk transfer keep a loopback
  * pipe full (bench/tcp.sh). */
@@ -100,9 +105,11 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len);
  * and keeps its max. */
 int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b);
 
-/* After what is queued, len bytes of the file fd from offset off: read in
- * pieces of at most SK_CONN_FILE_PIECE into the queue as the transport
- * takes them (so a TLS transport encrypts them like any other bytes). The
+/* After what is queued, len bytes of the file fd from offset off: over a
+ * plain socket with sendfile(2) from SK_CONN_SENDFILE_MIN bytes on, else
+ * read in pieces of at most SK_CONN_FILE_PIECE into the queue as the
+ * transport takes them (so a TLS transport encrypts them like any other
+ * bytes). The
  * conn takes fd and closes it when it is sent, or with the conn. One file
  * at a time: -EBUSY while one is being sent. A file that ends early (it
  * was shortened meanwhile) or cannot be read closes the conn with the

@@ -109,4 +109,18 @@ const char *sk_strerror(int err);
  * and logs. Never NULL. */
 const char *sk_errname(int err);
 
+/* The HTTP client (http_response.h, http_url.h, http_client.h). Kept
+ * apart from the codes above so that branches adding codes there merge. */
+#define SK_EHTTP_BAD_RESPONSE   (-1110) /* a response that breaks RFC 9112's grammar or framing */
+#define SK_EHTTP_HEAD_TOO_BIG   (-1111) /* a response head past SK_HTTP_MAX_RESPONSE_HEAD */
+#define SK_EHTTP_TRUNCATED      (-1112) /* the connection ended inside a response */
+#define SK_EHTTP_NO_RESPONSE    (-1113) /* the connection ended before a response began */
+#define SK_EHTTP_BAD_ENCODING   (-1114) /* a gzip body that does not decode */
+#define SK_EHTTP_TUNNEL         (-1115) /* the proxy refused a CONNECT tunnel (https://) */
+#define SK_EURL_SYNTAX          (-1120) /* not scheme://[userinfo@]host[:port][/path][?query] */
+#define SK_EURL_SCHEME          (-1121) /* a scheme other than http and https */
+#define SK_EURL_HOST            (-1122) /* an empty or malformed host */
+#define SK_EURL_PORT            (-1123) /* a port that is not 1-65535 */
+#define SK_EURL_TOO_LONG        (-1124) /* longer than SK_URL_MAX */
+
 #endif

@@ -83,7 +83,8 @@ struct sk_ping_opts {
 	                          a round of n targets then takes at least n * gap_us */
 	unsigned timeout_ms;   /* a reply later than this is late; after the last probe, how
 	                          long to wait when a target has not answered at all */
-	unsigned deadline_ms;  /* 0, or the whole run's limit */
+	unsigned deadline_ms;  /* 0, or the whole run's limit; after the last probe the
+	                          run waits until it for every reply (iputils' -w) */
 	size_t size;           /* data bytes after the ICMP header */
 	int ttl;               /* 0: the system's default */
 	sk_ping_fn *on_result;

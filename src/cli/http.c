@@ -1,6 +1,7 @@
 /* `sockit http serve`: the HTTP/1.1 file server, with the defaults of
  * `python3 -m http.server` (this directory, port 8000, every interface). */
 #include "cli.h"
+#include "http_client_cli.h"
 #include "logq.h"
 #include "tlscli.h"
 
@@ -422,22 +423,28 @@ static int run_serve(struct serve_args *a)
 int cmd_http(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("http", "expected 'serve'");
+		return usage_error("http", "expected serve, get, head, put, post or delete");
 	if (is_help(argv[1]))
 		return print_usage(find_command("http"));
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_http_serve(argc - 1, argv + 1);
+	if (hc_is_verb(argv[1]))
+		return cmd_http_client(argc - 1, argv + 1);
 	char q[QUOTE_MAX];
-	return usage_error("http", "%s: expected 'serve'", quote(argv[1], strlen(argv[1]), q));
+	return usage_error("http", "%s: expected serve, get, head, put, post or delete",
+	                   quote(argv[1], strlen(argv[1]), q));
 }
 
 const struct help_part http_help[] = {
 	{ "usage: sockit http serve [options] [DIR]\n"
+	  "       sockit http get|head [options] URL...\n"
+	  "       sockit http put [options] URL FILE\n"
+	  "       sockit http post|delete [options] URL\n"
 	  "\n"
-	  "Serves DIR (default: the current directory) over HTTP/1.1, or HTTPS with\n"
-	  "--tls: files (ranges, conditional requests; small ones cached, large ones\n"
-	  "read and sent in 64 KiB pieces), directory listings as HTML or JSON\n"
-	  "(?format=json), index.html.\n"
+	  "http serve serves DIR (default: the current directory) over HTTP/1.1, or\n"
+	  "HTTPS with --tls: files (ranges, conditional requests; small ones cached,\n"
+	  "from 64 KiB on sent by sendfile, over TLS in 64 KiB pieces), directory\n"
+	  "listings as HTML or JSON (?format=json), index.html.\n"
 	  "Prints every URL it can be reached at (the defaults are python3 -m\n"
 	  "http.server's: this directory, port 8000, every address).\n"
 	  "\n", &serve_cmd },
@@ -447,13 +454,29 @@ const struct help_part http_help[] = {
 	  "signal stops it at once.\n"
 	  "\n"
 	  "--tls serves HTTPS: every connection speaks TLS 1.2 or 1.3 with ALPN\n"
-	  "http/1.1, session tickets for resumption, file bodies encrypted as they are\n"
-	  "read (or by the kernel, kTLS, where it takes the TLS ULP). A failed handshake\n"
-	  "costs only its connection (-v says why); over a connection limit a client is\n"
-	  "closed without a 503 (it would need a handshake).\n"
+	  "http/1.1, session tickets for resumption, file bodies encrypted by OpenSSL as\n"
+	  "they are read (-v says whether the kernel offers kTLS; it is not used yet).\n"
+	  "A failed handshake costs only its connection (-v says why); over a connection\n"
+	  "limit a client is closed without a 503 (it would need a handshake).\n"
 	  "\n"
-	  "exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
-	  "3 unknown address, 4 address in use, 7 DIR or a certificate file not found,\n"
-	  "or a port below 1024 without root\n", NULL },
+	  "http get|head|put|post|delete is an HTTP/1.1 client. get writes the body to\n"
+	  "stdout (or -o/-O); head prints the response head; put sends FILE ('-': stdin,\n"
+	  "chunked); post sends -d, --json or -F. Several URLs are fetched in turn over\n"
+	  "one kept-alive connection per origin. A body cut short is an error and never\n"
+	  "leaves a file: -o writes a temporary file and renames it when the body is\n"
+	  "complete (with -C -, FILE keeps what arrived).\n"
+	  "\n", &hc_client_cmd },
+	{ "\n"
+	  "https:// is verified: the server's certificate must chain to the system's CAs\n"
+	  "(or --cafile's) and name the URL's host; SNI and ALPN http/1.1 are sent.\n"
+	  "http_proxy (for http://), https_proxy (for https://, through CONNECT) and\n"
+	  "no_proxy are read; HTTP_PROXY never is (a CGI request can set it).\n"
+	  "\n"
+	  "exit status: 0 ok (serve: after a stop), 1 failure (serve: access log lines\n"
+	  "lost), 2 usage, 3 name resolution, 4 network (serve: address in use; the\n"
+	  "client: refused, reset, unreachable), 5 timeout, 6 a 4xx or 5xx status, a\n"
+	  "malformed or cut-short response, too many redirects, or a refused TLS\n"
+	  "certificate or handshake, 7 a local file (serve: DIR or a certificate file\n"
+	  "not found, or a port below 1024 without root)\n", NULL },
 	{ 0 },
 };

@@ -340,7 +340,8 @@ static const struct opt ping_opts[] = {
 	             "long for a silent target (default 10; 0: every reply is late and nothing "
 	             "waits)"),
 	OPT_SECONDS_('w', "deadline", struct ping_args, po.deadline_ms,
-	             "stop after SECS whatever was sent (default and 0: no deadline)"),
+	             "stop after SECS whatever was sent; with -c, wait until then for every "
+	             "reply (default and 0: no deadline)"),
 	OPT_COUNT_('s', "size", "BYTES", SK_PING_MAX_SIZE, struct ping_args, size,
 	           "data bytes per probe (default 56, at most 65507; replies are timed from 16, so "
 	           "0 gives no times)"),

@@ -8,6 +8,10 @@
 
 int exit_status_of(int err)
 {
+	/* The HTTP client: a response that is malformed, cut short or does
+	 * not decode, and a proxy's refusal of a tunnel, are the peer's. */
+	if (err <= SK_EHTTP_BAD_RESPONSE && err >= SK_EHTTP_TUNNEL)
+		return EXIT_PEER;
 	switch (err) {
 	case SK_OK:
 		return EXIT_OK;

@@ -102,7 +102,7 @@ static const char *stray_flag(const struct tlscli *t)
 	return NULL;
 }
 
-static int check_combination(const struct tlscli *t)
+int tlscli_check(const struct tlscli *t)
 {
 	const char *stray = stray_flag(t);
 	if (!t->on && stray)
@@ -221,7 +221,7 @@ static void tell_record_path(const struct tlscli *t)
 
 int tlscli_setup(struct tlscli *t, const char *host)
 {
-	int st = check_combination(t);
+	int st = tlscli_check(t);
 	if (st || !t->on)
 		return st;
 	int err = sk_tls_config_new(t->is_server ? SK_TLS_SERVER : SK_TLS_CLIENT, &t->cfg);
@@ -384,12 +384,26 @@ static void describe(const struct tlscli *t, const struct sk_tls_info *info, int
 	}
 }
 
+void tlscli_describe(const struct tlscli *t, int err, char *buf, size_t cap)
+{
+	describe(t, t->has_info ? &t->info : NULL, err, buf, cap);
+}
+
 int tlscli_report(const struct tlscli *t, const char *ctx, int err)
 {
 	char why[1024];
-	describe(t, t->has_info ? &t->info : NULL, err, why, sizeof why);
+	tlscli_describe(t, err, why, sizeof why);
 	report(ctx, "%s", why);
 	return exit_status_of(err);
+}
+
+void tlscli_record(struct tlscli *t, int err, const struct sk_tls_info *info)
+{
+	t->info = *info;
+	t->has_info = true;
+	t->info_err = err;
+	if (!t->is_server && t->verbose && err == 0)
+		print_handshake(t, t->command, info);
 }
 
 /* The outcome is kept for the line of a refusal (a server's last one, for
@@ -398,15 +412,8 @@ static void on_handshake(struct sk_conn *c, int err, const struct sk_tls_info *i
 {
 	(void)c;
 	struct tlscli *t = ud;
-	t->info = *info;
-	t->has_info = true;
-	t->info_err = err;
-	if (!t->is_server) {
-		if (t->verbose && err == 0)
-			print_handshake(t, t->command, info);
-		return;
-	}
-	if (!t->verbose)
+	tlscli_record(t, err, info);
+	if (!t->is_server || !t->verbose)
 		return;
 	char addr[SK_ADDR_STRLEN] = "?", ctx[SK_ADDR_STRLEN + 64];
 	if (info->peer_addr.len)

@@ -49,6 +49,31 @@ enum tlscli_flag {
 	TLSCLI_ROW_("key", "FILE", TLSCLI_KEY, type, field,                                      \
 	            "the client certificate's key (default: in --cert's FILE)"),                 \
 	TLSCLI_COMMON_ROWS_(type, field)
+/* The HTTP client's rows: TLS comes with an https:// URL, so no --tls;
+ * ALPN is http/1.1, the one protocol it speaks, so no --alpn; curl's names
+ * -k and --cacert beside ours. */
+#define TLSCLI_HTTPS_ROWS(type, field)                                                          \
+	TLSCLI_ROW_("cafile", "FILE", TLSCLI_CAFILE, type, field,                                \
+	            "https://: trust the CAs in FILE (PEM) instead of the system's"),            \
+	TLSCLI_ROW_("cacert", "FILE", TLSCLI_CAFILE, type, field,                                \
+	            "the same as --cafile (curl's name)"),                                       \
+	TLSCLI_ROW_("capath", "DIR", TLSCLI_CAPATH, type, field,                                 \
+	            "https://: trust the CAs in DIR (hashed names, c_rehash) instead"),          \
+	TLSCLI_ROW_("pin", "sha256:BASE64", TLSCLI_PIN, type, field,                             \
+	            "https://: accept exactly the certificate whose public key hashes to this "  \
+	            "(no CA or name check; repeatable)"),                                        \
+	{ OPT_CALL, 'k', "insecure", NULL, "https://: accept any certificate (and say so on stderr)", \
+	  OPT_OFF(type, field, struct tlscli), TLSCLI_INSECURE, tlscli_opt, 0, NULL },            \
+	TLSCLI_ROW_("servername", "NAME", TLSCLI_SERVERNAME, type, field,                        \
+	            "https://: the name to check and send as SNI instead of the URL's host"),    \
+	TLSCLI_ROW_("cert", "FILE", TLSCLI_CERT, type, field,                                    \
+	            "https://: present this client certificate chain (PEM)"),                    \
+	TLSCLI_ROW_("key", "FILE", TLSCLI_KEY, type, field,                                      \
+	            "the client certificate's key (default: in --cert's FILE)"),                 \
+	TLSCLI_ROW_("tls-min", "1.2|1.3", TLSCLI_TLS_MIN, type, field,                           \
+	            "the lowest TLS version (default 1.2)"),                                     \
+	TLSCLI_ROW_("handshake-timeout", "SECS", TLSCLI_HANDSHAKE_TIMEOUT, type, field,          \
+	            "give up a TLS handshake after SECS (default 10)")
 #define TLSCLI_SERVER_CERT_ROWS_(type, field)                                                   \
 	TLSCLI_ROW_("cert", "FILE", TLSCLI_CERT, type, field,                                    \
 	            "the server's certificate chain (PEM)"),                                     \
@@ -112,6 +137,11 @@ int tlscli_option(struct tlscli *t, enum tlscli_flag flag, const char *arg);
 /* The table rows' handler: tlscli_option on the row's struct tlscli. */
 int tlscli_opt(struct parse *ps, const char *arg);
 
+/* After the options: usage errors in their combination ("--key needs
+ * --cert"). Returns 0 or EXIT_USAGE (reported). tlscli_setup checks too;
+ * a command that builds the config later calls this first. */
+int tlscli_check(const struct tlscli *t);
+
 /* After the options: checks their combination and builds the config
  * (reading files). host is what the client connects to (the name checked
  * unless --servername). A server without --cert makes a certificate and
@@ -126,6 +156,15 @@ const struct sk_tls_conn_opts *tlscli_conn_opts(struct tlscli *t);
 
 /* True for the errors tlscli_report words. */
 bool tlscli_is_tls_error(int err);
+
+/* A handshake's outcome from a conn this struct's config was not given to
+ * as sk_tls_conn_opts (the HTTP client makes its conns itself): kept for
+ * tlscli_report and tlscli_describe, and with -v printed as a client's. */
+void tlscli_record(struct tlscli *t, int err, const struct sk_tls_info *info);
+
+/* Why a handshake failed (err), in the words of tlscli_report's line,
+ * with what the last recorded handshake showed. */
+void tlscli_describe(const struct tlscli *t, int err, char *buf, size_t cap);
 
 /* The one line for a failed handshake or a refused certificate,
  * "sockit: <ctx>: <why>", with what the last handshake report showed.

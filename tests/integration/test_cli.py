@@ -104,8 +104,10 @@ def test_help_text_fits_a_terminal(sockit, args):
 # -h and --help, getopt_long's clusters and abbreviations, and the words of
 # a bad option are the same everywhere.
 SUBCOMMANDS = [["ip"], ["port"], ["tcp", "connect"], ["tcp", "listen"], ["tcp", "ping"],
-               ["udp", "listen"], ["udp", "send"], ["http", "serve"], ["serve"], ["resolve"],
-               ["dns", "query"], ["dns", "serve"], ["ifaces"], ["arp"], ["ping"], ["scan"]]
+               ["udp", "listen"], ["udp", "send"], ["http", "serve"], ["http", "get"],
+               ["http", "head"], ["http", "put"], ["http", "post"], ["http", "delete"], ["serve"],
+               ["resolve"], ["dns", "query"], ["dns", "serve"], ["ifaces"], ["arp"], ["ping"],
+               ["scan"]]
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help", "--hel"])
@@ -117,7 +119,8 @@ def test_every_subcommand_has_help(sockit, command, flag):
 
 
 @pytest.mark.parametrize("args", [["ping", "-qh"], ["scan", "-jh"], ["resolve", "-4h"],
-                                  ["dns", "query", "-vh"], ["tcp", "ping", "-qjh"]])
+                                  ["dns", "query", "-vh"], ["tcp", "ping", "-qjh"],
+                                  ["http", "get", "-sLh"]])
 def test_help_in_a_cluster(sockit, args):
     res = sockit(*args)
     assert res.status == 0 and res.out == sockit("help", args[0]).out, res
@@ -137,6 +140,12 @@ def test_help_in_a_cluster(sockit, args):
      "dns query: option '--t' is ambiguous: --tcp, --timeout, --trace"),
     (["dns", "query", "x", "--time", "0"], "dns query: --timeout 0: a query needs some time"),
     (["dns", "serve", "--delay", "x", "f"], "dns serve: --delay 'x': not a whole number (0-3600000)"),
+    (["http", "post", "--max-red=x", "http://h/"],
+     "http post: --max-redirs 'x': not a whole number (0-1000)"),
+    (["http", "get", "-s", "--req", "A B", "http://h/"],
+     "http get: --request 'A B': a method is a token, such as 'GET' or 'PATCH'"),
+    (["http", "head", "--h", "x", "http://h/"], "http head: option '--h' is ambiguous: --header, "
+                                                  "--handshake-timeout"),
     (["resolve", "-4", "-6", "localhost"], "resolve: -4 and -6 cannot be combined (without them, "
                                            "both IPv4 and IPv6 are used)"),
 ])

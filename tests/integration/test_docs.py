@@ -29,7 +29,8 @@ def plain(text):
 
 
 def man_sections():
-    """{"tcp listen": [lines]} for each .SS "sockit COMMAND ..." of the man page."""
+    """{"tcp listen": [lines]} for each .SS "sockit COMMAND ..." of the man page.
+    A section of alternatives, "sockit http get|head|put", is each one's."""
     found, current = {}, None
     for line in MAN.splitlines():
         if line.startswith(".SH"):
@@ -38,16 +39,20 @@ def man_sections():
             words = plain(line[3:]).strip().strip('"').split()
             current = None
             if words and words[0] == "sockit":
-                name = []
+                name, last = [], [""]
                 for w in words[1:]:
+                    if re.fullmatch(r"[a-z]+(\|[a-z]+)+", w):
+                        last = w.split("|")
+                        break
                     if not re.fullmatch(r"[a-z]+", w):
                         break
                     name.append(w)
-                current = " ".join(name)
-                found[current] = []
+                current = []
+                for alt in last:
+                    found[" ".join(name + [alt] if alt else name)] = current
             continue
         if current is not None:
-            found[current].append(line)
+            current.append(line)
     return found
 
 

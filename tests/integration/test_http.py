@@ -742,6 +742,40 @@ def test_writes_need_upload(procs, tree):
     assert (tree / "hello.txt").exists()
 
 
+def test_large_files_kept_open_by_the_cache_are_checked_within_a_second(procs, tree):
+    """Files above the inline size stay open in the cache (sent by sendfile
+    from a copy of the descriptor): a file replaced behind the server's back
+    (a new inode), rewritten in place, or swapped for a symlink that leads
+    out is seen within a second; a PUT through the server at once."""
+    one, two = os.urandom(100_000), os.urandom(150_000)
+    (tree / "a.bin").write_bytes(one)
+    (tree / "b.bin").write_bytes(one)
+    (tree / "c.bin").write_bytes(one)
+    srv = Server(procs, tree, "--upload")
+    for name in ("a", "b", "c"):
+        assert srv.get(f"/{name}.bin").body == one  # cached now
+    (tree / "a.tmp").write_bytes(two)
+    os.rename(tree / "a.tmp", tree / "a.bin")
+    with open(tree / "b.bin", "r+b") as f:  # same inode, new size and mtime
+        f.truncate(0)
+        f.write(two)
+    os.unlink(tree / "c.bin")
+    os.symlink("../secret.txt", tree / "c.bin")
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        r = srv.get("/c.bin")
+        assert b"TOP-SECRET" not in r.body and r.status in (200, 403), r
+        for name in ("a", "b"):  # old or new, whole, never a mix or a short body
+            r = srv.get(f"/{name}.bin")
+            assert r.status == 200 and r.body in (one, two), (name, len(r.body))
+        time.sleep(0.1)
+    assert srv.get("/a.bin").body == two
+    assert srv.get("/b.bin").body == two
+    assert srv.get("/c.bin").status == 403
+    assert srv.get("/a.bin", method="PUT", body=one).status == 204
+    assert srv.get("/a.bin").body == one
+
+
 def test_put_creates_and_replaces(procs, tree):
     srv = Server(procs, tree, "--upload")
     r = srv.get("/sub/new.txt", method="PUT", body=b"first")
@@ -1249,8 +1283,9 @@ def test_a_client_that_never_reads_is_dropped_at_the_send_timeout(procs, tree, w
     when the send timeout (1 s here) runs out: its socket's fd and the
     file's are closed, and the socket is let go for good (an io_uring send
     still queued would keep it open, and the client would then receive the
-    whole response instead of an early end). A 10 MiB file goes out in
-    pread+send pieces; a listing of several MiB straight from its buffer."""
+    whole response instead of an early end). A 10 MiB file goes out by
+    sendfile from a copy of the file cache's descriptor (the cache keeps the
+    file itself open); a listing of several MiB straight from its buffer."""
     if what == "file":
         (tree / "big.bin").write_bytes(os.urandom(10 * MIB))
         target, size = "/big.bin", 10 * MIB
@@ -1273,13 +1308,13 @@ def test_a_client_that_never_reads_is_dropped_at_the_send_timeout(procs, tree, w
     t0 = time.monotonic()
     assert srv.get("/hello.txt").status == 200  # served meanwhile
     assert nu.open_fds(srv.proc.pid) > baseline
-    wait_fds(srv.proc.pid, baseline, t0 + 5)
+    wait_fds(srv.proc.pid, baseline + (what == "file"), t0 + 5)
     assert time.monotonic() - t0 > 0.8, "dropped before the send timeout"
     got = nu.recv_all(s)
     assert got.startswith(b"HTTP/1.1 200 "), got[:100]
     assert len(got) < size, f"{len(got)} bytes: the whole response went out after the timeout"
     assert srv.get("/hello.txt").status == 200
-    wait_fds(srv.proc.pid, baseline, time.monotonic() + WAIT)
+    wait_fds(srv.proc.pid, baseline + (what == "file"), time.monotonic() + WAIT)
 
 
 def wait_fds(pid, n, deadline):
@@ -1539,8 +1574,8 @@ def test_access_log_is_common_log_format(procs, tree, tmp_path):
 # ==========================================================================
 
 @pytest.mark.parametrize("args, message", [
-    (["http"], "sockit: http: expected 'serve'"),
-    (["http", "bogus"], "sockit: http: 'bogus': expected 'serve'"),
+    (["http"], "sockit: http: expected serve, get, head, put, post or delete"),
+    (["http", "bogus"], "sockit: http: 'bogus': expected serve, get, head, put, post or delete"),
     (["http", "serve", "--max-body", "x"],
      "sockit: http serve: --max-body 'x': expected a size such as 10M or 2G"),
     (["http", "serve", "--max-body", "-1"],
@@ -1674,8 +1709,9 @@ def test_help(sockit):
     res = sockit("help", "http")
     assert res.status == 0
     assert res.out.startswith("usage: sockit http serve [options] [DIR]\n")
-    assert ("exit status: 0 after a stop, 1 access log lines lost (a full disk), 2 usage,\n"
-            "3 unknown address, 4 address in use, 7 DIR or a certificate file not found,\n"
-            "or a port below 1024 without root\n") in res.out
+    assert ("exit status: 0 ok (serve: after a stop), 1 failure (serve: access log lines\n"
+            "lost), 2 usage, 3 name resolution, 4 network (serve: address in use; the\n") in res.out
+    assert ("certificate or handshake, 7 a local file (serve: DIR or a certificate file\n"
+            "not found, or a port below 1024 without root)\n") in res.out
     assert sockit("http", "--help").out == res.out
     assert sockit("http", "serve", "--help").out == res.out

@@ -445,7 +445,8 @@ def responder(net):
 
 def test_ping_marks_duplicates(net, responder):
     responder(2, 0)
-    res = sk("ping", "-c", "3", "-i", "0.3", net.addr_b, ns=net.ns_a)
+    # -w: every probe's first answer is waited for, however busy the machine.
+    res = sk("ping", "-c", "3", "-i", "0.3", "-w", "20", net.addr_b, ns=net.ns_a)
     assert res.returncode == 0, res
     dups = [l for l in res.stdout.splitlines() if l.endswith(" (DUP!)")]
     s = summary_of(res.stdout)
@@ -453,7 +454,8 @@ def test_ping_marks_duplicates(net, responder):
     # (iputils stops there too).
     assert (s["tx"], s["rx"]) == (3, 3) and s["dups"] in (2, 3) and len(dups) == s["dups"]
     assert re.search(r"icmp_seq=1 ttl=\d+ time=[\d.]+ ms \(DUP!\)$", res.stdout, re.M)
-    theirs = summary_of(run("ping", "-c", "3", "-i", "0.3", net.addr_b, ns=net.ns_a).stdout)
+    theirs = summary_of(run("ping", "-c", "3", "-i", "0.3", "-w", "20", net.addr_b,
+                            ns=net.ns_a).stdout)
     assert (theirs["tx"], theirs["rx"]) == (3, 3) and theirs["dups"] in (2, 3)
 
 
@@ -470,6 +472,21 @@ def test_ping_marks_late_replies(net, responder):
     text = sk("ping", "-c", "2", "-i", "0.4", "-W", "0.1", net.addr_b, ns=net.ns_a)
     assert re.search(r"icmp_seq=1 ttl=\d+ time=[\d.]+ ms \(late\)$", text.stdout, re.M), text
     assert ", 2 late, 0% packet loss" in text.stdout
+
+
+def test_ping_deadline_waits_for_every_reply(net, responder):
+    # Replies come 0.3 s, 0.6 s and 0.9 s after the first probe. Without -w
+    # the run gives up -W after the last probe, before any; with -w it waits
+    # for all three (iputils' -w), and no longer than that.
+    responder(1, 0.3)
+    res = sk("ping", "-c", "3", "-i", "0.05", "-W", "0.1", net.addr_b, ns=net.ns_a)
+    assert res.returncode == 1 and summary_of(res.stdout)["rx"] == 0, res
+    time.sleep(1)  # the responder drains the three requests
+    start = time.monotonic()
+    res = sk("ping", "-c", "3", "-i", "0.05", "-W", "0.1", "-w", "10", net.addr_b, ns=net.ns_a)
+    took = time.monotonic() - start
+    assert res.returncode == 0 and took < 5, (res, took)
+    assert "3 packets transmitted, 3 received, 3 late," in res.stdout, res
 
 
 def test_ping_options_and_errors():

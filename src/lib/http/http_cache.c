@@ -1,7 +1,12 @@
 /* A small cache of files the HTTP server sends often: their metadata,
  * validators, ready-made header lines and, for small files, the content.
  * A hit costs no system call at all: the response is assembled with memcpy
- * and sent with one write (bench/http.sh, 1 KiB files).
+ * and sent with one write (bench/http.sh, 1 KiB files). Larger files keep
+ * their open descriptor instead of their content: a hit costs an fstat(2)
+ * and a dup(2) where a miss costs openat2 (a path walk beneath the root),
+ * fstat, formatting the validators and the last close of a file
+ * (bench/http.sh, 64 KiB files). So at most
+ * HTTP_CACHE_SLOTS descriptors stay open for the cache.
  *
  * Staleness is bounded the way nginx's open_file_cache_valid bounds it: an
  * entry older than CACHE_VALID_MS is checked again (opened beneath the root
@@ -34,9 +39,18 @@ static uint64_t hash_path(const char *p, size_t n)
 
 static void drop(struct cache_entry *e)
 {
+	if (e->fd >= 0)
+		close(e->fd);
 	free(e->rel);
 	free(e->content);
 	memset(e, 0, sizeof *e);
+	e->fd = -1;
+}
+
+void sk__http_cache_init(struct sk_http_server *s)
+{
+	for (size_t i = 0; i < HTTP_CACHE_SLOTS; i++)
+		s->cache[i].fd = -1;
 }
 
 void sk__http_cache_clear(struct sk_http_server *s)
@@ -59,12 +73,19 @@ const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const cha
 	struct cache_entry *e = &s->cache[h & (HTTP_CACHE_SLOTS - 1)];
 	if (!e->rel || e->hash != h || e->rel_len != len || memcmp(e->rel, rel, len) != 0)
 		return NULL;
+	/* A file kept open is also checked on every use, through its own
+	 * descriptor (no path walk): rewritten in place, its bytes would no
+	 * longer match the length and validators cached with it. */
+	struct stat st;
+	if (e->fd >= 0 && (fstat(e->fd, &st) != 0 || !same_file(&st, &e->st))) {
+		drop(e);
+		return NULL;
+	}
 	uint64_t now = sk_loop_now(s->loop);
 	if (now - e->checked_ms < CACHE_VALID_MS)
 		return e;
 	/* Old enough to check: the same path, opened the same safe way. */
 	int fd = sk__http_open_beneath(s, e->rel, O_RDONLY | O_NONBLOCK);
-	struct stat st;
 	bool fresh = fd >= 0 && fstat(fd, &st) == 0 && same_file(&st, &e->st);
 	if (fd >= 0)
 		close(fd);
@@ -76,19 +97,22 @@ const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const cha
 	return e;
 }
 
+/* Small files: a copy of the content, read now (fd stays the caller's).
+ * Larger ones: the caller's fd itself, which the entry then owns. */
 const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
-                                         int fd, const struct stat *st, const char *type)
+                                         int *fd, const struct stat *st, const char *type)
 {
-	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size > HTTP_INLINE_FILE)
+	if (!S_ISREG(st->st_mode))
 		return NULL;
-	char *content = malloc((size_t)st->st_size + 1);
+	bool small = (uint64_t)st->st_size <= HTTP_INLINE_FILE;
+	char *content = small ? malloc((size_t)st->st_size + 1) : NULL;
 	char *copy = malloc(len + 1);
-	if (!content || !copy) {
+	if ((small && !content) || !copy) {
 		free(content);
 		free(copy);
 		return NULL;
 	}
-	if (pread(fd, content, (size_t)st->st_size, 0) != (ssize_t)st->st_size) {
+	if (small && pread(*fd, content, (size_t)st->st_size, 0) != (ssize_t)st->st_size) {
 		free(content);
 		free(copy);
 		return NULL;
@@ -104,6 +128,10 @@ const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const cha
 	e->hash = h;
 	e->st = *st;
 	e->content = content;
+	if (!small) {
+		e->fd = *fd;
+		*fd = -1;
+	}
 	e->checked_ms = sk_loop_now(s->loop);
 	char etag[sizeof e->etag], modified[sizeof e->modified];
 	sk__http_format_etag(st, etag);

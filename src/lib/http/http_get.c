@@ -77,17 +77,27 @@ static bool answered_by_preconditions(struct http_conn *c, const struct stat *st
 	return true;
 }
 
-/* A cached file: the head from ready-made lines, the body from memory, one
- * write. Ranges take the uncached path (the caller checks). */
+/* A cached file: the head from ready-made lines, the body from memory (one
+ * write) or from a dup of the entry's descriptor (the conn closes its
+ * copy). Ranges take the uncached path (the caller checks). */
 static void serve_cached(struct http_conn *c, const struct cache_entry *e, bool head_only)
 {
 	if (answered_by_preconditions(c, &e->st, e->etag, e->modified))
 		return;
 	uint64_t size = (uint64_t)e->st.st_size;
+	int fd = -1;
+	if (!head_only && size && !e->content && (fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		sk__http_error(c, 503, "out of file descriptors");
+		return;
+	}
 	sk__http_begin(c, 200, size);
 	sk__http_append(c, e->headers, e->headers_len);
 	sk__http_end_head(c);
-	if (!head_only && size) {
+	if (fd >= 0) {
+		c->file_fd = fd;
+		c->file_off = 0;
+		c->file_left = size;
+	} else if (!head_only && size) {
 		sk__http_append(c, e->content, (size_t)size);
 		c->body_sent = size;
 	}
@@ -487,10 +497,11 @@ static void answer_get(struct http_conn *c, bool head_only)
 		}
 		const struct cache_entry *e = NULL;
 		if (!find(c, "Range"))
-			e = sk__http_cache_put(s, path.rel, path.len, fd, &st,
+			e = sk__http_cache_put(s, path.rel, path.len, &fd, &st,
 			                   sk__http_content_type(path.last.p, path.last.len));
 		if (e) {
-			close(fd);
+			if (fd >= 0)
+				close(fd);
 			serve_cached(c, e, head_only);
 			return;
 		}

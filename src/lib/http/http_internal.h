@@ -12,7 +12,16 @@
  *   http_get.c http_upload.c     the method handlers: GET and HEAD, PUT and POST,
  *   http_delete.c                DELETE
  *   http_methods.c               the method table: who answers what, Allow, OPTIONS
- *   http_server.c                the server: options, start, stop; wires the hooks */
+ *   http_server.c                the server: options, start, stop; wires the hooks
+ *
+ * and the client's (the response parser, URLs and gzip have public headers):
+ *
+ *   http_parse_response.c        responses and their framing
+ *   http_url.c                   URLs: parsing, references, origins, no_proxy
+ *   http_gunzip.c                gzip bodies (zlib)
+ *   http_client_exchange.c       an exchange's end, what a program may ask of one
+ *   http_client_io.c             the request on the wire, the response off it
+ *   http_client.c                the client: connections, an exchange's start, retries */
 #ifndef SOCKIT_HTTP_INTERNAL_H
 #define SOCKIT_HTTP_INTERNAL_H
 
@@ -25,6 +34,7 @@
 
 #include <sockit/buf.h>
 #include <sockit/conn.h>
+#include <sockit/http_client.h>
 #include <sockit/http_multipart.h>
 #include <sockit/http_parse.h>
 #include <sockit/http_server.h>
@@ -209,7 +219,8 @@ struct http_conn {
 
 /* The file cache (http_cache.c): slots by path hash, one entry each. 256
  * small files is a site's worth of pages, scripts and images; at most
- * 256 x 16 KiB = 4 MiB of memory (64 KiB files go faster by sendfile: bench/http.sh). */
+ * 256 x 16 KiB = 4 MiB of memory; larger files are kept open instead (at
+ * most 256 descriptors) and go out by sendfile (bench/http.sh). */
 #define HTTP_CACHE_SLOTS 256
 
 struct cache_entry {
@@ -217,7 +228,8 @@ struct cache_entry {
 	size_t rel_len;
 	uint64_t hash;
 	struct stat st;
-	char *content;             /* the whole file */
+	char *content;             /* the whole file, if small (HTTP_INLINE_FILE) */
+	int fd;                    /* else the file open, sent from by a dup; -1 if not */
 	char etag[48];
 	char modified[HTTP_DATE_LEN];
 	char headers[256];         /* Content-Type .. Accept-Ranges lines, ready to send */
@@ -261,11 +273,15 @@ struct sk_http_server {
 
 /* A fresh entry for rel, or NULL (not cached, or changed on disk). */
 const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const char *rel, size_t len);
-/* Caches the small regular file open on fd; NULL if it does not qualify. */
+/* Caches the regular file open on *fd; NULL if it does not qualify. A
+ * small file's content is copied (*fd stays the caller's); a larger file's
+ * entry takes *fd and sets it to -1. */
 const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const char *rel, size_t len,
-                                         int fd, const struct stat *st, const char *type);
+                                         int *fd, const struct stat *st, const char *type);
 /* Forgets everything (after a write through this server). */
 void sk__http_cache_clear(struct sk_http_server *s);
+/* Every slot empty (before the first put). */
+void sk__http_cache_init(struct sk_http_server *s);
 
 /* --- http_leftovers.c --- */
 
@@ -470,5 +486,153 @@ void sk__http_allow(const struct sk_http_server_opts *o, char *buf, size_t cap);
 /* The method table's hooks (struct sk__http_hooks). */
 bool sk__http_uses_body(const struct http_conn *c);
 void sk__http_route(struct http_conn *c);
+
+/* --- the client: http_client.c (the client, its connections, an exchange's
+ * start), http_client_io.c (the request on the wire, the response off it) and
+ * http_client_exchange.c (an exchange's end), each calling only those below --- */
+
+/* Addresses tried per host name: both families of a dual-stack host and
+ * a few of each. */
+#define SK__HTTP_MAX_ADDRS 8
+
+/* Where a connection goes, and what may share it: the origin (https: TLS
+ * with it, through a CONNECT tunnel when via_host is set), or for http://
+ * through a proxy, the proxy. */
+struct sk__http_origin {
+	enum sk_url_scheme scheme;
+	char host[SK_URL_HOST_MAX];
+	unsigned port;
+	char via_host[SK_URL_HOST_MAX]; /* the proxy a tunnel goes through; "" for none */
+	unsigned via_port;
+};
+
+/* One connection, busy with an exchange or kept alive for the next. */
+struct sk__http_conn {
+	struct sk_http_client *client;
+	struct sk_conn *conn;
+	struct sk__http_origin origin;
+	struct sk_tls_conn_opts tls;   /* https: the conn's use of the client's config */
+	struct sk_http_exchange *ex;   /* NULL while kept alive */
+	struct sk__http_conn *next;    /* the client's list */
+	unsigned n_exchanges;          /* carried so far, this one included */
+	/* The response head, kept whole for the parser's views. */
+	char *in;
+	size_t in_len;
+};
+
+struct sk_http_client {
+	struct sk_loop *loop;
+	struct sk_http_client_opts opts;
+	struct sk_tls_config *own_tls; /* made at the first https:// origin without opts.tls */
+	struct sk__http_conn *conns;
+	size_t n_conns;
+};
+
+enum sk__http_state {
+	SK__HTTP_WAITING,   /* started; begins on the loop's next pass */
+	SK__HTTP_CONNECTING,
+	SK__HTTP_EXCHANGING, /* sending and/or receiving */
+	SK__HTTP_DONE,
+};
+
+enum sk__http_recv {
+	SK__HTTP_RECV_HEAD,
+	SK__HTTP_RECV_BODY,
+	SK__HTTP_RECV_DONE,
+};
+
+struct sk_http_exchange {
+	struct sk_http_client *client;
+	const struct sk_http_exchange_handler *h;
+	void *ud;
+	enum sk__http_state state;
+	unsigned depth;          /* callbacks in progress: free when 0 after DONE */
+	bool to_head;
+	bool replayable;         /* the body can be sent again (no stream) */
+	bool idempotent;         /* RFC 9110 §9.2.2 */
+	bool retried;
+	struct sk__http_origin target; /* where to connect */
+	struct sk_timer kick;    /* begins the exchange */
+	struct sk__http_tunnel *tunnel; /* a CONNECT being made through a proxy */
+	char why[192];           /* SK_EHTTP_TUNNEL: the proxy's answer */
+
+	/* Connecting. */
+	struct sk_addr addrs[SK__HTTP_MAX_ADDRS];
+	size_t n_addrs, addr_i;
+	int connect_fd;          /* connecting, or the tunnel's socket: closed with the exchange */
+	int last_err;
+	struct sk_timer connect_timer;
+	uint64_t connect_deadline_ms;
+
+	/* Sending. */
+	struct sk__http_conn *cc;
+	struct sk_buf head;      /* the request head */
+	const struct sk_http_body_part *parts;
+	size_t n_parts, part_i;
+	uint64_t part_off;
+	bool stream_body, body_ended, body_sent;
+	bool in_body_want;       /* on_body_want is running: a drain inside it
+	                            (a write that emptied the queue) calls no second one */
+	bool dirty;              /* bytes past the response, or a response before the
+	                            request was sent whole: the connection cannot be reused */
+	uint64_t written_at_attach; /* sk_conn_bytes_written when the conn was attached */
+
+	/* Receiving. */
+	enum sk__http_recv recv;
+	struct sk_http_response res;
+	bool has_final;
+	struct sk_http_chunked chunked;
+	uint64_t body_left;      /* FRAMING_LENGTH */
+	uint64_t received;       /* response bytes on this attempt */
+	unsigned n_paused;
+
+	struct sk_http_timing timing;
+	uint64_t start_us;
+};
+
+/* --- http_client_exchange.c: an exchange's end, and its callback sections --- */
+
+/* Microseconds on CLOCK_MONOTONIC. */
+uint64_t sk__http_now_us(void);
+
+/* The end of an exchange: on_done, then its connection back to the pool
+ * when it may carry the next request, else closed. */
+void sk__http_finish(struct sk_http_exchange *ex, int err);
+/* Frees an exchange that never started, or whose callbacks are over. */
+void sk__http_exchange_free(struct sk_http_exchange *ex);
+/* Callback sections: enter before calling the program, leave after; true
+ * from leave when the exchange ended meanwhile (do not touch it then). */
+void sk__http_enter(struct sk_http_exchange *ex);
+bool sk__http_leave(struct sk_http_exchange *ex);
+
+/* --- http_client_tunnel.c: CONNECT through a proxy --- */
+
+/* The tunnel is open on fd (err 0, the caller owns fd), or not (err, fd -1
+ * and closed). */
+typedef void sk__http_tunnel_fn(struct sk_http_exchange *ex, int fd, int err);
+
+/* For an exchange that needs a tunnel to ex->target: ex->tunnel, with the
+ * CONNECT request (Proxy-Authorization from proxy's userinfo, if any).
+ * Plain data: the exchange frees it with free(). Returns 0 or SK_ENOMEM. */
+int sk__http_tunnel_new(struct sk_http_exchange *ex, const struct sk_url *proxy);
+
+/* Asks the proxy connected on fd for the tunnel, without blocking; done
+ * runs from the loop. fd is ex->connect_fd meanwhile, so an exchange that
+ * ends first closes it. Returns 0, or an error (fd is then closed). */
+int sk__http_tunnel_start(struct sk_http_exchange *ex, int fd, sk__http_tunnel_fn *done);
+
+/* --- http_client_io.c: the request on the wire, the response off it --- */
+
+int sk__http_build_head(struct sk_http_exchange *ex, const struct sk_http_client_req *req);
+void sk__http_send_request(struct sk_http_exchange *ex);
+void sk__http_pump_body(struct sk_http_exchange *ex);
+void sk__http_received(struct sk_http_exchange *ex, const char *p, size_t len);
+/* The server closed the connection: the end of a body framed by it (unless
+ * truncated: a TLS server that closed without close_notify may have been
+ * cut short by an attacker, RFC 8446 §6.1), or a response cut short.
+ * Returns 0, or SK_EHTTP_NO_RESPONSE when no byte of a response came (the
+ * caller decides whether to send the request again). */
+int sk__http_peer_closed(struct sk_http_exchange *ex, bool truncated);
+void sk__http_recv_reset(struct sk_http_exchange *ex);
 
 #endif

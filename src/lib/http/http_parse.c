@@ -8,6 +8,7 @@
 #include <sockit/http_parse.h>
 #include <sockit/ip.h>
 
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -72,7 +73,11 @@ int sk_http_error_status(int err)
 
 void sk_http_request_init(struct sk_http_request *req)
 {
-	memset(req, 0, sizeof *req);
+	/* Everything but the header array (3 KiB, written as fields arrive and
+	 * read only below n_headers): clearing it was 1 % of a 64 KiB GET. */
+	memset(req, 0, offsetof(struct sk_http_request, headers));
+	memset(&req->n_headers, 0,
+	       sizeof *req - offsetof(struct sk_http_request, n_headers));
 }
 
 /* --- the request line: method SP request-target SP HTTP-version --- */

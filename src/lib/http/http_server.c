@@ -132,6 +132,7 @@ int sk_http_server_new(struct sk_loop *loop, int listen_fd, const struct sk_http
 	}
 	s->loop = loop;
 	s->root_fd = root_fd;
+	sk__http_cache_init(s);
 	s->o = *opts;
 	/* Every connection's stream: a response head with a small file and a
 	 * file's piece may wait at once; never "full" (the server sends one

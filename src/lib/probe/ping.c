@@ -106,21 +106,33 @@ static bool is_settled(const struct target *t)
 }
 
 /* After the last probe: how long a target may still answer. As iputils:
- * twice the longest round trip for a target that has answered (timeout_ms
- * then only marks replies late), timeout_ms for one that has not. */
+ * twice the longest round trip, but at least the interval, for a target
+ * that has answered (timeout_ms then only marks replies late); timeout_ms
+ * for one that has not. Without the interval's floor a loopback target
+ * (round trips of 50 us) had about 1 ms to answer its last probe, and a
+ * busy machine lost it. */
 static uint64_t linger_us(const struct sk_ping *p, const struct target *t)
 {
 	if (!t->st.rtt.n)
 		return (uint64_t)p->o.timeout_ms * 1000u;
-	return (uint64_t)(t->st.rtt.max_ms * 2000.0) + 1000u;
+	uint64_t twice = (uint64_t)(t->st.rtt.max_ms * 2000.0) + 1000u;
+	return twice > p->o.interval_us ? twice : p->o.interval_us;
 }
 
 /* Once everything is sent: ends the run when every target has settled,
- * else arms the timer for the latest wait still running. */
+ * else arms the timer for the latest wait still running. With a deadline
+ * the wait lasts until it (as iputils: -w waits for the count's replies). */
 static void check_settled(struct sk_ping *p)
 {
 	if (!p->sending_done || p->finished)
 		return;
+	if (p->o.deadline_ms) {
+		for (size_t i = 0; i < p->n; i++)
+			if (!is_settled(&p->t[i]))
+				return;
+		finish(p);
+		return;
+	}
 	uint64_t until = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct target *t = &p->t[i];

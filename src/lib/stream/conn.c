@@ -39,7 +39,7 @@ void sk_conn_opts_init(struct sk_conn_opts *opts)
  * taken by the kernel. */
 static size_t queued(const struct sk_conn *c)
 {
-	return c->out.len + c->in_flight + (size_t)c->file_left;
+	return c->out.len + c->in_flight + (size_t)c->file_left + c->after_file.len;
 }
 
 static bool reading(const struct sk_conn *c)
@@ -66,6 +66,19 @@ static void drop_file(struct sk_conn *c)
 		close(c->file_fd);
 	c->file_fd = -1;
 	c->file_left = 0;
+	c->file_direct = false;
+}
+
+/* The file is all sent (or read into the queue): what was sent after it
+ * joins the queue behind it. */
+static int file_done(struct sk_conn *c)
+{
+	drop_file(c);
+	if (!c->after_file.len)
+		return 0;
+	int err = sk_buf_append(&c->out, sk_buf_head(&c->after_file), c->after_file.len);
+	sk_buf_fini(&c->after_file);
+	return err;
 }
 
 static void free_conn(struct sk_conn *c)
@@ -73,6 +86,7 @@ static void free_conn(struct sk_conn *c)
 	drop_file(c);
 	sk_buf_fini(&c->out);
 	sk_buf_fini(&c->held);
+	sk_buf_fini(&c->after_file);
 	free(c);
 }
 
@@ -162,9 +176,7 @@ static int read_file_piece(struct sk_conn *c)
 	c->out.len += (size_t)n;
 	c->file_off += (uint64_t)n;
 	c->file_left -= (uint64_t)n;
-	if (!c->file_left)
-		drop_file(c);
-	return 0;
+	return c->file_left ? 0 : file_done(c);
 }
 
 static int kick(struct sk_conn *c)
@@ -172,9 +184,26 @@ static int kick(struct sk_conn *c)
 	for (;;) {
 		if (c->closed || c->writing || c->n_corked)
 			return 0;
-		/* A file's next piece joins what is queued (a response head): one
-		 * send for both. */
-		if (c->file_left && c->out.len < SK_CONN_FILE_PIECE) {
+		/* The transport sends the file itself once what was queued before
+		 * it is out (the response head goes first, marked "more to come"). */
+		if (c->file_direct && !c->out.len) {
+			int rc = c->tp->send_file(c);
+			if (rc < 0) {
+				write_failed(c, rc);
+				return rc;
+			}
+			c->writing = rc == 1;
+			if (c->file_left)
+				return 0;
+			if ((rc = file_done(c)) < 0) {
+				sk_conn_close(c, rc);
+				return rc;
+			}
+			continue; /* what was sent after the file */
+		}
+		/* Else a file's next piece joins what is queued (a response head):
+		 * one send for both. */
+		if (c->file_left && !c->file_direct && c->out.len < SK_CONN_FILE_PIECE) {
 			int err = read_file_piece(c);
 			if (err < 0) {
 				sk_conn_close(c, err);
@@ -190,9 +219,10 @@ static int kick(struct sk_conn *c)
 		}
 		c->writing = rc == 1;
 		release_if_empty(c);
-		/* Went out at once: the file's next piece, until the transport
-		 * has to wait (a full socket) or the file is out. */
-		if (c->writing || !c->file_left)
+		/* Went out at once: the file's next piece (or what was sent
+		 * after the file), until the transport has to wait (a full
+		 * socket) or everything is out. */
+		if (c->writing)
 			return 0;
 	}
 }
@@ -248,7 +278,8 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 		bytes += n;
 		len -= (size_t)n;
 	}
-	int err = len ? sk_buf_append(&c->out, bytes, len) : 0;
+	/* Behind a file being sent, bytes wait until it is out. */
+	int err = len ? sk_buf_append(c->file_left ? &c->after_file : &c->out, bytes, len) : 0;
 	/* A write that fails here closes the conn: the caller hears it. */
 	int werr = err == 0 ? kick(c) : 0;
 	/* Full only if the bytes are still waiting: a transport without
@@ -262,7 +293,7 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 
 int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b)
 {
-	if (c->out.len || !b->len || c->closed)
+	if (c->out.len || c->file_left || !b->len || c->closed)
 		goto copy;
 	/* Nothing queued: b's storage becomes the queue, no copy. */
 	if (c->closed || c->write_closed || c->want_shutdown || c->wfd < 0)
@@ -304,6 +335,7 @@ int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
 	c->file_fd = fd;
 	c->file_off = off;
 	c->file_left = len;
+	c->file_direct = c->tp->send_file && len >= SK_CONN_SENDFILE_MIN;
 	c->depth++;
 	int err = kick(c);
 	sk__conn_leave(c);
@@ -422,6 +454,7 @@ int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_
 	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);
 	sk_buf_init(&c->held, SIZE_MAX);
+	sk_buf_init(&c->after_file, opts->out_max);
 	sk_timer_init(&c->idle_timer, on_idle_timer, c);
 	sk_timer_init(&c->held_timer, on_held_timer, c);
 	c->reading_on = reading(c);

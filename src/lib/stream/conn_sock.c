@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -59,13 +61,16 @@ static void on_sent(struct sk_loop *loop, int fd, long n, void *ud)
 	sk__conn_wrote(c, n < 0 ? (int)n : 0);
 }
 
-/* Only the completion path reads and writes the socket; events 0. */
+/* The completion path reads and writes the socket; readiness is asked
+ * for (SK_EV_WRITE) only while sendfile waits for room. */
 static void on_io(struct sk_loop *loop, int fd, unsigned events, void *ud)
 {
-	(void)loop;
-	(void)fd;
-	(void)events;
-	(void)ud;
+	struct sk_conn *c = ud;
+	if (!(events & SK_EV_WRITE) || !c->waits_writable)
+		return;
+	c->waits_writable = false;
+	sk_loop_mod_fd(loop, fd, 0);
+	sk__conn_wrote(c, 0);
 }
 
 static int sock_start(struct sk_conn *c)
@@ -120,7 +125,10 @@ static long sock_try_write(struct sk_conn *c, const char *p, size_t len)
 static int sock_flush(struct sk_conn *c)
 {
 	size_t len = c->out.len;
-	long n = sk_loop_send_buf(c->loop, c->wfd, &c->out, 0, on_sent, c);
+	/* A file follows (a response head before its body): the kernel holds
+	 * the head for the body's first bytes, one segment instead of two. */
+	int more = c->file_direct ? MSG_MORE : 0;
+	long n = sk_loop_send_buf(c->loop, c->wfd, &c->out, more, on_sent, c);
 	if (n == SK_EINPROGRESS) {
 		c->in_flight = len;
 		return 1;
@@ -129,6 +137,34 @@ static int sock_flush(struct sk_conn *c)
 		return (int)n;
 	sk_trace(c->opts.tracer, "send(%d, %ld)", c->wfd, n);
 	c->n_written += (uint64_t)n;
+	return 0;
+}
+
+/* sendfile(2): the page cache's pages go to the socket with no copy of
+ * ours. As much as the socket takes now; the rest when it has room. */
+static int sock_send_file(struct sk_conn *c)
+{
+	while (c->file_left) {
+		off_t off = (off_t)c->file_off;
+		size_t want = c->file_left < SSIZE_MAX ? (size_t)c->file_left : SSIZE_MAX;
+		ssize_t n = sendfile(c->wfd, c->file_fd, &off, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int err = sk_loop_mod_fd(c->loop, c->wfd, SK_EV_WRITE);
+			if (err < 0)
+				return err;
+			c->waits_writable = true;
+			c->in_flight = 0;
+			return 1;
+		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO; /* a read error, or a file shortened meanwhile */
+		sk_trace(c->opts.tracer, "sendfile(%d, %zd)", c->wfd, n);
+		c->n_written += (uint64_t)n;
+		c->file_off += (uint64_t)n;
+		c->file_left -= (uint64_t)n;
+	}
 	return 0;
 }
 
@@ -153,6 +189,7 @@ const struct sk__transport sk__conn_sock_transport = {
 	.set_reading = sock_set_reading,
 	.try_write = sock_try_write,
 	.flush = sock_flush,
+	.send_file = sock_send_file,
 	.shutdown_write = sock_shutdown_write,
 	.close = sock_close,
 };

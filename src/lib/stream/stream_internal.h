@@ -100,6 +100,13 @@ struct sk__transport {
 	 * way (sk__conn_wrote follows), or a negative errno. Called only when
 	 * no write is under way. */
 	int (*flush)(struct sk_conn *c);
+	/* Moves the file at the queue's head (file_fd from file_off, file_left
+	 * bytes; the queue itself is empty) to the kernel without the core
+	 * reading it, advancing file_off and file_left: returns 0 when the
+	 * file is all sent, 1 when it waits for room (sk__conn_wrote follows),
+	 * or a negative errno. NULL: the core reads the file into the queue in
+	 * pieces and flushes them (TLS encrypts them like any other bytes). */
+	int (*send_file)(struct sk_conn *c);
 	/* The write side is done: the peer sees the end of the stream. */
 	void (*shutdown_write)(struct sk_conn *c);
 	/* Lets go of the fds (closes them). The conn is gone after this. */
@@ -124,6 +131,7 @@ struct sk_conn {
 	struct sk_timer read_timer; /* drives reads from a regular file */
 	/* sock transport */
 	bool recv_started;
+	bool waits_writable;       /* send_file is waiting for room (SK_EV_WRITE) */
 	/* tls transport */
 	struct sk__tls *tls;
 	/* the core */
@@ -139,6 +147,8 @@ struct sk_conn {
 	size_t in_flight;          /* bytes a write under way holds */
 	int file_fd;               /* sk_conn_send_file: -1 if none */
 	uint64_t file_off, file_left;
+	bool file_direct;           /* ... sent by the transport's send_file */
+	struct sk_buf after_file;   /* sent while a file is: queued once it is out */
 	struct sk_buf held;        /* received, offered to on_recv, not taken yet */
 	struct sk_timer held_timer; /* offers them again after a resume */
 	uint64_t n_written;        /* bytes the kernel took */
