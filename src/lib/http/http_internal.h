@@ -2,6 +2,7 @@
  * never installed. The parser, chunked coding, multipart and listings have
  * public headers; this is the file server's inside, bottom to top:
  *
+ *   http_fields.c                field-value helpers the parsers share
  *   http_util.c                  dates, media types, paths, ranges, validators
  *   http_fs.c  http_cache.c      the file system beneath the root, the small-file
  *   http_store.c http_leftovers.c  cache, uploads' disk steps, interrupted uploads
@@ -40,6 +41,16 @@
 #include <sockit/http_server.h>
 #include <sockit/slice.h>
 #include <sockit/tls.h>
+
+/* --- http_fields.c: field-value helpers shared by the parsers --- */
+
+/* s equals word, ignoring ASCII case (field names, tokens). */
+bool sk__http_slice_ieq(struct sk_slice s, const char *word);
+
+/* Calls fn for each non-empty element of a comma-separated list, trimmed
+ * of spaces and tabs (RFC 9110 §5.6.1); stops at fn's first non-zero. */
+int sk__http_for_each_element(struct sk_slice value, void *ud,
+                              int (*fn)(struct sk_slice element, void *ud));
 
 /* --- http_util.c: dates, media types, request paths, ranges and validators --- */
 

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http_internal.h"
+
 /* The parser's states, in the order a body visits them. */
 enum state {
 	ST_PREAMBLE,    /* before the first boundary: discarded */
@@ -54,12 +56,6 @@ static bool is_value_char(unsigned char c)
 static bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static bool slice_ieq(struct sk_slice s, const char *word)
-{
-	size_t n = strlen(word);
-	return s.len == n && strncasecmp(s.p, word, n) == 0;
 }
 
 static int check_boundary(struct sk_slice b)
@@ -166,7 +162,7 @@ int sk_multipart_boundary(struct sk_slice content_type, struct sk_slice *boundar
 	struct param prm;
 	int r;
 	while ((r = next_param(&ps, &prm)) == 1) {
-		if (!slice_ieq(prm.name, "boundary"))
+		if (!sk__http_slice_ieq(prm.name, "boundary"))
 			continue;
 		/* Two boundaries: which one a proxy used is anyone's guess. */
 		if (found.p)
@@ -265,7 +261,7 @@ static int decode_ext_value(struct sk_multipart *m, struct param prm, struct sk_
 	const char *v = prm.value.p;
 	size_t n = prm.value.len;
 	const char *q1 = memchr(v, '\'', n);
-	if (!q1 || !slice_ieq((struct sk_slice){ v, (size_t)(q1 - v) }, "utf-8"))
+	if (!q1 || !sk__http_slice_ieq((struct sk_slice){ v, (size_t)(q1 - v) }, "utf-8"))
 		return -1;
 	const char *q2 = memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - v));
 	if (!q2)
@@ -301,20 +297,20 @@ static int parse_disposition(struct sk_multipart *m, struct sk_slice value, stru
 	struct params ps = { value.p, value.p + value.len };
 	struct sk_slice type = take_token(&ps);
 	/* RFC 7578 §4.2: "form-data" is the only type a form part has. */
-	if (!slice_ieq(type, "form-data"))
+	if (!sk__http_slice_ieq(type, "form-data"))
 		return SK_EHTTP_BAD_REQUEST;
 	struct param prm;
 	int r;
 	while ((r = next_param(&ps, &prm)) == 1) {
-		if (slice_ieq(prm.name, "name")) {
+		if (sk__http_slice_ieq(prm.name, "name")) {
 			if (d->name.p)
 				return SK_EHTTP_BAD_REQUEST;
 			d->name = unquote(m, prm);
-		} else if (slice_ieq(prm.name, "filename")) {
+		} else if (sk__http_slice_ieq(prm.name, "filename")) {
 			if (d->filename.p)
 				return SK_EHTTP_BAD_REQUEST;
 			d->filename = unquote(m, prm);
-		} else if (slice_ieq(prm.name, "filename*")) {
+		} else if (sk__http_slice_ieq(prm.name, "filename*")) {
 			if (d->has_ext_filename)
 				return SK_EHTTP_BAD_REQUEST;
 			d->has_ext_filename = true;
@@ -359,7 +355,7 @@ static int begin_part(struct sk_multipart *m)
 		size_t n = (size_t)(crlf - line);
 		at += n + 2;
 		const char *colon = memchr(line, ':', n);
-		if (!slice_ieq((struct sk_slice){ line, (size_t)(colon - line) }, "content-disposition"))
+		if (!sk__http_slice_ieq((struct sk_slice){ line, (size_t)(colon - line) }, "content-disposition"))
 			continue;
 		if (seen)
 			return SK_EHTTP_BAD_REQUEST;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http_internal.h"
+
 /* RFC 9110 §5.6.2 tchar: what methods and field names are made of. */
 static const unsigned char tchar[256] = {
 	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
@@ -141,37 +143,6 @@ static int request_line(const char *line, size_t n, bool is_complete, struct sk_
 
 /* --- header fields --- */
 
-static bool slice_ieq(struct sk_slice s, const char *word)
-{
-	size_t n = strlen(word);
-	return s.len == n && strncasecmp(s.p, word, n) == 0;
-}
-
-/* Splits a comma-separated list element by element (empty elements are
- * skipped, RFC 9110 §5.6.1) and calls fn for each, trimmed. */
-static int for_each_element(struct sk_slice value, struct sk_http_request *req,
-                            int (*fn)(struct sk_slice, struct sk_http_request *))
-{
-	size_t i = 0;
-	while (i <= value.len) {
-		size_t start = i;
-		while (i < value.len && value.p[i] != ',')
-			i++;
-		size_t end = i;
-		while (start < end && (value.p[start] == ' ' || value.p[start] == '\t'))
-			start++;
-		while (end > start && (value.p[end - 1] == ' ' || value.p[end - 1] == '\t'))
-			end--;
-		if (end > start) {
-			int err = fn((struct sk_slice){ value.p + start, end - start }, req);
-			if (err)
-				return err;
-		}
-		i++;
-	}
-	return 0;
-}
-
 static int content_length(struct sk_slice v, struct sk_http_request *req)
 {
 	if (v.len == 0)
@@ -195,8 +166,9 @@ static int content_length(struct sk_slice v, struct sk_http_request *req)
 	return 0;
 }
 
-static int transfer_coding(struct sk_slice coding, struct sk_http_request *req)
+static int transfer_coding(struct sk_slice coding, void *ud)
 {
+	struct sk_http_request *req = ud;
 	/* A coding may carry parameters ("gzip;q=1"): the name is the token. */
 	size_t n = 0;
 	while (n < coding.len && is_tchar((unsigned char)coding.p[n]))
@@ -207,7 +179,7 @@ static int transfer_coding(struct sk_slice coding, struct sk_http_request *req)
 	/* chunked must be applied once, and last (RFC 9112 §6.3 and §7). */
 	if (req->te_chunked)
 		return bad(req, "chunked is not the final transfer coding");
-	if (slice_ieq(name, "chunked")) {
+	if (sk__http_slice_ieq(name, "chunked")) {
 		if (n != coding.len)
 			return bad(req, "chunked takes no parameters");
 		req->te_chunked = true;
@@ -215,7 +187,7 @@ static int transfer_coding(struct sk_slice coding, struct sk_http_request *req)
 	}
 	static const char *const known[] = { "gzip", "x-gzip", "deflate", "compress", "x-compress" };
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-		if (slice_ieq(name, known[i])) {
+		if (sk__http_slice_ieq(name, known[i])) {
 			req->has_other_coding = true;
 			return 0;
 		}
@@ -301,11 +273,12 @@ static int host_value(struct sk_slice v, struct sk_http_request *req)
 	return 0;
 }
 
-static int connection_option(struct sk_slice opt, struct sk_http_request *req)
+static int connection_option(struct sk_slice opt, void *ud)
 {
-	if (slice_ieq(opt, "close"))
+	struct sk_http_request *req = ud;
+	if (sk__http_slice_ieq(opt, "close"))
 		req->conn_close = true;
-	else if (slice_ieq(opt, "keep-alive"))
+	else if (sk__http_slice_ieq(opt, "keep-alive"))
 		req->conn_keep_alive = true;
 	return 0;
 }
@@ -314,21 +287,21 @@ static int connection_option(struct sk_slice opt, struct sk_http_request *req)
  * Host, whose value decides which site a proxy sends the request to. */
 static int header_semantics(struct sk_http_request *req, const struct sk_http_header *h)
 {
-	if (slice_ieq(h->name, "content-length"))
+	if (sk__http_slice_ieq(h->name, "content-length"))
 		return content_length(h->value, req);
-	if (slice_ieq(h->name, "transfer-encoding")) {
+	if (sk__http_slice_ieq(h->name, "transfer-encoding")) {
 		req->seen_te = true;
 		if (h->value.len == 0)
 			return bad(req, "empty Transfer-Encoding");
-		return for_each_element(h->value, req, transfer_coding);
+		return sk__http_for_each_element(h->value, req, transfer_coding);
 	}
-	if (slice_ieq(h->name, "connection"))
-		return for_each_element(h->value, req, connection_option);
-	if (slice_ieq(h->name, "host")) {
+	if (sk__http_slice_ieq(h->name, "connection"))
+		return sk__http_for_each_element(h->value, req, connection_option);
+	if (sk__http_slice_ieq(h->name, "host")) {
 		req->n_host++;
 		return host_value(h->value, req);
 	}
-	if (slice_ieq(h->name, "expect") && slice_ieq(h->value, "100-continue"))
+	if (sk__http_slice_ieq(h->name, "expect") && sk__http_slice_ieq(h->value, "100-continue"))
 		req->expect_continue = true;
 	return 0;
 }
@@ -480,7 +453,7 @@ const struct sk_http_header *sk_http_find_header(const struct sk_http_request *r
                                                  const char *name)
 {
 	for (size_t i = 0; i < req->n_headers; i++)
-		if (slice_ieq(req->headers[i].name, name))
+		if (sk__http_slice_ieq(req->headers[i].name, name))
 			return &req->headers[i];
 	return NULL;
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http_internal.h"
+
 static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
 
 /* RFC 9110 §5.6.2 tchar: what field names and codings are made of. */
@@ -96,37 +98,6 @@ static int status_line(const char *line, size_t n, bool is_complete, struct sk_h
 
 /* --- header fields --- */
 
-static bool slice_ieq(struct sk_slice s, const char *word)
-{
-	size_t n = strlen(word);
-	return s.len == n && strncasecmp(s.p, word, n) == 0;
-}
-
-/* Calls fn for each non-empty element of a comma-separated list, trimmed
- * (RFC 9110 §5.6.1). */
-static int for_each_element(struct sk_slice value, struct sk_http_response *res,
-                            int (*fn)(struct sk_slice, struct sk_http_response *))
-{
-	size_t i = 0;
-	while (i <= value.len) {
-		size_t start = i;
-		while (i < value.len && value.p[i] != ',')
-			i++;
-		size_t end = i;
-		while (start < end && (value.p[start] == ' ' || value.p[start] == '\t'))
-			start++;
-		while (end > start && (value.p[end - 1] == ' ' || value.p[end - 1] == '\t'))
-			end--;
-		if (end > start) {
-			int err = fn((struct sk_slice){ value.p + start, end - start }, res);
-			if (err)
-				return err;
-		}
-		i++;
-	}
-	return 0;
-}
-
 static int content_length(struct sk_slice v, struct sk_http_response *res)
 {
 	/* Two Content-Length fields, even equal ones: a response whose length
@@ -154,21 +125,23 @@ static int content_length(struct sk_slice v, struct sk_http_response *res)
 /* RFC 9112 §6.1: chunked, applied once and last. Any other coding would be
  * handed on still encoded (or, not last, framed by the connection's end): a
  * client that cannot undo it refuses the response. */
-static int transfer_coding(struct sk_slice coding, struct sk_http_response *res)
+static int transfer_coding(struct sk_slice coding, void *ud)
 {
+	struct sk_http_response *res = ud;
 	if (res->te_chunked)
 		return bad(res, "chunked is not the last transfer coding");
-	if (!slice_ieq(coding, "chunked"))
+	if (!sk__http_slice_ieq(coding, "chunked"))
 		return bad(res, "a transfer coding other than chunked");
 	res->te_chunked = true;
 	return 0;
 }
 
-static int connection_option(struct sk_slice opt, struct sk_http_response *res)
+static int connection_option(struct sk_slice opt, void *ud)
 {
-	if (slice_ieq(opt, "close"))
+	struct sk_http_response *res = ud;
+	if (sk__http_slice_ieq(opt, "close"))
 		res->conn_close = true;
-	else if (slice_ieq(opt, "keep-alive"))
+	else if (sk__http_slice_ieq(opt, "keep-alive"))
 		res->conn_keep_alive = true;
 	return 0;
 }
@@ -176,16 +149,16 @@ static int connection_option(struct sk_slice opt, struct sk_http_response *res)
 /* Acts on the fields that decide framing and the connection. */
 static int header_semantics(struct sk_http_response *res, const struct sk_http_header *h)
 {
-	if (slice_ieq(h->name, "content-length"))
+	if (sk__http_slice_ieq(h->name, "content-length"))
 		return content_length(h->value, res);
-	if (slice_ieq(h->name, "transfer-encoding")) {
+	if (sk__http_slice_ieq(h->name, "transfer-encoding")) {
 		res->seen_te = true;
 		if (h->value.len == 0)
 			return bad(res, "empty Transfer-Encoding");
-		return for_each_element(h->value, res, transfer_coding);
+		return sk__http_for_each_element(h->value, res, transfer_coding);
 	}
-	if (slice_ieq(h->name, "connection"))
-		return for_each_element(h->value, res, connection_option);
+	if (sk__http_slice_ieq(h->name, "connection"))
+		return sk__http_for_each_element(h->value, res, connection_option);
 	return 0;
 }
 
@@ -330,7 +303,7 @@ const struct sk_http_header *sk_http_response_header(const struct sk_http_respon
                                                      const char *name)
 {
 	for (size_t i = 0; i < res->n_headers; i++)
-		if (slice_ieq(res->headers[i].name, name))
+		if (sk__http_slice_ieq(res->headers[i].name, name))
 			return &res->headers[i];
 	return NULL;
 }
