@@ -1,10 +1,13 @@
 """sockit's HTTP file server against nginx, h2o, lighttpd and python3 -m http.server.
 
-    http_bench.py SOCKIT TMPDIR
+    http_bench.py SOCKIT TMPDIR [LOADGEN]
 
 Every server serves the same 1 KiB, 64 KiB and 10 MiB files from TMPDIR/www on
 127.0.0.1, pinned to CPU 0; wrk -t1 runs pinned to CPU 1. Points: each size at
-64 connections, plus 1 KiB at 256 and at 1 connection(s). Each point runs every
+64 connections, plus 1 KiB at 256 and at 1 connection(s), plus 10 MiB at 64
+read by LOADGEN (bench/loadgen.c, `loadgen http`: 256 KiB per read(2) where wrk
+reads 8 KiB, so that at 10 MiB the servers rather than the client set the
+pace; no latency figures). Each point runs every
 server in turn, alternating the order between rounds; a fresh server per run,
 checked (one GET, status 200, same bytes) before it is timed, then a short wrk
 warm-up, then the timed wrk run. Figures are medians over the rounds; errors
@@ -28,7 +31,7 @@ reported and skipped for the rest of the run.
 Environment: BENCH_SECS (10) seconds per timed run, BENCH_ROUNDS (3),
 BENCH_WARMUP (1) seconds of wrk before each timed run, BENCH_STRICT=1 makes a
 missed target exit 1. Quick try: BENCH_SECS=2 BENCH_ROUNDS=1. For one question
-at a time: BENCH_SERVERS="sockit h2o" and BENCH_POINTS="1k:64 1k:256".
+at a time: BENCH_SERVERS="sockit h2o" and BENCH_POINTS="1k:64 1k:256 10m:64:loadgen".
 """
 import getpass
 import http.client
@@ -52,7 +55,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SIZES = {"1k": 1 << 10, "64k": 64 << 10, "10m": 10 << 20}
 SIZE_LABEL = {"1k": "1 KiB", "64k": "64 KiB", "10m": "10 MiB"}
 # (file, connections)
-POINTS = [("1k", 64), ("64k", 64), ("10m", 64), ("1k", 256), ("1k", 1)]
+# (file, connections, client)
+POINTS = [("1k", 64, "wrk"), ("64k", 64, "wrk"), ("10m", 64, "wrk"), ("10m", 64, "loadgen"),
+          ("1k", 256, "wrk"), ("1k", 1, "wrk")]
+LOADGEN_READ = 256 << 10
 SERVERS = ["sockit", "nginx", "nginx+ofc", "h2o", "lighttpd", "python"]
 # Before and after a change, in the same run: BENCH_SOCKIT_BEFORE=/path/to/old/sockit
 # adds "sockit-before", measured like the others.
@@ -62,7 +68,8 @@ if SOCKIT_BEFORE:
 if os.environ.get("BENCH_SERVERS"):
     SERVERS = [n for n in SERVERS if n in os.environ["BENCH_SERVERS"].split()]
 if os.environ.get("BENCH_POINTS"):
-    POINTS = [(f, int(c)) for f, c in (p.split(":") for p in os.environ["BENCH_POINTS"].split())]
+    POINTS = [(f, int(c), (rest or ["wrk"])[0])
+              for f, c, *rest in (p.split(":") for p in os.environ["BENCH_POINTS"].split())]
 PROGRAM = {"nginx": "nginx", "nginx+ofc": "nginx", "h2o": "h2o", "lighttpd": "lighttpd",
            "python": PYTHON}
 
@@ -268,16 +275,37 @@ def wrk(port, path, conns, secs, lua, size, scheme="http"):
     }
 
 
-def measure(name, fname, conns, sockit, tmp, www, files, lua):
+def loadgen(prog, port, path, conns, secs):
+    """`loadgen http`: keep-alive GETs, 256 KiB per read; it exits 1 on any
+    error, a status other than 200 or a body longer than Content-Length."""
+    argv = ["taskset", "-c", CLIENT_CPU, prog, "http", "127.0.0.1", str(port), path, str(conns),
+            str(secs), str(LOADGEN_READ)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60,
+                         preexec_fn=raise_nofile)
+    f = out.stdout.split()
+    if out.returncode != 0 or len(f) < 4:
+        raise RuntimeError(f"loadgen failed ({out.returncode}): {out.stderr.strip()[:200]}")
+    rps, bps = float(f[0]), float(f[2])
+    return {"rps": rps, "mibs": bps / (1 << 20), "p50": None, "p99": None,
+            "requests": rps * secs, "errors": 0, "non2xx": 0}
+
+
+def measure(name, point, sockit, tmp, www, files, lua, lg):
+    fname, conns, client = point
     srv = Server(name, sockit, tmp, www)
+
+    def run(secs):
+        if client == "loadgen":
+            return loadgen(lg, srv.port, f"/{fname}.bin", conns, secs)
+        return wrk(srv.port, f"/{fname}.bin", conns, secs, lua, len(files[fname]))
     try:
         srv.check(f"/{fname}.bin", files[fname])
         if WARMUP:
-            wrk(srv.port, f"/{fname}.bin", conns, WARMUP, lua, len(files[fname]))
+            run(WARMUP)
         if srv.proc.poll() is not None:
             srv.fail("died during the warm-up")
         cpu0 = srv.cpu_seconds()
-        r = wrk(srv.port, f"/{fname}.bin", conns, SECS, lua, len(files[fname]))
+        r = run(SECS)
         if srv.proc.poll() is not None:
             srv.fail("died during the run")
         r["cpu_us"] = (srv.cpu_seconds() - cpu0) / max(r["requests"], 1) * 1e6
@@ -290,6 +318,8 @@ def measure(name, fname, conns, sockit, tmp, www, files, lua):
 # --- output ---
 
 def fmt_lat(us):
+    if us is None:
+        return "-"
     if us >= 1e6:
         return f"{us / 1e6:.2f} s"
     return f"{us / 1000:.2f} ms" if us >= 10000 else f"{us:.0f} us"
@@ -313,7 +343,7 @@ def point_table(title, res):
         if s and name != "sockit":
             rr = ratio(s["rps"], m["rps"])
             cr = ratio(m["cpu_us"], s["cpu_us"])
-            pr = ratio(m["p99"], s["p99"])
+            pr = ratio(m["p99"], s["p99"]) if s["p99"] is not None else ""
         print(f"  {name:<13} {m['rps']:>10,.0f} {m['mibs']:>9,.1f} {fmt_lat(m['p50']):>9} "
               f"{fmt_lat(m['p99']):>9} {m['cpu_us']:>6.1f} us {m['errors']:>6} {m['non2xx']:>7}   "
               f"{rr:>6} {cr:>6} {pr:>6}")
@@ -321,6 +351,9 @@ def point_table(title, res):
 
 def main():
     sockit, tmp = sys.argv[1], sys.argv[2]
+    lg = sys.argv[3] if len(sys.argv) > 3 else None
+    if lg is None:
+        POINTS[:] = [p for p in POINTS if p[2] != "loadgen"]
     if not shutil.which("wrk"):
         sys.exit("bench/http.sh: wrk is missing (Debian package wrk; scripts/deps.sh bench)")
     if not os.access(sockit, os.X_OK):
@@ -371,7 +404,8 @@ def main():
 
     results = {}
     sockit_runs_bad = 0
-    for fname, conns in POINTS:
+    for point in POINTS:
+        fname, conns, client = point
         runs = {name: [] for name in servers}
         for r in range(ROUNDS):
             order = servers if r % 2 == 0 else list(reversed(servers))
@@ -379,7 +413,7 @@ def main():
                 if name in skipped:
                     continue
                 try:
-                    runs[name].append(measure(name, fname, conns, sockit, tmp, www, files, lua))
+                    runs[name].append(measure(name, point, sockit, tmp, www, files, lua, lg))
                 except Exception as e:  # a peer that fails is reported and skipped, not fatal
                     print(f"  ({name}: {e}; skipped from now on)", file=sys.stderr)
                     skipped[name] = str(e)
@@ -390,13 +424,14 @@ def main():
             rs = runs[name]
             if not rs:
                 continue
-            med[name] = {k: statistics.median(x[k] for x in rs)
+            med[name] = {k: (statistics.median(x[k] for x in rs) if rs[0][k] is not None else None)
                          for k in ("rps", "mibs", "p50", "p99", "cpu_us")}
             med[name]["errors"] = sum(x["errors"] for x in rs)
             med[name]["non2xx"] = sum(x["non2xx"] for x in rs)
-        results[(fname, conns)] = med
+        results[point] = med
+        by = "" if client == "wrk" else f", read by loadgen ({LOADGEN_READ >> 10} KiB per read)"
         point_table(f"GET {SIZE_LABEL[fname]} file, {conns} connection{'s' * (conns != 1)}, "
-                    f"{SECS} s", med)
+                    f"{SECS} s{by}", med)
         sys.stdout.flush()
 
     ok = verdict(results)
@@ -421,7 +456,7 @@ def verdict(results):
         k = (max if higher else min)(peers, key=peers.get)
         return k, peers[k]
 
-    m = results.get(("1k", 64), {})
+    m = results.get(("1k", 64, "wrk"), {})
     s = m.get("sockit")
     if s:
         k, v = best(m, "rps")
@@ -438,7 +473,7 @@ def verdict(results):
                   f"{s['cpu_us']:.1f} us ({s['cpu_us'] / v:.2f}x)", s["cpu_us"] <= 0.75 * v)
     # File bodies (issue 10): 64 KiB at <= 0.8x the best peer's CPU and at
     # least its req/s; 10 MiB at >= 1.2x the best peer's MiB/s.
-    m = results.get(("64k", 64), {})
+    m = results.get(("64k", 64, "wrk"), {})
     s = m.get("sockit")
     if s:
         k, v = best(m, "cpu_us", higher=False)
@@ -449,18 +484,20 @@ def verdict(results):
         if k:
             check(f"64 KiB/64: req/s >= best peer's ({k} {v:,.0f})",
                   f"{s['rps']:,.0f} ({s['rps'] / v:.2f}x)", s["rps"] >= v)
-    m = results.get(("10m", 64), {})
-    s = m.get("sockit")
-    if s:
+    for client in ("wrk", "loadgen"):
+        m = results.get(("10m", 64, client), {})
+        s = m.get("sockit")
+        if not s:
+            continue
         k, v = best(m, "mibs")
         if k:
-            check(f"10 MiB/64: MiB/s >= 1.2x best peer's ({k} {v:,.1f})",
+            check(f"10 MiB/64 read by {client}: MiB/s >= 1.2x best peer's ({k} {v:,.1f})",
                   f"{s['mibs']:,.1f} ({s['mibs'] / v:.2f}x)", s["mibs"] >= 1.2 * v)
         k, v = best(m, "cpu_us", higher=False)
         if k:
-            print(f"  10 MiB/64: CPU per request {s['cpu_us']:,.0f} us, best peer's "
-                  f"({k}) {v:,.0f} us ({s['cpu_us'] / v:.2f}x; no target)")
-    m = results.get(("1k", 256), {})
+            print(f"  10 MiB/64 read by {client}: CPU per request {s['cpu_us']:,.0f} us, best "
+                  f"peer's ({k}) {v:,.0f} us ({s['cpu_us'] / v:.2f}x; no target)")
+    m = results.get(("1k", 256, "wrk"), {})
     if m.get("sockit") and "h2o" in m:
         s, v = m["sockit"]["p99"], m["h2o"]["p99"]
         check(f"1 KiB/256: p99 <= h2o's ({fmt_lat(v)})", f"{fmt_lat(s)}", s <= v)
@@ -475,7 +512,7 @@ def readme(results):
     """The README's rows: capability | sockit | peer | ratio."""
     print("\nREADME rows (markdown)")
     rows = []
-    m = results.get(("1k", 64), {})
+    m = results.get(("1k", 64, "wrk"), {})
     s = m.get("sockit")
     if s:
         peers = {k: v for k, v in m.items() if k not in ("sockit", "sockit-before")}
@@ -493,16 +530,19 @@ def readme(results):
             rows.append(("`http serve`, 1 KiB file, 64 connections: server CPU per request",
                          f"{s['cpu_us']:.1f} µs", f"{k} {peers[k]['cpu_us']:.1f} µs (best peer)",
                          f"{s['cpu_us'] / peers[k]['cpu_us']:.2f}x"))
-    for key, label, field, unit in ((("64k", 64), "64 KiB file, 64 connections: requests/s",
+    for key, label, field, unit in ((("64k", 64, "wrk"), "64 KiB file, 64 connections: requests/s",
                                      "rps", ""),
-                                    (("10m", 64), "10 MiB file, 64 connections: MiB/s",
+                                    (("10m", 64, "wrk"), "10 MiB file, 64 connections: MiB/s",
+                                     "mibs", ""),
+                                    (("10m", 64, "loadgen"),
+                                     "10 MiB file, 64 connections, 256 KiB reads: MiB/s",
                                      "mibs", "")):
         m = results.get(key, {})
         if m.get("sockit") and "lighttpd" in m:
             s, v = m["sockit"][field], m["lighttpd"][field]
             rows.append((f"`http serve`, {label}", f"{s:,.0f}", f"lighttpd {v:,.0f}",
                          f"{s / v:.2f}x"))
-    m = results.get(("1k", 256), {})
+    m = results.get(("1k", 256, "wrk"), {})
     if m.get("sockit") and "h2o" in m:
         s, v = m["sockit"]["p99"], m["h2o"]["p99"]
         rows.append(("`http serve`, 1 KiB file, 256 connections: p99 latency", fmt_lat(s),

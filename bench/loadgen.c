@@ -8,6 +8,9 @@
  *   loadgen idle HOST PORT N                open N connections, print "ready",
  *                                           hold them until stdin closes
  *   loadgen udp HOST PORT SECS SIZE WINDOW  datagram echo rate, WINDOW in flight
+ *   loadgen http HOST PORT PATH C SECS READ C keep-alive connections GETting
+ *                                           PATH for SECS, reading READ bytes
+ *                                           per call; prints requests/s, bytes/s
  *
  * Prints one line: the figure and its unit. Exits 1 on any error. Talks only
  * to the address it is given (the scripts give it 127.0.0.1). */
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -181,6 +185,111 @@ static int udp_rate(const struct sockaddr_in *a, double secs, size_t size, int w
 	return 0;
 }
 
+/* One keep-alive HTTP/1.1 connection of `loadgen http`: the head being
+ * read, then how much of the body is left. */
+struct http_conn {
+	int fd;
+	char head[8192];
+	size_t head_len;      /* bytes of the head read so far */
+	long long body_left;  /* -1 while the head is being read */
+};
+
+static void http_request(struct http_conn *c, const char *req, size_t req_len)
+{
+	if (write(c->fd, req, req_len) != (ssize_t)req_len)
+		die("write");
+	c->head_len = 0;
+	c->body_left = -1;
+}
+
+/* Takes the head's bytes from p[0..n); returns how many belong to the head,
+ * having set body_left once the head is complete. Exits on anything but a
+ * 200 with a Content-Length: the figure must count whole, good responses. */
+static size_t http_take_head(struct http_conn *c, const char *p, size_t n)
+{
+	size_t room = sizeof c->head - 1 - c->head_len, take = n < room ? n : room;
+	memcpy(c->head + c->head_len, p, take);
+	size_t old = c->head_len;
+	c->head_len += take;
+	c->head[c->head_len] = 0;
+	char *end = strstr(c->head, "\r\n\r\n");
+	if (!end) {
+		if (c->head_len == sizeof c->head - 1) {
+			fprintf(stderr, "loadgen: a response head over %zu bytes\n", sizeof c->head);
+			exit(1);
+		}
+		return take;
+	}
+	*end = 0;
+	if (strncmp(c->head, "HTTP/1.1 200 ", 13) != 0) {
+		fprintf(stderr, "loadgen: not a 200: %.60s\n", c->head);
+		exit(1);
+	}
+	const char *cl = strcasestr(c->head, "\r\ncontent-length:");
+	if (!cl) {
+		fprintf(stderr, "loadgen: a response without Content-Length\n");
+		exit(1);
+	}
+	c->body_left = atoll(cl + 17);
+	return (size_t)(end + 4 - c->head) - old;
+}
+
+static int http_load(const struct sockaddr_in *a, const char *path, int conns, double secs,
+                     size_t read_size)
+{
+	char req[1024];
+	int req_len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s:%u\r\n\r\n", path,
+	                       inet_ntoa(a->sin_addr), ntohs(a->sin_port));
+	if (req_len <= 0 || (size_t)req_len >= sizeof req) {
+		fprintf(stderr, "loadgen: path too long\n");
+		return 1;
+	}
+	int ep = epoll_create1(0);
+	struct http_conn *cs = calloc((size_t)conns, sizeof *cs);
+	char *buf = malloc(read_size);
+	if (!cs || !buf)
+		die("malloc");
+	for (int i = 0; i < conns; i++) {
+		cs[i].fd = connect_to(a);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
+		http_request(&cs[i], req, (size_t)req_len);
+	}
+	unsigned long long bytes = 0, responses = 0;
+	double t0 = now(), end = t0 + secs;
+	struct epoll_event evs[256];
+	while (now() < end) {
+		int n = epoll_wait(ep, evs, 256, 100);
+		for (int k = 0; k < n; k++) {
+			struct http_conn *c = &cs[evs[k].data.u32];
+			ssize_t r = read(c->fd, buf, read_size);
+			if (r <= 0) {
+				if (r == 0)
+					errno = ECONNRESET;
+				die("read");
+			}
+			bytes += (unsigned long long)r;
+			size_t at = 0;
+			if (c->body_left < 0)
+				at = http_take_head(c, buf, (size_t)r);
+			if (c->body_left < 0)
+				continue;
+			if ((long long)((size_t)r - at) > c->body_left) {
+				fprintf(stderr, "loadgen: more bytes than Content-Length said\n");
+				return 1;
+			}
+			c->body_left -= (long long)((size_t)r - at);
+			if (c->body_left == 0) {
+				responses++;
+				http_request(c, req, (size_t)req_len);
+			}
+		}
+	}
+	double dt = now() - t0;
+	printf("%.0f requests/s %.0f bytes/s\n", (double)responses / dt, (double)bytes / dt);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 6 && strcmp(argv[1], "latency") == 0) {
@@ -199,6 +308,10 @@ int main(int argc, char **argv)
 		struct sockaddr_in a = target(argv[2], argv[3]);
 		return udp_rate(&a, atof(argv[4]), (size_t)atol(argv[5]), atoi(argv[6]));
 	}
-	fprintf(stderr, "usage: loadgen latency|throughput|idle|udp HOST PORT ...\n");
+	if (argc >= 8 && strcmp(argv[1], "http") == 0) {
+		struct sockaddr_in a = target(argv[2], argv[3]);
+		return http_load(&a, argv[4], atoi(argv[5]), atof(argv[6]), (size_t)atol(argv[7]));
+	}
+	fprintf(stderr, "usage: loadgen latency|throughput|idle|udp|http HOST PORT ...\n");
 	return 2;
 }

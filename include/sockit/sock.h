@@ -72,6 +72,11 @@ int sk_addr_resolve(const char *host, const char *port, int family, int socktype
 int sk_sock_local_addr(int fd, struct sk_addr *out);
 int sk_sock_peer_addr(int fd, struct sk_addr *out);
 
+/* Whether a connected socket's peer is on this host: a loopback address, or
+ * the socket's own address (a connection to one of our interface addresses
+ * goes over lo too). False when either address cannot be read. */
+bool sk_sock_peer_is_local(int fd);
+
 /* --- Sockets ------------------------------------------------------------- */
 
 /* Options for sockets we create. Fill with sk_sock_opts_init(). */
@@ -124,6 +129,9 @@ int sk_tcp_connect_from(const struct sk_addr *to, const struct sk_addr *from, in
 int sk_udp_open(const struct sk_addr *addr, int family, const struct sk_sock_opts *opts);
 
 /* setsockopt wrappers named after what they do. */
+/* SO_SNDBUF: the kernel doubles bytes for its bookkeeping and stops
+ * autotuning the buffer for this socket. */
+int sk_sock_set_sndbuf(int fd, int bytes, const struct sk_tracer *tracer);
 int sk_sock_set_broadcast(int fd, bool on, const struct sk_tracer *tracer);
 int sk_sock_set_ttl(int fd, int family, int ttl, const struct sk_tracer *tracer);
 /* The hop limit of multicast datagrams only (0 keeps them on this host). */

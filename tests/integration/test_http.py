@@ -776,6 +776,34 @@ def test_large_files_kept_open_by_the_cache_are_checked_within_a_second(procs, t
     assert srv.get("/a.bin").body == one
 
 
+def test_a_loopback_reader_of_a_large_file_gets_a_send_buffer_sized_for_loopback(procs, tree):
+    """A peer on this host: the socket's send buffer is fixed at 512 KiB
+    (SK_CONN_LOCAL_SNDBUF, doubled by the kernel) instead of growing to
+    tcp_wmem's 4 MiB, as seen by ss while the reader waits; the file still
+    arrives whole and keep-alive goes on."""
+    body = os.urandom(4 << 20)
+    (tree / "four.bin").write_bytes(body)
+    srv = Server(procs, tree)
+    c = srv.conn()
+    try:
+        c.send(b"GET /four.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        seen, deadline = "", time.monotonic() + WAIT
+        while time.monotonic() < deadline:  # the server fills its buffer, we do not read
+            seen = subprocess.run(["ss", "-tmnH", "state", "established",
+                                   f"sport = :{srv.port}"], capture_output=True,
+                                  text=True).stdout
+            if "tb524288" in seen:
+                break
+            time.sleep(0.05)
+        assert "tb524288" in seen, seen
+        r = c.response()
+        assert r.status == 200 and r.body == body
+        c.send(b"GET /four.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.response().body == body
+    finally:
+        c.sock.close()
+
+
 def test_put_creates_and_replaces(procs, tree):
     srv = Server(procs, tree, "--upload")
     r = srv.get("/sub/new.txt", method="PUT", body=b"first")

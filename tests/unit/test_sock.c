@@ -323,6 +323,9 @@ static void test_sock_tcp_listen_connect_accept(void **state)
 	char local_text[SK_ADDR_STRLEN];
 	assert_string_equal(fmt(&peer, buf), fmt(&cl_local, local_text));
 	assert_int_equal(peer.len, sizeof(struct sockaddr_in));
+	/* Both ends of a loopback connection have their peer on this host. */
+	assert_true(sk_sock_peer_is_local(afd));
+	assert_true(sk_sock_peer_is_local(cfd));
 
 	/* And bytes go through. */
 	assert_int_equal(write(cfd, "hi", 2), 2);
@@ -433,6 +436,8 @@ static void test_sock_tcp_dual_stack_listener_sees_plain_v4(void **state)
 	struct sk_ip ip;
 	assert_int_equal(sk_addr_to_ip(&peer, &ip, NULL), 0);
 	assert_int_equal(ip.version, SK_IP_V4);
+	/* ::ffff:127.0.0.1 is a loopback peer too. */
+	assert_true(sk_sock_peer_is_local(afd));
 	close(afd);
 	close(cfd);
 	close(lfd);
@@ -526,6 +531,9 @@ static void test_sock_options(void **state)
 	assert_int_equal(get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL), 7);
 	/* The kernel's limit comes back as an error, not a crash. */
 	assert_int_equal(sk_sock_set_ttl(fd, AF_INET, 256, NULL), -EINVAL);
+	/* The kernel doubles SO_SNDBUF for its bookkeeping. */
+	assert_int_equal(sk_sock_set_sndbuf(fd, 65536, NULL), 0);
+	assert_int_equal(get_int(fd, SOL_SOCKET, SO_SNDBUF), 2 * 65536);
 	close(fd);
 
 	if (have_ipv6()) {
@@ -544,12 +552,14 @@ static void test_sock_options(void **state)
 	struct sk_addr a;
 	assert_int_equal(sk_sock_local_addr(p[0], &a), -ENOTSOCK);
 	assert_int_equal(sk_sock_peer_addr(p[0], &a), -ENOTSOCK);
+	assert_false(sk_sock_peer_is_local(p[0]));
 	close(p[0]);
 	close(p[1]);
 	/* A listener has no peer. */
 	struct sk_addr bound;
 	int lfd = listen_local(&bound);
 	assert_int_equal(sk_sock_peer_addr(lfd, &a), -ENOTCONN);
+	assert_false(sk_sock_peer_is_local(lfd));
 	close(lfd);
 }
 

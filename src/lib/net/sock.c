@@ -164,6 +164,16 @@ int sk_sock_peer_addr(int fd, struct sk_addr *out)
 	return getpeername(fd, &out->u.sa, &out->len) < 0 ? -errno : 0;
 }
 
+bool sk_sock_peer_is_local(int fd)
+{
+	struct sk_addr peer, local;
+	struct sk_ip peer_ip, local_ip;
+	if (sk_sock_peer_addr(fd, &peer) < 0 || sk_sock_local_addr(fd, &local) < 0 ||
+	    sk_addr_to_ip(&peer, &peer_ip, NULL) < 0 || sk_addr_to_ip(&local, &local_ip, NULL) < 0)
+		return false;
+	return (sk_ip_flags(&peer_ip) & SK_IP_LOOPBACK) || sk_ip_cmp(&peer_ip, &local_ip) == 0;
+}
+
 void sk_sock_opts_init(struct sk_sock_opts *opts)
 {
 	opts->reuse_addr = true;
@@ -373,6 +383,11 @@ int sk_sock_set_ttl(int fd, int family, int ttl, const struct sk_tracer *tracer)
 	                  ? set_num(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, "IPV6_UNICAST_HOPS", tracer)
 	                  : set_num(fd, IPPROTO_IP, IP_TTL, ttl, "IP_TTL", tracer);
 	return err ? err : sk_sock_set_multicast_ttl(fd, family, ttl, tracer);
+}
+
+int sk_sock_set_sndbuf(int fd, int bytes, const struct sk_tracer *tracer)
+{
+	return set_num(fd, SOL_SOCKET, SO_SNDBUF, bytes, "SO_SNDBUF", tracer);
 }
 
 int sk_sock_set_multicast_ttl(int fd, int family, int ttl, const struct sk_tracer *tracer)

@@ -144,6 +144,11 @@ static int sock_flush(struct sk_conn *c)
  * ours. As much as the socket takes now; the rest when it has room. */
 static int sock_send_file(struct sk_conn *c)
 {
+	if (!c->sndbuf_chosen) {
+		c->sndbuf_chosen = true;
+		if (sk_sock_peer_is_local(c->wfd))
+			sk_sock_set_sndbuf(c->wfd, SK_CONN_LOCAL_SNDBUF, c->opts.tracer);
+	}
 	while (c->file_left) {
 		off_t off = (off_t)c->file_off;
 		size_t want = c->file_left < SSIZE_MAX ? (size_t)c->file_left : SSIZE_MAX;

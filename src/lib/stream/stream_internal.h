@@ -132,6 +132,7 @@ struct sk_conn {
 	/* sock transport */
 	bool recv_started;
 	bool waits_writable;       /* send_file is waiting for room (SK_EV_WRITE) */
+	bool sndbuf_chosen;        /* send_file has sized the send buffer (SK_CONN_LOCAL_SNDBUF) */
 	/* tls transport */
 	struct sk__tls *tls;
 	/* the core */
