@@ -449,7 +449,6 @@ int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_
 	c->opts = *opts;
 	c->rfd = rfd;
 	c->wfd = wfd;
-	c->r_flags = c->w_flags = -1;
 	c->file_fd = -1;
 	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);

@@ -160,16 +160,15 @@ struct sk_conn {
 	struct sk_conn_opts opts;
 	const struct sk__transport *tp;
 	int rfd, wfd;              /* the same socket, or two fds; -1 once let go */
-	/* fd transport */
-	bool r_is_file, w_is_file; /* not pollable: read by timer, write synchronously */
-	bool w_is_socket;          /* send(MSG_NOSIGNAL) instead of write: no SIGPIPE */
-	int r_flags, w_flags;      /* O_* flags before we set O_NONBLOCK, restored at close */
-	struct sk_timer read_timer; /* drives reads from a regular file */
+	/* A transport's own state, allocated by its start and freed by its
+	 * close, so that a socket's conn, the common one, carries none of it. */
+	union {
+		struct sk__fd_state *fd_state; /* fd transport (conn_fd.c) */
+		struct sk__tls *tls;           /* tls transport (conn_tls.c) */
+	};
 	/* sock transport */
 	bool recv_started;
 	bool waits_writable;       /* send_file is waiting for room (SK_EV_WRITE) */
-	/* tls transport */
-	struct sk__tls *tls;
 	/* the core */
 	bool reading_on;           /* what the transport was last told */
 	bool read_closed, write_closed, want_shutdown, want_close, is_full;
