@@ -39,7 +39,10 @@ void sk_conn_opts_init(struct sk_conn_opts *opts)
  * taken by the kernel. */
 static size_t queued(const struct sk_conn *c)
 {
-	return c->out.len + c->in_flight + (size_t)c->file_left + c->after_file.len;
+	size_t n = c->out.len + c->in_flight;
+	if (c->file)
+		n += (size_t)c->file->left + c->file->after.len;
+	return n;
 }
 
 static bool reading(const struct sk_conn *c)
@@ -62,22 +65,22 @@ static void sync_reading(struct sk_conn *c)
 
 static void drop_file(struct sk_conn *c)
 {
-	if (c->file_fd >= 0)
-		close(c->file_fd);
-	c->file_fd = -1;
-	c->file_left = 0;
-	c->file_direct = false;
+	struct sk__conn_file *f = c->file;
+	if (!f)
+		return;
+	close(f->fd);
+	sk_buf_fini(&f->after);
+	free(f);
+	c->file = NULL;
 }
 
 /* The file is all sent (or read into the queue): what was sent after it
  * joins the queue behind it. */
 static int file_done(struct sk_conn *c)
 {
+	struct sk_buf *after = &c->file->after;
+	int err = after->len ? sk_buf_append(&c->out, sk_buf_head(after), after->len) : 0;
 	drop_file(c);
-	if (!c->after_file.len)
-		return 0;
-	int err = sk_buf_append(&c->out, sk_buf_head(&c->after_file), c->after_file.len);
-	sk_buf_fini(&c->after_file);
 	return err;
 }
 
@@ -86,7 +89,6 @@ static void free_conn(struct sk_conn *c)
 	drop_file(c);
 	sk_buf_fini(&c->out);
 	sk_buf_fini(&c->held);
-	sk_buf_fini(&c->after_file);
 	free(c);
 }
 
@@ -161,7 +163,8 @@ static void write_failed(struct sk_conn *c, int err)
  * has gone to the transport. */
 static int read_file_piece(struct sk_conn *c)
 {
-	size_t piece = c->file_left < SK_CONN_FILE_PIECE ? (size_t)c->file_left : SK_CONN_FILE_PIECE;
+	struct sk__conn_file *f = c->file;
+	size_t piece = f->left < SK_CONN_FILE_PIECE ? (size_t)f->left : SK_CONN_FILE_PIECE;
 	/* Room for a whole piece: the buffer grows once, not per read. */
 	int err = sk_buf_reserve(&c->out, piece);
 	if (err < 0)
@@ -169,14 +172,14 @@ static int read_file_piece(struct sk_conn *c)
 	char *at = c->out.data + c->out.start + c->out.len;
 	ssize_t n;
 	do
-		n = pread(c->file_fd, at, piece, (off_t)c->file_off);
+		n = pread(f->fd, at, piece, (off_t)f->off);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n < 0 ? -errno : -EIO; /* a read error, or a file shortened meanwhile */
 	c->out.len += (size_t)n;
-	c->file_off += (uint64_t)n;
-	c->file_left -= (uint64_t)n;
-	return c->file_left ? 0 : file_done(c);
+	f->off += (uint64_t)n;
+	f->left -= (uint64_t)n;
+	return f->left ? 0 : file_done(c);
 }
 
 static int kick(struct sk_conn *c)
@@ -186,14 +189,14 @@ static int kick(struct sk_conn *c)
 			return 0;
 		/* The transport sends the file itself once what was queued before
 		 * it is out (the response head goes first, marked "more to come"). */
-		if (c->file_direct && !c->out.len) {
+		if (c->file && c->file->direct && !c->out.len) {
 			int rc = c->tp->send_file(c);
 			if (rc < 0) {
 				write_failed(c, rc);
 				return rc;
 			}
 			c->writing = rc == 1;
-			if (c->file_left)
+			if (c->file->left)
 				return 0;
 			if ((rc = file_done(c)) < 0) {
 				sk_conn_close(c, rc);
@@ -203,7 +206,7 @@ static int kick(struct sk_conn *c)
 		}
 		/* Else a file's next piece joins what is queued (a response head):
 		 * one send for both. */
-		if (c->file_left && !c->file_direct && c->out.len < SK_CONN_FILE_PIECE) {
+		if (c->file && !c->file->direct && c->out.len < SK_CONN_FILE_PIECE) {
 			int err = read_file_piece(c);
 			if (err < 0) {
 				sk_conn_close(c, err);
@@ -279,7 +282,7 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 		len -= (size_t)n;
 	}
 	/* Behind a file being sent, bytes wait until it is out. */
-	int err = len ? sk_buf_append(c->file_left ? &c->after_file : &c->out, bytes, len) : 0;
+	int err = len ? sk_buf_append(c->file ? &c->file->after : &c->out, bytes, len) : 0;
 	/* A write that fails here closes the conn: the caller hears it. */
 	int werr = err == 0 ? kick(c) : 0;
 	/* Full only if the bytes are still waiting: a transport without
@@ -293,7 +296,7 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 
 int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b)
 {
-	if (c->out.len || c->file_left || !b->len || c->closed)
+	if (c->out.len || c->file || !b->len || c->closed)
 		goto copy;
 	/* Nothing queued: b's storage becomes the queue, no copy. */
 	if (c->closed || c->write_closed || c->want_shutdown || c->wfd < 0)
@@ -320,7 +323,7 @@ copy:;
 
 int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
 {
-	if (c->file_fd >= 0 || c->file_left) {
+	if (c->file) {
 		close(fd);
 		return -EBUSY;
 	}
@@ -332,10 +335,17 @@ int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
 		close(fd);
 		return 0;
 	}
-	c->file_fd = fd;
-	c->file_off = off;
-	c->file_left = len;
-	c->file_direct = c->tp->send_file && len >= SK_CONN_SENDFILE_MIN;
+	struct sk__conn_file *f = malloc(sizeof *f);
+	if (!f) {
+		close(fd);
+		return SK_ENOMEM;
+	}
+	f->fd = fd;
+	f->off = off;
+	f->left = len;
+	f->direct = c->tp->send_file && len >= SK_CONN_SENDFILE_MIN;
+	sk_buf_init(&f->after, c->opts.out_max);
+	c->file = f;
 	c->depth++;
 	int err = kick(c);
 	sk__conn_leave(c);
@@ -449,11 +459,9 @@ int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_
 	c->opts = *opts;
 	c->rfd = rfd;
 	c->wfd = wfd;
-	c->file_fd = -1;
 	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);
 	sk_buf_init(&c->held, SIZE_MAX);
-	sk_buf_init(&c->after_file, opts->out_max);
 	sk_timer_init(&c->idle_timer, on_idle_timer, c);
 	sk_timer_init(&c->held_timer, on_held_timer, c);
 	c->reading_on = reading(c);

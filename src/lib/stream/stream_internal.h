@@ -136,9 +136,9 @@ struct sk__transport {
 	 * way (sk__conn_wrote follows), or a negative errno. Called only when
 	 * no write is under way. */
 	int (*flush)(struct sk_conn *c);
-	/* Moves the file at the queue's head (file_fd from file_off, file_left
+	/* Moves the file at the queue's head (c->file: fd from off, left
 	 * bytes; the queue itself is empty) to the kernel without the core
-	 * reading it, advancing file_off and file_left: returns 0 when the
+	 * reading it, advancing off and left: returns 0 when the
 	 * file is all sent, 1 when it waits for room (sk__conn_wrote follows),
 	 * or a negative errno. NULL: the core reads the file into the queue in
 	 * pieces and flushes them (TLS encrypts them like any other bytes). */
@@ -152,6 +152,15 @@ struct sk__transport {
 extern const struct sk__transport sk__conn_sock_transport; /* a socket, completion I/O */
 extern const struct sk__transport sk__conn_fd_transport;   /* pipes, ttys, files: readiness */
 extern const struct sk__transport sk__conn_tls_transport;  /* TLS over a socket (conn_tls.c) */
+
+/* A file being sent, and what was sent after it: apart from struct
+ * sk_conn, which carries only the pointer while no file is sent. */
+struct sk__conn_file {
+	int fd;
+	uint64_t off, left;
+	bool direct;                /* sent by the transport's send_file */
+	struct sk_buf after;        /* sent while the file is: queued once it is out */
+};
 
 struct sk_conn {
 	struct sk_loop *loop;
@@ -180,10 +189,7 @@ struct sk_conn {
 	unsigned depth;            /* callbacks in progress */
 	struct sk_buf out;         /* queued, not yet handed to the transport */
 	size_t in_flight;          /* bytes a write under way holds */
-	int file_fd;               /* sk_conn_send_file: -1 if none */
-	uint64_t file_off, file_left;
-	bool file_direct;           /* ... sent by the transport's send_file */
-	struct sk_buf after_file;   /* sent while a file is: queued once it is out */
+	struct sk__conn_file *file; /* being sent (sk_conn_send_file); NULL if none */
 	struct sk_buf held;        /* received, offered to on_recv, not taken yet */
 	struct sk_timer held_timer; /* offers them again after a resume */
 	uint64_t n_written;        /* bytes the kernel took */
