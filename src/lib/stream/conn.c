@@ -48,7 +48,7 @@ static size_t queued(const struct sk_conn *c)
 static bool reading(const struct sk_conn *c)
 {
 	return c->rfd >= 0 && !c->read_closed && !c->n_paused && !c->want_close && !c->closed &&
-	       !c->held.len;
+	       !c->held;
 }
 
 /* Tells the transport whether to read, when that changed. */
@@ -84,11 +84,30 @@ static int file_done(struct sk_conn *c)
 	return err;
 }
 
+/* Bytes a handler did not take (it paused: its buffer is full), and the
+ * timer that offers them again after the resume. Rare, so apart from
+ * struct sk_conn, which points to them only while it holds some. */
+struct sk__conn_held {
+	struct sk_buf bytes;
+	struct sk_timer timer;
+};
+
+static void drop_held(struct sk_conn *c)
+{
+	struct sk__conn_held *h = c->held;
+	if (!h)
+		return;
+	sk_loop_timer_stop(c->loop, &h->timer);
+	sk_buf_fini(&h->bytes);
+	free(h);
+	c->held = NULL;
+}
+
 static void free_conn(struct sk_conn *c)
 {
 	drop_file(c);
+	drop_held(c);
 	sk_buf_fini(&c->out);
-	sk_buf_fini(&c->held);
 	free(c);
 }
 
@@ -98,7 +117,8 @@ void sk_conn_close(struct sk_conn *c, int err)
 		return;
 	c->closed = true;
 	sk_loop_timer_stop(c->loop, &c->idle_timer);
-	sk_loop_timer_stop(c->loop, &c->held_timer);
+	if (c->held)
+		sk_loop_timer_stop(c->loop, &c->held->timer);
 	/* Bytes a write under way holds are the loop's now: it frees them
 	 * when the kernel lets go. */
 	c->tp->close(c);
@@ -368,13 +388,29 @@ static size_t offer(struct sk_conn *c, const char *p, size_t n)
 	return took;
 }
 
+static void on_held_timer(struct sk_loop *loop, struct sk_timer *t, void *ud);
+
+/* Keeps p[0..n) for the handler's resume. */
+static int hold(struct sk_conn *c, const char *p, size_t n)
+{
+	if (!c->held) {
+		struct sk__conn_held *h = malloc(sizeof *h);
+		if (!h)
+			return SK_ENOMEM;
+		sk_buf_init(&h->bytes, SIZE_MAX);
+		sk_timer_init(&h->timer, on_held_timer, c);
+		c->held = h;
+	}
+	return sk_buf_append(&c->held->bytes, p, n);
+}
+
 void sk__conn_received(struct sk_conn *c, const char *p, size_t n)
 {
 	c->depth++;
 	c->n_read += n;
 	sk__conn_touch(c);
 	size_t took = offer(c, p, n);
-	if (!c->closed && took < n && sk_buf_append(&c->held, p + took, n - took) < 0)
+	if (!c->closed && took < n && hold(c, p + took, n - took) < 0)
 		sk_conn_close(c, SK_ENOMEM);
 	if (!sk__conn_leave(c))
 		sync_reading(c);
@@ -387,14 +423,15 @@ static void on_held_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 	(void)loop;
 	(void)t;
 	struct sk_conn *c = ud;
-	if (c->n_paused || !c->held.len)
+	if (c->n_paused || !c->held)
 		return;
 	c->depth++;
-	size_t took = offer(c, sk_buf_head(&c->held), c->held.len);
+	struct sk_buf *b = &c->held->bytes;
+	size_t took = offer(c, sk_buf_head(b), b->len);
 	if (!c->closed) {
-		sk_buf_consume(&c->held, took);
-		if (!c->held.len)
-			sk_buf_fini(&c->held);
+		sk_buf_consume(b, took);
+		if (!b->len)
+			drop_held(c);
 	}
 	if (!sk__conn_leave(c))
 		sync_reading(c);
@@ -461,9 +498,7 @@ int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_
 	c->wfd = wfd;
 	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);
-	sk_buf_init(&c->held, SIZE_MAX);
 	sk_timer_init(&c->idle_timer, on_idle_timer, c);
-	sk_timer_init(&c->held_timer, on_held_timer, c);
 	c->reading_on = reading(c);
 	int err = c->tp->start(c);
 	if (err < 0) {
@@ -514,8 +549,8 @@ void sk_conn_resume(struct sk_conn *c)
 {
 	if (c->n_paused)
 		c->n_paused--;
-	if (!c->n_paused && c->held.len && !c->closed)
-		sk_loop_timer_start(c->loop, &c->held_timer, 0);
+	if (!c->n_paused && c->held && !c->closed)
+		sk_loop_timer_start(c->loop, &c->held->timer, 0);
 	sync_reading(c);
 }
 

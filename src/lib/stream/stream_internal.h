@@ -190,8 +190,7 @@ struct sk_conn {
 	struct sk_buf out;         /* queued, not yet handed to the transport */
 	size_t in_flight;          /* bytes a write under way holds */
 	struct sk__conn_file *file; /* being sent (sk_conn_send_file); NULL if none */
-	struct sk_buf held;        /* received, offered to on_recv, not taken yet */
-	struct sk_timer held_timer; /* offers them again after a resume */
+	struct sk__conn_held *held; /* received, offered to on_recv, not taken yet (conn.c); NULL if none */
 	uint64_t n_written;        /* bytes the kernel took */
 	uint64_t n_read;
 	struct sk_timer idle_timer;
