@@ -154,6 +154,8 @@ enum sk__recv_state {
 	RECV_QUEUED_END, /* resumed with the end (and maybe bytes) held */
 };
 
+/* One per fd up to the highest in use (loop->watchers): 192 bytes, the
+ * small fields side by side so that no padding comes between them. */
 struct sk__watcher {
 	sk_io_fn *fn;
 	void *ud;
@@ -163,17 +165,17 @@ struct sk__watcher {
 	bool in_use;
 	bool internal;  /* the loop's own fds, or SK_EV_BACKGROUND: not counted as work */
 	bool busy;      /* counted in n_busy_fds */
+	bool sending;   /* a send (sk_loop_send) is under way */
 	/* Receiving (sk_loop_recv_start). */
 	enum sk__recv_state recv;
+	int end_err;        /* RECV_*_END: the end to deliver after the held bytes */
 	sk_recv_fn *recv_fn;
 	sk_recv_end_fn *recv_end_fn;
 	void *recv_ud;
-	int end_err;        /* RECV_*_END: the end to deliver after the held bytes */
 	struct sk_buf held; /* bytes received and not yet taken */
 	/* Sending (sk_loop_send). */
 	sk_sent_fn *sent_fn;
 	void *sent_ud;
-	bool sending;
 	/* The epoll backend's: what the socket did not take at once. */
 	struct sk_buf unsent;
 	size_t send_len;    /* the whole send, for its callback */

@@ -56,26 +56,27 @@ struct sk__loop_op {
 	bool in_kernel;        /* the kernel holds it: a completion will come */
 	unsigned deferred;     /* DEFER_* requests that found no SQE yet */
 	struct sk__loop_op *next_deferred;
-	/* sends */
-	char *owned;           /* storage handed over with the send (sk__loop_ring_send_owned): freed with the op */
-	char *buf;
-	size_t len, off;
-	int flags;
 	struct sk__loop_op *next;   /* free list, or the list of live ops */
 	struct sk__loop_op *prev;
 };
 
-/* A send op keeps a small send's copy inside itself. Receives need no such
- * room, and there is one per connection: 10,000 idle connections held
- * 20 MiB of unused inline buffers when every op had one. */
+/* A send's op: what it sends, and a small send's copy inside itself.
+ * Receives need none of it, and there is one per connection: 10,000 idle
+ * connections held 20 MiB of unused inline buffers when every op had one,
+ * and the send fields alone took a receive from glibc's 64-byte chunks to
+ * its 112-byte ones. */
 struct send_op {
 	struct sk__loop_op op;
+	char *owned;           /* storage handed over with the send (sk__loop_ring_send_owned): freed with the op */
+	char *buf;             /* the bytes: owned's, inline_buf, or malloc'd */
+	size_t len, off;
+	int flags;
 	char inline_buf[SEND_INLINE];
 };
 
-static char *inline_buf(struct sk__loop_op *op)
+static struct send_op *send_of(struct sk__loop_op *op)
 {
-	return ((struct send_op *)op)->inline_buf;
+	return (struct send_op *)op;
 }
 
 struct sk__loop_ring {
@@ -115,10 +116,13 @@ static struct sk__loop_op *op_new(struct sk__loop_ring *r, enum op_kind kind, ui
 	op->in_kernel = false;
 	op->deferred = 0;
 	op->next_deferred = NULL;
-	op->owned = NULL;
-	op->buf = NULL;
-	op->len = op->off = 0;
-	op->flags = 0;
+	if (kind == OP_SEND) {
+		struct send_op *so = send_of(op);
+		so->owned = NULL;
+		so->buf = NULL;
+		so->len = so->off = 0;
+		so->flags = 0;
+	}
 	op->prev = NULL;
 	op->next = r->live;
 	if (r->live)
@@ -149,12 +153,15 @@ static void op_free(struct sk__loop_ring *r, struct sk__loop_op *op)
 		r->live = op->next;
 	if (op->next)
 		op->next->prev = op->prev;
-	if (op->owned)
-		free(op->owned);
-	else if (op->buf && (op->kind != OP_SEND || op->buf != inline_buf(op)))
-		free(op->buf);
-	op->owned = NULL;
-	op->buf = NULL;
+	if (op->kind == OP_SEND) {
+		struct send_op *so = send_of(op);
+		if (so->owned)
+			free(so->owned);
+		else if (so->buf != so->inline_buf)
+			free(so->buf);
+		so->owned = NULL;
+		so->buf = NULL;
+	}
 	struct sk__loop_op **free_list = op->kind == OP_SEND ? &r->free_sends : &r->free_recvs;
 	op->next = *free_list;
 	*free_list = op;
@@ -309,8 +316,9 @@ static void submit_send(struct sk__loop_ring *r, struct sk__loop_op *op)
 		return;
 	}
 	op->in_kernel = true;
-	io_uring_prep_send(sqe, op->fd, op->buf + op->off, op->len - op->off,
-	                   MSG_NOSIGNAL | op->flags);
+	struct send_op *so = send_of(op);
+	io_uring_prep_send(sqe, op->fd, so->buf + so->off, so->len - so->off,
+	                   MSG_NOSIGNAL | so->flags);
 	io_uring_sqe_set_data(sqe, op);
 }
 
@@ -320,14 +328,15 @@ int sk__loop_ring_send(struct sk__loop_ring *r, int fd, uint64_t key, const void
 	struct sk__loop_op *op = op_new(r, OP_SEND, key, fd);
 	if (!op)
 		return SK_ENOMEM;
-	op->buf = len <= SEND_INLINE ? inline_buf(op) : malloc(len);
-	if (!op->buf) {
+	struct send_op *so = send_of(op);
+	so->buf = len <= SEND_INLINE ? so->inline_buf : malloc(len);
+	if (!so->buf) {
 		op_free(r, op);
 		return SK_ENOMEM;
 	}
-	memcpy(op->buf, buf, len);
-	op->len = len;
-	op->flags = flags;
+	memcpy(so->buf, buf, len);
+	so->len = len;
+	so->flags = flags;
 	submit_send(r, op);
 	r->n_send++;
 	*out = op;
@@ -340,10 +349,11 @@ int sk__loop_ring_send_owned(struct sk__loop_ring *r, int fd, uint64_t key, char
 	struct sk__loop_op *op = op_new(r, OP_SEND, key, fd);
 	if (!op)
 		return SK_ENOMEM;
-	op->owned = storage;
-	op->buf = (char *)p;
-	op->len = len;
-	op->flags = flags;
+	struct send_op *so = send_of(op);
+	so->owned = storage;
+	so->buf = (char *)p;
+	so->len = len;
+	so->flags = flags;
 	submit_send(r, op);
 	r->n_send++;
 	*out = op;
@@ -408,12 +418,13 @@ static void on_send_cqe(struct sk__loop_ring *r, struct sk__loop_op *op,
                         void *ctx)
 {
 	op->in_kernel = false;
-	if (cqe->res > 0 && op->off + (size_t)cqe->res < op->len && !op->cancelled) {
-		op->off += (size_t)cqe->res; /* a short send: the rest goes next */
+	struct send_op *so = send_of(op);
+	if (cqe->res > 0 && so->off + (size_t)cqe->res < so->len && !op->cancelled) {
+		so->off += (size_t)cqe->res; /* a short send: the rest goes next */
 		submit_send(r, op);
 		return;
 	}
-	ssize_t n = cqe->res < 0 ? cqe->res : (ssize_t)op->len;
+	ssize_t n = cqe->res < 0 ? cqe->res : (ssize_t)so->len;
 	uint64_t key = op->key;
 	r->n_send--;
 	op_free(r, op);

@@ -39,13 +39,16 @@ void sk_conn_opts_init(struct sk_conn_opts *opts)
  * taken by the kernel. */
 static size_t queued(const struct sk_conn *c)
 {
-	return c->out.len + c->in_flight + (size_t)c->file_left + c->after_file.len;
+	size_t n = c->out.len + c->in_flight;
+	if (c->file)
+		n += (size_t)c->file->left + c->file->after.len;
+	return n;
 }
 
 static bool reading(const struct sk_conn *c)
 {
 	return c->rfd >= 0 && !c->read_closed && !c->n_paused && !c->want_close && !c->closed &&
-	       !c->held.len;
+	       !c->held;
 }
 
 /* Tells the transport whether to read, when that changed. */
@@ -62,31 +65,49 @@ static void sync_reading(struct sk_conn *c)
 
 static void drop_file(struct sk_conn *c)
 {
-	if (c->file_fd >= 0)
-		close(c->file_fd);
-	c->file_fd = -1;
-	c->file_left = 0;
-	c->file_direct = false;
+	struct sk__conn_file *f = c->file;
+	if (!f)
+		return;
+	close(f->fd);
+	sk_buf_fini(&f->after);
+	free(f);
+	c->file = NULL;
 }
 
 /* The file is all sent (or read into the queue): what was sent after it
  * joins the queue behind it. */
 static int file_done(struct sk_conn *c)
 {
+	struct sk_buf *after = &c->file->after;
+	int err = after->len ? sk_buf_append(&c->out, sk_buf_head(after), after->len) : 0;
 	drop_file(c);
-	if (!c->after_file.len)
-		return 0;
-	int err = sk_buf_append(&c->out, sk_buf_head(&c->after_file), c->after_file.len);
-	sk_buf_fini(&c->after_file);
 	return err;
+}
+
+/* Bytes a handler did not take (it paused: its buffer is full), and the
+ * timer that offers them again after the resume. Rare, so apart from
+ * struct sk_conn, which points to them only while it holds some. */
+struct sk__conn_held {
+	struct sk_buf bytes;
+	struct sk_timer timer;
+};
+
+static void drop_held(struct sk_conn *c)
+{
+	struct sk__conn_held *h = c->held;
+	if (!h)
+		return;
+	sk_loop_timer_stop(c->loop, &h->timer);
+	sk_buf_fini(&h->bytes);
+	free(h);
+	c->held = NULL;
 }
 
 static void free_conn(struct sk_conn *c)
 {
 	drop_file(c);
+	drop_held(c);
 	sk_buf_fini(&c->out);
-	sk_buf_fini(&c->held);
-	sk_buf_fini(&c->after_file);
 	free(c);
 }
 
@@ -96,7 +117,8 @@ void sk_conn_close(struct sk_conn *c, int err)
 		return;
 	c->closed = true;
 	sk_loop_timer_stop(c->loop, &c->idle_timer);
-	sk_loop_timer_stop(c->loop, &c->held_timer);
+	if (c->held)
+		sk_loop_timer_stop(c->loop, &c->held->timer);
 	/* Bytes a write under way holds are the loop's now: it frees them
 	 * when the kernel lets go. */
 	c->tp->close(c);
@@ -161,7 +183,8 @@ static void write_failed(struct sk_conn *c, int err)
  * has gone to the transport. */
 static int read_file_piece(struct sk_conn *c)
 {
-	size_t piece = c->file_left < SK_CONN_FILE_PIECE ? (size_t)c->file_left : SK_CONN_FILE_PIECE;
+	struct sk__conn_file *f = c->file;
+	size_t piece = f->left < SK_CONN_FILE_PIECE ? (size_t)f->left : SK_CONN_FILE_PIECE;
 	/* Room for a whole piece: the buffer grows once, not per read. */
 	int err = sk_buf_reserve(&c->out, piece);
 	if (err < 0)
@@ -169,14 +192,14 @@ static int read_file_piece(struct sk_conn *c)
 	char *at = c->out.data + c->out.start + c->out.len;
 	ssize_t n;
 	do
-		n = pread(c->file_fd, at, piece, (off_t)c->file_off);
+		n = pread(f->fd, at, piece, (off_t)f->off);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n < 0 ? -errno : -EIO; /* a read error, or a file shortened meanwhile */
 	c->out.len += (size_t)n;
-	c->file_off += (uint64_t)n;
-	c->file_left -= (uint64_t)n;
-	return c->file_left ? 0 : file_done(c);
+	f->off += (uint64_t)n;
+	f->left -= (uint64_t)n;
+	return f->left ? 0 : file_done(c);
 }
 
 static int kick(struct sk_conn *c)
@@ -186,14 +209,14 @@ static int kick(struct sk_conn *c)
 			return 0;
 		/* The transport sends the file itself once what was queued before
 		 * it is out (the response head goes first, marked "more to come"). */
-		if (c->file_direct && !c->out.len) {
+		if (c->file && c->file->direct && !c->out.len) {
 			int rc = c->tp->send_file(c);
 			if (rc < 0) {
 				write_failed(c, rc);
 				return rc;
 			}
 			c->writing = rc == 1;
-			if (c->file_left)
+			if (c->file->left)
 				return 0;
 			if ((rc = file_done(c)) < 0) {
 				sk_conn_close(c, rc);
@@ -203,7 +226,7 @@ static int kick(struct sk_conn *c)
 		}
 		/* Else a file's next piece joins what is queued (a response head):
 		 * one send for both. */
-		if (c->file_left && !c->file_direct && c->out.len < SK_CONN_FILE_PIECE) {
+		if (c->file && !c->file->direct && c->out.len < SK_CONN_FILE_PIECE) {
 			int err = read_file_piece(c);
 			if (err < 0) {
 				sk_conn_close(c, err);
@@ -279,7 +302,7 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 		len -= (size_t)n;
 	}
 	/* Behind a file being sent, bytes wait until it is out. */
-	int err = len ? sk_buf_append(c->file_left ? &c->after_file : &c->out, bytes, len) : 0;
+	int err = len ? sk_buf_append(c->file ? &c->file->after : &c->out, bytes, len) : 0;
 	/* A write that fails here closes the conn: the caller hears it. */
 	int werr = err == 0 ? kick(c) : 0;
 	/* Full only if the bytes are still waiting: a transport without
@@ -293,7 +316,7 @@ int sk_conn_send(struct sk_conn *c, const void *p, size_t len)
 
 int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b)
 {
-	if (c->out.len || c->file_left || !b->len || c->closed)
+	if (c->out.len || c->file || !b->len || c->closed)
 		goto copy;
 	/* Nothing queued: b's storage becomes the queue, no copy. */
 	if (c->closed || c->write_closed || c->want_shutdown || c->wfd < 0)
@@ -320,7 +343,7 @@ copy:;
 
 int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
 {
-	if (c->file_fd >= 0 || c->file_left) {
+	if (c->file) {
 		close(fd);
 		return -EBUSY;
 	}
@@ -332,10 +355,17 @@ int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
 		close(fd);
 		return 0;
 	}
-	c->file_fd = fd;
-	c->file_off = off;
-	c->file_left = len;
-	c->file_direct = c->tp->send_file && len >= SK_CONN_SENDFILE_MIN;
+	struct sk__conn_file *f = malloc(sizeof *f);
+	if (!f) {
+		close(fd);
+		return SK_ENOMEM;
+	}
+	f->fd = fd;
+	f->off = off;
+	f->left = len;
+	f->direct = c->tp->send_file && len >= SK_CONN_SENDFILE_MIN;
+	sk_buf_init(&f->after, c->opts.out_max);
+	c->file = f;
 	c->depth++;
 	int err = kick(c);
 	sk__conn_leave(c);
@@ -358,13 +388,29 @@ static size_t offer(struct sk_conn *c, const char *p, size_t n)
 	return took;
 }
 
+static void on_held_timer(struct sk_loop *loop, struct sk_timer *t, void *ud);
+
+/* Keeps p[0..n) for the handler's resume. */
+static int hold(struct sk_conn *c, const char *p, size_t n)
+{
+	if (!c->held) {
+		struct sk__conn_held *h = malloc(sizeof *h);
+		if (!h)
+			return SK_ENOMEM;
+		sk_buf_init(&h->bytes, SIZE_MAX);
+		sk_timer_init(&h->timer, on_held_timer, c);
+		c->held = h;
+	}
+	return sk_buf_append(&c->held->bytes, p, n);
+}
+
 void sk__conn_received(struct sk_conn *c, const char *p, size_t n)
 {
 	c->depth++;
 	c->n_read += n;
 	sk__conn_touch(c);
 	size_t took = offer(c, p, n);
-	if (!c->closed && took < n && sk_buf_append(&c->held, p + took, n - took) < 0)
+	if (!c->closed && took < n && hold(c, p + took, n - took) < 0)
 		sk_conn_close(c, SK_ENOMEM);
 	if (!sk__conn_leave(c))
 		sync_reading(c);
@@ -377,14 +423,15 @@ static void on_held_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 	(void)loop;
 	(void)t;
 	struct sk_conn *c = ud;
-	if (c->n_paused || !c->held.len)
+	if (c->n_paused || !c->held)
 		return;
 	c->depth++;
-	size_t took = offer(c, sk_buf_head(&c->held), c->held.len);
+	struct sk_buf *b = &c->held->bytes;
+	size_t took = offer(c, sk_buf_head(b), b->len);
 	if (!c->closed) {
-		sk_buf_consume(&c->held, took);
-		if (!c->held.len)
-			sk_buf_fini(&c->held);
+		sk_buf_consume(b, took);
+		if (!b->len)
+			drop_held(c);
 	}
 	if (!sk__conn_leave(c))
 		sync_reading(c);
@@ -449,14 +496,9 @@ int sk__conn_start(struct sk_loop *loop, int rfd, int wfd, const struct sk_conn_
 	c->opts = *opts;
 	c->rfd = rfd;
 	c->wfd = wfd;
-	c->r_flags = c->w_flags = -1;
-	c->file_fd = -1;
 	c->tp = tp;
 	sk_buf_init(&c->out, opts->out_max);
-	sk_buf_init(&c->held, SIZE_MAX);
-	sk_buf_init(&c->after_file, opts->out_max);
 	sk_timer_init(&c->idle_timer, on_idle_timer, c);
-	sk_timer_init(&c->held_timer, on_held_timer, c);
 	c->reading_on = reading(c);
 	int err = c->tp->start(c);
 	if (err < 0) {
@@ -507,8 +549,8 @@ void sk_conn_resume(struct sk_conn *c)
 {
 	if (c->n_paused)
 		c->n_paused--;
-	if (!c->n_paused && c->held.len && !c->closed)
-		sk_loop_timer_start(c->loop, &c->held_timer, 0);
+	if (!c->n_paused && c->held && !c->closed)
+		sk_loop_timer_start(c->loop, &c->held->timer, 0);
 	sync_reading(c);
 }
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,25 +19,35 @@
  * allocation per read. read_size is capped to this. */
 #define READ_MAX (64 * 1024)
 
+/* Ours, per conn (c->fd_state): apart from struct sk_conn because only
+ * conns over pipes, terminals and files need it. */
+struct sk__fd_state {
+	bool r_is_file, w_is_file; /* not pollable: read by timer, write synchronously */
+	bool w_is_socket;          /* send(MSG_NOSIGNAL) instead of write: no SIGPIPE */
+	int r_flags, w_flags;      /* O_* flags before we set O_NONBLOCK, restored at close */
+	struct sk_timer read_timer; /* drives reads from a regular file */
+};
+
 /* Brings the loop's view of our fds in line with what we want now. */
 static void update_interest(struct sk_conn *c)
 {
 	if (c->closed)
 		return;
+	struct sk__fd_state *f = c->fd_state;
 	bool want_read = c->reading_on;
 	bool want_write = c->writing && !c->write_closed;
-	if (c->rfd >= 0 && c->rfd == c->wfd && !c->r_is_file) {
+	if (c->rfd >= 0 && c->rfd == c->wfd && !f->r_is_file) {
 		sk_loop_mod_fd(c->loop, c->rfd, (want_read ? SK_EV_READ : 0) | (want_write ? SK_EV_WRITE : 0));
 		return;
 	}
-	if (c->rfd >= 0 && !c->r_is_file && !c->read_closed)
+	if (c->rfd >= 0 && !f->r_is_file && !c->read_closed)
 		sk_loop_mod_fd(c->loop, c->rfd, want_read ? SK_EV_READ : 0);
-	if (c->wfd >= 0 && !c->w_is_file && !c->write_closed)
+	if (c->wfd >= 0 && !f->w_is_file && !c->write_closed)
 		sk_loop_mod_fd(c->loop, c->wfd, want_write ? SK_EV_WRITE : 0);
-	if (c->r_is_file && want_read && !sk_timer_is_active(&c->read_timer))
-		sk_loop_timer_start(c->loop, &c->read_timer, 0);
-	if (c->r_is_file && !want_read)
-		sk_loop_timer_stop(c->loop, &c->read_timer);
+	if (f->r_is_file && want_read && !sk_timer_is_active(&f->read_timer))
+		sk_loop_timer_start(c->loop, &f->read_timer, 0);
+	if (f->r_is_file && !want_read)
+		sk_loop_timer_stop(c->loop, &f->read_timer);
 }
 
 /* stdin and stdout share their file description with the shell: leaving a
@@ -57,12 +68,24 @@ static void release_fd(struct sk_conn *c, int fd, bool is_file, int flags)
 
 static void fd_close(struct sk_conn *c)
 {
-	sk_loop_timer_stop(c->loop, &c->read_timer);
+	struct sk__fd_state *f = c->fd_state;
+	if (!f) {
+		/* fd_start had no memory: the fds are as they came. */
+		if (c->rfd >= 0)
+			sk_sock_close(c->rfd, c->opts.tracer);
+		if (c->wfd >= 0 && c->wfd != c->rfd)
+			sk_sock_close(c->wfd, c->opts.tracer);
+		c->rfd = c->wfd = -1;
+		return;
+	}
+	sk_loop_timer_stop(c->loop, &f->read_timer);
 	if (c->rfd >= 0)
-		release_fd(c, c->rfd, c->r_is_file, c->r_flags);
+		release_fd(c, c->rfd, f->r_is_file, f->r_flags);
 	if (c->wfd >= 0 && c->wfd != c->rfd)
-		release_fd(c, c->wfd, c->w_is_file, c->w_flags);
+		release_fd(c, c->wfd, f->w_is_file, f->w_flags);
 	c->rfd = c->wfd = -1;
+	free(f);
+	c->fd_state = NULL;
 }
 
 /* Writes from p; returns bytes written, or a negative errno (-EAGAIN when
@@ -72,7 +95,7 @@ static ssize_t write_some(struct sk_conn *c, const char *p, size_t len)
 {
 	ssize_t n;
 	do
-		n = c->w_is_socket ? send(c->wfd, p, len, MSG_NOSIGNAL) : write(c->wfd, p, len);
+		n = c->fd_state->w_is_socket ? send(c->wfd, p, len, MSG_NOSIGNAL) : write(c->wfd, p, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -106,14 +129,14 @@ static int fd_flush(struct sk_conn *c)
 
 static void fd_shutdown_write(struct sk_conn *c)
 {
-	if (c->wfd == c->rfd && c->w_is_socket) {
+	if (c->wfd == c->rfd && c->fd_state->w_is_socket) {
 		shutdown(c->wfd, SHUT_WR);
 		sk_trace(c->opts.tracer, "shutdown(%d, SHUT_WR)", c->wfd);
 	} else if (c->wfd == c->rfd) {
 		/* One non-socket fd for both ways (a tty, an O_RDWR fifo) cannot be
 		 * half-closed: stop writing, keep it open for reading. */
 	} else if (c->wfd >= 0) {
-		release_fd(c, c->wfd, c->w_is_file, c->w_flags);
+		release_fd(c, c->wfd, c->fd_state->w_is_file, c->fd_state->w_flags);
 		c->wfd = -1;
 	}
 	update_interest(c);
@@ -133,7 +156,7 @@ static void do_read(struct sk_conn *c)
 		sk__conn_received(c, buf, (size_t)n);
 	} else if (n == 0) {
 		sk_trace(c->opts.tracer, "recv(%d) = 0 (end of stream)", fd);
-		if (!c->r_is_file && c->rfd != c->wfd)
+		if (!c->fd_state->r_is_file && c->rfd != c->wfd)
 			sk_loop_del_fd(c->loop, c->rfd);
 		sk__conn_read_end(c, 0);
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -217,22 +240,27 @@ static bool is_socket(int fd)
 
 static int fd_start(struct sk_conn *c)
 {
-	sk_timer_init(&c->read_timer, on_read_timer, c);
-	c->w_is_socket = c->wfd >= 0 && is_socket(c->wfd);
+	struct sk__fd_state *f = calloc(1, sizeof *f);
+	if (!f)
+		return SK_ENOMEM;
+	c->fd_state = f;
+	f->r_flags = f->w_flags = -1;
+	sk_timer_init(&f->read_timer, on_read_timer, c);
+	f->w_is_socket = c->wfd >= 0 && is_socket(c->wfd);
 	int err = 0;
 	/* Watched for an event at first, so that epoll is asked at once: it
 	 * refuses files (EPERM) and bad fds here; update_interest then asks for
 	 * what is wanted. */
 	if (c->rfd >= 0)
-		err = watch(c, c->rfd, SK_EV_READ, &c->r_is_file, &c->r_flags);
+		err = watch(c, c->rfd, SK_EV_READ, &f->r_is_file, &f->r_flags);
 	if (err == 0 && c->wfd >= 0 && c->wfd != c->rfd)
-		err = watch(c, c->wfd, SK_EV_WRITE, &c->w_is_file, &c->w_flags);
+		err = watch(c, c->wfd, SK_EV_WRITE, &f->w_is_file, &f->w_flags);
 	if (c->wfd >= 0 && c->wfd == c->rfd)
-		c->w_is_file = c->r_is_file;
+		f->w_is_file = f->r_is_file;
 	if (err < 0) {
-		if (c->rfd >= 0 && !c->r_is_file)
+		if (c->rfd >= 0 && !f->r_is_file)
 			sk_loop_del_fd(c->loop, c->rfd);
-		c->r_is_file = true; /* del_fd done: fd_close only closes it */
+		f->r_is_file = true; /* del_fd done: fd_close only closes it */
 		return err;
 	}
 	update_interest(c);

@@ -127,7 +127,7 @@ static int sock_flush(struct sk_conn *c)
 	size_t len = c->out.len;
 	/* A file follows (a response head before its body): the kernel holds
 	 * the head for the body's first bytes, one segment instead of two. */
-	int more = c->file_direct ? MSG_MORE : 0;
+	int more = c->file && c->file->direct ? MSG_MORE : 0;
 	long n = sk_loop_send_buf(c->loop, c->wfd, &c->out, more, on_sent, c);
 	if (n == SK_EINPROGRESS) {
 		c->in_flight = len;
@@ -149,10 +149,11 @@ static int sock_send_file(struct sk_conn *c)
 		if (sk_sock_peer_is_local(c->wfd))
 			sk_sock_set_sndbuf(c->wfd, SK_CONN_LOCAL_SNDBUF, c->opts.tracer);
 	}
-	while (c->file_left) {
-		off_t off = (off_t)c->file_off;
-		size_t want = c->file_left < SSIZE_MAX ? (size_t)c->file_left : SSIZE_MAX;
-		ssize_t n = sendfile(c->wfd, c->file_fd, &off, want);
+	struct sk__conn_file *f = c->file;
+	while (f->left) {
+		off_t off = (off_t)f->off;
+		size_t want = f->left < SSIZE_MAX ? (size_t)f->left : SSIZE_MAX;
+		ssize_t n = sendfile(c->wfd, f->fd, &off, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -167,8 +168,8 @@ static int sock_send_file(struct sk_conn *c)
 			return n < 0 ? -errno : -EIO; /* a read error, or a file shortened meanwhile */
 		sk_trace(c->opts.tracer, "sendfile(%d, %zd)", c->wfd, n);
 		c->n_written += (uint64_t)n;
-		c->file_off += (uint64_t)n;
-		c->file_left -= (uint64_t)n;
+		f->off += (uint64_t)n;
+		f->left -= (uint64_t)n;
 	}
 	return 0;
 }

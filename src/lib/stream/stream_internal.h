@@ -8,6 +8,8 @@
 #ifndef SOCKIT_STREAM_INTERNAL_H
 #define SOCKIT_STREAM_INTERNAL_H
 
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <sockit/buf.h>
@@ -15,25 +17,32 @@
 #include <sockit/frame.h>
 #include <sockit/stream.h>
 
+/* A client's address as accept gave it, in a sockaddr_in6's 28 bytes: a
+ * stream server listens on TCP, so its peers are IPv4 or IPv6, and struct
+ * sk_addr's 136 bytes (room for any family) were most of a client.
+ * sk__client_peer() gives it back as an sk_addr. */
+union client_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
+/* One client: 88 bytes, a 96-byte chunk of glibc's, so 10,000 idle
+ * clients take under 1 MiB (368 bytes each when every client carried a
+ * framer and an exec child's fields). What only some modes need is apart:
+ * the framer is allocated for the modes that frame, and an exec server's
+ * client is a larger struct that begins with this one (stream_server.c). */
 struct client {
 	struct sk_stream_server *srv;
 	struct sk_conn *conn;       /* NULL for an exec child */
-	struct sk_addr peer;
-	struct sk_ip ip;            /* the peer, IPv4-mapped addresses unmapped */
-	unsigned port;
-	struct sk_framer framer;
+	union client_addr peer;
+	unsigned busy;              /* mode callbacks running: free after them, not during */
+	struct sk_framer *framer;   /* reply, chat (stream_mode_ops.frames); else NULL */
 	unsigned long chargen_line; /* next RFC 864 line to send */
 	bool paused_self;           /* reading paused until our own queue drains */
-	unsigned busy;              /* mode callbacks running: free after them, not during */
 	bool dead;                  /* closed while busy */
 	bool eof_seen;              /* the client has sent everything */
 	bool in_handle;             /* handle_messages is running */
-	pid_t child;                /* exec: the child, also its process group; 0 once reaped */
-	int pidfd;                  /* exec: readable when the child exits; -1 if none */
-	struct sk_timer exec_timer; /* exec: exec_timeout_ms, then the SIGKILL grace */
-	bool killed;                /* exec: the timeout sent SIGTERM to the group */
-	struct sk_relay *relay;     /* exec over TLS: the client's conn to the child's socket */
-	int relay_err;              /* ... and the error that ended it */
 	struct client *prev, *next;
 };
 
@@ -60,6 +69,7 @@ struct stream_mode_ops {
 	void (*on_data)(struct client *cl, const char *p, size_t len);
 	void (*on_eof)(struct client *cl);   /* NULL: close once the queue is written */
 	void (*on_drain)(struct client *cl); /* the client's queue fell to its low-water mark */
+	bool frames; /* reads messages through the client's framer (cl->framer) */
 };
 
 /* The table of operations of mode (stream_modes.c). */
@@ -71,6 +81,32 @@ static inline void sk__stream_event(struct sk_stream_server *s, enum sk_stream_e
 {
 	if (s->o.on_event)
 		s->o.on_event(s->o.ud, ev, peer, err);
+}
+
+/* The client's address as an sk_addr. */
+static inline void sk__client_peer(const struct client *cl, struct sk_addr *out)
+{
+	memset(out, 0, sizeof *out);
+	if (cl->peer.sa.sa_family == AF_INET) {
+		out->u.in4 = cl->peer.in4;
+		out->len = sizeof out->u.in4;
+	} else if (cl->peer.sa.sa_family == AF_INET6) {
+		out->u.in6 = cl->peer.in6;
+		out->len = sizeof out->u.in6;
+	} else { /* not an IP peer: only its family was kept */
+		out->u.sa.sa_family = cl->peer.sa.sa_family;
+		out->len = sizeof out->u.sa.sa_family;
+	}
+}
+
+/* Reports an event about a client through the server's callback. */
+static inline void sk__client_event(const struct client *cl, enum sk_stream_event ev, int err)
+{
+	if (!cl->srv->o.on_event)
+		return;
+	struct sk_addr peer;
+	sk__client_peer(cl, &peer);
+	sk__stream_event(cl->srv, ev, &peer, err);
 }
 
 /* --- sk_conn: the core and its transports ------------------------------------
@@ -100,9 +136,9 @@ struct sk__transport {
 	 * way (sk__conn_wrote follows), or a negative errno. Called only when
 	 * no write is under way. */
 	int (*flush)(struct sk_conn *c);
-	/* Moves the file at the queue's head (file_fd from file_off, file_left
+	/* Moves the file at the queue's head (c->file: fd from off, left
 	 * bytes; the queue itself is empty) to the kernel without the core
-	 * reading it, advancing file_off and file_left: returns 0 when the
+	 * reading it, advancing off and left: returns 0 when the
 	 * file is all sent, 1 when it waits for room (sk__conn_wrote follows),
 	 * or a negative errno. NULL: the core reads the file into the queue in
 	 * pieces and flushes them (TLS encrypts them like any other bytes). */
@@ -117,6 +153,19 @@ extern const struct sk__transport sk__conn_sock_transport; /* a socket, completi
 extern const struct sk__transport sk__conn_fd_transport;   /* pipes, ttys, files: readiness */
 extern const struct sk__transport sk__conn_tls_transport;  /* TLS over a socket (conn_tls.c) */
 
+/* A file being sent, and what was sent after it: apart from struct
+ * sk_conn, which carries only the pointer while no file is sent. */
+struct sk__conn_file {
+	int fd;
+	uint64_t off, left;
+	bool direct;                /* sent by the transport's send_file */
+	struct sk_buf after;        /* sent while the file is: queued once it is out */
+};
+
+/* 264 bytes, a 272-byte chunk of glibc's (10,000 idle connections: 2.6
+ * MiB). What only some conns need is apart, allocated while needed: a
+ * transport's state (fd, tls), a file being sent, bytes held for a
+ * paused handler (conn.c's struct sk__conn_held). */
 struct sk_conn {
 	struct sk_loop *loop;
 	const struct sk_conn_handler *h;
@@ -124,17 +173,16 @@ struct sk_conn {
 	struct sk_conn_opts opts;
 	const struct sk__transport *tp;
 	int rfd, wfd;              /* the same socket, or two fds; -1 once let go */
-	/* fd transport */
-	bool r_is_file, w_is_file; /* not pollable: read by timer, write synchronously */
-	bool w_is_socket;          /* send(MSG_NOSIGNAL) instead of write: no SIGPIPE */
-	int r_flags, w_flags;      /* O_* flags before we set O_NONBLOCK, restored at close */
-	struct sk_timer read_timer; /* drives reads from a regular file */
+	/* A transport's own state, allocated by its start and freed by its
+	 * close, so that a socket's conn, the common one, carries none of it. */
+	union {
+		struct sk__fd_state *fd_state; /* fd transport (conn_fd.c) */
+		struct sk__tls *tls;           /* tls transport (conn_tls.c) */
+	};
 	/* sock transport */
 	bool recv_started;
 	bool waits_writable;       /* send_file is waiting for room (SK_EV_WRITE) */
 	bool sndbuf_chosen;        /* send_file has sized the send buffer (SK_CONN_LOCAL_SNDBUF) */
-	/* tls transport */
-	struct sk__tls *tls;
 	/* the core */
 	bool reading_on;           /* what the transport was last told */
 	bool read_closed, write_closed, want_shutdown, want_close, is_full;
@@ -146,12 +194,8 @@ struct sk_conn {
 	unsigned depth;            /* callbacks in progress */
 	struct sk_buf out;         /* queued, not yet handed to the transport */
 	size_t in_flight;          /* bytes a write under way holds */
-	int file_fd;               /* sk_conn_send_file: -1 if none */
-	uint64_t file_off, file_left;
-	bool file_direct;           /* ... sent by the transport's send_file */
-	struct sk_buf after_file;   /* sent while a file is: queued once it is out */
-	struct sk_buf held;        /* received, offered to on_recv, not taken yet */
-	struct sk_timer held_timer; /* offers them again after a resume */
+	struct sk__conn_file *file; /* being sent (sk_conn_send_file); NULL if none */
+	struct sk__conn_held *held; /* received, offered to on_recv, not taken yet; NULL if none */
 	uint64_t n_written;        /* bytes the kernel took */
 	uint64_t n_read;
 	struct sk_timer idle_timer;

@@ -111,14 +111,16 @@ static int build_framed(struct sk_stream_server *s, const char *prefix, size_t p
 static void reply_message(struct client *cl, const char *msg, size_t len)
 {
 	struct sk_stream_server *s = cl->srv;
+	struct sk_addr peer;
+	sk__client_peer(cl, &peer);
 	char small[512], *text = small;
-	size_t need = sk_reply_format(msg, len, &cl->peer, small, sizeof small);
+	size_t need = sk_reply_format(msg, len, &peer, small, sizeof small);
 	if (need > sizeof small) {
 		/* A long message: format again into a buffer of the right size. */
 		text = malloc(need);
 		if (!text)
 			return;
-		sk_reply_format(msg, len, &cl->peer, text, need);
+		sk_reply_format(msg, len, &peer, text, need);
 	}
 	int err = build_framed(s, "", 0, text, need);
 	if (text != small)
@@ -126,15 +128,17 @@ static void reply_message(struct client *cl, const char *msg, size_t len)
 	if (err == 0)
 		err = sk_conn_send(cl->conn, sk_buf_head(&s->scratch), s->scratch.len);
 	if (err == SK_ETOOLARGE) {
-		sk__stream_event(s, SK_STREAM_DROPPED_SLOW, &cl->peer, err);
+		sk__client_event(cl, SK_STREAM_DROPPED_SLOW, err);
 		sk_conn_close(cl->conn, err);
 	}
 }
 
 static void chat_message(struct client *cl, const char *msg, size_t len)
 {
+	struct sk_addr peer;
+	sk__client_peer(cl, &peer);
 	char prefix[SK_ADDR_STRLEN + 2];
-	size_t n = sk_addr_format(&cl->peer, prefix);
+	size_t n = sk_addr_format(&peer, prefix);
 	prefix[n++] = ':';
 	prefix[n++] = ' ';
 	struct sk_stream_server *s = cl->srv;
@@ -149,7 +153,7 @@ static void chat_message(struct client *cl, const char *msg, size_t len)
 		 * slow reader must not stall the room or grow our memory. */
 		if (sk_conn_is_full(to->conn) ||
 		    sk_conn_send(to->conn, sk_buf_head(&s->scratch), s->scratch.len) == SK_ETOOLARGE) {
-			sk__stream_event(s, SK_STREAM_DROPPED_SLOW, &to->peer, SK_ETOOLARGE);
+			sk__client_event(to, SK_STREAM_DROPPED_SLOW, SK_ETOOLARGE);
 			sk_conn_close(to->conn, SK_ETOOLARGE);
 		}
 	}
@@ -169,7 +173,7 @@ static void handle_messages(struct client *cl, void (*handle)(struct client *, c
 		int rc = 0;
 		sk_conn_cork(cl->conn);
 		while (!cl->dead && !sk_conn_is_full(cl->conn) &&
-		       (rc = sk_framer_next(&cl->framer, &msg)) == 1)
+		       (rc = sk_framer_next(cl->framer, &msg)) == 1)
 			handle(cl, msg.p, msg.len);
 		bool stopped_full = !cl->dead && rc == 1;
 		if (!cl->dead)
@@ -177,7 +181,7 @@ static void handle_messages(struct client *cl, void (*handle)(struct client *, c
 		if (cl->dead)
 			break;
 		if (rc < 0) {
-			sk__stream_event(cl->srv, SK_STREAM_BAD_DATA, &cl->peer, rc);
+			sk__client_event(cl, SK_STREAM_BAD_DATA, rc);
 			sk_conn_close(cl->conn, rc);
 			break;
 		}
@@ -194,16 +198,16 @@ static void handle_messages(struct client *cl, void (*handle)(struct client *, c
 	}
 	cl->in_handle = false;
 	if (!cl->dead)
-		sk_framer_release(&cl->framer); /* every whole message is answered */
+		sk_framer_release(cl->framer); /* every whole message is answered */
 }
 
 /* Feeds bytes through the framer and handles each whole message. */
 static void framed_data(struct client *cl, const char *p, size_t len,
                         void (*handle)(struct client *, const char *, size_t))
 {
-	int rc = sk_framer_push(&cl->framer, p, len);
+	int rc = sk_framer_push(cl->framer, p, len);
 	if (rc < 0) {
-		sk__stream_event(cl->srv, SK_STREAM_BAD_DATA, &cl->peer, rc);
+		sk__client_event(cl, SK_STREAM_BAD_DATA, rc);
 		sk_conn_close(cl->conn, rc);
 		return;
 	}
@@ -245,13 +249,13 @@ static void finish_at_eof(struct client *cl, void (*handle)(struct client *, con
 	handle_messages(cl, handle);
 	if (cl->dead || cl->paused_self)
 		return; /* the queue is full: framed_drain comes back here */
-	if (cl->srv->o.frame == SK_FRAME_LINE && sk_framer_pending(&cl->framer)) {
-		const char *p = sk_buf_head(&cl->framer.buf);
-		size_t len = cl->framer.buf.len;
+	if (cl->srv->o.frame == SK_FRAME_LINE && sk_framer_pending(cl->framer)) {
+		const char *p = sk_buf_head(&cl->framer->buf);
+		size_t len = cl->framer->buf.len;
 		if (len && p[len - 1] == '\r')
 			len--;
 		handle(cl, p, len);
-		sk_framer_consume_all(&cl->framer);
+		sk_framer_consume_all(cl->framer);
 	}
 	if (!cl->dead)
 		close_after_flush(cl);
@@ -282,8 +286,8 @@ static const struct stream_mode_ops modes[] = {
 	[SK_STREAM_DISCARD] = { NULL, discard_data, close_after_flush, NULL },
 	[SK_STREAM_CHARGEN] = { chargen_fill, discard_data, close_after_flush, chargen_fill },
 	[SK_STREAM_DAYTIME] = { daytime_open, discard_data, close_after_flush, NULL },
-	[SK_STREAM_REPLY] = { NULL, reply_data, reply_eof, reply_drain },
-	[SK_STREAM_CHAT] = { NULL, chat_data, chat_eof, chat_drain },
+	[SK_STREAM_REPLY] = { NULL, reply_data, reply_eof, reply_drain, .frames = true },
+	[SK_STREAM_CHAT] = { NULL, chat_data, chat_eof, chat_drain, .frames = true },
 	[SK_STREAM_EXEC] = { NULL, NULL, NULL, NULL },
 	[SK_STREAM_HANDOFF] = { NULL, NULL, NULL, NULL },
 };

@@ -30,6 +30,30 @@ extern char **environ;
  * header or LF. Generous: it only sizes the queue. */
 #define MSG_OVERHEAD 1024
 
+/* A client of an exec server: its child. Only exec servers' clients are
+ * this larger struct (its first member is the client), so the others
+ * carry none of it. */
+struct exec_client {
+	struct client cl;
+	pid_t child;                /* the child, also its process group; 0 once reaped */
+	int pidfd;                  /* readable when the child exits; -1 if none */
+	struct sk_timer timer;      /* exec_timeout_ms, then the SIGKILL grace */
+	bool killed;                /* the timeout sent SIGTERM to the group */
+	struct sk_relay *relay;     /* over TLS: the client's conn to the child's socket */
+	int relay_err;              /* ... and the error that ended it */
+};
+
+/* cl's exec state; cl must be a client of an exec server. */
+static struct exec_client *exec_of(struct client *cl)
+{
+	return (struct exec_client *)cl;
+}
+
+static bool is_exec(const struct client *cl)
+{
+	return cl->srv->o.mode == SK_STREAM_EXEC;
+}
+
 void sk_stream_opts_init(struct sk_stream_opts *opts)
 {
 	memset(opts, 0, sizeof *opts);
@@ -78,13 +102,21 @@ static void unlink_client(struct sk_stream_server *s, struct client *cl)
 	if (cl->next)
 		cl->next->prev = cl->prev;
 	s->n_clients--;
-	sk_acceptor_release(s->acceptor, &cl->ip);
+	struct sk_addr peer;
+	struct sk_ip ip;
+	sk__client_peer(cl, &peer);
+	sk_addr_to_ip(&peer, &ip, NULL); /* as the acceptor counted it */
+	sk_acceptor_release(s->acceptor, &ip);
 }
 
 static void free_client(struct client *cl)
 {
-	sk_loop_timer_stop(cl->srv->loop, &cl->exec_timer);
-	sk_framer_fini(&cl->framer);
+	if (is_exec(cl))
+		sk_loop_timer_stop(cl->srv->loop, &exec_of(cl)->timer);
+	if (cl->framer) {
+		sk_framer_fini(cl->framer);
+		free(cl->framer);
+	}
 	free(cl);
 }
 
@@ -144,7 +176,7 @@ static void on_close(struct sk_conn *c, int err, void *ud)
 	struct client *cl = ud;
 	struct sk_stream_server *s = cl->srv;
 	unlink_client(s, cl);
-	sk__stream_event(s, SK_STREAM_CLOSED, &cl->peer, err);
+	sk__client_event(cl, SK_STREAM_CLOSED, err);
 	cl->conn = NULL;
 	if (cl->busy)
 		cl->dead = true;
@@ -160,8 +192,43 @@ static const struct sk_conn_handler client_handler = {
 };
 
 static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud);
-static int spawn(struct sk_stream_server *s, struct client *cl, int fd);
-static void client_done(struct client *cl, int err);
+static int spawn(struct sk_stream_server *s, struct exec_client *ec, int fd);
+static void exec_done(struct exec_client *ec, int err);
+
+/* Keeps the peer's address in the client (union client_addr). */
+static void keep_peer(struct client *cl, const struct sk_addr *peer)
+{
+	if (peer->u.sa.sa_family == AF_INET)
+		cl->peer.in4 = peer->u.in4;
+	else if (peer->u.sa.sa_family == AF_INET6)
+		cl->peer.in6 = peer->u.in6;
+	else
+		cl->peer.sa.sa_family = peer->u.sa.sa_family; /* not IP: its family only */
+}
+
+/* A client of s, with what its mode needs; NULL without memory. */
+static struct client *new_client(struct sk_stream_server *s, const struct sk_addr *peer)
+{
+	bool exec = s->o.mode == SK_STREAM_EXEC;
+	struct client *cl = calloc(1, exec ? sizeof(struct exec_client) : sizeof *cl);
+	if (!cl)
+		return NULL;
+	cl->srv = s;
+	keep_peer(cl, peer);
+	if (s->mode->frames) {
+		if (!(cl->framer = malloc(sizeof *cl->framer))) {
+			free(cl);
+			return NULL;
+		}
+		sk_framer_init(cl->framer, s->o.frame, s->o.max_msg);
+	}
+	if (exec) {
+		struct exec_client *ec = exec_of(cl);
+		ec->pidfd = -1;
+		sk_timer_init(&ec->timer, on_exec_timer, ec);
+	}
+	return cl;
+}
 
 /* --- admission: the acceptor (accept.c) checks the access list and the
  * limits before a byte is read --- */
@@ -169,9 +236,6 @@ static void client_done(struct client *cl, int err);
 static void serve(void *ud, int fd, const struct sk_addr *peer, const struct sk_ip *ip)
 {
 	struct sk_stream_server *s = ud;
-	unsigned port = 0;
-	struct sk_ip unused;
-	sk_addr_to_ip(peer, &unused, &port);
 	if (s->o.mode == SK_STREAM_HANDOFF) {
 		/* The caller owns it now, and counts it if it wants. */
 		sk_acceptor_release(s->acceptor, ip);
@@ -179,26 +243,19 @@ static void serve(void *ud, int fd, const struct sk_addr *peer, const struct sk_
 		s->o.on_handoff(s->o.ud, fd, peer);
 		return;
 	}
-	struct client *cl = calloc(1, sizeof *cl);
+	struct client *cl = new_client(s, peer);
 	if (!cl) {
 		sk_sock_close(fd, s->o.tracer);
 		sk_acceptor_release(s->acceptor, ip);
 		sk__stream_event(s, SK_STREAM_CLOSED, peer, SK_ENOMEM);
 		return;
 	}
-	cl->srv = s;
-	cl->peer = *peer;
-	cl->ip = *ip;
-	cl->port = port;
-	cl->pidfd = -1;
-	sk_timer_init(&cl->exec_timer, on_exec_timer, cl);
-	sk_framer_init(&cl->framer, s->o.frame, s->o.max_msg);
 	link_client(s, cl);
 	sk__stream_event(s, SK_STREAM_ACCEPTED, peer, 0);
-	if (s->o.mode == SK_STREAM_EXEC) {
-		int err = spawn(s, cl, fd);
+	if (is_exec(cl)) {
+		int err = spawn(s, exec_of(cl), fd);
 		if (err < 0)
-			client_done(cl, err);
+			exec_done(exec_of(cl), err);
 		return;
 	}
 	int err = sk_conn_new(s->loop, fd, fd, &s->conn_opts, &client_handler, cl, &cl->conn);
@@ -246,42 +303,42 @@ static void on_child_exit(struct sk_loop *loop, int fd, unsigned events, void *u
 
 /* Signals the child's group. Only while the child is not yet reaped: its
  * pid, which is the group's id, cannot have been reused before. */
-static void signal_group(const struct client *cl, int sig)
+static void signal_group(const struct exec_client *ec, int sig)
 {
-	if (cl->child > 0)
-		kill(-cl->child, sig);
+	if (ec->child > 0)
+		kill(-ec->child, sig);
 }
 
-static void release_pidfd(struct client *cl)
+static void release_pidfd(struct exec_client *ec)
 {
-	if (cl->pidfd < 0)
+	if (ec->pidfd < 0)
 		return;
-	sk_loop_del_fd(cl->srv->loop, cl->pidfd);
-	close(cl->pidfd);
-	cl->pidfd = -1;
+	sk_loop_del_fd(ec->cl.srv->loop, ec->pidfd);
+	close(ec->pidfd);
+	ec->pidfd = -1;
 }
 
-static void reap(struct client *cl)
+static void reap(struct exec_client *ec)
 {
 	siginfo_t info;
 	info.si_pid = 0;
-	if (cl->child <= 0 ||
-	    waitid(P_PID, (id_t)cl->child, &info, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	if (ec->child <= 0 ||
+	    waitid(P_PID, (id_t)ec->child, &info, WEXITED | WNOHANG | WNOWAIT) < 0 ||
 	    info.si_pid == 0)
 		return;
 	/* The shell has exited (a zombie still holds its pid): what it left
 	 * running in its group would go on serving a client we no longer
 	 * count, so it is told to stop. */
-	signal_group(cl, SIGTERM);
+	signal_group(ec, SIGTERM);
 	int status = 0;
-	waitpid(cl->child, &status, 0);
-	cl->child = 0;
-	release_pidfd(cl);
-	sk__stream_event(cl->srv, SK_STREAM_EXEC_EXITED, &cl->peer, status);
+	waitpid(ec->child, &status, 0);
+	ec->child = 0;
+	release_pidfd(ec);
+	sk__client_event(&ec->cl, SK_STREAM_EXEC_EXITED, status);
 	/* Over TLS the relay still writes what the child said: its end
 	 * finishes the client (on_exec_relay_done). */
-	if (!cl->relay)
-		client_done(cl, cl->killed ? -ETIMEDOUT : cl->relay_err);
+	if (!ec->relay)
+		exec_done(ec, ec->killed ? -ETIMEDOUT : ec->relay_err);
 }
 
 static void on_reap_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
@@ -291,8 +348,9 @@ static void on_reap_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 	struct client *next;
 	for (struct client *cl = s->clients; cl; cl = next) {
 		next = cl->next;
-		if (cl->child > 0 && cl->pidfd < 0) {
-			reap(cl);
+		struct exec_client *ec = exec_of(cl); /* only exec servers start this timer */
+		if (ec->child > 0 && ec->pidfd < 0) {
+			reap(ec);
 			waiting = true;
 		}
 	}
@@ -312,39 +370,40 @@ static void on_child_exit(struct sk_loop *loop, int fd, unsigned events, void *u
  * grace period if the shell has still not exited. */
 static void on_exec_timer(struct sk_loop *loop, struct sk_timer *t, void *ud)
 {
-	struct client *cl = ud;
-	if (cl->child <= 0)
+	struct exec_client *ec = ud;
+	if (ec->child <= 0)
 		return;
-	signal_group(cl, cl->killed ? SIGKILL : SIGTERM);
-	if (!cl->killed)
+	signal_group(ec, ec->killed ? SIGKILL : SIGTERM);
+	if (!ec->killed)
 		sk_loop_timer_start(loop, t, SK_STREAM_EXEC_KILL_GRACE_MS);
-	cl->killed = true;
+	ec->killed = true;
 }
 
-static void client_done(struct client *cl, int err)
+/* The exec client is finished: its child reaped (or never started), its
+ * relay (over TLS) ended. */
+static void exec_done(struct exec_client *ec, int err)
 {
-	struct sk_stream_server *s = cl->srv;
-	release_pidfd(cl);
-	unlink_client(s, cl);
-	sk__stream_event(s, SK_STREAM_CLOSED, &cl->peer, err);
-	free_client(cl);
+	release_pidfd(ec);
+	unlink_client(ec->cl.srv, &ec->cl);
+	sk__client_event(&ec->cl, SK_STREAM_CLOSED, err);
+	free_client(&ec->cl);
 }
 
 static void on_exec_relay_done(void *ud, int err, char side, const struct sk_relay_stats *stats)
 {
 	(void)side;
 	(void)stats;
-	struct client *cl = ud;
-	cl->relay = NULL;
-	cl->relay_err = err;
-	if (cl->child == 0) /* reaped already */
-		client_done(cl, cl->killed ? -ETIMEDOUT : err);
+	struct exec_client *ec = ud;
+	ec->relay = NULL;
+	ec->relay_err = err;
+	if (ec->child == 0) /* reaped already */
+		exec_done(ec, ec->killed ? -ETIMEDOUT : err);
 }
 
 /* exec over TLS: the client's TLS conn (a) relayed to one end of a
  * socketpair (b), whose other end, *child_fd, the command gets. fd is
  * consumed. */
-static int start_exec_relay(struct sk_stream_server *s, struct client *cl, int fd, int *child_fd)
+static int start_exec_relay(struct sk_stream_server *s, struct exec_client *ec, int fd, int *child_fd)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -359,8 +418,8 @@ static int start_exec_relay(struct sk_stream_server *s, struct client *cl, int f
 	ro.b.tracer = s->o.tracer;
 	ro.finish_on_b_eof = true; /* the command's end is the session's */
 	ro.on_done = on_exec_relay_done;
-	ro.ud = cl;
-	int err = sk_relay_start(s->loop, fd, fd, sv[0], sv[0], &ro, &cl->relay);
+	ro.ud = ec;
+	int err = sk_relay_start(s->loop, fd, fd, sv[0], sv[0], &ro, &ec->relay);
 	if (err < 0) {
 		close(sv[1]);
 		return err;
@@ -416,19 +475,21 @@ static char **exec_env(const struct sk_addr *peer, const struct sk_addr *local,
 	return envp;
 }
 
-static int spawn(struct sk_stream_server *s, struct client *cl, int fd)
+static int spawn(struct sk_stream_server *s, struct exec_client *ec, int fd)
 {
 	struct sk_addr local;
 	char vars[N_CONN_VARS][SK_IP_STRLEN + 24];
 	if (sk_sock_local_addr(fd, &local) < 0)
 		memset(&local, 0, sizeof local);
-	char **envp = exec_env(&cl->peer, &local, vars);
+	struct sk_addr peer;
+	sk__client_peer(&ec->cl, &peer);
+	char **envp = exec_env(&peer, &local, vars);
 	if (!envp) {
 		sk_sock_close(fd, s->o.tracer);
 		return SK_ENOMEM;
 	}
 	if (s->o.tls) {
-		int err = start_exec_relay(s, cl, fd, &fd);
+		int err = start_exec_relay(s, ec, fd, &fd);
 		if (err < 0) {
 			free(envp);
 			return err;
@@ -468,27 +529,27 @@ static int spawn(struct sk_stream_server *s, struct client *cl, int fd)
 	posix_spawnattr_destroy(&attr);
 	sk_sock_close(fd, s->o.tracer);
 	if (rc != 0) {
-		if (cl->relay) {
+		if (ec->relay) {
 			/* Not "reaped" (0) while the relay ends: the caller
-			 * finishes cl, not on_exec_relay_done. */
-			cl->child = -1;
-			sk_relay_stop(cl->relay);
-			cl->child = 0;
+			 * finishes ec, not on_exec_relay_done. */
+			ec->child = -1;
+			sk_relay_stop(ec->relay);
+			ec->child = 0;
 		}
 		return -rc;
 	}
 	sk_trace(s->o.tracer, "spawn(/bin/sh -c ...) = %d", (int)pid);
-	cl->child = pid;
+	ec->child = pid;
 	if (s->o.exec_timeout_ms)
-		sk_loop_timer_start(s->loop, &cl->exec_timer, s->o.exec_timeout_ms);
+		sk_loop_timer_start(s->loop, &ec->timer, s->o.exec_timeout_ms);
 	/* A pidfd becomes readable when the child exits: no SIGCHLD handler,
 	 * no polling (Linux 5.3). */
-	cl->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (cl->pidfd >= 0 && sk_loop_add_fd(s->loop, cl->pidfd, SK_EV_READ, on_child_exit, cl) < 0) {
-		close(cl->pidfd);
-		cl->pidfd = -1;
+	ec->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (ec->pidfd >= 0 && sk_loop_add_fd(s->loop, ec->pidfd, SK_EV_READ, on_child_exit, ec) < 0) {
+		close(ec->pidfd);
+		ec->pidfd = -1;
 	}
-	if (cl->pidfd < 0 && !sk_timer_is_active(&s->reap_timer))
+	if (ec->pidfd < 0 && !sk_timer_is_active(&s->reap_timer))
 		sk_loop_timer_start(s->loop, &s->reap_timer, REAP_POLL_MS);
 	return 0;
 }
@@ -571,13 +632,14 @@ void sk_stream_server_free(struct sk_stream_server *s)
 		struct client *cl = s->clients;
 		if (cl->conn) {
 			sk_conn_close(cl->conn, 0); /* unlinks and frees cl */
-		} else if (cl->relay) {
-			signal_group(cl, SIGTERM);
-			sk_relay_stop(cl->relay); /* finishes cl if its child was reaped */
-		} else {
-			signal_group(cl, SIGTERM);
-			client_done(cl, 0);
+			continue;
 		}
+		struct exec_client *ec = exec_of(cl); /* no conn: an exec client */
+		signal_group(ec, SIGTERM);
+		if (ec->relay)
+			sk_relay_stop(ec->relay); /* finishes ec if its child was reaped */
+		else
+			exec_done(ec, 0);
 	}
 	sk_loop_timer_stop(s->loop, &s->reap_timer);
 	sk_acceptor_free(s->acceptor);
