@@ -7,7 +7,7 @@
 # limit); prints medians, ratios and the targets.
 #   sh bench/http.sh [/abs/path/to/sockit]
 # BENCH_SECS (10) per point, BENCH_ROUNDS (3); quick try: BENCH_SECS=2 BENCH_ROUNDS=1.
-# About 18 minutes at the defaults. Details: bench/http_bench.py.
+# About 21 minutes at the defaults. Details: bench/http_bench.py.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 sockit=${1:-$here/../build/sockit}

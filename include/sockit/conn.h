@@ -118,9 +118,10 @@ int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b);
  * plain socket with sendfile(2) from SK_CONN_SENDFILE_MIN bytes on, else
  * read in pieces of at most SK_CONN_FILE_PIECE into the queue as the
  * transport takes them (so a TLS transport encrypts them like any other
- * bytes). The
- * conn takes fd and closes it when it is sent, or with the conn. One file
- * at a time: -EBUSY while one is being sent. A file that ends early (it
+ * bytes). The conn takes fd and closes it when it is sent, or with the
+ * conn (or at once when refused). One file at a time: -EBUSY while one is
+ * being sent; SK_ENOMEM when its state cannot be allocated (the conn keeps
+ * what it had). A file that ends early (it
  * was shortened meanwhile) or cannot be read closes the conn with the
  * error (-EIO for the short file). sk_conn_pending counts what is left. */
 int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len);
