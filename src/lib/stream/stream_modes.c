@@ -282,14 +282,14 @@ static void chat_eof(struct client *cl)
 }
 
 static const struct stream_mode_ops modes[] = {
-	[SK_STREAM_ECHO] = { NULL, echo_data, close_after_flush, resume_self },
-	[SK_STREAM_DISCARD] = { NULL, discard_data, close_after_flush, NULL },
-	[SK_STREAM_CHARGEN] = { chargen_fill, discard_data, close_after_flush, chargen_fill },
-	[SK_STREAM_DAYTIME] = { daytime_open, discard_data, close_after_flush, NULL },
-	[SK_STREAM_REPLY] = { NULL, reply_data, reply_eof, reply_drain, .frames = true },
-	[SK_STREAM_CHAT] = { NULL, chat_data, chat_eof, chat_drain, .frames = true },
-	[SK_STREAM_EXEC] = { NULL, NULL, NULL, NULL },
-	[SK_STREAM_HANDOFF] = { NULL, NULL, NULL, NULL },
+	[SK_STREAM_ECHO] = { NULL, echo_data, close_after_flush, resume_self, false },
+	[SK_STREAM_DISCARD] = { NULL, discard_data, close_after_flush, NULL, false },
+	[SK_STREAM_CHARGEN] = { chargen_fill, discard_data, close_after_flush, chargen_fill, false },
+	[SK_STREAM_DAYTIME] = { daytime_open, discard_data, close_after_flush, NULL, false },
+	[SK_STREAM_REPLY] = { NULL, reply_data, reply_eof, reply_drain, true },
+	[SK_STREAM_CHAT] = { NULL, chat_data, chat_eof, chat_drain, true },
+	[SK_STREAM_EXEC] = { NULL, NULL, NULL, NULL, false },
+	[SK_STREAM_HANDOFF] = { NULL, NULL, NULL, NULL, false },
 };
 
 static const char *const mode_names[] = {
