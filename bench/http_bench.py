@@ -67,9 +67,6 @@ if SOCKIT_BEFORE:
     SERVERS.insert(1, "sockit-before")
 if os.environ.get("BENCH_SERVERS"):
     SERVERS = [n for n in SERVERS if n in os.environ["BENCH_SERVERS"].split()]
-if os.environ.get("BENCH_POINTS"):
-    POINTS = [(f, int(c), (rest or ["wrk"])[0])
-              for f, c, *rest in (p.split(":") for p in os.environ["BENCH_POINTS"].split())]
 PROGRAM = {"nginx": "nginx", "nginx+ofc": "nginx", "h2o": "h2o", "lighttpd": "lighttpd",
            "python": PYTHON}
 
@@ -111,7 +108,10 @@ def raise_nofile():
 
 # --- the servers: argv for a port, with any config written into a fresh dir ---
 
-def nginx_argv(tmp, www, port, ofc):
+def nginx_argv(tmp, www, port, ofc=False, http_extra="", listen_extra="", server_extra=""):
+    """nginx with one worker on 127.0.0.1:port serving www; the *_extra
+    strings are whole lines added to the http and server blocks (and words
+    after the listen address): bench/https_bench.py adds TLS with them."""
     d = os.path.join(tmp, f"nginx-{port}")
     os.makedirs(d, exist_ok=True)
     cache = ("        open_file_cache max=1000 inactive=60s;\n"
@@ -131,9 +131,9 @@ http {{
         tcp_nopush on;
         keepalive_requests 1000000;
         default_type application/octet-stream;
-{cache}{temps}        server {{
-                listen 127.0.0.1:{port};
-                root {www};
+{http_extra}{cache}{temps}        server {{
+                listen 127.0.0.1:{port}{listen_extra};
+{server_extra}                root {www};
         }}
 }}
 """)
@@ -351,6 +351,11 @@ def point_table(title, res):
 
 def main():
     sockit, tmp = sys.argv[1], sys.argv[2]
+    # Read here, not at import: https_bench.py imports this module and has
+    # BENCH_POINTS of its own ("1k hs 10m").
+    if os.environ.get("BENCH_POINTS"):
+        POINTS[:] = [(f, int(c), (rest or ["wrk"])[0])
+                     for f, c, *rest in (p.split(":") for p in os.environ["BENCH_POINTS"].split())]
     lg = sys.argv[3] if len(sys.argv) > 3 else None
     if lg is None:
         POINTS[:] = [p for p in POINTS if p[2] != "loadgen"]

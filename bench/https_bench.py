@@ -40,6 +40,7 @@ import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_bench as hb  # noqa: E402
+from tls_bench import make_pki  # noqa: E402  (the same certificate maker as tls.sh's bulk point)
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECS = max(1, int(float(os.environ.get("BENCH_SECS", "10"))))
@@ -51,49 +52,14 @@ SERVERS = ["sockit", "nginx"]
 SIZES = {"1k": 1 << 10, "10m": 10 << 20}
 
 
-def make_pki(d):
-    def ossl(*args):
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
-    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-         "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench CA")
-    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-         "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    with open(os.path.join(d, "ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext")
-    return {k: os.path.join(d, k) for k in ("ca.pem", "server.pem", "server.key")}
-
-
 def nginx_argv(tmp, www, port, pki):
-    d = os.path.join(tmp, f"nginx-{port}")
-    os.makedirs(d, exist_ok=True)
-    temps = "".join(f"        {k}_temp_path {d}/{k};\n"
-                    for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(f"""daemon off;
-master_process off;
-worker_processes 1;
-error_log stderr;
-pid {d}/nginx.pid;
-events {{}}
-http {{
-        access_log off;
-        sendfile on;
-        tcp_nopush on;
-        keepalive_requests 1000000;
-        default_type application/octet-stream;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache shared:SSL:10m;
-{temps}        server {{
-                listen 127.0.0.1:{port} ssl;
-                ssl_certificate {pki['server.pem']};
-                ssl_certificate_key {pki['server.key']};
-                root {www};
-        }}
-}}
-""")
-    return ["nginx", "-p", d + "/", "-c", os.path.join(d, "nginx.conf"), "-e", "stderr"]
+    return hb.nginx_argv(
+        tmp, www, port,
+        http_extra="        ssl_protocols TLSv1.2 TLSv1.3;\n"
+                   "        ssl_session_cache shared:SSL:10m;\n",
+        listen_extra=" ssl",
+        server_extra=f"                ssl_certificate {pki['server.pem']};\n"
+                     f"                ssl_certificate_key {pki['server.key']};\n")
 
 
 def server_argv(name, sockit, tmp, www, port, pki):
