@@ -126,6 +126,30 @@ int sk_conn_send_buf(struct sk_conn *c, struct sk_buf *b);
  * error (-EIO for the short file). sk_conn_pending counts what is left. */
 int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len);
 
+/* A descriptor that several conns send from at once (a server's cache of
+ * open files), instead of a dup(2) and a close(2) per response: whoever
+ * keeps it holds a reference, and the last release closes fd. For one loop's
+ * conns: the count is not atomic. */
+struct sk_shared_fd {
+	int fd;
+	unsigned refs;
+};
+
+/* Takes fd: a shared descriptor with one reference (the caller's), or NULL
+ * when it cannot be allocated (fd is then left open, still the caller's). */
+struct sk_shared_fd *sk_shared_fd_new(int fd);
+
+/* One more reference to sf, returned. */
+struct sk_shared_fd *sk_shared_fd_ref(struct sk_shared_fd *sf);
+
+/* Lets go of one reference; the last closes the descriptor. NULL is ignored. */
+void sk_shared_fd_release(struct sk_shared_fd *sf);
+
+/* As sk_conn_send_file, from a shared descriptor: the conn takes a reference
+ * of its own while it sends, and the caller keeps its own either way. */
+int sk_conn_send_shared_file(struct sk_conn *c, struct sk_shared_fd *sf, uint64_t off,
+                             uint64_t len);
+
 /* True once the queue reached high water (until it drains to low water). */
 bool sk_conn_is_full(const struct sk_conn *c);
 

@@ -776,6 +776,47 @@ def test_large_files_kept_open_by_the_cache_are_checked_within_a_second(procs, t
     assert srv.get("/a.bin").body == one
 
 
+def fds_open_on(pid, path):
+    """How many of pid's descriptors are open on path (or on it deleted)."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        n += link in (str(path), f"{path} (deleted)")
+    return n
+
+
+def test_readers_of_a_cached_large_file_share_one_descriptor(procs, tree):
+    """Twenty readers of the same cached 4 MiB file stalled mid-body cost
+    the server one descriptor for it, not one each. Replaced meanwhile, the
+    file is sent new to new readers while the stalled ones still get the
+    old bytes whole, and its last descriptor closes with the last of them."""
+    old, new = os.urandom(4 << 20), os.urandom(3 << 20)
+    path = tree / "big.bin"
+    path.write_bytes(old)
+    srv = Server(procs, tree)
+    assert srv.get("/big.bin").body == old  # cached now
+    readers = [srv.conn() for _ in range(20)]
+    for c in readers:
+        c.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)  # each has sent what its socket holds, and waits
+    assert fds_open_on(srv.proc.pid, path) == 1
+    (tree / "big.tmp").write_bytes(new)
+    os.rename(tree / "big.tmp", path)
+    time.sleep(1.1)  # past the cache's recheck
+    assert srv.get("/big.bin").body == new
+    for c in readers:
+        r = c.response()
+        assert r.status == 200 and r.body == old
+        c.sock.close()
+    deadline = time.monotonic() + WAIT
+    while fds_open_on(srv.proc.pid, path) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fds_open_on(srv.proc.pid, path) == 1  # the new file's, in the cache
+
+
 def test_a_loopback_reader_of_a_large_file_gets_a_send_buffer_sized_for_loopback(procs, tree):
     """A peer on this host: the socket's send buffer is fixed at 512 KiB
     (SK_CONN_LOCAL_SNDBUF, doubled by the kernel) instead of growing to

@@ -863,6 +863,80 @@ static void test_conn_send_after_a_file_keeps_the_order(void **state)
 	}
 }
 
+/* A shared descriptor: two conns send from it at once (one by sendfile, one
+ * through the queue), each holding a reference while it sends; the owner
+ * may let go first; the last release closes it. A refused send takes no
+ * reference, and a conn closed mid-file gives its reference back. */
+static void test_conn_shared_file_is_closed_by_its_last_holder(void **state)
+{
+	(void)state;
+	struct sk_loop *loop = loop_new();
+	size_t sizes[] = { 1000, 3 * SK_CONN_SENDFILE_MIN + 17 };
+	size_t total = sizes[1];
+	int fd = temp_file_with(total);
+	char *want = malloc(total);
+	assert_non_null(want);
+	assert_int_equal(pread(fd, want, total, 0), (ssize_t)total);
+	struct sk_shared_fd *sf = sk_shared_fd_new(dup(fd));
+	assert_non_null(sf);
+	int shared = sf->fd;
+	assert_int_equal(sf->refs, 1);
+
+	struct rec *r[2];
+	struct sk_conn *c[2];
+	int sv[2][2];
+	for (int i = 0; i < 2; i++) {
+		r[i] = rec_new();
+		pair(sv[i]);
+		small_sndbuf(sv[i][0]);
+		set_nonblock(sv[i][1]);
+		c[i] = conn_new(loop, sv[i][0], sv[i][0], NULL, r[i]);
+		assert_int_equal(sk_conn_send(c[i], "head", 4), 0);
+		assert_int_equal(sk_conn_send_shared_file(c[i], sf, 0, sizes[i]), 0);
+	}
+	assert_true(sf->refs >= 2); /* the small one may be in the queue already */
+	assert_int_equal(sk_conn_send_shared_file(c[1], sf, 0, 1), -EBUSY);
+	unsigned before = sf->refs;
+	sk_shared_fd_release(sf); /* the owner goes first: the senders keep it open */
+	assert_int_equal(sf->refs, before - 1);
+	assert_true(fcntl(shared, F_GETFD) >= 0);
+
+	for (int i = 0; i < 2; i++) {
+		size_t n = sizes[i], len = 0;
+		char *got = malloc(n + 5);
+		assert_non_null(got);
+		RUN_UNTIL(loop, (peer_read(sv[i][1], got, n + 5, &len), len == n + 4), 5000);
+		assert_int_equal(len, n + 4);
+		assert_memory_equal(got, "head", 4);
+		assert_memory_equal(got + 4, want, n);
+		free(got);
+		RUN_UNTIL(loop, sk_conn_pending(c[i]) == 0, 2000);
+	}
+	/* Both sent: the last reference went with the second file. */
+	errno = 0;
+	assert_int_equal(fcntl(shared, F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+
+	/* A conn closed before its file is out gives its reference back. */
+	sf = sk_shared_fd_new(dup(fd));
+	assert_non_null(sf);
+	assert_int_equal(sk_conn_send_shared_file(c[1], sf, 0, total), 0);
+	assert_int_equal(sf->refs, 2);
+	sk_conn_close(c[1], 0);
+	assert_int_equal(sf->refs, 1);
+	sk_shared_fd_release(sf);
+
+	for (int i = 0; i < 2; i++) {
+		if (i == 0)
+			sk_conn_close(c[i], 0);
+		close(sv[i][1]);
+		rec_free(r[i]);
+	}
+	close(fd);
+	free(want);
+	sk_loop_free(loop);
+}
+
 static void test_conn_send_buf_takes_the_storage(void **state)
 {
 	(void)state;
@@ -1680,6 +1754,7 @@ int main(void)
 		cmocka_unit_test(test_conn_on_recv_takes_fewer_and_gets_the_rest_after_resume),
 		cmocka_unit_test(test_conn_send_file_goes_in_pieces_after_the_queue),
 		cmocka_unit_test(test_conn_send_after_a_file_keeps_the_order),
+		cmocka_unit_test(test_conn_shared_file_is_closed_by_its_last_holder),
 		cmocka_unit_test(test_conn_send_buf_takes_the_storage),
 	};
 	/* Every wait in these tests is bounded; this is the backstop. */

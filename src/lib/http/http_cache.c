@@ -2,11 +2,12 @@
  * validators, ready-made header lines and, for small files, the content.
  * A hit costs no system call at all: the response is assembled with memcpy
  * and sent with one write (bench/http.sh, 1 KiB files). Larger files keep
- * their open descriptor instead of their content: a hit costs an fstat(2)
- * and a dup(2) where a miss costs openat2 (a path walk beneath the root),
- * fstat, formatting the validators and the last close of a file
- * (bench/http.sh, 64 KiB files). So at most
- * HTTP_CACHE_SLOTS descriptors stay open for the cache.
+ * their open descriptor instead of their content, shared with the conns
+ * sending from it (sk_shared_fd): a hit costs one fstat(2) where a miss
+ * costs openat2 (a path walk beneath the root), fstat, formatting the
+ * validators and the last close of a file (bench/http.sh, 64 KiB files).
+ * So at most HTTP_CACHE_SLOTS descriptors stay open for the cache, and
+ * more only while a response dropped from it is still being sent.
  *
  * Staleness is bounded the way nginx's open_file_cache_valid bounds it: an
  * entry older than CACHE_VALID_MS is checked again (opened beneath the root
@@ -39,18 +40,15 @@ static uint64_t hash_path(const char *p, size_t n)
 
 static void drop(struct cache_entry *e)
 {
-	if (e->fd >= 0)
-		close(e->fd);
+	sk_shared_fd_release(e->file);
 	free(e->rel);
 	free(e->content);
 	memset(e, 0, sizeof *e);
-	e->fd = -1;
 }
 
 void sk__http_cache_init(struct sk_http_server *s)
 {
-	for (size_t i = 0; i < HTTP_CACHE_SLOTS; i++)
-		s->cache[i].fd = -1;
+	memset(s->cache, 0, sizeof s->cache);
 }
 
 void sk__http_cache_clear(struct sk_http_server *s)
@@ -77,7 +75,7 @@ const struct cache_entry *sk__http_cache_get(struct sk_http_server *s, const cha
 	 * descriptor (no path walk): rewritten in place, its bytes would no
 	 * longer match the length and validators cached with it. */
 	struct stat st;
-	if (e->fd >= 0 && (fstat(e->fd, &st) != 0 || !same_file(&st, &e->st))) {
+	if (e->file && (fstat(e->file->fd, &st) != 0 || !same_file(&st, &e->st))) {
 		drop(e);
 		return NULL;
 	}
@@ -107,14 +105,12 @@ const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const cha
 	bool small = (uint64_t)st->st_size <= HTTP_INLINE_FILE;
 	char *content = small ? malloc((size_t)st->st_size + 1) : NULL;
 	char *copy = malloc(len + 1);
-	if ((small && !content) || !copy) {
+	struct sk_shared_fd *file = small || !copy ? NULL : sk_shared_fd_new(*fd);
+	if ((small && !content) || !copy || (!small && !file) ||
+	    (small && pread(*fd, content, (size_t)st->st_size, 0) != (ssize_t)st->st_size)) {
 		free(content);
 		free(copy);
-		return NULL;
-	}
-	if (small && pread(*fd, content, (size_t)st->st_size, 0) != (ssize_t)st->st_size) {
-		free(content);
-		free(copy);
+		free(file); /* not released: *fd stays the caller's */
 		return NULL;
 	}
 	uint64_t h = hash_path(rel, len);
@@ -128,10 +124,9 @@ const struct cache_entry *sk__http_cache_put(struct sk_http_server *s, const cha
 	e->hash = h;
 	e->st = *st;
 	e->content = content;
-	if (!small) {
-		e->fd = *fd;
+	e->file = file;
+	if (file)
 		*fd = -1;
-	}
 	e->checked_ms = sk_loop_now(s->loop);
 	char etag[sizeof e->etag], modified[sizeof e->modified];
 	sk__http_format_etag(st, etag);

@@ -78,23 +78,18 @@ static bool answered_by_preconditions(struct http_conn *c, const struct stat *st
 }
 
 /* A cached file: the head from ready-made lines, the body from memory (one
- * write) or from a dup of the entry's descriptor (the conn closes its
- * copy). Ranges take the uncached path (the caller checks). */
+ * write) or from the entry's descriptor, shared (a reference held until the
+ * body is sent). Ranges take the uncached path (the caller checks). */
 static void serve_cached(struct http_conn *c, const struct cache_entry *e, bool head_only)
 {
 	if (answered_by_preconditions(c, &e->st, e->etag, e->modified))
 		return;
 	uint64_t size = (uint64_t)e->st.st_size;
-	int fd = -1;
-	if (!head_only && size && !e->content && (fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		sk__http_error(c, 503, "out of file descriptors");
-		return;
-	}
 	sk__http_begin(c, 200, size);
 	sk__http_append(c, e->headers, e->headers_len);
 	sk__http_end_head(c);
-	if (fd >= 0) {
-		c->file_fd = fd;
+	if (!head_only && size && e->file) {
+		c->file_shared = sk_shared_fd_ref(e->file);
 		c->file_off = 0;
 		c->file_left = size;
 	} else if (!head_only && size) {

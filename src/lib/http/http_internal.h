@@ -209,6 +209,7 @@ struct http_conn {
 	struct sk_buf body;        /* a big body built in memory (a listing), sent after out */
 	size_t body_budget;        /* its share of the server's body_bytes, until the response ends */
 	int file_fd;               /* body from a file, -1 if none (handed to the conn by send) */
+	struct sk_shared_fd *file_shared; /* or from a cached one: a reference, NULL if none */
 	uint64_t file_off, file_left;
 	int status;
 	uint64_t body_sent;        /* for the log */
@@ -240,7 +241,7 @@ struct cache_entry {
 	uint64_t hash;
 	struct stat st;
 	char *content;             /* the whole file, if small (HTTP_INLINE_FILE) */
-	int fd;                    /* else the file open, sent from by a dup; -1 if not */
+	struct sk_shared_fd *file; /* else the file open, which responses send from; NULL if not */
 	char etag[48];
 	char modified[HTTP_DATE_LEN];
 	char headers[256];         /* Content-Type .. Accept-Ranges lines, ready to send */

@@ -68,7 +68,10 @@ static void drop_file(struct sk_conn *c)
 	struct sk__conn_file *f = c->file;
 	if (!f)
 		return;
-	close(f->fd);
+	if (f->shared)
+		sk_shared_fd_release(f->shared);
+	else
+		close(f->fd);
 	sk_buf_fini(&f->after);
 	free(f);
 	c->file = NULL;
@@ -341,26 +344,55 @@ copy:;
 	return rc;
 }
 
-int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
+struct sk_shared_fd *sk_shared_fd_new(int fd)
 {
-	if (c->file) {
-		close(fd);
-		return -EBUSY;
+	struct sk_shared_fd *sf = malloc(sizeof *sf);
+	if (sf) {
+		sf->fd = fd;
+		sf->refs = 1;
 	}
-	if (c->closed || c->write_closed || c->want_shutdown || c->wfd < 0) {
-		close(fd);
-		return SK_EPIPE;
+	return sf;
+}
+
+struct sk_shared_fd *sk_shared_fd_ref(struct sk_shared_fd *sf)
+{
+	sf->refs++;
+	return sf;
+}
+
+void sk_shared_fd_release(struct sk_shared_fd *sf)
+{
+	if (sf && --sf->refs == 0) {
+		close(sf->fd);
+		free(sf);
 	}
-	if (!len) {
+}
+
+/* Lets go of what a refused send was given: an fd of its own, or nothing
+ * (a shared one's reference is taken only when the send is accepted). */
+static int refuse_file(int fd, const struct sk_shared_fd *sf, int err)
+{
+	if (!sf)
 		close(fd);
-		return 0;
-	}
+	return err;
+}
+
+/* sk_conn_send_file and sk_conn_send_shared_file: fd is sf's when sf is
+ * given. */
+static int start_file(struct sk_conn *c, int fd, struct sk_shared_fd *sf, uint64_t off,
+                      uint64_t len)
+{
+	if (c->file)
+		return refuse_file(fd, sf, -EBUSY);
+	if (c->closed || c->write_closed || c->want_shutdown || c->wfd < 0)
+		return refuse_file(fd, sf, SK_EPIPE);
+	if (!len)
+		return refuse_file(fd, sf, 0);
 	struct sk__conn_file *f = malloc(sizeof *f);
-	if (!f) {
-		close(fd);
-		return SK_ENOMEM;
-	}
+	if (!f)
+		return refuse_file(fd, sf, SK_ENOMEM);
 	f->fd = fd;
+	f->shared = sf ? sk_shared_fd_ref(sf) : NULL;
 	f->off = off;
 	f->left = len;
 	f->direct = c->tp->send_file && len >= SK_CONN_SENDFILE_MIN;
@@ -370,6 +402,17 @@ int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
 	int err = kick(c);
 	sk__conn_leave(c);
 	return err;
+}
+
+int sk_conn_send_file(struct sk_conn *c, int fd, uint64_t off, uint64_t len)
+{
+	return start_file(c, fd, NULL, off, len);
+}
+
+int sk_conn_send_shared_file(struct sk_conn *c, struct sk_shared_fd *sf, uint64_t off,
+                             uint64_t len)
+{
+	return start_file(c, sf->fd, sf, off, len);
 }
 
 /* Offers p[0..n) to the handler; returns how many it took. A handler that

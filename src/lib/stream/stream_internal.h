@@ -157,6 +157,7 @@ extern const struct sk__transport sk__conn_tls_transport;  /* TLS over a socket 
  * sk_conn, which carries only the pointer while no file is sent. */
 struct sk__conn_file {
 	int fd;
+	struct sk_shared_fd *shared; /* fd is its descriptor, released when sent; NULL: fd is the conn's */
 	uint64_t off, left;
 	bool direct;                /* sent by the transport's send_file */
 	struct sk_buf after;        /* sent while the file is: queued once it is out */
