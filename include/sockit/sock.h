@@ -128,6 +128,19 @@ int sk_tcp_connect_from(const struct sk_addr *to, const struct sk_addr *from, in
  * family chooses AF_INET or AF_INET6. */
 int sk_udp_open(const struct sk_addr *addr, int family, const struct sk_sock_opts *opts);
 
+struct mmsghdr;
+
+/* A socket error a datagram sender survived, and the destination it meant. */
+typedef void sk_udp_error_fn(void *ud, int err, const struct sk_addr *to);
+
+/* Sends msgs[0..n) with sendmmsg(2), going on past EINTR; each msg_name is
+ * an sk_addr's storage. A datagram the kernel refuses (a full send buffer,
+ * an ICMP error waiting on the socket) is skipped and passed to on_error,
+ * which may be NULL: UDP promises nothing, and waiting would stall every
+ * other peer. Returns how many were sent. */
+int sk_udp_send_batch(int fd, struct mmsghdr *msgs, int n, const struct sk_tracer *tracer,
+                      sk_udp_error_fn *on_error, void *ud);
+
 /* setsockopt wrappers named after what they do. */
 /* SO_SNDBUF: the kernel doubles bytes for its bookkeeping and stops
  * autotuning the buffer for this socket. */

@@ -458,6 +458,65 @@ static void test_sock_tcp_dual_stack_listener_sees_plain_v4(void **state)
 
 /* --- UDP and options ----------------------------------------------------- */
 
+struct batch_errors {
+	int n, err;
+	struct sk_addr to;
+};
+
+static void on_batch_error(void *ud, int err, const struct sk_addr *to)
+{
+	struct batch_errors *e = ud;
+	e->n++;
+	e->err = err;
+	e->to = *to;
+}
+
+/* sk_udp_send_batch: a datagram the kernel refuses (here an IPv6
+ * destination for an IPv4 socket) is reported and skipped; the ones before
+ * and after it still go, in order. */
+static void test_sock_udp_send_batch_skips_what_fails(void **state)
+{
+	(void)state;
+	struct sk_sock_opts opts;
+	sk_sock_opts_init(&opts);
+	struct sk_addr at = addr_of("127.0.0.1", 0);
+	int a = sk_udp_open(&at, AF_UNSPEC, &opts);
+	assert_true(a >= 0);
+	assert_int_equal(sk_sock_local_addr(a, &at), 0);
+	int b = sk_udp_open(NULL, AF_INET, &opts);
+	assert_true(b >= 0);
+	struct sk_addr wrong = addr_of("::1", port_of(&at));
+	const char *text[] = { "one", "two", "three" };
+	struct sk_addr *to[] = { &at, &wrong, &at };
+	struct iovec iov[3];
+	struct mmsghdr msgs[3];
+	memset(msgs, 0, sizeof msgs);
+	for (int i = 0; i < 3; i++) {
+		iov[i] = (struct iovec){ (void *)text[i], strlen(text[i]) };
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &to[i]->u.storage;
+		msgs[i].msg_hdr.msg_namelen = to[i]->len;
+	}
+	struct batch_errors e = { 0 };
+	assert_int_equal(sk_udp_send_batch(b, msgs, 3, NULL, on_batch_error, &e), 2);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.err, -EAFNOSUPPORT);
+	char x[SK_ADDR_STRLEN], y[SK_ADDR_STRLEN];
+	assert_string_equal(fmt(&e.to, x), fmt(&wrong, y));
+	char got[16];
+	for (int i = 0; i < 3; i += 2) {
+		wait_for(a, POLLIN);
+		ssize_t n = recv(a, got, sizeof got, 0);
+		assert_int_equal(n, (ssize_t)strlen(text[i]));
+		assert_memory_equal(got, text[i], (size_t)n);
+	}
+	/* Without a callback the failure is only skipped. */
+	assert_int_equal(sk_udp_send_batch(b, msgs + 1, 1, NULL, NULL, NULL), 0);
+	close(a);
+	close(b);
+}
+
 static void test_sock_udp_round_trip(void **state)
 {
 	(void)state;
@@ -719,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_sock_tcp_listen_twice_is_in_use),
 		cmocka_unit_test(test_sock_tcp_dual_stack_listener_sees_plain_v4),
 		cmocka_unit_test(test_sock_udp_round_trip),
+		cmocka_unit_test(test_sock_udp_send_batch_skips_what_fails),
 		cmocka_unit_test(test_sock_options),
 		cmocka_unit_test(test_sock_join_group),
 		cmocka_unit_test(test_sock_tracer_reports_each_call),

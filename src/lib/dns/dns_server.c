@@ -159,26 +159,6 @@ static bool delay(struct sk_dns_server *s, const unsigned char *msg, size_t len,
 
 /* --- UDP -------------------------------------------------------------------------- */
 
-static void send_batch(struct sk_dns_server *s, int n)
-{
-	int done = 0;
-	while (done < n) {
-		int sent = sendmmsg(s->udp_fd, s->out + done, (unsigned)(n - done), 0);
-		if (sent < 0 && errno == EINTR)
-			continue;
-		if (sent < 0) {
-			/* Skip the one that failed (a full send buffer drops it: UDP
-			 * promises nothing, and waiting would stall everyone). */
-			report(s, -errno, (const struct sk_addr *)s->out[done].msg_hdr.msg_name);
-			done++;
-			continue;
-		}
-		for (int k = done; k < done + sent; k++)
-			sk_trace(s->o.tracer, "sendto(%d, %zu)", s->udp_fd, s->out_iov[k].iov_len);
-		done += sent;
-	}
-}
-
 static void on_udp(struct sk_loop *loop, int fd, unsigned events, void *ud)
 {
 	(void)loop;
@@ -232,7 +212,7 @@ static void on_udp(struct sk_loop *loop, int fd, unsigned events, void *ud)
 		n_out++;
 	}
 	if (n_out)
-		send_batch(s, n_out);
+		sk_udp_send_batch(s->udp_fd, s->out, n_out, s->o.tracer, s->o.on_error, s->o.ud);
 }
 
 /* --- TCP -------------------------------------------------------------------------- */

@@ -370,6 +370,29 @@ int sk_udp_open(const struct sk_addr *addr, int family, const struct sk_sock_opt
 	return fd;
 }
 
+int sk_udp_send_batch(int fd, struct mmsghdr *msgs, int n, const struct sk_tracer *tracer,
+                      sk_udp_error_fn *on_error, void *ud)
+{
+	int done = 0, n_sent = 0;
+	while (done < n) {
+		int sent = sendmmsg(fd, msgs + done, (unsigned)(n - done), 0);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent < 0) {
+			/* The first of the rest failed: skip it, send the others. */
+			if (on_error)
+				on_error(ud, -errno, (const struct sk_addr *)msgs[done].msg_hdr.msg_name);
+			done++;
+			continue;
+		}
+		for (int k = done; k < done + sent; k++)
+			sk_trace(tracer, "sendto(%d, %zu)", fd, msgs[k].msg_hdr.msg_iov[0].iov_len);
+		done += sent;
+		n_sent += sent;
+	}
+	return n_sent;
+}
+
 int sk_sock_set_broadcast(int fd, bool on, const struct sk_tracer *tracer)
 {
 	return set_int(fd, SOL_SOCKET, SO_BROADCAST, on, "SO_BROADCAST", tracer);

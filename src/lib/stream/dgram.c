@@ -206,28 +206,6 @@ static bool answer(struct sk_dgram_server *s, int i, int n, size_t len)
 	}
 }
 
-static void send_answers(struct sk_dgram_server *s, int n)
-{
-	int done = 0;
-	while (done < n) {
-		int sent = sendmmsg(s->fd, s->out + done, (unsigned)(n - done), 0);
-		if (sent < 0 && errno == EINTR)
-			continue;
-		if (sent < 0) {
-			/* The first datagram of the rest failed: report it, skip it.
-			 * EAGAIN (send buffer full) drops it: UDP promises nothing,
-			 * and waiting would stall every other client. */
-			report(s, -errno, (const struct sk_addr *)s->out[done].msg_hdr.msg_name);
-			done++;
-			continue;
-		}
-		for (int k = done; k < done + sent; k++)
-			sk_trace(s->o.tracer, "sendto(%d, %zu)", s->fd, s->out_iov[k].iov_len);
-		s->stats.n_answered += (unsigned)sent;
-		done += sent;
-	}
-}
-
 static void on_readable(struct sk_loop *loop, int fd, unsigned events, void *ud)
 {
 	(void)loop;
@@ -277,7 +255,8 @@ static void on_readable(struct sk_loop *loop, int fd, unsigned events, void *ud)
 		}
 	}
 	if (n_out)
-		send_answers(s, n_out);
+		s->stats.n_answered += (unsigned)sk_udp_send_batch(s->fd, s->out, n_out, s->o.tracer,
+		                                                    s->o.on_error, s->o.ud);
 }
 
 int sk_dgram_server_new(struct sk_loop *loop, int fd, const struct sk_dgram_opts *opts,
