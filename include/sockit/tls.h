@@ -138,6 +138,9 @@ enum sk_tls_trust {
 /* A handshake's outcome. On success the negotiated parameters and the peer;
  * on a refusal of the peer's certificate also `failed`, the certificate at
  * fault (the peer's or one of its issuers, failed_depth up the chain). */
+/* How many of a peer's first bytes sk_tls_info keeps: a request line. */
+#define SK_TLS_PEER_START 256
+
 struct sk_tls_info {
 	char version[16];      /* "TLSv1.3"; "" before the handshake ended */
 	char cipher[64];       /* "TLS_AES_256_GCM_SHA384" */
@@ -156,9 +159,10 @@ struct sk_tls_info {
 	struct sk_addr peer_addr; /* the socket's peer, read as the conn started (a refused
 	                             peer has often reset the socket by the callback, and
 	                             getpeername then fails); len 0 if unknown */
-	char peer_start[8];    /* the first bytes the peer sent (not a string): with
-	                          SK_ETLS_NOT_TLS, what a server may answer in its own
-	                          protocol (a plain-text HTTP request on an HTTPS port) */
+	char peer_start[SK_TLS_PEER_START]; /* the first bytes the peer sent (not a string):
+	                          with SK_ETLS_NOT_TLS, what a server may answer and log
+	                          in its own protocol (a plain-text HTTP request line on
+	                          an HTTPS port) */
 	size_t peer_start_len;
 };
 

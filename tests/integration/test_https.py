@@ -324,7 +324,8 @@ def test_curl_refuses_an_untrusted_ca_and_a_wrong_name(procs, pki, tree):
 
 def test_plain_http_to_the_tls_port(procs, pki, tree):
     """A plain-text request is answered with a plain-text 400 that says
-    what to do (as nginx does), then closed; it costs nothing else."""
+    what to do (as nginx does), then closed, and logged like any response;
+    it costs nothing else."""
     srv = Https(procs, pki, tree, "-v")
     r = subprocess.run([CURL, "-sS", "--noproxy", "*", "-i",
                         f"http://127.0.0.1:{srv.port}/hello.txt"],
@@ -341,7 +342,18 @@ def test_plain_http_to_the_tls_port(procs, pki, tree):
     srv.proc.wait_err(r"127\.0\.0\.1:\d+: the peer does not speak TLS: wrong version number$",
                       count=2)
     assert srv.curl(srv.url + "/hello.txt").stdout == b"hello, world\n"
-    assert len(srv.access_lines(1)) == 1
+    lines = srv.access_lines(4)
+    assert len(lines) == 4, lines
+    want = [('"GET /hello.txt HTTP/1.1" 400 48'), ('"DELETE /hello.txt HTTP/1.1" 400 48'),
+            ('"OPTIONS /hello.txt HTTP/1.1" 400 48'), ('"GET /hello.txt HTTP/1.1" 200 13')]
+    for line, end in zip(lines, want):
+        assert line.endswith(end), (line, end)
+    # A request line longer than what the handshake kept is logged cut, escaped.
+    s = procs.connect(srv.port)
+    s.sendall(b"GET /" + b"\x01" * 300 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert recv_all(s).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    line = srv.access_lines(5)[4]
+    assert '"GET /\\x01\\x01' in line and line.endswith('" 400 48'), line
 
 
 @pytest.mark.parametrize("garbage,why", [

@@ -406,11 +406,21 @@ const char *sk__http_reason(int err, char *buf, size_t cap);
 void sk__http_log_error(struct http_conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* One Common Log Format line for the response c has sent (opts.on_access). */
+/* One Common Log Format line (opts.on_access): peer (len 0: unknown), the
+ * request line as escaped below, status, body bytes (0: "-"). */
+void sk__http_log_line(struct sk_http_server *s, const struct sk_addr *peer,
+                       const char *request_line, int status, uint64_t body_bytes);
+
+/* The line for the response c has sent. */
 void sk__http_log_access(const struct http_conn *c);
 
+/* The first line of p[0..len) into out (cap bytes, always terminated),
+ * with bytes a log line must not carry escaped as \xHH: a request line for
+ * the log, cut where out is full. */
+void sk__http_escape_request_line(const char *p, size_t len, char *out, size_t cap);
+
 /* Remembers "METHOD TARGET VERSION" of in[] for the access log (only when
- * there is one), with bytes a log line must not carry escaped. */
+ * there is one). */
 void sk__http_keep_request_line(struct http_conn *c);
 
 /* --- http_conn.c: a connection's life --- */

@@ -39,45 +39,53 @@ void sk__http_log_error(struct http_conn *c, const char *fmt, ...)
 	s->o.on_error(s->o.ud, line);
 }
 
-/* One Common Log Format line per response. */
-void sk__http_log_access(const struct http_conn *c)
+/* One Common Log Format line: the peer, the request line as kept, the
+ * status and the body's bytes ("-" for none). */
+void sk__http_log_line(struct sk_http_server *s, const struct sk_addr *peer,
+                       const char *request_line, int status, uint64_t body_bytes)
 {
-	struct sk_http_server *s = c->srv;
 	if (!s->o.on_access)
 		return;
 	struct sk_ip ip;
 	char addr[SK_IP_STRLEN] = "-", when[64], line[1024];
-	if (sk_addr_to_ip(&c->peer, &ip, NULL) == 0)
+	if (peer->len && sk_addr_to_ip(peer, &ip, NULL) == 0)
 		sk_ip_format(&ip, SK_IP_CANONICAL, addr);
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
 	char sent[24] = "-";
-	if (c->body_sent)
-		snprintf(sent, sizeof sent, "%llu", (unsigned long long)c->body_sent);
-	snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s", addr, when, c->request_line,
-	         c->status, sent);
+	if (body_bytes)
+		snprintf(sent, sizeof sent, "%llu", (unsigned long long)body_bytes);
+	snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s", addr, when, request_line, status,
+	         sent);
 	s->o.on_access(s->o.ud, line);
 }
 
-/* Remembers "METHOD TARGET VERSION" for the log, with bytes a log line
- * must not carry escaped. */
+void sk__http_log_access(const struct http_conn *c)
+{
+	sk__http_log_line(c->srv, &c->peer, c->request_line, c->status, c->body_sent);
+}
+
+void sk__http_escape_request_line(const char *p, size_t len, char *out, size_t cap)
+{
+	size_t n = 0, i = 0;
+	while (i < len && (p[i] == '\r' || p[i] == '\n'))
+		i++; /* leading empty lines */
+	for (; i < len && p[i] != '\r' && p[i] != '\n' && n + 5 < cap; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	out[n] = '\0';
+}
+
 void sk__http_keep_request_line(struct http_conn *c)
 {
 	if (!c->srv->o.on_access)
 		return; /* no log: no per-request copy */
-	const char *p = c->in;
-	size_t n = 0, i = 0;
-	while (i < c->in_len && (p[i] == '\r' || p[i] == '\n'))
-		i++; /* leading empty lines */
-	for (; i < c->in_len && p[i] != '\r' && p[i] != '\n' && n + 5 < sizeof c->request_line; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
-			n += (size_t)snprintf(c->request_line + n, sizeof c->request_line - n, "\\x%02x", ch);
-		} else {
-			c->request_line[n++] = (char)ch;
-		}
-	}
-	c->request_line[n] = '\0';
+	sk__http_escape_request_line(c->in, c->in_len, c->request_line, sizeof c->request_line);
 }

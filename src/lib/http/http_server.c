@@ -62,10 +62,11 @@ static void on_refused(void *ud, int cfd, const struct sk_addr *peer, enum sk_ac
 
 /* A plain-text request on the HTTPS port: one write of a 400 that says
  * so, as nginx answers, so that curl or a browser shows why instead of an
- * empty reply. Only when the first bytes look like a request line (a
- * method is uppercase letters then a space), so nothing is written after
- * an alert to a client that did try TLS. */
-static void tell_plain_client(int fd, const struct sk_tls_info *info)
+ * empty reply, and an access-log line for it, as for any response. Only
+ * when the first bytes look like a request line (a method is uppercase
+ * letters then a space), so nothing is written after an alert to a client
+ * that did try TLS. */
+static void tell_plain_client(struct sk_http_server *s, int fd, const struct sk_tls_info *info)
 {
 	size_t i = 0;
 	while (i < info->peer_start_len && info->peer_start[i] >= 'A' && info->peer_start[i] <= 'Z')
@@ -78,14 +79,19 @@ static void tell_plain_client(int fd, const struct sk_tls_info *info)
 	                 "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
 	                 "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
 	                 sizeof body - 1, body);
-	(void)!send(fd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (send(fd, text, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
+		return; /* the client is gone: nothing was answered */
+	char request_line[sizeof ((struct http_conn *)0)->request_line];
+	sk__http_escape_request_line(info->peer_start, info->peer_start_len, request_line,
+	                             sizeof request_line);
+	sk__http_log_line(s, &info->peer_addr, request_line, 400, sizeof body - 1);
 }
 
 static void on_tls_handshake(struct sk_conn *c, int err, const struct sk_tls_info *info, void *ud)
 {
 	struct sk_http_server *s = ud;
 	if (err == SK_ETLS_NOT_TLS)
-		tell_plain_client(sk_conn_rfd(c), info);
+		tell_plain_client(s, sk_conn_rfd(c), info);
 	if (s->on_tls)
 		s->on_tls(c, err, info, s->tls_ud);
 }

@@ -66,7 +66,7 @@ struct sk__tls {
 	sk_tls_handshake_fn *on_handshake;
 	void *hs_ud;
 	struct sk_addr peer_addr;   /* for on_handshake (sk_tls_info.peer_addr) */
-	char peer_start[8];         /* ... and its first bytes (sk_tls_info.peer_start) */
+	char peer_start[SK_TLS_PEER_START]; /* ... and its first bytes (sk_tls_info.peer_start) */
 	size_t peer_start_len;
 	/* ciphertext in (the loop's bytes during on_recv) and out (written by
 	 * OpenSSL, not yet the loop's), through the BIO (tls/tls_bio.c) */
