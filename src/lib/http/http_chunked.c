@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "http/http_internal.h"
+
 enum state {
 	SIZE,            /* hex digits */
 	EXT_START,       /* after ';': an extension name */
@@ -54,12 +56,6 @@ static int hex(unsigned char ch)
 	return -1;
 }
 
-static bool is_tchar(unsigned char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 /* qdtext and the second byte of a quoted-pair (RFC 9110 §5.6.4). */
 static bool is_qdtext(unsigned char ch)
 {
@@ -89,15 +85,15 @@ static int step(struct sk_http_chunked *c, unsigned char ch)
 		return ch == ';' ? EXT_START : ch == '\r' ? SIZE_LF : -1;
 	}
 	case EXT_START:
-		return is_tchar(ch) ? EXT_NAME : -1;
+		return sk__http_is_tchar(ch) ? EXT_NAME : -1;
 	case EXT_NAME:
-		if (is_tchar(ch))
+		if (sk__http_is_tchar(ch))
 			return EXT_NAME;
 		return ch == '=' ? EXT_VALUE_START : ch == ';' ? EXT_START : ch == '\r' ? SIZE_LF : -1;
 	case EXT_VALUE_START:
-		return ch == '"' ? EXT_QUOTED : is_tchar(ch) ? EXT_TOKEN : -1;
+		return ch == '"' ? EXT_QUOTED : sk__http_is_tchar(ch) ? EXT_TOKEN : -1;
 	case EXT_TOKEN:
-		if (is_tchar(ch))
+		if (sk__http_is_tchar(ch))
 			return EXT_TOKEN;
 		return ch == ';' ? EXT_START : ch == '\r' ? SIZE_LF : -1;
 	case EXT_QUOTED:
@@ -121,7 +117,7 @@ static int step(struct sk_http_chunked *c, unsigned char ch)
 	case TRAILER_START:
 		if (ch == '\r')
 			return END_LF;
-		return is_tchar(ch) ? TRAILER : -1;
+		return sk__http_is_tchar(ch) ? TRAILER : -1;
 	case TRAILER:
 		/* A field line: name and value are not kept, only checked for the
 		 * bytes that can break framing (CR, LF, NUL and other controls). */

@@ -44,6 +44,30 @@
 
 /* --- http_fields.c: field-value helpers shared by the parsers --- */
 
+/* RFC 9110 §5.6.2 tchar, as a table: what methods, field names, codings
+ * and chunk extensions are made of. */
+extern const unsigned char sk__http_tchar[256];
+
+static inline bool sk__http_is_tchar(unsigned char c)
+{
+	return sk__http_tchar[c];
+}
+
+/* field-value bytes (RFC 9110 §5.5; reason phrases too, RFC 9112 §4):
+ * VCHAR, SP, HTAB and obs-text; never a control byte. */
+static inline bool sk__http_is_field_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* Checks line[0..n), its CRLF cut off, as a field line: field-name ":" OWS
+ * field-value OWS (RFC 9112 §5). With is_complete false, as far as it goes
+ * (a line still arriving: an impossible byte fails at once). Returns NULL,
+ * and for a complete line the name and the trimmed value in *out; or why
+ * it is not a field line. */
+const char *sk__http_field_line(const char *line, size_t n, bool is_complete,
+                                struct sk_http_header *out);
+
 /* s equals word, ignoring ASCII case (field names, tokens). */
 bool sk__http_slice_ieq(struct sk_slice s, const char *word);
 

@@ -30,27 +30,12 @@ enum state {
 	ST_FAILED,      /* m->err says why */
 };
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* RFC 2046 §5.1.1 bcharsnospace. */
 static bool is_bchar_nospace(unsigned char c)
 {
 	if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
 		return true;
 	return c && strchr("'()+_,-./:=?", c) != NULL;
-}
-
-/* Field values and quoted strings (RFC 9110 §5.5): no control bytes but
- * HTAB; obs-text is allowed, since browsers send UTF-8 file names raw. */
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
 static bool is_ows(char c)
@@ -91,7 +76,7 @@ static void skip_ows(struct params *ps)
 static struct sk_slice take_token(struct params *ps)
 {
 	const char *start = ps->p;
-	while (ps->p < ps->end && is_tchar((unsigned char)*ps->p))
+	while (ps->p < ps->end && sk__http_is_tchar((unsigned char)*ps->p))
 		ps->p++;
 	return (struct sk_slice){ start, (size_t)(ps->p - start) };
 }
@@ -103,7 +88,7 @@ static int take_quoted(struct params *ps, struct sk_slice *value)
 	while (ps->p < ps->end && *ps->p != '"') {
 		if (*ps->p == '\\' && ps->end - ps->p > 1)
 			ps->p++;
-		if (!is_value_char((unsigned char)*ps->p))
+		if (!sk__http_is_field_char((unsigned char)*ps->p))
 			return SK_EHTTP_BAD_REQUEST;
 		ps->p++;
 	}
@@ -331,15 +316,8 @@ static int parse_disposition(struct sk_multipart *m, struct sk_slice value, stru
  * whitespace before the colon is refused as in requests (§5.1). */
 static int check_header_line(const char *line, size_t n)
 {
-	size_t i = 0;
-	while (i < n && is_tchar((unsigned char)line[i]))
-		i++;
-	if (i == 0 || i == n || line[i] != ':')
-		return SK_EHTTP_BAD_REQUEST;
-	for (i++; i < n; i++)
-		if (!is_value_char((unsigned char)line[i]))
-			return SK_EHTTP_BAD_REQUEST;
-	return 0;
+	struct sk_http_header unused;
+	return sk__http_field_line(line, n, true, &unused) ? SK_EHTTP_BAD_REQUEST : 0;
 }
 
 /* The section is complete and every line checked: find the one

@@ -14,39 +14,11 @@
 
 #include "http/http_internal.h"
 
-/* RFC 9110 §5.6.2 tchar: what methods and field names are made of. */
-static const unsigned char tchar[256] = {
-	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
-	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
-	['~'] = 1,
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-	['7'] = 1, ['8'] = 1, ['9'] = 1,
-	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
-	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
-	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
-	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-};
-
-static bool is_tchar(unsigned char c)
-{
-	return tchar[c];
-}
-
 /* request-target: visible ASCII. Spaces end it; bytes above 0x7E are not
  * allowed unencoded (RFC 3986), and control bytes never. */
 static bool is_target_char(unsigned char c)
 {
 	return c > 0x20 && c < 0x7f;
-}
-
-/* field-value bytes (RFC 9110 §5.5): VCHAR, SP, HTAB and obs-text. */
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
 static int bad(struct sk_http_request *req, const char *why)
@@ -90,7 +62,7 @@ static int request_line(const char *line, size_t n, bool is_complete, struct sk_
 {
 	const unsigned char *s = (const unsigned char *)line;
 	size_t i = 0;
-	while (i < n && is_tchar(s[i]))
+	while (i < n && sk__http_is_tchar(s[i]))
 		i++;
 	if (i == n)
 		return is_complete ? bad(req, "request line without a target") : 0;
@@ -171,7 +143,7 @@ static int transfer_coding(struct sk_slice coding, void *ud)
 	struct sk_http_request *req = ud;
 	/* A coding may carry parameters ("gzip;q=1"): the name is the token. */
 	size_t n = 0;
-	while (n < coding.len && is_tchar((unsigned char)coding.p[n]))
+	while (n < coding.len && sk__http_is_tchar((unsigned char)coding.p[n]))
 		n++;
 	struct sk_slice name = { coding.p, n };
 	if (n == 0)
@@ -310,33 +282,8 @@ static int header_semantics(struct sk_http_request *req, const struct sk_http_he
 static int header_line(const char *line, size_t n, bool is_complete, struct sk_http_request *req,
                        struct sk_http_header *out)
 {
-	const unsigned char *s = (const unsigned char *)line;
-	if (n > 0 && (s[0] == ' ' || s[0] == '\t'))
-		return bad(req, "obsolete line folding (a line starting with whitespace)");
-	size_t i = 0;
-	while (i < n && is_tchar(s[i]))
-		i++;
-	if (i == n)
-		return is_complete ? bad(req, "header without a colon") : 0;
-	if (s[i] != ':')
-		return bad(req, s[i] == ' ' || s[i] == '\t' ? "whitespace before a header's colon"
-		                                            : "invalid character in a header name");
-	if (i == 0)
-		return bad(req, "empty header name");
-	size_t name_end = i++;
-	for (size_t k = i; k < n; k++)
-		if (!is_value_char(s[k]))
-			return bad(req, "control character in a header value");
-	if (!is_complete)
-		return 0;
-	size_t start = i, end = n;
-	while (start < end && (s[start] == ' ' || s[start] == '\t'))
-		start++;
-	while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-		end--;
-	out->name = (struct sk_slice){ line, name_end };
-	out->value = (struct sk_slice){ line + start, end - start };
-	return 0;
+	const char *why = sk__http_field_line(line, n, is_complete, out);
+	return why ? bad(req, why) : 0;
 }
 
 /* --- the head as a whole --- */

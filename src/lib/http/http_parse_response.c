@@ -13,22 +13,6 @@
 
 #include "http/http_internal.h"
 
-static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
-
-/* RFC 9110 §5.6.2 tchar: what field names and codings are made of. */
-static bool is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-	       (c && strchr(tchar_extra, c));
-}
-
-/* field-value and reason-phrase bytes (RFC 9110 §5.5, RFC 9112 §4): VCHAR,
- * SP, HTAB and obs-text; never a control byte. */
-static bool is_text_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
 static bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
@@ -79,7 +63,7 @@ static int status_line(const char *line, size_t n, bool is_complete, struct sk_h
 	if (n > SP2_AT && s[SP2_AT] != ' ')
 		return bad(res, "the status code is not three digits");
 	for (size_t k = REASON_AT; k < n; k++)
-		if (!is_text_char(s[k]))
+		if (!sk__http_is_field_char(s[k]))
 			return bad(res, "control character in the reason phrase");
 	if (!is_complete)
 		return 0;
@@ -166,33 +150,8 @@ static int header_semantics(struct sk_http_response *res, const struct sk_http_h
 static int header_line(const char *line, size_t n, bool is_complete, struct sk_http_response *res,
                        struct sk_http_header *out)
 {
-	const unsigned char *s = (const unsigned char *)line;
-	if (n > 0 && (s[0] == ' ' || s[0] == '\t'))
-		return bad(res, "obsolete line folding (a line starting with whitespace)");
-	size_t i = 0;
-	while (i < n && is_tchar(s[i]))
-		i++;
-	if (i == n)
-		return is_complete ? bad(res, "header without a colon") : 0;
-	if (s[i] != ':')
-		return bad(res, s[i] == ' ' || s[i] == '\t' ? "whitespace before a header's colon"
-		                                            : "invalid character in a header name");
-	if (i == 0)
-		return bad(res, "empty header name");
-	size_t name_end = i++;
-	for (size_t k = i; k < n; k++)
-		if (!is_text_char(s[k]))
-			return bad(res, "control character in a header value");
-	if (!is_complete)
-		return 0;
-	size_t start = i, end = n;
-	while (start < end && (s[start] == ' ' || s[start] == '\t'))
-		start++;
-	while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-		end--;
-	out->name = (struct sk_slice){ line, name_end };
-	out->value = (struct sk_slice){ line + start, end - start };
-	return 0;
+	const char *why = sk__http_field_line(line, n, is_complete, out);
+	return why ? bad(res, why) : 0;
 }
 
 /* --- the head as a whole --- */
