@@ -130,6 +130,12 @@ int sk_udp_open(const struct sk_addr *addr, int family, const struct sk_sock_opt
 
 struct mmsghdr;
 
+/* Receives up to n datagrams with recvmmsg(2), without blocking, into
+ * msgs' buffers (the caller's iovecs); each source lands in from[i], its len
+ * set. Returns how many arrived, 0 when none waits (EAGAIN, EINTR), or
+ * -errno: an ICMP error waiting on the socket (ECONNREFUSED ...). */
+int sk_udp_recv_batch(int fd, struct mmsghdr *msgs, struct sk_addr *from, int n);
+
 /* A socket error a datagram sender survived, and the destination it meant. */
 typedef void sk_udp_error_fn(void *ud, int err, const struct sk_addr *to);
 

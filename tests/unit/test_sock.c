@@ -473,8 +473,9 @@ static void on_batch_error(void *ud, int err, const struct sk_addr *to)
 
 /* sk_udp_send_batch: a datagram the kernel refuses (here an IPv6
  * destination for an IPv4 socket) is reported and skipped; the ones before
- * and after it still go, in order. */
-static void test_sock_udp_send_batch_skips_what_fails(void **state)
+ * and after it still go, in order. sk_udp_recv_batch takes them with their
+ * sources, says 0 when none waits, and -errno for an ICMP error. */
+static void test_sock_udp_batches(void **state)
 {
 	(void)state;
 	struct sk_sock_opts opts;
@@ -504,16 +505,50 @@ static void test_sock_udp_send_batch_skips_what_fails(void **state)
 	assert_int_equal(e.err, -EAFNOSUPPORT);
 	char x[SK_ADDR_STRLEN], y[SK_ADDR_STRLEN];
 	assert_string_equal(fmt(&e.to, x), fmt(&wrong, y));
-	char got[16];
-	for (int i = 0; i < 3; i += 2) {
-		wait_for(a, POLLIN);
-		ssize_t n = recv(a, got, sizeof got, 0);
-		assert_int_equal(n, (ssize_t)strlen(text[i]));
-		assert_memory_equal(got, text[i], (size_t)n);
+	/* Both arrive in one sk_udp_recv_batch, each with b's address. */
+	char got[4][16];
+	struct iovec in_iov[4];
+	struct mmsghdr in[4];
+	struct sk_addr from[4];
+	memset(in, 0, sizeof in);
+	for (int i = 0; i < 4; i++) {
+		in_iov[i] = (struct iovec){ got[i], sizeof got[i] };
+		in[i].msg_hdr.msg_iov = &in_iov[i];
+		in[i].msg_hdr.msg_iovlen = 1;
 	}
+	struct sk_addr b_at;
+	assert_int_equal(sk_sock_local_addr(b, &b_at), 0);
+	wait_for(a, POLLIN);
+	int n = 0;
+	for (int tries = 0; n < 2 && tries < 100; tries++) {
+		int k = sk_udp_recv_batch(a, in + n, from + n, 4 - n);
+		assert_true(k >= 0);
+		n += k;
+		if (n < 2)
+			wait_for(a, POLLIN);
+	}
+	assert_int_equal(n, 2);
+	for (int i = 0; i < 2; i++) {
+		const char *want = text[2 * i];
+		assert_int_equal(in[i].msg_len, strlen(want));
+		assert_memory_equal(got[i], want, strlen(want));
+		assert_int_equal(port_of(&from[i]), port_of(&b_at));
+	}
+	/* None waiting: 0, not an error. */
+	assert_int_equal(sk_udp_recv_batch(a, in, from, 4), 0);
 	/* Without a callback the failure is only skipped. */
 	assert_int_equal(sk_udp_send_batch(b, msgs + 1, 1, NULL, NULL, NULL), 0);
+	/* An ICMP error waiting on a connected socket comes back as -errno:
+	 * a's port, closed, answers port unreachable. */
 	close(a);
+	assert_int_equal(connect(b, &at.u.sa, at.len), 0);
+	assert_int_equal(send(b, "x", 1, 0), 1);
+	int rc = 0;
+	for (int tries = 0; rc == 0 && tries < 100; tries++) {
+		wait_for(b, POLLIN | POLLERR);
+		rc = sk_udp_recv_batch(b, in, from, 4);
+	}
+	assert_int_equal(rc, -ECONNREFUSED);
 	close(b);
 }
 
@@ -778,7 +813,7 @@ int main(void)
 		cmocka_unit_test(test_sock_tcp_listen_twice_is_in_use),
 		cmocka_unit_test(test_sock_tcp_dual_stack_listener_sees_plain_v4),
 		cmocka_unit_test(test_sock_udp_round_trip),
-		cmocka_unit_test(test_sock_udp_send_batch_skips_what_fails),
+		cmocka_unit_test(test_sock_udp_batches),
 		cmocka_unit_test(test_sock_options),
 		cmocka_unit_test(test_sock_join_group),
 		cmocka_unit_test(test_sock_tracer_reports_each_call),

@@ -232,19 +232,12 @@ static void on_udp(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	(void)loop;
 	(void)events;
 	struct sk_dns_client *c = ud;
-	for (int i = 0; i < BATCH; i++) {
-		c->in[i].msg_hdr.msg_name = &c->from[i].u.storage;
-		c->in[i].msg_hdr.msg_namelen = sizeof c->from[i].u.storage;
-	}
-	int n = recvmmsg(fd, c->in, BATCH, MSG_DONTWAIT, NULL);
+	int n = sk_udp_recv_batch(fd, c->in, c->from, BATCH);
 	if (n < 0) {
-		/* On a connected socket an ICMP port unreachable arrives here. */
-		if (errno != EAGAIN && errno != EINTR)
-			fail_all_udp(c, -errno);
+		fail_all_udp(c, n); /* on a connected socket, an ICMP port unreachable */
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		c->from[i].len = c->in[i].msg_hdr.msg_namelen;
 		if (c->o.tracer && c->o.tracer->fn) {
 			char text[SK_ADDR_STRLEN];
 			sk_addr_format(&c->from[i], text);

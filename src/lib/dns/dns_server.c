@@ -164,20 +164,13 @@ static void on_udp(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	(void)loop;
 	(void)events;
 	struct sk_dns_server *s = ud;
-	for (int i = 0; i < BATCH; i++) {
-		s->in[i].msg_hdr.msg_name = &s->from[i].u.storage;
-		s->in[i].msg_hdr.msg_namelen = sizeof s->from[i].u.storage;
-		s->in[i].msg_hdr.msg_flags = 0;
-	}
-	int n = recvmmsg(fd, s->in, BATCH, MSG_DONTWAIT, NULL);
+	int n = sk_udp_recv_batch(fd, s->in, s->from, BATCH);
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			report(s, -errno, NULL);
+		report(s, n, NULL);
 		return;
 	}
 	int n_out = 0;
 	for (int i = 0; i < n; i++) {
-		s->from[i].len = s->in[i].msg_hdr.msg_namelen;
 		size_t len = s->in[i].msg_len;
 		sk_trace(s->o.tracer, "recvfrom(%d) = %zu", fd, len);
 		if (s->in[i].msg_hdr.msg_flags & MSG_TRUNC)

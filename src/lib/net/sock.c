@@ -370,6 +370,21 @@ int sk_udp_open(const struct sk_addr *addr, int family, const struct sk_sock_opt
 	return fd;
 }
 
+int sk_udp_recv_batch(int fd, struct mmsghdr *msgs, struct sk_addr *from, int n)
+{
+	for (int i = 0; i < n; i++) {
+		msgs[i].msg_hdr.msg_name = &from[i].u.storage;
+		msgs[i].msg_hdr.msg_namelen = sizeof from[i].u.storage;
+		msgs[i].msg_hdr.msg_flags = 0;
+	}
+	int got = recvmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
+	if (got < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < got; i++)
+		from[i].len = msgs[i].msg_hdr.msg_namelen;
+	return got;
+}
+
 int sk_udp_send_batch(int fd, struct mmsghdr *msgs, int n, const struct sk_tracer *tracer,
                       sk_udp_error_fn *on_error, void *ud)
 {

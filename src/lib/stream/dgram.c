@@ -211,20 +211,13 @@ static void on_readable(struct sk_loop *loop, int fd, unsigned events, void *ud)
 	(void)loop;
 	(void)events;
 	struct sk_dgram_server *s = ud;
-	for (int i = 0; i < BATCH; i++) {
-		s->in[i].msg_hdr.msg_name = &s->from[i].u.storage;
-		s->in[i].msg_hdr.msg_namelen = sizeof s->from[i].u.storage;
-		s->in[i].msg_hdr.msg_flags = 0;
-	}
-	int n = recvmmsg(fd, s->in, BATCH, MSG_DONTWAIT, NULL);
+	int n = sk_udp_recv_batch(fd, s->in, s->from, BATCH);
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			report(s, -errno, NULL); /* e.g. ECONNREFUSED from an ICMP error */
+		report(s, n, NULL); /* e.g. ECONNREFUSED from an ICMP error */
 		return;
 	}
 	int n_out = 0;
 	for (int i = 0; i < n; i++) {
-		s->from[i].len = s->in[i].msg_hdr.msg_namelen;
 		size_t len = s->in[i].msg_len;
 		bool truncated = (s->in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 		if (s->o.tracer && s->o.tracer->fn) {
