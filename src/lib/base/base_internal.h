@@ -1,7 +1,8 @@
 /* Internals of the base layer (src/lib/base/), for the layers above: never
  * installed, never in include/.
  *
- * 128-bit unsigned arithmetic on struct sk_ip's (hi, lo) pair.
+ * 128-bit unsigned arithmetic on struct sk_ip's (hi, lo) pair, and the
+ * value of a hex digit, which every parser above needs.
  * Portable C instead of unsigned __int128, which -std=c11 compilers need not
  * have; every helper is a few instructions and inlines away. */
 #ifndef SOCKIT_BASE_INTERNAL_H
@@ -127,6 +128,15 @@ static inline unsigned u128_bit_length(struct u128 a)
 	if (a.lo)
 		return 64 - (unsigned)__builtin_clzll(a.lo);
 	return 0;
+}
+
+/* The value of the hex digit c (either case), or -1 if it is not one. */
+static inline int sk__hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 #endif

@@ -1,6 +1,7 @@
 /* Reading zone files: the RFC 1035 §5 master-file subset that dns_zone.h
  * lists, and /etc/hosts-format files. Strict: the first fault stops the
  * load with its line and reason. */
+#include "base/base_internal.h"
 #include "dns/dns_internal.h"
 
 #include <sockit/dns_zone.h>
@@ -252,15 +253,6 @@ static int put_number(struct reader *r, const struct token *t, unsigned bytes)
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
-}
-
 /* RFC 3597 §5: "\# LENGTH HEX...", hex in as many fields as wanted. */
 static int put_generic(struct reader *r, const struct token *t, size_t n)
 {
@@ -271,8 +263,8 @@ static int put_generic(struct reader *r, const struct token *t, size_t n)
 		return fail(r, t[0].line, "'\\#' needs a length (0-65535) and hex digits");
 	for (size_t i = 2; i < n; i++) {
 		for (size_t k = 0; k < t[i].len; k += 2) {
-			int hi = k + 1 < t[i].len ? hex_value(t[i].p[k]) : -1;
-			int lo = hi >= 0 ? hex_value(t[i].p[k + 1]) : -1;
+			int hi = k + 1 < t[i].len ? sk__hex_value((unsigned char)t[i].p[k]) : -1;
+			int lo = hi >= 0 ? sk__hex_value((unsigned char)t[i].p[k + 1]) : -1;
 			if (lo < 0)
 				return fail(r, t[i].line, "'%.*s' is not hex digits in pairs", TOK(&t[i]));
 			unsigned v = (unsigned)(hi << 4 | lo);

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "base/base_internal.h"
 #include "http/http_internal.h"
 
 enum state {
@@ -45,17 +46,6 @@ void sk_http_chunked_init(struct sk_http_chunked *c)
 	c->state = SIZE;
 }
 
-static int hex(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* qdtext and the second byte of a quoted-pair (RFC 9110 §5.6.4). */
 static bool is_qdtext(unsigned char ch)
 {
@@ -73,7 +63,7 @@ static int step(struct sk_http_chunked *c, unsigned char ch)
 {
 	switch (c->state) {
 	case SIZE: {
-		int h = hex(ch);
+		int h = sk__hex_value((unsigned char)ch);
 		if (h >= 0) {
 			if (++c->n_digits > MAX_SIZE_DIGITS)
 				return -1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/base_internal.h"
 #include "http/http_internal.h"
 
 /* The parser's states, in the order a body visits them. */
@@ -225,17 +226,6 @@ static struct sk_slice unquote(struct sk_multipart *m, struct param prm)
 	return (struct sk_slice){ s, w };
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 5987 ext-value, charset "'" [ language ] "'" value-chars, decoded
  * in place: 0 with *out set, or -1 for one we do not decode (quoted,
  * another charset, a bad %XX), which the caller then ignores. */
@@ -259,8 +249,8 @@ static int decode_ext_value(struct sk_multipart *m, struct param prm, struct sk_
 			s[w++] = s[i];
 			continue;
 		}
-		int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-		int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+		int hi = i + 2 < n ? sk__hex_value((unsigned char)s[i + 1]) : -1;
+		int lo = hi >= 0 ? sk__hex_value((unsigned char)s[i + 2]) : -1;
 		if (lo < 0)
 			return -1;
 		s[w++] = (char)(hi << 4 | lo);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/base_internal.h"
+
 unsigned sk_url_default_port(enum sk_url_scheme scheme)
 {
 	return scheme == SK_URL_HTTPS ? 443 : 80;
@@ -21,14 +23,6 @@ static bool is_alpha(unsigned char c)
 static bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* The length of a scheme ":" at the start of p[0..n), or 0 (RFC 3986
@@ -442,8 +436,8 @@ static int decode(const char *s, size_t n, char *buf, size_t cap)
 			return SK_ETOOLARGE;
 		int hi, lo;
 		if (s[i] == '%' && i + 2 < n &&
-		    (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
+		    (hi = sk__hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = sk__hex_value((unsigned char)s[i + 2])) >= 0) {
 			buf[len++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else {

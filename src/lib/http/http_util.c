@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/base_internal.h"
 #include "http/http_internal.h"
 
 static const char *const day_names[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -112,17 +113,6 @@ const char *sk__http_content_type(const char *name, size_t len)
 	return "application/octet-stream";
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int fail(const char **why, const char *text)
 {
 	*why = text;
@@ -190,8 +180,8 @@ int sk__http_decode_path(struct sk_slice target, struct http_path *out, const ch
 		}
 		char c = *s;
 		if (c == '%') {
-			int hi = s + 2 < path_end ? hex_digit(s[1]) : -1;
-			int lo = hi >= 0 ? hex_digit(s[2]) : -1;
+			int hi = s + 2 < path_end ? sk__hex_value((unsigned char)s[1]) : -1;
+			int lo = hi >= 0 ? sk__hex_value((unsigned char)s[2]) : -1;
 			if (lo < 0)
 				return fail(why, "malformed percent-escape");
 			c = (char)(hi << 4 | lo);

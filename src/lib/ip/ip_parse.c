@@ -28,17 +28,6 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads a dotted quad into a 32-bit value without touching any sk_ip. One
  * pass over the text: this runs a million times a second in batch mode. */
 static int parse_quad(const char *text, size_t len, uint32_t *out, struct sk_slice *bad)
@@ -101,7 +90,7 @@ static int parse_hextet(const char *s, size_t len, unsigned *out, struct sk_slic
 {
 	unsigned v = 0;
 	for (size_t i = 0; i < len; i++) {
-		int h = hex_value(s[i]);
+		int h = sk__hex_value((unsigned char)s[i]);
 		if (h < 0)
 			return fail(SK_EADDR_CHAR, s + i, 1, bad);
 		v = v << 4 | (unsigned)h;
@@ -154,7 +143,7 @@ int sk_ip_parse_v6(const char *text, size_t len, struct sk_ip *out, struct sk_sl
 	if (n < 3) {
 		/* Fewer than two colons: a lone IPv4 address or a name. */
 		for (size_t i = 0; i < len; i++)
-			if (text[i] != ':' && text[i] != '.' && hex_value(text[i]) < 0)
+			if (text[i] != ':' && text[i] != '.' && sk__hex_value((unsigned char)text[i]) < 0)
 				return fail(SK_EADDR_CHAR, text + i, 1, bad);
 		return fail(SK_EADDR_GROUPS, text, len, bad);
 	}

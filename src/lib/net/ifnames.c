@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "base/base_internal.h"
+
 struct bit_name {
 	unsigned bit;
 	const char *name;
@@ -91,17 +93,6 @@ size_t sk_mac_format(const unsigned char *mac, size_t len, char *buf)
 	return n;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int sk_mac_parse(const char *text, size_t len, unsigned char *out)
 {
 	unsigned char mac[SK_MAC_MAX];
@@ -109,7 +100,7 @@ int sk_mac_parse(const char *text, size_t len, unsigned char *out)
 	while (i < len) {
 		int v = 0, digits = 0;
 		while (i < len && text[i] != ':' && digits < 3) {
-			int h = hex_value(text[i++]);
+			int h = sk__hex_value((unsigned char)text[i++]);
 			if (h < 0)
 				return SK_EINVAL;
 			v = v * 16 + h;
