@@ -623,11 +623,7 @@ static void tls_close(struct sk_conn *c)
 		free(t);
 		c->tls = NULL;
 	}
-	if (c->rfd < 0)
-		return;
-	sk_loop_del_fd(c->loop, c->rfd);
-	sk_sock_close(c->rfd, c->opts.tracer);
-	c->rfd = c->wfd = -1;
+	sk__conn_sock_transport.close(c); /* the socket under the records */
 }
 
 const struct sk__transport sk__conn_tls_transport = {
