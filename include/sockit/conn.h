@@ -62,13 +62,17 @@ struct sk_conn_handler {
 #define SK_CONN_SENDFILE_MIN (64 * 1024)
 
 /* The send buffer of a socket whose peer is on this host, set when it first
- * sends a file (the kernel doubles it: 512 KiB). Autotuning grows a loopback
+ * sends a file (the kernel doubles it: 256 KiB). Autotuning grows a loopback
  * socket's buffer to tcp_wmem's maximum (4 MiB) as loopback never drops a
  * segment, yet a loopback round trip is microseconds: the extra megabytes
  * only push the queued bytes out of the CPU caches before the reader copies
  * them: 64 readers of a 10 MiB file got 1.5-2x the bytes/s (bench/http.sh).
- * Remote peers keep autotuning, which their bandwidth-delay product needs. */
-#define SK_CONN_LOCAL_SNDBUF (256 * 1024)
+ * Smaller is better for a reader of small reads and worse for one of big
+ * ones (wrk, 8 KiB: 128 KiB 2,454 MiB/s, 256 KiB 1,860, 512 KiB 1,598;
+ * loadgen, 256 KiB: 4,345, 4,773, 4,882); 64 KiB, one segment of loopback's,
+ * stalled at 101 MiB/s. Remote peers keep autotuning, which their
+ * bandwidth-delay product needs. */
+#define SK_CONN_LOCAL_SNDBUF (128 * 1024)
 
 /* Per-connection memory ceiling. 1 MiB keeps 10,000 busy connections under
  * 10 GiB in the worst case while letting one bulk transfer keep a loopback

@@ -818,7 +818,7 @@ def test_readers_of_a_cached_large_file_share_one_descriptor(procs, tree):
 
 
 def test_a_loopback_reader_of_a_large_file_gets_a_send_buffer_sized_for_loopback(procs, tree):
-    """A peer on this host: the socket's send buffer is fixed at 512 KiB
+    """A peer on this host: the socket's send buffer is fixed at 256 KiB
     (SK_CONN_LOCAL_SNDBUF, doubled by the kernel) instead of growing to
     tcp_wmem's 4 MiB, as seen by ss while the reader waits; the file still
     arrives whole and keep-alive goes on."""
@@ -833,10 +833,10 @@ def test_a_loopback_reader_of_a_large_file_gets_a_send_buffer_sized_for_loopback
             seen = subprocess.run(["ss", "-tmnH", "state", "established",
                                    f"sport = :{srv.port}"], capture_output=True,
                                   text=True).stdout
-            if "tb524288" in seen:
+            if "tb262144" in seen:
                 break
             time.sleep(0.05)
-        assert "tb524288" in seen, seen
+        assert "tb262144" in seen, seen
         r = c.response()
         assert r.status == 200 and r.body == body
         c.send(b"GET /four.bin HTTP/1.1\r\nHost: x\r\n\r\n")
